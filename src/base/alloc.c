@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+#include "base/alloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int (*cio__alloc_fail_hook)(size_t size);
+
+void *cio__malloc(size_t size)
+{
+    if (cio__alloc_fail_hook != NULL && cio__alloc_fail_hook(size))
+        return NULL;
+    return malloc(size);
+}
+
+void *cio__calloc(size_t n, size_t size)
+{
+    if (cio__alloc_fail_hook != NULL && cio__alloc_fail_hook(n * size))
+        return NULL;
+    return calloc(n, size);
+}
+
+void *cio__realloc(void *p, size_t size)
+{
+    if (cio__alloc_fail_hook != NULL && cio__alloc_fail_hook(size))
+        return NULL;
+    return realloc(p, size);
+}
+
+void cio__free(void *p)
+{
+    free(p);
+}
+
+char *cio__strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = cio__malloc(n);
+    if (d != NULL)
+        memcpy(d, s, n);
+    return d;
+}

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef CIO_BASE_ALLOC_H
+#define CIO_BASE_ALLOC_H
+
+#include <stddef.h>
+
+/*
+ * Every allocation in corio goes through these, so tests can make the n-th
+ * allocation fail (tests/lib/failalloc.c) and count what is live.
+ */
+void *cio__malloc(size_t size);
+void *cio__calloc(size_t n, size_t size);
+void *cio__realloc(void *p, size_t size);
+void cio__free(void *p);
+char *cio__strdup(const char *s);
+
+/* Test hook: when set, called before each allocation; returning non-zero
+ * makes that allocation fail. Not thread-safe to change while loops run. */
+extern int (*cio__alloc_fail_hook)(size_t size);
+
+#endif

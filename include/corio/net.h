@@ -132,7 +132,7 @@ CIO_API unsigned cio_listener_port(const cio_listener *ln);
 
 CIO_API int cio_listener_fd(const cio_listener *ln);
 
-/* Closes and frees; a task blocked in accept gets CIO_ECANCELED. Unix socket
+/* Closes and frees; a task blocked in accept gets CIO_ECLOSED. Unix socket
  * files created by cio_unix_listen are unlinked. NULL ok. */
 CIO_API void cio_listener_close(cio_listener *ln);
 

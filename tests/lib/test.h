@@ -3,6 +3,8 @@
 #define CIO_TEST_H
 
 #include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <corio/corio.h>

@@ -6,3 +6,13 @@ if(CIO_SANITIZE)
     -fno-sanitize-recover=all)
   add_link_options(-fsanitize=${_cio_san})
 endif()
+
+# CIO_BUILD_FUZZ: every target gets libFuzzer's coverage instrumentation;
+# fuzz/CMakeLists.txt links the libFuzzer runtime (-fsanitize=fuzzer) into
+# the fuzz programs only.
+if(CIO_BUILD_FUZZ)
+  if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "CIO_BUILD_FUZZ needs clang (use the fuzz preset), not ${CMAKE_C_COMPILER_ID}")
+  endif()
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()

@@ -443,6 +443,10 @@ int cio_task_join(cio_task *h, cio_time deadline, int *result)
         return CIO_EINVAL;
     if (h->live == self)
         return CIO_EDEADLOCK;
+    /* rt.h: a canceled task fails every blocking call, even one that would
+     * not park (use cio_task_result to collect results then). */
+    if (self->canceled)
+        return CIO_ECANCELED;
     if (!h->done) {
         struct cio__wait w = {0};
         cio__list_push_back(&h->joiners, &w.node);
@@ -567,7 +571,9 @@ int cio_yield(void)
         return CIO_ECANCELED;
     push_ready(l, t);
     switch_away(l, t);
-    return 0;
+    /* Canceled while it waited for its turn: report it here, as cio_sleep
+     * would, rather than at the next blocking call. */
+    return t->canceled ? CIO_ECANCELED : 0;
 }
 
 int cio_sleep(cio_time deadline)

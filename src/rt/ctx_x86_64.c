@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "rt/ctx.h"
+#include "rt/sanitize.h"
 
 #include <stdint.h>
 
@@ -13,6 +14,8 @@ void cio__ctx_make(struct cio__ctx *c, void *lo, size_t size,
      * entry starts with rsp % 16 == 8 as the ABI requires. */
     uintptr_t top = ((uintptr_t)lo + size) & ~(uintptr_t)15;
     void **sp = (void **)top;
+
+    cio__san_stack_reset(lo, size);
 
     *--sp = (void *)cio__ctx_trampoline;    /* ret target */
     *--sp = 0;                              /* rbp */

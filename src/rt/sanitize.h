@@ -41,6 +41,27 @@ void __sanitizer_finish_switch_fiber(void *fake_stack_save,
                                      size_t *size_old);
 #endif
 
+#if CIO_ASAN
+void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
+#endif
+
+/*
+ * Forgets ASan's shadow state for a stack about to be (re)used by a new
+ * context. A task never returns from its first frame, so the redzones of its
+ * last frames stay poisoned after it ends, and munmap does not clear shadow
+ * memory either: a later stack at the same address would see them as
+ * false "stack-buffer-overflow" reports. No-op without ASan.
+ */
+static inline void cio__san_stack_reset(void *lo, size_t size)
+{
+#if CIO_ASAN
+    __asan_unpoison_memory_region(lo, size);
+#else
+    (void)lo;
+    (void)size;
+#endif
+}
+
 #if CIO_TSAN
 void *__tsan_get_current_fiber(void);
 void *__tsan_create_fiber(unsigned flags);

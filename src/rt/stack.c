@@ -4,11 +4,13 @@
  * at the top. Registered with Valgrind; a SIGSEGV on a guard page is reported
  * as a stack overflow of the task that hit it.
  */
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -113,46 +115,107 @@ static void put(char *buf, size_t *len, const char *s)
     }
 }
 
+/* The interrupted stack pointer, or 0 where we do not know how to read it. */
+static uintptr_t fault_sp(const void *ucv)
+{
+    const ucontext_t *uc = ucv;
+#if defined(__x86_64__)
+    return (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+#elif defined(__aarch64__)
+    return (uintptr_t)uc->uc_mcontext.sp;
+#else
+    (void)uc;
+    return 0;
+#endif
+}
+
+/* How far below its stack a task's stack pointer may be found and still be
+ * blamed on that task: the default thread stack size, since no sane frame
+ * is larger. */
+#define GUARD_REACH ((uintptr_t)8 << 20)
+
+/*
+ * A fault is a stack overflow of the running task t if it hit the guard page
+ * or if the stack pointer itself is below the usable stack: a frame larger
+ * than the guard page jumps over it (gcc adds no stack probes unless built
+ * with -fstack-clash-protection) and faults further down. While l->cur is
+ * set the thread runs on t's stack (but for a few instructions around a
+ * switch), so sp below t->lo cannot be anything else.
+ */
+static int is_overflow(const struct cio__task *t, const char *addr,
+                       uintptr_t sp)
+{
+    uintptr_t lo = (uintptr_t)t->lo;
+
+    if (addr >= t->map && addr < t->lo)
+        return 1;
+    return sp != 0 && sp < lo && lo - sp <= GUARD_REACH;
+}
+
+static void report_overflow(const struct cio__task *t, const char *addr)
+{
+    char buf[512];
+    size_t len = 0;
+
+    put(buf, &len, "corio: stack overflow in task");
+    if (t->name != NULL) {
+        put(buf, &len, " '");
+        put(buf, &len, t->name);
+        put(buf, &len, "'");
+    }
+    put(buf, &len, " (stack size ");
+    len += fmt_dec(buf + len, t->stack_size);
+    put(buf, &len, " bytes, fault at ");
+    len += fmt_hex(buf + len, (uintptr_t)addr);
+    put(buf, &len, ", task created at ");
+    len += fmt_hex(buf + len, (uintptr_t)t->created_by);
+    put(buf, &len, "); raise cio_task_opts.stack_size\n");
+    ssize_t w = write(2, buf, len);
+    (void)w;
+}
+
 static void on_segv(int sig, siginfo_t *si, void *uc)
 {
     struct cio_loop *l = cio__loop_tls;
     struct cio__task *t = l != NULL ? l->cur : NULL;
     char *addr = si->si_addr;
+    /* si_code <= 0: sent by kill/raise/sigqueue, not by a faulting access. */
+    int from_user = si->si_code <= 0;
 
-    if (t != NULL && addr >= t->map && addr < t->map + cio__page_size) {
-        char buf[512];
-        size_t len = 0;
-        put(buf, &len, "corio: stack overflow in task");
-        if (t->name != NULL) {
-            put(buf, &len, " '");
-            put(buf, &len, t->name);
-            put(buf, &len, "'");
-        }
-        put(buf, &len, " (stack size ");
-        len += fmt_dec(buf + len, t->stack_size);
-        put(buf, &len, " bytes, fault at ");
-        len += fmt_hex(buf + len, (uintptr_t)addr);
-        put(buf, &len, ", task created at ");
-        len += fmt_hex(buf + len, (uintptr_t)t->created_by);
-        put(buf, &len, "); raise cio_task_opts.stack_size\n");
-        ssize_t w = write(2, buf, len);
-        (void)w;
+    if (t != NULL && !from_user && is_overflow(t, addr, fault_sp(uc))) {
+        report_overflow(t, addr);
         signal(SIGSEGV, SIG_DFL);
         abort();
     }
-    /* Not ours: hand over to the previous handler, or re-fault with the
-     * default action. */
-    if (prev_segv.sa_flags & SA_SIGINFO) {
-        if (prev_segv.sa_sigaction != NULL) {
+    /*
+     * Not ours: behave as if corio's handler had never been installed. A
+     * previous handler runs with its own mask and SA_RESETHAND honored
+     * (the kernel restores our mask when it returns). With no previous
+     * handler the default action applies: a faulting access re-executes
+     * after the return and faults again into SIG_DFL; a signal sent by
+     * kill() would not come back, so it is raised again (it stays pending
+     * until this handler returns).
+     */
+    /* sa_handler and sa_sigaction share storage: SIG_DFL and SIG_IGN are
+     * recognised through sa_handler whatever the flags say. */
+    if (prev_segv.sa_handler != SIG_DFL && prev_segv.sa_handler != SIG_IGN) {
+        sigset_t mask = prev_segv.sa_mask;
+        if (!(prev_segv.sa_flags & SA_NODEFER))
+            sigaddset(&mask, SIGSEGV);
+        pthread_sigmask(SIG_BLOCK, &mask, NULL);
+        if (prev_segv.sa_flags & SA_RESETHAND)
+            signal(SIGSEGV, SIG_DFL);
+        if (prev_segv.sa_flags & SA_SIGINFO)
             prev_segv.sa_sigaction(sig, si, uc);
-            return;
-        }
-    } else if (prev_segv.sa_handler != SIG_DFL &&
-               prev_segv.sa_handler != SIG_IGN) {
-        prev_segv.sa_handler(sig);
+        else
+            prev_segv.sa_handler(sig);
         return;
     }
+    if (prev_segv.sa_handler == SIG_IGN && from_user)
+        return;
     signal(SIGSEGV, SIG_DFL);
+    if (from_user)
+        raise(SIGSEGV);
 }
 
 void cio__stack_guard_install(void)

@@ -6,6 +6,10 @@
 #include "test.h"
 #include "rt/rt_int.h"
 
+/* One .timeout for every test of the file: Criterion 2.4.1's runner leaks
+ * a timeout record when tests with different timeouts overlap (--jobs 2). */
+#define T_OUT 30
+
 /* Polls *p (from any thread, outside or inside a loop callback) until it
  * equals want or ms pass. Returns the last value seen. */
 static int wait_int(atomic_int *p, int want, int ms)
@@ -75,9 +79,10 @@ static int results_main(void *arg)
     return 0;
 }
 
-Test(executor, results_are_delivered, .timeout = 30)
+Test(executor, results_are_delivered, .timeout = T_OUT)
 {
     cr_assert_eq(cio_run(results_main, NULL), 0);
+    cio_test_no_leaks();
 }
 
 static void *not_run(void *arg)
@@ -102,7 +107,7 @@ static int canceled_main(void *arg)
     return 0;
 }
 
-Test(executor, errors_outside_task_and_past_deadline, .timeout = 30)
+Test(executor, errors_outside_task_and_past_deadline, .timeout = T_OUT)
 {
     atomic_int c[2] = {0};
     struct cio_job job = {.fn = not_run, .arg = c, .dispose = count_dispose};
@@ -113,6 +118,7 @@ Test(executor, errors_outside_task_and_past_deadline, .timeout = 30)
     cr_assert_eq(cio_run(canceled_main, c), 0);
     cr_expect_eq(atomic_load(&c[0]), 0, "fn must not run");
     cr_expect_eq(atomic_load(&c[1]), 2, "dispose once per failed call");
+    cio_test_no_leaks();
 }
 
 static int self_cancel_task(void *arg)
@@ -138,12 +144,13 @@ static int already_canceled_main(void *arg)
     return 0;
 }
 
-Test(executor, canceled_task_never_queues, .timeout = 30)
+Test(executor, canceled_task_never_queues, .timeout = T_OUT)
 {
     atomic_int c[2] = {0};
     cr_assert_eq(cio_run(already_canceled_main, c), 0);
     cr_expect_eq(atomic_load(&c[0]), 0, "fn must not run");
     cr_expect_eq(atomic_load(&c[1]), 1, "dispose(NULL) once");
+    cio_test_no_leaks();
 }
 
 /* ------------------------------------------------------------- concurrency */
@@ -195,7 +202,7 @@ static int many_main(void *arg)
     return 0;
 }
 
-Test(executor, hundred_concurrent_calls_from_hundred_tasks, .timeout = 30)
+Test(executor, hundred_concurrent_calls_from_hundred_tasks, .timeout = T_OUT)
 {
     struct many m = {0};
     cio_executor_set_max_threads(4);
@@ -204,18 +211,20 @@ Test(executor, hundred_concurrent_calls_from_hundred_tasks, .timeout = 30)
     cr_expect_eq(atomic_load(&m.done), 100);
     int peak = atomic_load(&m.peak);
     cr_expect(peak >= 2 && peak <= 4, "peak concurrency %d, want 2..4", peak);
+    cio_test_no_leaks();
 }
 
-Test(executor, max_threads_one_serializes, .timeout = 30)
+Test(executor, max_threads_one_serializes, .timeout = T_OUT)
 {
     struct many m = {0};
     cio_executor_set_max_threads(1);
     cr_assert_eq(cio_run(many_main, &m), 0);
     cr_expect_eq(m.ok, 100);
     cr_expect_eq(atomic_load(&m.peak), 1);
+    cio_test_no_leaks();
 }
 
-Test(executor, env_sets_default_max, .timeout = 30)
+Test(executor, env_sets_default_max, .timeout = T_OUT)
 {
     struct many m = {0};
     /* Each Criterion test is a fresh process: the pool reads this lazily. */
@@ -223,6 +232,7 @@ Test(executor, env_sets_default_max, .timeout = 30)
     cr_assert_eq(cio_run(many_main, &m), 0);
     cr_expect_eq(m.ok, 100);
     cr_expect_eq(atomic_load(&m.peak), 2);
+    cio_test_no_leaks();
 }
 
 /* ------------------------------------------------------------- cancel */
@@ -272,7 +282,7 @@ static int cancel_queued_main(void *arg)
     return 0;
 }
 
-Test(executor, cancel_while_queued_drops_the_job, .timeout = 30)
+Test(executor, cancel_while_queued_drops_the_job, .timeout = T_OUT)
 {
     struct cq q = {0};
     cio_executor_set_max_threads(1);
@@ -285,6 +295,7 @@ Test(executor, cancel_while_queued_drops_the_job, .timeout = 30)
     cr_expect_eq(atomic_load(&q.queued.disposed), 1, "dispose(NULL, arg) once");
     cr_expect_null(q.queued.disposed_result);
     cr_expect_eq(atomic_load(&q.busy.disposed), 0, "success: no dispose");
+    cio_test_no_leaks();
 }
 
 struct cr_ {
@@ -328,13 +339,14 @@ static int cancel_running_main(void *arg)
     return 0;
 }
 
-Test(executor, cancel_while_running_disposes_result, .timeout = 30)
+Test(executor, cancel_while_running_disposes_result, .timeout = T_OUT)
 {
     struct cr_ c = {.deadline = CIO_NEVER};
     cr_assert_eq(cio_run(cancel_running_main, &c), 0);
     cr_expect_eq(atomic_load(&c.g.disposed), 1);
     cr_expect_not_null(c.g.disposed_result, "dispose got fn's result");
     /* ASan's leak check proves the result was freed. */
+    cio_test_no_leaks();
 }
 
 static int job_deadline_main(void *arg)
@@ -355,11 +367,12 @@ static int job_deadline_main(void *arg)
     return 0;
 }
 
-Test(executor, job_deadline_times_out, .timeout = 30)
+Test(executor, job_deadline_times_out, .timeout = T_OUT)
 {
     struct cr_ c = {0};
     cr_assert_eq(cio_run(job_deadline_main, &c), 0);
     cr_expect_not_null(c.g.disposed_result);
+    cio_test_no_leaks();
 }
 
 /* The caller is canceled after fn returned and its completion was posted,
@@ -420,11 +433,12 @@ static int late_main(void *arg)
     return 0;
 }
 
-Test(executor, cancel_after_completion_posted_disposes, .timeout = 30)
+Test(executor, cancel_after_completion_posted_disposes, .timeout = T_OUT)
 {
     struct late lt = {0};
     cr_assert_eq(cio_run(late_main, &lt), 0);
     cr_expect_not_null(lt.g.disposed_result);
+    cio_test_no_leaks();
 }
 
 /* ------------------------------------------------------------- orphans */
@@ -448,7 +462,7 @@ static int orphan_main(void *arg)
     return 0;
 }
 
-Test(executor, loop_ends_with_job_running, .timeout = 30)
+Test(executor, loop_ends_with_job_running, .timeout = T_OUT)
 {
     struct cr_ c = {0};
     cr_assert_eq(cio_run(orphan_main, &c), 0);
@@ -460,6 +474,7 @@ Test(executor, loop_ends_with_job_running, .timeout = 30)
     cr_expect_not_null(c.g.disposed_result);
     /* A second loop in the same process still gets service. */
     cr_expect_eq(cio_run(results_main, NULL), 0);
+    cio_test_no_leaks();
 }
 
 static int cancel_loop_main(void *arg)
@@ -475,7 +490,7 @@ static int loop_cancel_thread(void *arg)
     return cancel_loop_main(arg);
 }
 
-Test(executor, thread_loop_canceled_during_job, .timeout = 30)
+Test(executor, thread_loop_canceled_during_job, .timeout = T_OUT)
 {
     struct cr_ c = {0};
     cio_thread *th;
@@ -490,6 +505,7 @@ Test(executor, thread_loop_canceled_during_job, .timeout = 30)
     cr_expect_eq(atomic_load(&c.g.finished), 0);
     atomic_store(&c.g.open, 1);
     cr_expect_eq(wait_int(&c.g.disposed, 1, 5000), 1);
+    cio_test_no_leaks();
 }
 
 /* ------------------------------------------------------------- the point */
@@ -540,7 +556,7 @@ static int tick_main(void *arg)
     return 0;
 }
 
-Test(executor, blocking_call_stalls_loop_unless_offloaded, .timeout = 30)
+Test(executor, blocking_call_stalls_loop_unless_offloaded, .timeout = T_OUT)
 {
     struct tick direct = {0}, offloaded = {.via_executor = 1};
 
@@ -550,4 +566,5 @@ Test(executor, blocking_call_stalls_loop_unless_offloaded, .timeout = 30)
     cr_expect(direct.ticks <= 2, "direct: ticker made %d ticks", direct.ticks);
     cr_expect(offloaded.ticks >= 5, "offloaded: ticker made %d ticks",
               offloaded.ticks);
+    cio_test_no_leaks();
 }

@@ -96,6 +96,7 @@ Test(signal, raise_and_kill_reach_the_waiting_task, .timeout = T_OUT)
         cr_expect_eq(handler_of(cases[i].sig), SIG_DFL,
                      "case %zu: disposition not restored", i);
     }
+    cio_test_no_leaks();
 }
 
 /* ------------------------------------------------------------- errors */
@@ -114,6 +115,7 @@ Test(signal, deadline_gives_timeout, .timeout = T_OUT)
 {
     cr_assert_eq(cio_run(timeout_main, NULL), 0);
     cr_expect_eq(handler_of(SIGUSR2), SIG_DFL);
+    cio_test_no_leaks();
 }
 
 static int cancel_main(void *arg)
@@ -136,6 +138,7 @@ static int cancel_main(void *arg)
 Test(signal, cancel_returns_at_once, .timeout = T_OUT)
 {
     cr_assert_eq(cio_run(cancel_main, NULL), 0);
+    cio_test_no_leaks();
 }
 
 static int invalid_main(void *arg)
@@ -157,6 +160,7 @@ Test(signal, unsupported_and_outside_task, .timeout = T_OUT)
     sigset_t s = one(SIGUSR1);
     CIO_EXPECT_RC(cio_signal_wait(&s, cio_after(10)), CIO_EINVAL);
     cr_assert_eq(cio_run(invalid_main, NULL), 0);
+    cio_test_no_leaks();
 }
 
 /* ------------------------------------------------------------- disposition */
@@ -197,6 +201,7 @@ Test(signal, previous_handler_restored_and_not_called, .timeout = T_OUT)
     cr_expect_eq(handler_of(SIGUSR1), user_handler, "previous handler not restored");
     raise(SIGUSR1);
     cr_expect_eq(atomic_load(&user_hits), 1, "restored handler is not called");
+    cio_test_no_leaks();
 }
 
 /* ------------------------------------------------------------- pending */
@@ -235,6 +240,7 @@ Test(signal, one_signal_wakes_one_waiter_per_loop, .timeout = T_OUT)
 {
     struct pair p;
     cr_assert_eq(cio_run(fifo_main, &p), 0);
+    cio_test_no_leaks();
 }
 
 /*
@@ -276,6 +282,7 @@ static int kept_main(void *arg)
 Test(signal, signal_without_waiter_is_kept_for_the_next, .timeout = T_OUT)
 {
     cr_assert_eq(cio_run(kept_main, NULL), 0);
+    cio_test_no_leaks();
 }
 
 /* A set of several signals returns whichever came. */
@@ -317,4 +324,5 @@ Test(signal, waits_for_any_of_a_set, .timeout = T_OUT)
     cr_expect_eq(handler_of(SIGTERM), SIG_DFL);
     cr_expect_eq(handler_of(SIGWINCH), SIG_DFL);
     cr_expect_eq(handler_of(SIGCHLD), SIG_DFL);
+    cio_test_no_leaks();
 }

@@ -72,6 +72,7 @@ Test(thread, n_loops_on_n_threads, .timeout = T_OUT)
         cr_expect(!pthread_equal(w[i].self, pthread_self()));
     }
     cr_expect_null(cio_loop_current(), "the test thread has no loop");
+    cio_test_no_leaks();
 }
 
 /* ------------------------------------------------------------- posting */
@@ -132,6 +133,7 @@ Test(thread, post_from_plain_thread_runs_on_target_loop, .timeout = T_OUT)
     cr_expect(pthread_equal(p.ran_on, p.loop_thread), "fn ran on another thread");
     cr_expect_eq(p.ran_in, l);
     CIO_EXPECT_RC(cio_loop_post(NULL, posted_fn, &p), CIO_EINVAL);
+    cio_test_no_leaks();
 }
 
 /* From a task of one loop to another loop, many times. */
@@ -185,6 +187,7 @@ Test(thread, post_from_task_of_another_loop, .timeout = T_OUT)
     CIO_ASSERT_RC(cio_thread_new(&x.t, count_main, &x.c), 0);
     CIO_EXPECT_RC(cio_run(cross_main, &x), 0);
     cr_expect_eq(x.c.n, 1000, "ran %d of 1000 posts", x.c.n);
+    cio_test_no_leaks();
 }
 
 /* ------------------------------------------------------------- cancel */
@@ -206,6 +209,7 @@ Test(thread, loop_cancel_stops_main, .timeout = T_OUT)
     CIO_ASSERT_RC(cio_loop_cancel(cio_thread_loop(t)), 0);
     CIO_ASSERT_RC(cio_thread_join(t, cio_after(10000), &res), 0);
     CIO_EXPECT_RC(res, CIO_ECANCELED);
+    cio_test_no_leaks();
 }
 
 /* ------------------------------------------------------------- join */
@@ -270,6 +274,7 @@ Test(thread, join_in_task_with_deadline, .timeout = T_OUT)
     struct joiner j = {0};
     CIO_ASSERT_RC(cio_thread_new(&j.t, slow_main, &j.s), 0);
     CIO_EXPECT_RC(cio_run(join_task_main, &j), 0);
+    cio_test_no_leaks();
 }
 
 Test(thread, join_outside_task_with_deadline, .timeout = T_OUT)
@@ -284,6 +289,7 @@ Test(thread, join_outside_task_with_deadline, .timeout = T_OUT)
     atomic_store(&s.release, 1);
     CIO_ASSERT_RC(cio_thread_join(t, CIO_NEVER, &res), 0);
     cr_expect_eq(res, 5);
+    cio_test_no_leaks();
 }
 
 /* The joiner is canceled after the ending thread already posted its wake-up
@@ -331,6 +337,7 @@ Test(thread, joiner_canceled_after_wakeup_was_posted, .timeout = T_OUT)
     struct race r = {0};
     CIO_ASSERT_RC(cio_thread_new(&r.t, slow_main, &r.s), 0);
     CIO_EXPECT_RC(cio_run(race_main, &r), 0);
+    cio_test_no_leaks();
 }
 
 static int cancel_join_main(void *arg)
@@ -357,6 +364,7 @@ Test(thread, canceled_join_leaves_thread_joinable, .timeout = T_OUT)
     struct race r = {0};
     CIO_ASSERT_RC(cio_thread_new(&r.t, slow_main, &r.s), 0);
     CIO_EXPECT_RC(cio_run(cancel_join_main, &r), 0);
+    cio_test_no_leaks();
 }
 
 struct self_join {
@@ -383,4 +391,5 @@ Test(thread, join_self_is_deadlock, .timeout = T_OUT)
     CIO_ASSERT_RC(cio_thread_join(t, cio_after(10000), &res), 0);
     CIO_EXPECT_RC(res, CIO_EDEADLOCK);
     CIO_EXPECT_RC(cio_thread_new(NULL, self_join_main, &s), CIO_EINVAL);
+    cio_test_no_leaks();
 }

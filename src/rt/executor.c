@@ -206,8 +206,12 @@ static void *worker(void *unused)
         struct job *j;
         void *result;
 
-        if (pool.nthreads > pool.max)
+        if (pool.nthreads > pool.max) {
+            /* A wake-up meant for a job may have come to us: pass it on. */
+            if (!cio__list_empty(&pool.queue))
+                pthread_cond_signal(&pool.cv);
             break;
+        }
         n = cio__list_pop_front(&pool.queue);
         if (n == NULL) {
             struct timespec ts;

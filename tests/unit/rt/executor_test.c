@@ -224,6 +224,34 @@ Test(executor, max_threads_one_serializes, .timeout = T_OUT)
     cio_test_no_leaks();
 }
 
+static int lower_main(void *arg)
+{
+    struct many *m = arg;
+    static struct many_arg args[40];
+    cio_group *g;
+
+    CIO_ASSERT_RC(cio_group_new(&g), 0);
+    for (int i = 0; i < 40; i++) {
+        args[i].m = m;
+        CIO_ASSERT_RC(cio_go(g, many_task, &args[i]), 0);
+    }
+    cio_sleep(cio_after(30)); /* some jobs run on 4 threads now */
+    cio_executor_set_max_threads(1);
+    CIO_EXPECT_RC(cio_group_wait(g, cio_after(20000)), 0);
+    cio_group_free(g);
+    return 0;
+}
+
+Test(executor, lowering_max_while_busy_loses_no_job, .timeout = T_OUT)
+{
+    struct many m = {0};
+    cio_executor_set_max_threads(4);
+    cr_assert_eq(cio_run(lower_main, &m), 0);
+    cr_expect_eq(m.ok, 40);
+    cr_expect_eq(atomic_load(&m.done), 40);
+    cio_test_no_leaks();
+}
+
 Test(executor, env_sets_default_max, .timeout = T_OUT)
 {
     struct many m = {0};

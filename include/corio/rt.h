@@ -217,8 +217,11 @@ CIO_API void cio_chan_free(cio_chan *c);
 struct cio_job {
     void *(*fn)(void *arg);
     void *arg;
-    /* Called with fn's result when nobody waits for it any more (the waiter
-     * was canceled or timed out). May run on a pool thread. NULL = none. */
+    /* Called exactly once whenever cio_blocking_job fails (canceled, timed
+     * out, ENOMEM ...): with fn's result if fn ran (possibly later, on a pool
+     * thread or in a later loop turn), or with NULL if fn never ran (before
+     * cio_blocking_job returns). So dispose may own arg. On success it is
+     * not called. Must not call corio runtime functions. NULL = none. */
     void (*dispose)(void *result, void *arg);
     cio_time deadline;      /* 0 or CIO_NEVER = none */
 };
@@ -235,7 +238,9 @@ CIO_API int cio_blocking(void *(*fn)(void *arg), void *arg, void **out);
 CIO_API int cio_blocking_job(const struct cio_job *job, void **out);
 
 /* Sets the executor's maximum thread count (default: max(4, 2 * cores), or
- * the CIO_EXECUTOR_THREADS environment variable). Thread-safe. */
+ * the CIO_EXECUTOR_THREADS environment variable); 0 restores the default.
+ * Threads above a lowered maximum leave when they finish their job.
+ * Thread-safe. */
 CIO_API void cio_executor_set_max_threads(unsigned n);
 
 /* ---------------------------------------------------------------- loops and threads */
@@ -261,13 +266,18 @@ typedef struct cio_thread cio_thread;
  */
 CIO_API int cio_thread_new(cio_thread **out, int (*main)(void *arg), void *arg);
 
-/* The thread's loop (once it exists: waits for it). Thread-safe. */
+/* The thread's loop (once it exists: waits for it), or NULL once the
+ * thread's main has returned. Thread-safe. The loop is freed when the thread
+ * ends: posting to it after that is a use after free, so only post while the
+ * thread is known to run (e.g. before asking it to stop and joining it). */
 CIO_API cio_loop *cio_thread_loop(cio_thread *t);
 
 /*
  * Waits for the thread to end, stores main's result in *result, frees t.
  * Inside a task this parks only the task (blocking); outside, it blocks the
- * thread. Errors: CIO_ETIMEDOUT/CIO_ECANCELED (t stays valid).
+ * thread. One joiner at a time. Errors: CIO_ETIMEDOUT/CIO_ECANCELED (t stays
+ * valid), CIO_EBUSY (another join is in progress), CIO_EDEADLOCK (called on
+ * t's own thread).
  */
 CIO_API int cio_thread_join(cio_thread *t, cio_time deadline, int *result);
 
@@ -280,7 +290,14 @@ CIO_API int cio_thread_join(cio_thread *t, cio_time deadline, int *result);
  * for a signal and the previous disposition is restored afterwards; a signal
  * that arrives while the handler is installed but no task on a loop waits
  * for it is kept and delivered to the next waiter.
- * Errors: CIO_EINVAL (unsupported signal), CIO_ETIMEDOUT, CIO_ECANCELED.
+ * Which loop gets it: a loop joins the process's signal table when one of
+ * its tasks first waits for a signal and stays in it until it ends; every
+ * loop in the table receives each caught signal, and on each loop the first
+ * waiter for it takes it (FIFO) or it is kept for the next. Repeats before
+ * delivery collapse into one.
+ * Errors: CIO_EINVAL (unsupported signal or empty set), CIO_ETIMEDOUT,
+ * CIO_ECANCELED, CIO_EBUSY (more than 128 loops use signals), -errno from
+ * sigaction.
  */
 CIO_API int cio_signal_wait(const sigset_t *set, cio_time deadline);
 

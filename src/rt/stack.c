@@ -34,9 +34,13 @@ struct cio__task *cio__stack_new(size_t size)
     char *map;
     struct cio__task *t;
 
-    if (cio__page_size == 0)
-        cio__page_size = (size_t)sysconf(_SC_PAGESIZE);
-    page = cio__page_size;
+    /* Loops on several threads get here concurrently: every one stores the
+     * same value, but the accesses must be atomic (TSan, and the C model). */
+    page = __atomic_load_n(&cio__page_size, __ATOMIC_RELAXED);
+    if (page == 0) {
+        page = (size_t)sysconf(_SC_PAGESIZE);
+        __atomic_store_n(&cio__page_size, page, __ATOMIC_RELAXED);
+    }
     if (size < 2 * page)
         size = 2 * page;
     if (size > SIZE_MAX / 2)

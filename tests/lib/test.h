@@ -27,6 +27,13 @@ int cio_test_run(int (*fn)(void *arg), void *arg);
                      cio_errname(got_), got_, cio_errname(want_), want_);      \
     } while (0)
 
+/*
+ * Fails the test if LeakSanitizer finds unreachable memory right now (ASan
+ * builds; a no-op otherwise). Call it last in a test body: Criterion passes
+ * a test whose process reports leaks at exit, and ignores failures in .fini.
+ */
+void cio_test_no_leaks(void);
+
 /* The path of a test data file (tests/data/<name>) in a static buffer. */
 const char *cio_test_data(const char *name);
 

@@ -36,7 +36,8 @@ struct cio__stream_vt {
     int (*wait_readable)(cio_stream *s, cio_time deadline);
     int (*on_readable)(cio_stream *s, cio_time deadline, cio_readable_cb cb,
                        void *ud);
-    /* NULL: stream.c falls back to pread + write */
+    /* NULL, or CIO_ENOTSUP before anything was sent: stream.c falls back
+     * to pread + write */
     ptrdiff_t (*sendfile)(cio_stream *s, int fd, off_t off, size_t len,
                           cio_time deadline);
     int (*shutdown)(cio_stream *s, cio_time deadline);
@@ -48,6 +49,41 @@ struct cio__stream_vt {
 struct cio_stream {
     const struct cio__stream_vt *vt;
 };
+
+/*
+ * Close guards. A task woken from a wait on a stream runs only later in the
+ * turn; if another task (or a loop callback) closes and frees the stream in
+ * between, the woken task must not touch it again. Each wait therefore
+ * links a guard (on its own stack) into its stream; close marks every guard,
+ * and the waiter returns CIO_ECLOSED without looking at the stream.
+ */
+struct cio__close_guard {
+    struct cio__list node;
+    uint8_t closed;
+};
+
+static inline void cio__guard_enter(struct cio__list *guards,
+                                    struct cio__close_guard *g)
+{
+    g->closed = 0;
+    cio__list_push_back(guards, &g->node);
+}
+
+/* Returns rc, or CIO_ECLOSED if the object was closed meanwhile. */
+static inline int cio__guard_leave(struct cio__close_guard *g, int rc)
+{
+    if (g->closed)
+        return CIO_ECLOSED;
+    cio__list_remove(&g->node);
+    return rc;
+}
+
+static inline void cio__guard_close_all(struct cio__list *guards)
+{
+    struct cio__list *n;
+    while ((n = cio__list_pop_front(guards)) != NULL)
+        CIO_CONTAINER_OF(n, struct cio__close_guard, node)->closed = 1;
+}
 
 /* Formats a socket address as "1.2.3.4:80", "[::1]:80" or a Unix path. */
 void cio__sockaddr_str(const void *sa, unsigned salen, char *out, size_t cap);

@@ -53,6 +53,12 @@ void cio__sockaddr_str(const void *sa, unsigned salen, char *out, size_t cap)
         snprintf(out, cap, "%s:%u", ip, ntohs(s4->sin_port));
     } else if (s->sa_family == AF_INET6) {
         const struct sockaddr_in6 *s6 = sa;
+        if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+            /* an IPv4 peer of a dual-stack socket: show it as IPv4 */
+            inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], ip, sizeof(ip));
+            snprintf(out, cap, "%s:%u", ip, ntohs(s6->sin6_port));
+            return;
+        }
         inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
         snprintf(out, cap, "[%s]:%u", ip, ntohs(s6->sin6_port));
     } else if (s->sa_family == AF_UNIX) {
@@ -578,11 +584,11 @@ static int shed(cio_listener *ln, int err, cio_time deadline)
     close(ln->reserve_fd);
     fd = accept4(ln->f.fd, NULL, NULL, SOCK_CLOEXEC);
     aerr = errno;
+    if (fd >= 0)
+        close(fd); /* before taking the spare back: it needs this slot */
     ln->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        close(fd);
+    if (fd >= 0)
         return -err;
-    }
     if (aerr == EAGAIN || aerr == EWOULDBLOCK)
         return listener_wait(ln, deadline); /* nothing to shed */
     if (aerr == EINTR || aerr == ECONNABORTED)

@@ -23,10 +23,11 @@ const char *__lsan_default_suppressions(void)
 }
 
 /*
- * A FIFO gate on open client connections, used only when the descriptor
- * limit cannot hold every connection at once (each costs two descriptors
- * here: client and server side). Built on the runtime's wait list; the
- * sync primitives live on another branch.
+ * A FIFO gate on connections, used only when the descriptor limit cannot
+ * hold every connection at once (each costs two descriptors here). A client
+ * enters before connecting; the server leaves when it closes its end, so
+ * both descriptors are counted. Built on the runtime's wait list; the sync
+ * primitives live on another branch.
  */
 struct gate {
     long avail;              /* < 0: no gate */
@@ -73,6 +74,8 @@ static void srv_readable(cio_stream *s, int status, void *ud);
 static void srv_close(cio_stream *s)
 {
     cio_stream_close(s);
+    /* both descriptors of the connection are free only now */
+    gate_leave(&E->gate);
     E->srv_closed++;
     if (!E->accepting && E->srv_closed == E->accepted)
         cio__wake_all(&E->drained, 0);
@@ -149,7 +152,6 @@ static void client(void *arg)
     }
     cio_stream_close(s);
     E->open--;
-    gate_leave(&E->gate);
     if (got == len && memcmp(in, out, (size_t)len) == 0) {
         E->ok++;
     } else {

@@ -26,13 +26,13 @@
 
 struct demo {
     int ntasks, nrounds;
-    long fd_budget;          /* descriptors our sockets may use; 0 = no cap */
-    long fds;                /* reserved: 2 per connection until both ends close */
+    long fd_budget; /* descriptors our sockets may use; 0 = no cap */
+    long fds;       /* reserved: 2 per connection until both ends close */
     cio_listener *ln;
-    cio_group *conns;        /* server: one short task per message */
-    cio_time deadline;       /* one budget for the whole run */
+    cio_group *conns;  /* server: one short task per message */
+    cio_time deadline; /* one budget for the whole run */
     long round_trips, errors;
-    int open, peak_open;     /* client connections */
+    int open, peak_open; /* client connections */
     int first_err;
 };
 
@@ -139,8 +139,8 @@ static void client(void *arg)
             break;
         }
         while (got < sizeof(in)) {
-            ptrdiff_t n = cio_stream_read(s, in + got, sizeof(in) - got,
-                                          D.deadline);
+            ptrdiff_t n =
+                cio_stream_read(s, in + got, sizeof(in) - got, D.deadline);
             if (n <= 0) {
                 fail(n < 0 ? (int)n : CIO_ECONNRESET);
                 break;
@@ -191,8 +191,8 @@ static int demo_main(void *arg)
     rc = cio_group_wait(clients, D.deadline);
     if (rc < 0)
         fprintf(stderr, "echo_demo: clients: %s\n", cio_strerror(rc));
-    cio_group_free(clients);      /* cancels stragglers after a timeout */
-    cio_listener_close(D.ln);     /* the acceptor gets CIO_ECLOSED */
+    cio_group_free(clients);  /* cancels stragglers after a timeout */
+    cio_listener_close(D.ln); /* the acceptor gets CIO_ECLOSED */
     cio_group_free(server);
     /* Every server end closes once it reads its client's EOF. */
     while (D.fds > 0 && cio_now() < D.deadline)

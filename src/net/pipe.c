@@ -18,14 +18,14 @@
 
 struct end {
     struct cio_stream base;
-    struct cio__fd f;           /* virtual (fd == -1) */
-    struct cio__list guards;    /* tasks inside a wait on this end */
-    struct end *peer;           /* NULL once the peer has closed */
-    cio_readable_cb user_cb;    /* while on_readable is armed */
-    size_t cap, head, len;      /* inbound ring: head < cap, len <= cap */
-    uint8_t eof;                /* peer shut down or closed: len is all */
-    uint8_t shut;               /* this end's sending side is shut down */
-    char buf[];                 /* cap bytes */
+    struct cio__fd f;        /* virtual (fd == -1) */
+    struct cio__list guards; /* tasks inside a wait on this end */
+    struct end *peer;        /* NULL once the peer has closed */
+    cio_readable_cb user_cb; /* while on_readable is armed */
+    size_t cap, head, len;   /* inbound ring: head < cap, len <= cap */
+    uint8_t eof;             /* peer shut down or closed: len is all */
+    uint8_t shut;            /* this end's sending side is shut down */
+    char buf[];              /* cap bytes */
 };
 
 static const struct cio__stream_vt pipe_vt;

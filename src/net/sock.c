@@ -19,17 +19,17 @@
 struct sock {
     struct cio_stream base;
     struct cio__fd f;
-    struct cio__list guards;    /* tasks inside a wait on f (stream.h) */
-    cio_readable_cb user_cb;    /* while on_readable is armed */
-    char *peer;                 /* formatted lazily */
+    struct cio__list guards; /* tasks inside a wait on f (stream.h) */
+    cio_readable_cb user_cb; /* while on_readable is armed */
+    char *peer;              /* formatted lazily */
 };
 
 struct cio_listener {
     struct cio__fd f;
-    struct cio__list guards;    /* tasks inside accept's wait (stream.h) */
-    int reserve_fd;             /* spare descriptor for EMFILE, or -1 */
+    struct cio__list guards; /* tasks inside accept's wait (stream.h) */
+    int reserve_fd;          /* spare descriptor for EMFILE, or -1 */
     unsigned port;
-    uint8_t unlink_path;        /* addr is a socket file we created */
+    uint8_t unlink_path; /* addr is a socket file we created */
     uint8_t is_unix;
     char addr[sizeof(((struct sockaddr_un *)0)->sun_path) + 8];
 };
@@ -487,7 +487,8 @@ int cio_tcp_listen(cio_listener **out, const char *addr,
         return rc;
     for (size_t i = 0; i < n; i++) {
         struct sockaddr *sa = (struct sockaddr *)&addrs[i].ss;
-        fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                    0);
         if (fd < 0) {
             rc = -errno;
             continue;
@@ -575,8 +576,10 @@ static int shed(cio_listener *ln, int err, cio_time deadline)
          * accepted until some descriptor is freed. Back off, waking early
          * for close or a new connection, instead of spinning. */
         cio_time until = cio_now() + EMFILE_BACKOFF_MS;
-        int rc = listener_wait(ln, deadline >= 0 && deadline < until
-                                       ? deadline : until);
+        int rc;
+        if (deadline >= 0 && deadline < until)
+            until = deadline;
+        rc = listener_wait(ln, until);
         if (rc == CIO_ETIMEDOUT && (deadline < 0 || deadline > cio_now()))
             rc = -err;
         return rc < 0 ? rc : -err;
@@ -601,7 +604,8 @@ int cio_listener_accept(cio_listener *ln, cio_stream **out, cio_time deadline)
     if (cio_canceled())
         return CIO_ECANCELED;
     for (;;) {
-        int rc, fd = accept4(ln->f.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd = accept4(ln->f.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int rc;
         if (fd >= 0) {
             if (!ln->is_unix) {
                 int one = 1;

@@ -74,8 +74,8 @@ static ptrdiff_t writev_window(cio_stream *s, const struct iovec *iov,
     }
 }
 
-ptrdiff_t cio_stream_writev(cio_stream *s, const struct iovec *iov,
-                            int iovcnt, cio_time deadline)
+ptrdiff_t cio_stream_writev(cio_stream *s, const struct iovec *iov, int iovcnt,
+                            cio_time deadline)
 {
     size_t total = 0;
 
@@ -172,8 +172,8 @@ int cio_stream_wait_readable(cio_stream *s, cio_time deadline)
     return s->vt->wait_readable(s, deadline);
 }
 
-int cio_stream_on_readable(cio_stream *s, cio_time deadline,
-                           cio_readable_cb cb, void *ud)
+int cio_stream_on_readable(cio_stream *s, cio_time deadline, cio_readable_cb cb,
+                           void *ud)
 {
     return s->vt->on_readable(s, deadline, cb, ud);
 }

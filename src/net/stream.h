@@ -15,7 +15,7 @@
 #include "rt/rt_int.h"
 
 struct cio__stream_vt {
-    const char *kind;               /* "tcp", "unix", "pipe", "tls" */
+    const char *kind; /* "tcp", "unix", "pipe", "tls" */
     /*
      * Non-blocking. Bytes read (> 0), 0 at EOF, CIO_EAGAIN when nothing is
      * available now, or an error.
@@ -23,8 +23,7 @@ struct cio__stream_vt {
     ptrdiff_t (*try_read)(cio_stream *s, void *buf, size_t len);
     /* Non-blocking. Bytes taken (> 0, may be fewer than offered),
      * CIO_EAGAIN, or an error. */
-    ptrdiff_t (*try_writev)(cio_stream *s, const struct iovec *iov,
-                            int iovcnt);
+    ptrdiff_t (*try_writev)(cio_stream *s, const struct iovec *iov, int iovcnt);
     /*
      * Blocking. Called after try_read (dir == CIO__IN) or try_writev
      * (CIO__OUT) answered CIO_EAGAIN: parks until that operation may make

@@ -30,7 +30,7 @@ const char *__lsan_default_suppressions(void)
  * primitives live on another branch.
  */
 struct gate {
-    long avail;              /* < 0: no gate */
+    long avail; /* < 0: no gate */
     struct cio__list waiters;
 };
 
@@ -57,13 +57,13 @@ static void gate_leave(struct gate *g)
 
 struct echo {
     cio_listener *ln;
-    cio_group *conns;          /* server: one short task per message */
+    cio_group *conns; /* server: one short task per message */
     struct gate gate;
-    cio_time deadline;         /* one budget for the whole run */
+    cio_time deadline; /* one budget for the whole run */
     int ok, failed, last_err;
-    int open, peak_open;       /* client connections */
+    int open, peak_open; /* client connections */
     int accepted, srv_closed;
-    struct cio__list drained;  /* main waits here for srv_closed == accepted */
+    struct cio__list drained; /* main waits here for srv_closed == accepted */
     int accepting;
 };
 
@@ -225,7 +225,7 @@ Test(echo10k, ten_thousand_concurrent_clients, .timeout = 150)
                       "with ulimit -Hn or /etc/security/limits.conf",
                       (unsigned long)rl.rlim_max, (unsigned long)need);
         e.gate.avail = (long)(rl.rlim_cur - FD_SPARE) / 2;
-        cr_log_warn("echo10k: RLIMIT_NOFILE hard limit %lu < %lu: at most %ld "
+        cr_log_info("echo10k: RLIMIT_NOFILE hard limit %lu < %lu: at most %ld "
                     "connections open at once (all %d tasks still run "
                     "concurrently)",
                     (unsigned long)rl.rlim_max, (unsigned long)need,

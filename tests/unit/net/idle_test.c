@@ -80,8 +80,8 @@ static size_t live_tasks(void)
  * callback's ud is that slot.
  */
 struct srv {
-    cio_group *group;       /* tasks serving one message each */
-    cio_stream **conns;     /* slot per connection; NULL once closed */
+    cio_group *group;   /* tasks serving one message each */
+    cio_stream **conns; /* slot per connection; NULL once closed */
     int served, closed, timeouts, errors;
     int nconns;
     cio_time idle_deadline;
@@ -161,11 +161,13 @@ static int idle_main(void *arg)
      * arms each: no task per connection at any point. */
     for (int i = 0; i < N_IDLE; i++)
         CIO_ASSERT_RC(cio_tcp_connect(&cli[i], "127.0.0.1",
-                                      cio_listener_port(ln), NULL, DL()), 0);
+                                      cio_listener_port(ln), NULL, DL()),
+                      0);
     for (int i = 0; i < N_IDLE; i++) {
         CIO_ASSERT_RC(cio_listener_accept(ln, &v.conns[i], DL()), 0);
         CIO_ASSERT_RC(cio_stream_on_readable(v.conns[i], v.idle_deadline,
-                                             conn_readable, &v.conns[i]), 0);
+                                             conn_readable, &v.conns[i]),
+                      0);
     }
     cr_expect_eq(cio_group_count(v.group), 0);
     cr_expect_eq(live_tasks(), 1, "only main is alive");
@@ -174,13 +176,15 @@ static int idle_main(void *arg)
         char msg[32], buf[32];
         for (int i = 0; i < N_IDLE; i++) {
             int len = snprintf(msg, sizeof(msg), "r%d-c%d", round, i);
-            CIO_EXPECT_RC(cio_stream_write(cli[i], msg, (size_t)len, DL()), len);
+            CIO_EXPECT_RC(cio_stream_write(cli[i], msg, (size_t)len, DL()),
+                          len);
         }
         for (int i = 0; i < N_IDLE; i++) {
             int len = snprintf(msg, sizeof(msg), "r%d-c%d", round, i);
             ptrdiff_t got = 0, n = 1;
             while (got < len && n > 0) {
-                n = cio_stream_read(cli[i], buf + got, (size_t)(len - got), DL());
+                n = cio_stream_read(cli[i], buf + got, (size_t)(len - got),
+                                    DL());
                 if (n > 0)
                     got += n;
             }
@@ -261,7 +265,8 @@ static int contract_main(void *arg)
     CIO_ASSERT_RC(cio_tcp_listen(&ln, "127.0.0.1:0", NULL), 0);
     for (int i = 0; i < 3; i++) {
         CIO_ASSERT_RC(cio_tcp_connect(&c[i], "127.0.0.1", cio_listener_port(ln),
-                                      NULL, DL()), 0);
+                                      NULL, DL()),
+                      0);
         CIO_ASSERT_RC(cio_listener_accept(ln, &s[i], DL()), 0);
     }
 
@@ -362,7 +367,7 @@ static long rss_kib(void)
 }
 
 struct mem {
-    int ctl;                /* socketpair end to the child */
+    int ctl; /* socketpair end to the child */
     pid_t child;
     size_t before, after;
     long rss_before, rss_after;
@@ -385,7 +390,8 @@ static void mem_child(int ctl)
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     for (int i = 0; i < N_MEM; i++) {
         fds[i] = socket(AF_INET, SOCK_STREAM, 0);
-        if (fds[i] < 0 || connect(fds[i], (struct sockaddr *)&sa, sizeof(sa)) < 0)
+        if (fds[i] < 0 ||
+            connect(fds[i], (struct sockaddr *)&sa, sizeof(sa)) < 0)
             _exit(3);
     }
     for (int i = 0; i < N_MEM; i++)
@@ -417,7 +423,8 @@ static int mem_main(void *arg)
 
     g_srv = &v;
     v.conns = calloc(N_MEM, sizeof(*v.conns));
-    v.idle_deadline = cio_after(120000); /* a keep-alive timeout, as a server has */
+    v.idle_deadline =
+        cio_after(120000); /* a keep-alive timeout, as a server has */
     CIO_ASSERT_RC(cio_tcp_listen(&ln, "127.0.0.1:0", NULL), 0);
     CIO_ASSERT_RC(cio_group_new(&v.group), 0);
     CIO_ASSERT_RC(cio_stream_from_fd(&ctl, m->ctl), 0);
@@ -432,7 +439,8 @@ static int mem_main(void *arg)
         CIO_ASSERT_RC(rc, 0);
         m->accepted++;
         CIO_ASSERT_RC(cio_stream_on_readable(v.conns[i], v.idle_deadline,
-                                             conn_readable, &v.conns[i]), 0);
+                                             conn_readable, &v.conns[i]),
+                      0);
     }
     /* the child has its echoes: every connection is idle again */
     CIO_EXPECT_RC(cio_stream_read(ctl, &c, 1, cio_after(30000)), 1);
@@ -476,7 +484,8 @@ Test(idle, bytes_per_idle_connection_10k, .timeout = 120)
     cr_expect_eq(m.served, N_MEM);
     {
         double per = ((double)m.after - (double)m.before) / N_MEM;
-        double rss = ((double)m.rss_after - (double)m.rss_before) * 1024 / N_MEM;
+        double rss =
+            ((double)m.rss_after - (double)m.rss_before) * 1024 / N_MEM;
         cr_log_info("idle: %.0f heap bytes per idle connection (%s delta over "
                     "%d connections, server side, after one echo each); "
                     "RSS delta %.0f bytes per connection (includes pooled task "

@@ -146,8 +146,9 @@ static void bp_reader(void *arg)
 {
     struct bp *t = arg;
     for (;;) {
-        size_t want = t->chunk < t->total + 64 - t->got ? t->chunk
-                                                         : t->total + 64 - t->got;
+        size_t want = t->chunk < t->total + 64 - t->got
+                          ? t->chunk
+                          : t->total + 64 - t->got;
         ptrdiff_t n = cio_stream_read(t->b, t->in + t->got, want, DL());
         if (n <= 0)
             break;
@@ -173,7 +174,9 @@ static int bp_main(void *arg)
 
 static void bp_run(size_t bufsize, size_t total, size_t chunk, int iov_mode)
 {
-    struct bp t = {.bufsize = bufsize, .total = total, .chunk = chunk,
+    struct bp t = {.bufsize = bufsize,
+                   .total = total,
+                   .chunk = chunk,
                    .iov_mode = iov_mode};
     t.in = calloc(1, total + 64);
     cr_assert_eq(cio_run(bp_main, &t), 0);
@@ -320,7 +323,7 @@ static int woken_close_main(void *arg)
     CIO_ASSERT_RC(cio_go(g, parked_reader, t), 0);
     CIO_ASSERT_RC(cio_yield(), 0); /* the reader parks */
     CIO_EXPECT_RC(cio_stream_write(t->a, "x", 1, DL()), 1); /* wakes it */
-    cio_stream_close(t->b);                                   /* before it runs */
+    cio_stream_close(t->b);                                 /* before it runs */
     CIO_EXPECT_RC(cio_group_wait(g, DL()), 0);
     cio_group_free(g);
     cio_stream_close(t->a);

@@ -19,17 +19,23 @@
 struct sock {
     struct cio_stream base;
     struct cio__fd f;
-    cio_readable_cb user_cb;    /* while on_readable is armed */
-    char *peer;                 /* formatted lazily */
+    struct cio__list guards; /* tasks inside a wait on f (stream.h) */
+    cio_readable_cb user_cb; /* while on_readable is armed */
+    char *peer;              /* formatted lazily */
 };
 
 struct cio_listener {
     struct cio__fd f;
-    int reserve_fd;             /* spare descriptor for EMFILE (see accept) */
+    struct cio__list guards; /* tasks inside accept's wait (stream.h) */
+    int reserve_fd;          /* spare descriptor for EMFILE, or -1 */
     unsigned port;
+    uint8_t unlink_path; /* addr is a socket file we created */
     uint8_t is_unix;
     char addr[sizeof(((struct sockaddr_un *)0)->sun_path) + 8];
 };
+
+/* Back-off while no descriptor is free and no spare is left (see shed). */
+#define EMFILE_BACKOFF_MS 100
 
 static const struct cio__stream_vt sock_vt;
 
@@ -47,6 +53,12 @@ void cio__sockaddr_str(const void *sa, unsigned salen, char *out, size_t cap)
         snprintf(out, cap, "%s:%u", ip, ntohs(s4->sin_port));
     } else if (s->sa_family == AF_INET6) {
         const struct sockaddr_in6 *s6 = sa;
+        if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+            /* an IPv4 peer of a dual-stack socket: show it as IPv4 */
+            inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], ip, sizeof(ip));
+            snprintf(out, cap, "%s:%u", ip, ntohs(s6->sin6_port));
+            return;
+        }
         inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
         snprintf(out, cap, "[%s]:%u", ip, ntohs(s6->sin6_port));
     } else if (s->sa_family == AF_UNIX) {
@@ -80,15 +92,31 @@ static int sock_wrap(cio_stream **out, int fd)
         return rc;
     }
     k->base.vt = &sock_vt;
+    cio__list_init(&k->guards);
     *out = &k->base;
     return 0;
 }
 
 int cio_stream_from_fd(cio_stream **out, int fd)
 {
-    int fl = fcntl(fd, F_GETFL);
-    if (fl < 0 || (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)) {
-        int rc = -errno;
+    int type = 0, fl, rc = 0;
+    socklen_t tlen = sizeof(type);
+
+    if (fd < 0)
+        return CIO_EINVAL;
+    /* Only stream sockets: the primitives use recv and sendmsg (a file or
+     * pipe fails with -ENOTSOCK, a datagram socket with CIO_EINVAL). */
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) < 0) {
+        rc = -errno;
+    } else if (type != SOCK_STREAM) {
+        rc = CIO_EINVAL;
+    } else {
+        fl = fcntl(fd, F_GETFL);
+        if (fl < 0 ||
+            (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0))
+            rc = -errno;
+    }
+    if (rc < 0) {
         close(fd);
         return rc;
     }
@@ -142,12 +170,20 @@ static ptrdiff_t sock_try_writev(cio_stream *s, const struct iovec *iov,
 
 static int sock_wait(cio_stream *s, unsigned dir, cio_time deadline)
 {
-    return cio__fd_wait(&((struct sock *)s)->f, dir, deadline);
+    struct sock *k = (struct sock *)s;
+    struct cio__close_guard g;
+
+    cio__guard_enter(&k->guards, &g);
+    return cio__guard_leave(&g, cio__fd_wait(&k->f, dir, deadline));
 }
 
 static int sock_wait_readable(cio_stream *s, cio_time deadline)
 {
-    return cio__fd_wait_readable(&((struct sock *)s)->f, deadline);
+    struct sock *k = (struct sock *)s;
+    struct cio__close_guard g;
+
+    cio__guard_enter(&k->guards, &g);
+    return cio__guard_leave(&g, cio__fd_wait_readable(&k->f, deadline));
 }
 
 static void sock_readable(struct cio__fd *f, int status, void *ud)
@@ -164,6 +200,8 @@ static int sock_on_readable(cio_stream *s, cio_time deadline,
     struct sock *k = (struct sock *)s;
     int rc;
 
+    if (cb == NULL || !cio__list_empty(&k->guards))
+        return CIO_EINVAL; /* a task is blocked on s */
     if (k->f.rready) {
         /* The edge may have been consumed by a read that did not reach
          * EAGAIN: ask the kernel before calling back at once. */
@@ -185,21 +223,25 @@ static ptrdiff_t sock_sendfile(cio_stream *s, int fd, off_t off, size_t len,
     size_t done = 0;
 
     while (done < len) {
-        ssize_t n = k->f.wready ? sendfile(k->f.fd, fd, &off, len - done) : -2;
+        ssize_t n = sendfile(k->f.fd, fd, &off, len - done);
         if (n > 0) {
             done += (size_t)n;
             continue;
         }
         if (n == 0)
             break; /* the file ended early */
-        if (n == -1 && errno == EINTR)
+        if (errno == EINTR)
             continue;
-        if (n == -2 || errno == EAGAIN || errno == EWOULDBLOCK) {
-            int rc = cio__fd_wait(&k->f, CIO__OUT, deadline);
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            int rc = sock_wait(s, CIO__OUT, deadline);
             if (rc < 0)
                 return rc;
             continue;
         }
+        /* fd can not be mapped (a pipe, some special files): let stream.c
+         * copy instead, unless part of it is already on the wire. */
+        if ((errno == EINVAL || errno == ENOSYS) && done == 0)
+            return CIO_ENOTSUP;
         return -errno;
     }
     return (ptrdiff_t)done;
@@ -214,6 +256,7 @@ static int sock_shutdown(cio_stream *s, cio_time deadline)
 static void sock_close(cio_stream *s)
 {
     struct sock *k = (struct sock *)s;
+    cio__guard_close_all(&k->guards);
     cio__fd_close(&k->f);
     cio__free(k->peer);
     cio__free(k);
@@ -256,13 +299,60 @@ static const struct cio__stream_vt sock_vt = {
 
 /* ------------------------------------------------------------- connect */
 
+/* Drives a non-blocking connect to completion under deadline. */
+static int sock_connect(struct sock *k, const struct sockaddr *sa,
+                        socklen_t len, cio_time deadline)
+{
+    cio_time backoff = 1;
+
+    for (;;) {
+        int rc, err = 0;
+        socklen_t elen = sizeof(err);
+
+        if (connect(k->f.fd, sa, len) == 0)
+            return 0;
+        switch (errno) {
+        case EISCONN:
+            return 0; /* a previous round completed it */
+        case EINPROGRESS:
+        case EALREADY:
+        case EINTR:
+            rc = sock_wait(&k->base, CIO__OUT, deadline);
+            if (rc < 0)
+                return rc;
+            if (getsockopt(k->f.fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
+                err = errno;
+            if (err != 0)
+                return -err;
+            /* Asking connect() again tells "established" (EISCONN) from a
+             * wakeup that came too early (EALREADY). */
+            k->f.wready = 1;
+            continue;
+        case EAGAIN: {
+            /* AF_UNIX: the listener's backlog is full. Nothing is in
+             * progress and no edge will come: retry after a short sleep. */
+            cio_time now = cio_now(), until = now + backoff;
+            if (deadline >= 0 && deadline <= now)
+                return CIO_ETIMEDOUT;
+            if (deadline >= 0 && deadline < until)
+                until = deadline;
+            rc = cio_sleep(until);
+            if (rc < 0)
+                return rc;
+            backoff = backoff < 64 ? backoff * 2 : 64;
+            continue;
+        }
+        default:
+            return -errno;
+        }
+    }
+}
+
 static int connect_one(cio_stream **out, const struct sockaddr *sa,
                        socklen_t len, int nodelay, cio_time deadline)
 {
     cio_stream *s;
-    struct sock *k;
-    int fd, rc, one = 1, err = 0;
-    socklen_t elen = sizeof(err);
+    int fd, rc, one = 1;
 
     fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -272,29 +362,13 @@ static int connect_one(cio_stream **out, const struct sockaddr *sa,
     rc = sock_wrap(&s, fd);
     if (rc < 0)
         return rc;
-    k = (struct sock *)s;
-    if (connect(fd, sa, len) == 0)
-        goto done;
-    if (errno != EINPROGRESS && errno != EINTR) {
-        rc = -errno;
-        goto fail;
+    rc = sock_connect((struct sock *)s, sa, len, deadline);
+    if (rc < 0) {
+        sock_close(s);
+        return rc;
     }
-    rc = cio__fd_wait(&k->f, CIO__OUT, deadline);
-    if (rc < 0)
-        goto fail;
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
-        err = errno;
-    if (err != 0) {
-        rc = -err;
-        goto fail;
-    }
-    k->f.wready = 1;
-done:
     *out = s;
     return 0;
-fail:
-    sock_close(s);
-    return rc;
 }
 
 int cio_tcp_connect(cio_stream **out, const char *host, unsigned port,
@@ -324,26 +398,41 @@ int cio_tcp_connect(cio_stream **out, const char *host, unsigned port,
     return rc;
 }
 
+/* Fills su from a path, or from "@name" for the abstract namespace (no
+ * trailing NUL: the name is exactly the bytes given). */
+static int unix_addr(const char *path, struct sockaddr_un *su, socklen_t *len)
+{
+    size_t n = path != NULL ? strlen(path) : 0;
+    size_t max = path != NULL && path[0] == '@' ? sizeof(su->sun_path)
+                                                : sizeof(su->sun_path) - 1;
+
+    if (n == 0 || n > max)
+        return CIO_EINVAL;
+    memset(su, 0, sizeof(*su));
+    su->sun_family = AF_UNIX;
+    memcpy(su->sun_path, path, n);
+    if (path[0] == '@')
+        su->sun_path[0] = '\0';
+    *len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n +
+                       (path[0] == '@' ? 0 : 1));
+    return 0;
+}
+
 int cio_unix_connect(cio_stream **out, const char *path, cio_time deadline)
 {
-    struct sockaddr_un su = {.sun_family = AF_UNIX};
-    size_t len = path != NULL ? strlen(path) : 0;
+    struct sockaddr_un su;
+    socklen_t len;
+    int rc = unix_addr(path, &su, &len);
 
-    if (len == 0 || len >= sizeof(su.sun_path))
-        return CIO_EINVAL;
-    memcpy(su.sun_path, path, len);
-    if (path[0] == '@')
-        su.sun_path[0] = '\0'; /* abstract namespace */
-    return connect_one(out, (struct sockaddr *)&su,
-                       (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len +
-                                   (path[0] == '@' ? 0 : 1)),
-                       0, deadline);
+    if (rc < 0)
+        return rc;
+    return connect_one(out, (struct sockaddr *)&su, len, 0, deadline);
 }
 
 /* ------------------------------------------------------------- listen */
 
-static int listen_fd(cio_listener **out, int fd, const struct cio_listen_opts *opts,
-                     int is_unix)
+static int listen_fd(cio_listener **out, int fd,
+                     const struct cio_listen_opts *opts, int is_unix)
 {
     struct cio_listener *ln;
     struct sockaddr_storage ss;
@@ -367,6 +456,7 @@ static int listen_fd(cio_listener **out, int fd, const struct cio_listen_opts *o
         cio__free(ln);
         return rc;
     }
+    cio__list_init(&ln->guards);
     ln->is_unix = (uint8_t)is_unix;
     ln->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
@@ -397,7 +487,8 @@ int cio_tcp_listen(cio_listener **out, const char *addr,
         return rc;
     for (size_t i = 0; i < n; i++) {
         struct sockaddr *sa = (struct sockaddr *)&addrs[i].ss;
-        fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                    0);
         if (fd < 0) {
             rc = -errno;
             continue;
@@ -426,37 +517,95 @@ int cio_tcp_listen(cio_listener **out, const char *addr,
 int cio_unix_listen(cio_listener **out, const char *path,
                     const struct cio_listen_opts *opts)
 {
-    struct sockaddr_un su = {.sun_family = AF_UNIX};
-    size_t len = path != NULL ? strlen(path) : 0;
+    struct sockaddr_un su;
+    socklen_t len;
     int fd, rc;
 
-    if (len == 0 || len >= sizeof(su.sun_path))
-        return CIO_EINVAL;
-    memcpy(su.sun_path, path, len);
-    if (path[0] == '@')
-        su.sun_path[0] = '\0';
+    rc = unix_addr(path, &su, &len);
+    if (rc < 0)
+        return rc;
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
-    if (bind(fd, (struct sockaddr *)&su,
-             (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len +
-                         (path[0] == '@' ? 0 : 1))) < 0) {
+    /* An existing file is EADDRINUSE: removing a stale socket is the
+     * caller's decision, never ours. */
+    if (bind(fd, (struct sockaddr *)&su, len) < 0) {
         rc = -errno;
         close(fd);
         return rc;
     }
     rc = listen_fd(out, fd, opts, 1);
-    if (rc == 0 && path[0] != '@')
+    if (rc < 0) {
+        if (path[0] != '@')
+            unlink(path);
+        return rc;
+    }
+    if (path[0] != '@') {
         snprintf((*out)->addr, sizeof((*out)->addr), "%s", path);
-    else if (rc < 0 && path[0] != '@')
-        unlink(path);
-    return rc;
+        (*out)->unlink_path = 1;
+    }
+    return 0;
+}
+
+/* Parks until the listener may have a connection. */
+static int listener_wait(cio_listener *ln, cio_time deadline)
+{
+    struct cio__close_guard g;
+
+    cio__guard_enter(&ln->guards, &g);
+    return cio__guard_leave(&g, cio__fd_wait(&ln->f, CIO__IN, deadline));
+}
+
+/*
+ * accept failed with EMFILE/ENFILE. The pending connection would stay in the
+ * backlog, the listener stays readable, and a caller that retries spins.
+ * So: free the spare descriptor, accept the connection with it and close it
+ * at once (the peer hears a clean close), then take the spare back.
+ * Returns CIO_EMFILE (-ENFILE) once a connection was shed, 0 to retry
+ * accept (nothing was pending; we waited for the next connection), or an
+ * error from waiting.
+ */
+static int shed(cio_listener *ln, int err, cio_time deadline)
+{
+    int fd, aerr;
+
+    if (ln->reserve_fd < 0)
+        ln->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (ln->reserve_fd < 0) {
+        /* No spare (another thread took the slot): nothing can be
+         * accepted until some descriptor is freed. Back off, waking early
+         * for close or a new connection, instead of spinning. */
+        cio_time until = cio_now() + EMFILE_BACKOFF_MS;
+        int rc;
+        if (deadline >= 0 && deadline < until)
+            until = deadline;
+        rc = listener_wait(ln, until);
+        if (rc == CIO_ETIMEDOUT && (deadline < 0 || deadline > cio_now()))
+            rc = -err;
+        return rc < 0 ? rc : -err;
+    }
+    close(ln->reserve_fd);
+    fd = accept4(ln->f.fd, NULL, NULL, SOCK_CLOEXEC);
+    aerr = errno;
+    if (fd >= 0)
+        close(fd); /* before taking the spare back: it needs this slot */
+    ln->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0)
+        return -err;
+    if (aerr == EAGAIN || aerr == EWOULDBLOCK)
+        return listener_wait(ln, deadline); /* nothing to shed */
+    if (aerr == EINTR || aerr == ECONNABORTED)
+        return 0;
+    return -aerr;
 }
 
 int cio_listener_accept(cio_listener *ln, cio_stream **out, cio_time deadline)
 {
+    if (cio_canceled())
+        return CIO_ECANCELED;
     for (;;) {
         int fd = accept4(ln->f.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int rc;
         if (fd >= 0) {
             if (!ln->is_unix) {
                 int one = 1;
@@ -465,28 +614,33 @@ int cio_listener_accept(cio_listener *ln, cio_stream **out, cio_time deadline)
             return sock_wrap(out, fd);
         }
         switch (errno) {
-        case EINTR:
-        case ECONNABORTED:
-            continue;
-        case EAGAIN: {
-            int rc = cio__fd_wait(&ln->f, CIO__IN, deadline);
+        case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+        case EWOULDBLOCK:
+#endif
+            rc = listener_wait(ln, deadline);
             if (rc < 0)
                 return rc;
             continue;
-        }
+        /* accept(2): errors of the new connection, reported by accept on
+         * Linux; the listener itself is fine. */
+        case EINTR:
+        case ECONNABORTED:
+        case EPROTO:
+        case ENOPROTOOPT:
+        case ENETDOWN:
+        case ENETUNREACH:
+        case EHOSTDOWN:
+        case EHOSTUNREACH:
+        case EOPNOTSUPP:
+        case ENONET:
+            continue;
         case EMFILE:
         case ENFILE:
-            /* Out of descriptors: free the spare one, accept the pending
-             * connection and close it at once, so the peer hears a clean
-             * close and the edge-triggered loop does not spin. */
-            if (ln->reserve_fd >= 0) {
-                close(ln->reserve_fd);
-                fd = accept(ln->f.fd, NULL, NULL);
-                if (fd >= 0)
-                    close(fd);
-                ln->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-            }
-            return CIO_EMFILE;
+            rc = shed(ln, errno, deadline);
+            if (rc < 0)
+                return rc;
+            continue;
         default:
             return -errno;
         }
@@ -512,10 +666,11 @@ void cio_listener_close(cio_listener *ln)
 {
     if (ln == NULL)
         return;
-    if (ln->is_unix && ln->addr[0] != '\0' && ln->addr[0] != '@')
+    if (ln->unlink_path)
         unlink(ln->addr);
     if (ln->reserve_fd >= 0)
         close(ln->reserve_fd);
+    cio__guard_close_all(&ln->guards);
     cio__fd_close(&ln->f);
     cio__free(ln);
 }

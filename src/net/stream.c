@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The blocking stream calls, built once from each type's primitives. */
 #include <errno.h>
+#include <stdint.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "base/alloc.h"
@@ -9,6 +11,12 @@
 ptrdiff_t cio_stream_read(cio_stream *s, void *buf, size_t len,
                           cio_time deadline)
 {
+    /* rt.h: a canceled task's blocking calls fail at once, even when they
+     * could complete; else a reader that always finds data never stops. */
+    if (cio_canceled())
+        return CIO_ECANCELED;
+    if (len > (size_t)PTRDIFF_MAX)
+        len = (size_t)PTRDIFF_MAX;
     for (;;) {
         ptrdiff_t n = s->vt->try_read(s, buf, len);
         if (n != CIO_EAGAIN)
@@ -19,66 +27,80 @@ ptrdiff_t cio_stream_read(cio_stream *s, void *buf, size_t len,
     }
 }
 
-ptrdiff_t cio_stream_writev(cio_stream *s, const struct iovec *iov,
-                            int iovcnt, cio_time deadline)
-{
-    struct iovec local[64];
-    size_t total = 0;
+/* try_writev never sees more pieces than this: the copy we advance after a
+ * partial write lives on the task's stack. */
+#define WINDOW 64
 
-    if (iovcnt > (int)CIO_COUNTOF(local)) {
-        /* More pieces than we copy: write them a batch at a time. */
-        ptrdiff_t done = 0;
-        for (int i = 0; i < iovcnt; i += (int)CIO_COUNTOF(local)) {
-            int k = iovcnt - i < (int)CIO_COUNTOF(local) ? iovcnt - i
-                                                         : (int)CIO_COUNTOF(local);
-            ptrdiff_t r = cio_stream_writev(s, iov + i, k, deadline);
-            if (r < 0)
-                return r;
-            done += r;
-        }
-        return done;
-    }
-    for (int i = 0; i < iovcnt; i++)
-        total += iov[i].iov_len;
-    if (iovcnt <= 0 || total == 0)
-        return 0;
-    /* Fast path: one call takes everything (the common case). */
-    ptrdiff_t n = s->vt->try_writev(s, iov, iovcnt);
+/* Writes all of iov[0..iovcnt) (iovcnt <= WINDOW, total > 0 bytes). */
+static ptrdiff_t writev_window(cio_stream *s, const struct iovec *iov,
+                               int iovcnt, size_t total, cio_time deadline)
+{
+    struct iovec local[WINDOW];
+    struct iovec *v = local;
+    int cnt = iovcnt;
+    size_t left = total;
+    ptrdiff_t n;
+
+    /* Fast path: one call takes everything (the common case), no copy. */
+    n = s->vt->try_writev(s, iov, iovcnt);
     if (n == (ptrdiff_t)total)
         return n;
     if (n < 0 && n != CIO_EAGAIN)
         return n;
-    /* Partial: copy the vector so we can advance it. */
-    struct iovec *v = local;
-    int cnt = iovcnt;
-    size_t left = total;
-    for (int i = 0; i < iovcnt; i++)
-        local[i] = iov[i];
-    if (n == CIO_EAGAIN)
-        n = 0;
+    memcpy(local, iov, (size_t)iovcnt * sizeof(*iov));
     for (;;) {
-        size_t k = (size_t)n;
+        size_t k = n > 0 ? (size_t)n : 0;
+
         left -= k;
         if (left == 0)
             return (ptrdiff_t)total;
-        while (cnt > 0 && k >= v->iov_len) {
+        /* Skip what was taken; left > 0 keeps v inside local and leaves
+         * v->iov_len > k afterwards. */
+        while (k >= v->iov_len) {
             k -= v->iov_len;
             v++;
             cnt--;
         }
         v->iov_base = (char *)v->iov_base + k;
         v->iov_len -= k;
-        if (n == 0) {
+        if (n <= 0) {
             int rc = s->vt->wait(s, CIO__OUT, deadline);
             if (rc < 0)
                 return rc;
         }
         n = s->vt->try_writev(s, v, cnt);
-        if (n == CIO_EAGAIN)
-            n = 0;
-        else if (n < 0)
+        if (n < 0 && n != CIO_EAGAIN)
             return n;
     }
+}
+
+ptrdiff_t cio_stream_writev(cio_stream *s, const struct iovec *iov, int iovcnt,
+                            cio_time deadline)
+{
+    size_t total = 0;
+
+    if (iovcnt < 0 || (iovcnt > 0 && iov == NULL))
+        return CIO_EINVAL;
+    if (cio_canceled())
+        return CIO_ECANCELED;
+    for (int i = 0; i < iovcnt; i++) {
+        if (iov[i].iov_len > (size_t)PTRDIFF_MAX - total)
+            return CIO_EINVAL;
+        total += iov[i].iov_len;
+    }
+    /* More pieces than one window: write them a window at a time. */
+    for (int i = 0; i < iovcnt; i += WINDOW) {
+        int k = iovcnt - i < WINDOW ? iovcnt - i : WINDOW;
+        size_t part = 0;
+        for (int j = 0; j < k; j++)
+            part += iov[i + j].iov_len;
+        if (part == 0)
+            continue;
+        ptrdiff_t r = writev_window(s, iov + i, k, part, deadline);
+        if (r < 0)
+            return r;
+    }
+    return (ptrdiff_t)total;
 }
 
 ptrdiff_t cio_stream_write(cio_stream *s, const void *buf, size_t len,
@@ -88,30 +110,56 @@ ptrdiff_t cio_stream_write(cio_stream *s, const void *buf, size_t len,
     return cio_stream_writev(s, &v, 1, deadline);
 }
 
-ptrdiff_t cio_stream_sendfile(cio_stream *s, int fd, off_t off, size_t len,
-                              cio_time deadline)
+/* The portable sendfile: pread into a heap buffer (task stacks are small),
+ * then the ordinary blocking write. */
+static ptrdiff_t sendfile_copy(cio_stream *s, int fd, off_t off, size_t len,
+                               cio_time deadline)
 {
-    char buf[16384];
+    size_t cap = len < 65536 ? len : 65536;
     size_t done = 0;
+    ptrdiff_t rc = 0;
+    char *buf;
 
-    if (s->vt->sendfile != NULL)
-        return s->vt->sendfile(s, fd, off, len, deadline);
+    if (len == 0)
+        return 0;
+    buf = cio__malloc(cap);
+    if (buf == NULL)
+        return CIO_ENOMEM;
     while (done < len) {
-        size_t want = len - done < sizeof(buf) ? len - done : sizeof(buf);
+        size_t want = len - done < cap ? len - done : cap;
         ssize_t r = pread(fd, buf, want, off + (off_t)done);
         if (r < 0) {
             if (errno == EINTR)
                 continue;
-            return -errno;
+            rc = -errno;
+            break;
         }
         if (r == 0)
             break; /* the file ended early */
         ptrdiff_t w = cio_stream_write(s, buf, (size_t)r, deadline);
-        if (w < 0)
-            return w;
+        if (w < 0) {
+            rc = w;
+            break;
+        }
         done += (size_t)r;
     }
-    return (ptrdiff_t)done;
+    cio__free(buf);
+    return rc < 0 ? rc : (ptrdiff_t)done;
+}
+
+ptrdiff_t cio_stream_sendfile(cio_stream *s, int fd, off_t off, size_t len,
+                              cio_time deadline)
+{
+    if (off < 0 || len > (size_t)PTRDIFF_MAX)
+        return CIO_EINVAL;
+    if (cio_canceled())
+        return CIO_ECANCELED;
+    if (s->vt->sendfile != NULL) {
+        ptrdiff_t n = s->vt->sendfile(s, fd, off, len, deadline);
+        if (n != CIO_ENOTSUP)
+            return n;
+    }
+    return sendfile_copy(s, fd, off, len, deadline);
 }
 
 int cio_stream_shutdown(cio_stream *s, cio_time deadline)
@@ -124,8 +172,8 @@ int cio_stream_wait_readable(cio_stream *s, cio_time deadline)
     return s->vt->wait_readable(s, deadline);
 }
 
-int cio_stream_on_readable(cio_stream *s, cio_time deadline,
-                           cio_readable_cb cb, void *ud)
+int cio_stream_on_readable(cio_stream *s, cio_time deadline, cio_readable_cb cb,
+                           void *ud)
 {
     return s->vt->on_readable(s, deadline, cb, ud);
 }

@@ -260,17 +260,30 @@ int cio__fd_on_readable(struct cio__fd *f, cio_time deadline,
     return 0;
 }
 
-static void dispatch(void *ptr, unsigned ev, void *ctx)
+int cio__fd_open_virtual(struct cio__fd *f)
 {
-    struct cio__fd *f = ptr;
-    (void)ctx;
+    struct cio_loop *l = cio__loop_tls;
 
-    if (f->on_event != NULL) {
-        f->on_event(f, ev);
-        return;
-    }
-    /* Only wake and queue here: no user code runs during dispatch, so no
-     * fd of this batch can be closed before its event is handled. */
+    if (l == NULL)
+        return CIO_EINVAL;
+    memset(f, 0, sizeof(*f));
+    f->fd = -1;
+    f->loop = l;
+    f->wready = 1;
+    cio__list_init(&f->rwait);
+    cio__list_init(&f->wwait);
+    cio__timer_init(&f->cb_timer, fd_cb_timeout);
+    f->created_by = __builtin_return_address(0);
+    cio__list_push_back(&l->fds, &f->dnode);
+    l->nfds++;
+    return 0;
+}
+
+void cio__fd_signal(struct cio__fd *f, unsigned ev)
+{
+    /* Only wake and queue here: no user code runs, so a poller batch can
+     * not close an fd before its event is handled, and a task that reports
+     * an edge on a virtual fd keeps running. */
     if (ev & (CIO__EV_IN | CIO__EV_ERR)) {
         f->rready = 1;
         cio__wake_all(&f->rwait, 0);
@@ -285,6 +298,18 @@ static void dispatch(void *ptr, unsigned ev, void *ctx)
         f->wready = 1;
         cio__wake_all(&f->wwait, 0);
     }
+}
+
+static void dispatch(void *ptr, unsigned ev, void *ctx)
+{
+    struct cio__fd *f = ptr;
+    (void)ctx;
+
+    if (f->on_event != NULL) {
+        f->on_event(f, ev);
+        return;
+    }
+    cio__fd_signal(f, ev);
 }
 
 static void run_pending(struct cio_loop *l)

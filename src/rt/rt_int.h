@@ -209,6 +209,20 @@ int cio__fd_wait(struct cio__fd *f, unsigned dir, cio_time deadline);
 /* Returns at once if an unconsumed readable edge is recorded, else parks. */
 int cio__fd_wait_readable(struct cio__fd *f, cio_time deadline);
 
+/*
+ * Initialises f as a descriptor-less event source on the current loop (fd ==
+ * -1, never in the poller; rready 0, wready 1): it gets the waiter lists,
+ * ready bits and readable callback of an fd, and its owner reports edges
+ * with cio__fd_signal. Used by the in-memory pipe. Release with
+ * cio__fd_close. Errors: CIO_EINVAL (no loop).
+ */
+int cio__fd_open_virtual(struct cio__fd *f);
+
+/* Records edges ev (CIO__EV_IN/OUT/ERR) on f as the poller does: sets the
+ * ready bits, wakes the waiters and queues an armed readable callback for
+ * the loop's next pending step. Never runs user code; callable from a task. */
+void cio__fd_signal(struct cio__fd *f, unsigned ev);
+
 /* Arms the one-shot readable callback (see cio_stream_on_readable). */
 int cio__fd_on_readable(struct cio__fd *f, cio_time deadline,
                         void (*cb)(struct cio__fd *f, int status, void *ud),

@@ -181,12 +181,6 @@ static int demo_main(void *arg)
             fail(rc);
             break;
         }
-        /* Ramp up: every 128 new tasks, let the ones started run first.
-         * Started all at once, 10,000 connects outrun the acceptor (it
-         * queues behind them) and overflow the kernel's accept queue
-         * (somaxconn); dropped SYNs are retried only after a second. */
-        if (i % 128 == 127)
-            cio_yield();
     }
     rc = cio_group_wait(clients, D.deadline);
     if (rc < 0)

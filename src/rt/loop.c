@@ -143,7 +143,7 @@ static void expire_timers(struct cio_loop *l)
 
 static int poll_timeout(struct cio_loop *l)
 {
-    if (!cio__list_empty(&l->ready) || !cio__list_empty(&l->pending) ||
+    if (l->nready + l->nlater > 0 || !cio__list_empty(&l->pending) ||
         l->posts_due)
         return 0;
     if (l->nheap == 0)
@@ -435,6 +435,7 @@ static int loop_init(struct cio_loop *l)
     const char *env = getenv("CIO_DEBUG");
 
     cio__list_init(&l->ready);
+    cio__list_init(&l->later);
     cio__list_init(&l->pool);
     cio__list_init(&l->tasks);
     cio__list_init(&l->fds);

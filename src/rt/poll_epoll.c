@@ -5,7 +5,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#define BATCH 256
+#define BATCH 1024
 
 int cio__poll_init(struct cio__poll *p)
 {

@@ -251,8 +251,11 @@ struct cio_loop {
     cio_time now;                   /* read once per turn */
     struct cio__task *cur;          /* running task or NULL */
     struct cio__ctx sched_ctx;      /* the thread's own stack */
-    struct cio__list ready;
+    struct cio__list ready;         /* woken tasks: run first */
     size_t nready;
+    struct cio__list later;         /* new and yielding tasks */
+    size_t nlater;
+    unsigned streak;                /* picks from ready since one from later */
     unsigned budget;                /* tasks left in this turn's batch */
     uint8_t cur_from_sched;         /* cur was resumed by the loop itself */
     uint8_t finishing;              /* main is done: no new tasks */

@@ -98,6 +98,15 @@ static void after_first_switch(struct cio_loop *l)
 #endif
 }
 
+/*
+ * Two run queues: `ready` for tasks woken by an event (I/O, timer, sync,
+ * join), `later` for new and yielding tasks. Woken tasks go first, so work
+ * in progress (an acceptor with a full backlog, a reader with data) is not
+ * stuck behind a burst of ten thousand new tasks; every LATER_EVERY-th pick
+ * takes from `later` so new tasks still make progress under load.
+ */
+#define LATER_EVERY 16
+
 static void push_ready(struct cio_loop *l, struct cio__task *t)
 {
     t->state = CIO__T_READY;
@@ -105,12 +114,27 @@ static void push_ready(struct cio_loop *l, struct cio__task *t)
     l->nready++;
 }
 
+static void push_later(struct cio_loop *l, struct cio__task *t)
+{
+    t->state = CIO__T_READY;
+    cio__list_push_back(&l->later, &t->rq);
+    l->nlater++;
+}
+
 static struct cio__task *pop_ready(struct cio_loop *l)
 {
-    struct cio__list *n = cio__list_pop_front(&l->ready);
-    if (n == NULL)
+    struct cio__list *n;
+
+    if (l->nlater > 0 && (l->nready == 0 || ++l->streak >= LATER_EVERY)) {
+        n = cio__list_pop_front(&l->later);
+        l->nlater--;
+        l->streak = 0;
+    } else if (l->nready > 0) {
+        n = cio__list_pop_front(&l->ready);
+        l->nready--;
+    } else {
         return NULL;
-    l->nready--;
+    }
     return CIO_CONTAINER_OF(n, struct cio__task, rq);
 }
 
@@ -138,7 +162,10 @@ static void switch_away(struct cio_loop *l, struct cio__task *self)
 
 void cio__run_ready(struct cio_loop *l)
 {
-    size_t n = l->nready < CIO__RUN_BUDGET ? l->nready : CIO__RUN_BUDGET;
+    size_t n = l->nready + l->nlater;
+
+    if (n > CIO__RUN_BUDGET)
+        n = CIO__RUN_BUDGET;
 
     l->budget = (unsigned)n;
     while (l->budget > 0) {
@@ -412,7 +439,7 @@ static int spawn(struct cio_group *g, void (*vfn)(void *), int (*ifn)(void *),
     g->ntasks++;
     cio__list_push_back(&l->tasks, &t->lnode);
     l->ntasks++;
-    push_ready(l, t);
+    push_later(l, t);
     return 0;
 }
 
@@ -569,7 +596,7 @@ int cio_yield(void)
         return CIO_EINVAL;
     if (t->canceled)
         return CIO_ECANCELED;
-    push_ready(l, t);
+    push_later(l, t);
     switch_away(l, t);
     /* Canceled while it waited for its turn: report it here, as cio_sleep
      * would, rather than at the next blocking call. */

@@ -30,14 +30,6 @@ size_t __sanitizer_get_current_allocated_bytes(void);
 
 #define DL() cio_after(10000)
 
-/* Criterion 2.4.1's parallel runner now and then leaks 48 bytes in its own
- * parent process (it runs no corio code): LSan ignores that library only. */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void)
-{
-    return "leak:libcriterion.so\n";
-}
-
 /* A one-shot flag a task can wait for (the sync primitives live on another
  * branch; this needs only the runtime's wait list). */
 struct flag {
@@ -213,7 +205,7 @@ static int idle_main(void *arg)
     return 0;
 }
 
-Test(idle, thousand_connections_hold_no_task_between_messages, .timeout = 60)
+Test(idle, thousand_connections_hold_no_task_between_messages)
 {
     int echoes[2] = {0, 0};
     cr_assert_eq(cio_run(idle_main, echoes), 0);
@@ -326,7 +318,7 @@ static int contract_main(void *arg)
     return 0;
 }
 
-Test(idle, on_readable_timeout_close_eof_and_busy, .timeout = 20)
+Test(idle, on_readable_timeout_close_eof_and_busy)
 {
     cr_assert_eq(cio_run(contract_main, NULL), 0);
 }
@@ -462,7 +454,7 @@ static int mem_main(void *arg)
     return 0;
 }
 
-Test(idle, bytes_per_idle_connection_10k, .timeout = 120)
+Test(idle, bytes_per_idle_connection_10k)
 {
     struct mem m = {0};
     int sv[2], status = 0;

@@ -10,14 +10,6 @@
 
 #define DL() cio_after(5000)
 
-/* Criterion 2.4.1's parallel runner now and then leaks 48 bytes in its own
- * parent process (it runs no corio code): LSan ignores that library only. */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void)
-{
-    return "leak:libcriterion.so\n";
-}
-
 static unsigned char pat(size_t i)
 {
     return (unsigned char)(i * 7 + (i >> 8) * 13 + 1);
@@ -64,12 +56,12 @@ static int basic_main(void *arg)
     return 0;
 }
 
-Test(pipe, both_directions, .timeout = 10)
+Test(pipe, both_directions)
 {
     cr_assert_eq(cio_run(basic_main, NULL), 0);
 }
 
-Test(pipe, needs_a_loop, .timeout = 10)
+Test(pipe, needs_a_loop)
 {
     cio_stream *a = NULL, *b = NULL;
     CIO_EXPECT_RC(cio_pipe_new(&a, &b, 0), CIO_EINVAL);
@@ -96,7 +88,7 @@ static int default_size_main(void *arg)
     return 0;
 }
 
-Test(pipe, default_bufsize_is_64k, .timeout = 10)
+Test(pipe, default_bufsize_is_64k)
 {
     cr_assert_eq(cio_run(default_size_main, NULL), 0);
 }
@@ -195,7 +187,7 @@ static void bp_run(size_t bufsize, size_t total, size_t chunk, int iov_mode)
     free(t.in);
 }
 
-Test(pipe, writer_parks_when_full, .timeout = 20)
+Test(pipe, writer_parks_when_full)
 {
     static const struct {
         size_t buf, total, chunk;
@@ -204,7 +196,7 @@ Test(pipe, writer_parks_when_full, .timeout = 20)
         bp_run(cases[i].buf, cases[i].total, cases[i].chunk, 0);
 }
 
-Test(pipe, writev_300_pieces_small_ring, .timeout = 10)
+Test(pipe, writev_300_pieces_small_ring)
 {
     bp_run(7, 5000, 11, 1);
 }
@@ -234,7 +226,7 @@ static int shutdown_main(void *arg)
     return 0;
 }
 
-Test(pipe, shutdown_gives_eof_after_draining, .timeout = 10)
+Test(pipe, shutdown_gives_eof_after_draining)
 {
     cr_assert_eq(cio_run(shutdown_main, NULL), 0);
 }
@@ -256,7 +248,7 @@ static int close_main(void *arg)
     return 0;
 }
 
-Test(pipe, close_gives_peer_eof_and_epipe, .timeout = 10)
+Test(pipe, close_gives_peer_eof_and_epipe)
 {
     cr_assert_eq(cio_run(close_main, NULL), 0);
 }
@@ -301,7 +293,7 @@ static int parked_main(void *arg)
     return 0;
 }
 
-Test(pipe, close_wakes_parked_reader_and_writer, .timeout = 10)
+Test(pipe, close_wakes_parked_reader_and_writer)
 {
     struct parked t = {0};
     cr_assert_eq(cio_run(parked_main, &t), 0);
@@ -330,7 +322,7 @@ static int woken_close_main(void *arg)
     return 0;
 }
 
-Test(pipe, close_after_wakeup_gives_eclosed, .timeout = 10)
+Test(pipe, close_after_wakeup_gives_eclosed)
 {
     struct parked t = {0};
     cr_assert_eq(cio_run(woken_close_main, &t), 0);
@@ -373,7 +365,7 @@ static int deadline_main(void *arg)
     return 0;
 }
 
-Test(pipe, read_deadline_and_cancel, .timeout = 10)
+Test(pipe, read_deadline_and_cancel)
 {
     cr_assert_eq(cio_run(deadline_main, NULL), 0);
 }
@@ -423,7 +415,7 @@ static int wait_readable_main(void *arg)
     return 0;
 }
 
-Test(pipe, wait_readable, .timeout = 10)
+Test(pipe, wait_readable)
 {
     struct wr t = {0};
     cr_assert_eq(cio_run(wait_readable_main, &t), 0);
@@ -542,7 +534,7 @@ static int on_readable_main(void *arg)
     return 0;
 }
 
-Test(pipe, on_readable, .timeout = 10)
+Test(pipe, on_readable)
 {
     struct cbrec r = {0};
     static const int want_status[] = {0, 0, CIO_ETIMEDOUT, 0, 0};
@@ -592,7 +584,7 @@ static int sendfile_main(void *arg)
     return 0;
 }
 
-Test(pipe, sendfile_copies_and_stops_at_file_end, .timeout = 10)
+Test(pipe, sendfile_copies_and_stops_at_file_end)
 {
     char path[] = "/tmp/corio-pipe-sf-XXXXXX";
     struct sf t = {0};
@@ -638,7 +630,7 @@ static int alloc_main(void *arg)
     return 0;
 }
 
-Test(pipe, allocation_failure_leaks_nothing, .timeout = 10)
+Test(pipe, allocation_failure_leaks_nothing)
 {
     int rcs[2] = {0, 0};
     cr_assert_eq(cio_run(alloc_main, rcs), 0);

@@ -8,9 +8,6 @@
 #include "base/alloc.h"
 #include "net/resolve.h"
 
-/* One .timeout for every test of the file: Criterion 2.4.1's runner leaks
- * a timeout record when tests with different timeouts overlap (--jobs 2). */
-#define T_OUT 30
 
 /* ------------------------------------------------------------- fake DNS */
 
@@ -110,7 +107,7 @@ static int literal_main(void *arg)
     return 0;
 }
 
-Test(resolve, literals_and_special_names_stay_inline, .timeout = T_OUT)
+Test(resolve, literals_and_special_names_stay_inline)
 {
     use_fake();
     cr_assert_eq(cio_run(literal_main, NULL), 0);
@@ -137,7 +134,7 @@ static int real_main(void *arg)
     return 0;
 }
 
-Test(resolve, unknown_name_is_bounded_by_the_deadline, .timeout = T_OUT)
+Test(resolve, unknown_name_is_bounded_by_the_deadline)
 {
     cio__resolve_cache_clear();
     cr_assert_eq(cio_run(real_main, NULL), 0);
@@ -177,7 +174,7 @@ static int cache_main(void *arg)
     return 0;
 }
 
-Test(resolve, second_lookup_hits_the_cache, .timeout = T_OUT)
+Test(resolve, second_lookup_hits_the_cache)
 {
     use_fake();
     cr_assert_eq(cio_run(cache_main, NULL), 0);
@@ -208,14 +205,14 @@ static int evict_main(void *arg)
     return 0;
 }
 
-Test(resolve, cache_is_bounded, .timeout = T_OUT)
+Test(resolve, cache_is_bounded)
 {
     use_fake();
     cr_assert_eq(cio_run(evict_main, NULL), 0);
     cio_test_no_leaks();
 }
 
-Test(resolve, outside_a_task_runs_inline, .timeout = T_OUT)
+Test(resolve, outside_a_task_runs_inline)
 {
     struct cio__addr *v;
     size_t n;
@@ -277,7 +274,7 @@ static int cancel_main(void *arg)
     return 0;
 }
 
-Test(resolve, cancel_during_lookup_returns_at_once, .timeout = T_OUT)
+Test(resolve, cancel_during_lookup_returns_at_once)
 {
     use_fake();
     cio_executor_set_max_threads(1);
@@ -298,7 +295,7 @@ static int deadline_main(void *arg)
     return 0;
 }
 
-Test(resolve, deadline_during_lookup_returns_at_once, .timeout = T_OUT)
+Test(resolve, deadline_during_lookup_returns_at_once)
 {
     use_fake();
     cio_executor_set_max_threads(1);

@@ -72,7 +72,7 @@ static int echo_main(void *arg)
     return 0;
 }
 
-Test(tcp, echo_100_clients, .timeout = 30)
+Test(tcp, echo_100_clients)
 {
     struct echo e = {.nclients = 100};
     cr_assert_eq(cio_run(echo_main, &e), 0);
@@ -91,14 +91,6 @@ Test(tcp, echo_100_clients, .timeout = 30)
 #include "net/stream.h"
 
 #define DL() cio_after(5000)
-
-/* Criterion 2.4.1's parallel runner now and then leaks 48 bytes in its own
- * parent process (it runs no corio code): LSan ignores that library only. */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void)
-{
-    return "leak:libcriterion.so\n";
-}
 
 static unsigned char pat(size_t i)
 {
@@ -213,7 +205,7 @@ static int addr_main(void *arg)
     return 0;
 }
 
-Test(tcp, ipv4_ipv6_dual_stack_and_peer_addresses, .timeout = 20)
+Test(tcp, ipv4_ipv6_dual_stack_and_peer_addresses)
 {
     for (size_t i = 0; i < CIO_COUNTOF(addr_cases); i++) {
         int rc = cio_run(addr_main, (void *)&addr_cases[i]);
@@ -245,7 +237,7 @@ static int refused_main(void *arg)
     return 0;
 }
 
-Test(tcp, connect_refused_and_bad_addresses, .timeout = 10)
+Test(tcp, connect_refused_and_bad_addresses)
 {
     cr_assert_eq(cio_run(refused_main, NULL), 0);
 }
@@ -285,7 +277,7 @@ static int from_fd_main(void *arg)
     return 0;
 }
 
-Test(tcp, stream_from_fd, .timeout = 10)
+Test(tcp, stream_from_fd)
 {
     cr_assert_eq(cio_run(from_fd_main, NULL), 0);
 }
@@ -383,7 +375,7 @@ static void bulk_check(struct bulk *t, const unsigned char *want)
     cr_expect_gt(t->got_when_done, 0);
 }
 
-Test(tcp, sendfile_parks_and_stops_at_file_end, .timeout = 30)
+Test(tcp, sendfile_parks_and_stops_at_file_end)
 {
     char path[] = "/tmp/corio-tcp-sf-XXXXXX";
     size_t flen = 3 * 1024 * 1024 + 17;
@@ -406,7 +398,7 @@ Test(tcp, sendfile_parks_and_stops_at_file_end, .timeout = 30)
     free(data);
 }
 
-Test(tcp, writev_200_pieces_with_partial_writes, .timeout = 30)
+Test(tcp, writev_200_pieces_with_partial_writes)
 {
     struct bulk t = {.mode = 1, .total = 2 * 1024 * 1024 + 5};
     unsigned char *want = malloc(t.total);
@@ -445,7 +437,7 @@ static int half_close_main(void *arg)
     return 0;
 }
 
-Test(tcp, shutdown_half_close, .timeout = 10)
+Test(tcp, shutdown_half_close)
 {
     cr_assert_eq(cio_run(half_close_main, NULL), 0);
 }
@@ -489,7 +481,7 @@ static int accept_close_main(void *arg)
     return 0;
 }
 
-Test(tcp, accept_deadline_cancel_and_close, .timeout = 10)
+Test(tcp, accept_deadline_cancel_and_close)
 {
     cr_assert_eq(cio_run(accept_close_main, NULL), 0);
 }
@@ -547,7 +539,7 @@ static int accept_race_main(void *arg)
     return 0;
 }
 
-Test(tcp, listener_closed_after_wakeup_gives_eclosed, .timeout = 10)
+Test(tcp, listener_closed_after_wakeup_gives_eclosed)
 {
     cr_assert_eq(cio_run(accept_race_main, NULL), 0);
 }
@@ -595,7 +587,7 @@ static int read_race_main(void *arg)
     return 0;
 }
 
-Test(tcp, stream_closed_after_wakeup_gives_eclosed, .timeout = 10)
+Test(tcp, stream_closed_after_wakeup_gives_eclosed)
 {
     cr_assert_eq(cio_run(read_race_main, NULL), 0);
 }
@@ -750,7 +742,7 @@ static int emfile_main(void *arg)
     return 0;
 }
 
-Test(tcp, emfile_sheds_connections_without_spinning_and_recovers, .timeout = 30)
+Test(tcp, emfile_sheds_connections_without_spinning_and_recovers)
 {
     struct em e = {0};
     cr_assert_eq(cio_run(emfile_main, &e), 0);

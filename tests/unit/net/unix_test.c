@@ -10,14 +10,6 @@
 
 #define DL() cio_after(5000)
 
-/* Criterion 2.4.1's parallel runner now and then leaks 48 bytes in its own
- * parent process (it runs no corio code): LSan ignores that library only. */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void)
-{
-    return "leak:libcriterion.so\n";
-}
-
 static ptrdiff_t read_full(cio_stream *s, void *buf, size_t len)
 {
     size_t got = 0;
@@ -97,7 +89,7 @@ static int path_main(void *arg)
     return 0;
 }
 
-Test(unix_sock, path_listen_connect_peer_and_unlink, .timeout = 10)
+Test(unix_sock, path_listen_connect_peer_and_unlink)
 {
     cr_assert_eq(cio_run(path_main, NULL), 0);
 }
@@ -120,7 +112,7 @@ static int abstract_main(void *arg)
     return 0;
 }
 
-Test(unix_sock, abstract_namespace, .timeout = 10)
+Test(unix_sock, abstract_namespace)
 {
     cr_assert_eq(cio_run(abstract_main, NULL), 0);
 }
@@ -155,7 +147,7 @@ static int long_names_main(void *arg)
     return 0;
 }
 
-Test(unix_sock, name_lengths, .timeout = 10)
+Test(unix_sock, name_lengths)
 {
     cr_assert_eq(cio_run(long_names_main, NULL), 0);
 }
@@ -221,7 +213,7 @@ static int backlog_main(void *arg)
     return 0;
 }
 
-Test(unix_sock, connect_retries_while_backlog_is_full, .timeout = 20)
+Test(unix_sock, connect_retries_while_backlog_is_full)
 {
     struct bl b = {0};
     cr_assert_eq(cio_run(backlog_main, &b), 0);
@@ -272,7 +264,7 @@ static int usf_main(void *arg)
     return 0;
 }
 
-Test(unix_sock, sendfile_stops_at_file_end, .timeout = 10)
+Test(unix_sock, sendfile_stops_at_file_end)
 {
     static struct usf t;
     char path[] = "/tmp/corio-unix-sf-XXXXXX";

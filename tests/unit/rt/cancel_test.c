@@ -18,11 +18,6 @@
 #define HAVE_ASAN 0
 #endif
 
-/* One .timeout for every test of the file: Criterion 2.4.1's runner leaks
- * (and LeakSanitizer then fails the run) when tests with different timeouts
- * run in parallel (--jobs 2). */
-#define TEST_TIMEOUT 30
-
 /*
  * LeakSanitizer's exit-time report does not fail a Criterion test (the
  * worker has already reported its result), so tests that are about freeing
@@ -116,7 +111,7 @@ static int sleep_main(void *arg)
     return 0;
 }
 
-Test(cancel, sleep, .timeout = TEST_TIMEOUT)
+Test(cancel, sleep)
 {
     cr_assert_eq(cio_run(sleep_main, NULL), 0);
     CIO_EXPECT_RC(cio_sleep(CIO_NEVER), CIO_EINVAL); /* not in a task */
@@ -172,7 +167,7 @@ static int yield_main(void *arg)
     return 0;
 }
 
-Test(cancel, yield, .timeout = TEST_TIMEOUT)
+Test(cancel, yield)
 {
     struct log log = {0};
     cr_assert_eq(cio_run(yield_main, &log), 0);
@@ -303,7 +298,7 @@ static int join_main(void *arg)
     return 0;
 }
 
-Test(cancel, task_join, .timeout = TEST_TIMEOUT)
+Test(cancel, task_join)
 {
     cr_assert_eq(cio_run(join_main, NULL), 0);
 }
@@ -384,7 +379,7 @@ static int group_wait_main(void *arg)
     return 0;
 }
 
-Test(cancel, group_wait_deadline_and_cancel, .timeout = TEST_TIMEOUT)
+Test(cancel, group_wait_deadline_and_cancel)
 {
     cr_assert_eq(cio_run(group_wait_main, NULL), 0);
 }
@@ -453,7 +448,7 @@ static int nest_main(void *arg)
     return 0;
 }
 
-Test(cancel, nested_groups, .timeout = TEST_TIMEOUT)
+Test(cancel, nested_groups)
 {
     struct nest n = {.leaf_rc = {1, 1, 1}, .wait_rc = {1, 1}};
     cr_assert_eq(cio_run(nest_main, &n), 0);
@@ -521,7 +516,7 @@ static void never(void *arg)
     (void)arg;
 }
 
-Test(cancel, defer_runs_lifo_on_return_and_on_cancel, .timeout = TEST_TIMEOUT)
+Test(cancel, defer_runs_lifo_on_return_and_on_cancel)
 {
     struct deferred d[2] = {0};
     cr_assert_eq(cio_run(defer_main, d), 0);
@@ -577,7 +572,7 @@ static int scoped_main(void *arg)
     return 0;
 }
 
-Test(cancel, scoped_alloc_is_freed_when_the_task_ends, .timeout = TEST_TIMEOUT)
+Test(cancel, scoped_alloc_is_freed_when_the_task_ends)
 {
     struct scoped s = {0};
     cr_expect_null(cio_scoped_alloc(16)); /* not in a task */

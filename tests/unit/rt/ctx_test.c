@@ -49,7 +49,7 @@ static void b_entry(void *arg)
     }
 }
 
-Test(ctx, ping_pong_between_two_contexts, .timeout = 30)
+Test(ctx, ping_pong_between_two_contexts)
 {
     static struct pp p; /* 80 KB: not on Criterion's stack */
 
@@ -87,7 +87,7 @@ static void regs_entry(void *arg)
     rawctx_exit(&r->peer, &r->main);
 }
 
-Test(ctx, callee_saved_registers_survive_switches, .timeout = 30)
+Test(ctx, callee_saved_registers_survive_switches)
 {
     struct regs r = {.rounds = 1000};
     int bad = 0;
@@ -129,7 +129,7 @@ static void probe_entry(void *arg)
 
 /* Stack sizes that are not multiples of 16 must still give an aligned
  * entry: make rounds the top down. */
-Test(ctx, entry_runs_with_16_byte_aligned_stack_and_its_arg, .timeout = 30)
+Test(ctx, entry_runs_with_16_byte_aligned_stack_and_its_arg)
 {
     static const size_t sizes[] = {8192, 8192 + 8, 8192 + 4, 65536 - 24};
 
@@ -184,7 +184,7 @@ static void ring_entry(void *arg)
     rawctx_exit(&r->c[id], &r->main);
 }
 
-Test(ctx, many_contexts_keep_their_args_and_stacks, .timeout = 30)
+Test(ctx, many_contexts_keep_their_args_and_stacks)
 {
     static struct ring r;
     struct ring_arg args[NCTX];
@@ -236,7 +236,7 @@ static int task_probe_main(void *arg)
     return 0;
 }
 
-Test(ctx, task_entry_is_aligned, .timeout = 30)
+Test(ctx, task_entry_is_aligned)
 {
     struct task_probe p[2] = {{99, 99}, {99, 99}};
 

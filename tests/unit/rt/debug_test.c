@@ -27,7 +27,7 @@ static char *slurp(FILE *f)
     return buf;
 }
 
-Test(debug, leaked_group_is_reported_then_canceled, .timeout = 10)
+Test(debug, leaked_group_is_reported_then_canceled)
 {
     setenv("CIO_DEBUG", "1", 1);
     cr_redirect_stderr();
@@ -48,7 +48,7 @@ static int leak_fd(void *arg)
     return 0; /* never closed */
 }
 
-Test(debug, leaked_fd_is_reported, .timeout = 10)
+Test(debug, leaked_fd_is_reported)
 {
     int fd = -1;
     char want[64];
@@ -68,7 +68,7 @@ static int quiet(void *arg)
     return 0;
 }
 
-Test(debug, clean_program_reports_nothing, .timeout = 10)
+Test(debug, clean_program_reports_nothing)
 {
     setenv("CIO_DEBUG", "1", 1);
     cr_redirect_stderr();

@@ -6,10 +6,6 @@
 #include "test.h"
 #include "rt/rt_int.h"
 
-/* One .timeout for every test of the file: Criterion 2.4.1's runner leaks
- * a timeout record when tests with different timeouts overlap (--jobs 2). */
-#define T_OUT 30
-
 /* Polls *p (from any thread, outside or inside a loop callback) until it
  * equals want or ms pass. Returns the last value seen. */
 static int wait_int(atomic_int *p, int want, int ms)
@@ -79,7 +75,7 @@ static int results_main(void *arg)
     return 0;
 }
 
-Test(executor, results_are_delivered, .timeout = T_OUT)
+Test(executor, results_are_delivered)
 {
     cr_assert_eq(cio_run(results_main, NULL), 0);
     cio_test_no_leaks();
@@ -107,7 +103,7 @@ static int canceled_main(void *arg)
     return 0;
 }
 
-Test(executor, errors_outside_task_and_past_deadline, .timeout = T_OUT)
+Test(executor, errors_outside_task_and_past_deadline)
 {
     atomic_int c[2] = {0};
     struct cio_job job = {.fn = not_run, .arg = c, .dispose = count_dispose};
@@ -144,7 +140,7 @@ static int already_canceled_main(void *arg)
     return 0;
 }
 
-Test(executor, canceled_task_never_queues, .timeout = T_OUT)
+Test(executor, canceled_task_never_queues)
 {
     atomic_int c[2] = {0};
     cr_assert_eq(cio_run(already_canceled_main, c), 0);
@@ -202,7 +198,7 @@ static int many_main(void *arg)
     return 0;
 }
 
-Test(executor, hundred_concurrent_calls_from_hundred_tasks, .timeout = T_OUT)
+Test(executor, hundred_concurrent_calls_from_hundred_tasks)
 {
     struct many m = {0};
     cio_executor_set_max_threads(4);
@@ -214,7 +210,7 @@ Test(executor, hundred_concurrent_calls_from_hundred_tasks, .timeout = T_OUT)
     cio_test_no_leaks();
 }
 
-Test(executor, max_threads_one_serializes, .timeout = T_OUT)
+Test(executor, max_threads_one_serializes)
 {
     struct many m = {0};
     cio_executor_set_max_threads(1);
@@ -242,7 +238,7 @@ static int lower_main(void *arg)
     return 0;
 }
 
-Test(executor, lowering_max_while_busy_loses_no_job, .timeout = T_OUT)
+Test(executor, lowering_max_while_busy_loses_no_job)
 {
     struct many m = {0};
     cio_executor_set_max_threads(4);
@@ -252,7 +248,7 @@ Test(executor, lowering_max_while_busy_loses_no_job, .timeout = T_OUT)
     cio_test_no_leaks();
 }
 
-Test(executor, env_sets_default_max, .timeout = T_OUT)
+Test(executor, env_sets_default_max)
 {
     struct many m = {0};
     /* Each Criterion test is a fresh process: the pool reads this lazily. */
@@ -310,7 +306,7 @@ static int cancel_queued_main(void *arg)
     return 0;
 }
 
-Test(executor, cancel_while_queued_drops_the_job, .timeout = T_OUT)
+Test(executor, cancel_while_queued_drops_the_job)
 {
     struct cq q = {0};
     cio_executor_set_max_threads(1);
@@ -367,7 +363,7 @@ static int cancel_running_main(void *arg)
     return 0;
 }
 
-Test(executor, cancel_while_running_disposes_result, .timeout = T_OUT)
+Test(executor, cancel_while_running_disposes_result)
 {
     struct cr_ c = {.deadline = CIO_NEVER};
     cr_assert_eq(cio_run(cancel_running_main, &c), 0);
@@ -395,7 +391,7 @@ static int job_deadline_main(void *arg)
     return 0;
 }
 
-Test(executor, job_deadline_times_out, .timeout = T_OUT)
+Test(executor, job_deadline_times_out)
 {
     struct cr_ c = {0};
     cr_assert_eq(cio_run(job_deadline_main, &c), 0);
@@ -461,7 +457,7 @@ static int late_main(void *arg)
     return 0;
 }
 
-Test(executor, cancel_after_completion_posted_disposes, .timeout = T_OUT)
+Test(executor, cancel_after_completion_posted_disposes)
 {
     struct late lt = {0};
     cr_assert_eq(cio_run(late_main, &lt), 0);
@@ -490,7 +486,7 @@ static int orphan_main(void *arg)
     return 0;
 }
 
-Test(executor, loop_ends_with_job_running, .timeout = T_OUT)
+Test(executor, loop_ends_with_job_running)
 {
     struct cr_ c = {0};
     cr_assert_eq(cio_run(orphan_main, &c), 0);
@@ -518,7 +514,7 @@ static int loop_cancel_thread(void *arg)
     return cancel_loop_main(arg);
 }
 
-Test(executor, thread_loop_canceled_during_job, .timeout = T_OUT)
+Test(executor, thread_loop_canceled_during_job)
 {
     struct cr_ c = {0};
     cio_thread *th;
@@ -584,7 +580,7 @@ static int tick_main(void *arg)
     return 0;
 }
 
-Test(executor, blocking_call_stalls_loop_unless_offloaded, .timeout = T_OUT)
+Test(executor, blocking_call_stalls_loop_unless_offloaded)
 {
     struct tick direct = {0}, offloaded = {.via_executor = 1};
 

@@ -10,10 +10,6 @@
  */
 #include "test.h"
 
-/* One .timeout for every test of the file (Criterion 2.4.1 leaks in its
- * runner when tests with different timeouts run in parallel). */
-#define TEST_TIMEOUT 30
-
 /* ================================================================ semaphore */
 
 #define NTASKS 10
@@ -77,7 +73,7 @@ static int waves_main(void *arg)
     return 0;
 }
 
-Test(seeds_rt, semaphore_of_3_runs_10_tasks_in_waves, .timeout = TEST_TIMEOUT)
+Test(seeds_rt, semaphore_of_3_runs_10_tasks_in_waves)
 {
     struct waves w = {0};
     cr_assert_eq(cio_run(waves_main, &w), 0);
@@ -174,7 +170,7 @@ static int barrier_main(void *arg)
     return 0;
 }
 
-Test(seeds_rt, barrier_releases_all_in_one_turn, .timeout = TEST_TIMEOUT)
+Test(seeds_rt, barrier_releases_all_in_one_turn)
 {
     struct ticker tick = {0};
     struct party_log pl = {.tick = &tick};

@@ -5,10 +5,6 @@
 
 #include "test.h"
 
-/* One .timeout for every test of the file: Criterion 2.4.1's runner leaks
- * a timeout record when tests with different timeouts overlap (--jobs 2). */
-#define T_OUT 30
-
 static sigset_t one(int sig)
 {
     sigset_t s;
@@ -80,7 +76,7 @@ static int deliver_main(void *arg)
     return 0;
 }
 
-Test(signal, raise_and_kill_reach_the_waiting_task, .timeout = T_OUT)
+Test(signal, raise_and_kill_reach_the_waiting_task)
 {
     static const struct {
         int sig;
@@ -111,7 +107,7 @@ static int timeout_main(void *arg)
     return 0;
 }
 
-Test(signal, deadline_gives_timeout, .timeout = T_OUT)
+Test(signal, deadline_gives_timeout)
 {
     cr_assert_eq(cio_run(timeout_main, NULL), 0);
     cr_expect_eq(handler_of(SIGUSR2), SIG_DFL);
@@ -135,7 +131,7 @@ static int cancel_main(void *arg)
     return 0;
 }
 
-Test(signal, cancel_returns_at_once, .timeout = T_OUT)
+Test(signal, cancel_returns_at_once)
 {
     cr_assert_eq(cio_run(cancel_main, NULL), 0);
     cio_test_no_leaks();
@@ -155,7 +151,7 @@ static int invalid_main(void *arg)
     return 0;
 }
 
-Test(signal, unsupported_and_outside_task, .timeout = T_OUT)
+Test(signal, unsupported_and_outside_task)
 {
     sigset_t s = one(SIGUSR1);
     CIO_EXPECT_RC(cio_signal_wait(&s, cio_after(10)), CIO_EINVAL);
@@ -189,7 +185,7 @@ static int user_main(void *arg)
     return 0;
 }
 
-Test(signal, previous_handler_restored_and_not_called, .timeout = T_OUT)
+Test(signal, previous_handler_restored_and_not_called)
 {
     struct sigaction sa = {0};
     sa.sa_handler = user_handler;
@@ -236,7 +232,7 @@ static int fifo_main(void *arg)
     return 0;
 }
 
-Test(signal, one_signal_wakes_one_waiter_per_loop, .timeout = T_OUT)
+Test(signal, one_signal_wakes_one_waiter_per_loop)
 {
     struct pair p;
     cr_assert_eq(cio_run(fifo_main, &p), 0);
@@ -279,7 +275,7 @@ static int kept_main(void *arg)
     return 0;
 }
 
-Test(signal, signal_without_waiter_is_kept_for_the_next, .timeout = T_OUT)
+Test(signal, signal_without_waiter_is_kept_for_the_next)
 {
     cr_assert_eq(cio_run(kept_main, NULL), 0);
     cio_test_no_leaks();
@@ -316,7 +312,7 @@ static int set_run(void *arg)
     return 0;
 }
 
-Test(signal, waits_for_any_of_a_set, .timeout = T_OUT)
+Test(signal, waits_for_any_of_a_set)
 {
     struct setwait w = {0};
     cr_assert_eq(cio_run(set_run, &w), 0);

@@ -33,7 +33,7 @@ static const char *prot_at(const void *addr, char out[8])
     return out;
 }
 
-Test(stack, layout_guard_page_and_usable_range, .timeout = 30)
+Test(stack, layout_guard_page_and_usable_range)
 {
     static const size_t sizes[] = {0, 1, 4096, 12345, 64 * 1024,
                                    64 * 1024 + 1, 1024 * 1024};
@@ -146,7 +146,7 @@ static int pool_main(void *arg)
     return 0;
 }
 
-Test(stack, pool_reuses_default_stacks_up_to_its_cap, .timeout = 30)
+Test(stack, pool_reuses_default_stacks_up_to_its_cap)
 {
     static struct pool_run r;
 
@@ -208,7 +208,7 @@ static int deep_main(void *arg)
     return 0;
 }
 
-Test(stack, custom_size_holds_a_recursion_the_default_cannot, .timeout = 30)
+Test(stack, custom_size_holds_a_recursion_the_default_cannot)
 {
     struct deep d = {0};
 

@@ -16,11 +16,6 @@
 
 #define COUNTOF(a) (sizeof(a) / sizeof((a)[0]))
 
-/* One .timeout for every test of the file: Criterion 2.4.1's runner leaks
- * (and LeakSanitizer then fails the run) when tests with different timeouts
- * run in parallel (--jobs 2). */
-#define TEST_TIMEOUT 30
-
 /*
  * Runs fn as a loop's main task, then checks for leaks: LeakSanitizer's
  * exit-time report does not fail a Criterion test (the worker has already
@@ -359,7 +354,7 @@ static int timeout_main(void *arg)
     return 0;
 }
 
-Test(sync, each_blocking_call_times_out, .timeout = TEST_TIMEOUT)
+Test(sync, each_blocking_call_times_out)
 {
     for (size_t i = 0; i < COUNTOF(prims); i++)
         cr_expect_eq(run(timeout_main, (void *)&prims[i]), 0, "%s",
@@ -394,7 +389,7 @@ static int cancel_main(void *arg)
     return 0;
 }
 
-Test(sync, each_blocking_call_is_canceled_while_parked, .timeout = TEST_TIMEOUT)
+Test(sync, each_blocking_call_is_canceled_while_parked)
 {
     for (size_t i = 0; i < COUNTOF(prims); i++)
         cr_expect_eq(run(cancel_main, (void *)&prims[i]), 0, "%s",
@@ -428,8 +423,7 @@ static int precanceled_main(void *arg)
     return 0;
 }
 
-Test(sync, each_blocking_call_fails_at_once_when_already_canceled,
-     .timeout = TEST_TIMEOUT)
+Test(sync, each_blocking_call_fails_at_once_when_already_canceled)
 {
     for (size_t i = 0; i < COUNTOF(prims); i++)
         cr_expect_eq(run(precanceled_main, (void *)&prims[i]), 0, "%s",
@@ -462,7 +456,7 @@ static int same_turn_main(void *arg)
     return 0;
 }
 
-Test(sync, timeout_in_the_release_turn_loses_nothing, .timeout = TEST_TIMEOUT)
+Test(sync, timeout_in_the_release_turn_loses_nothing)
 {
     for (size_t i = 0; i < COUNTOF(prims); i++) {
         if (prims[i].give == NULL)
@@ -501,7 +495,7 @@ static int late_resume_main(void *arg)
     return 0;
 }
 
-Test(sync, release_wins_over_a_deadline_passing_before_resume, .timeout = TEST_TIMEOUT)
+Test(sync, release_wins_over_a_deadline_passing_before_resume)
 {
     for (size_t i = 0; i < COUNTOF(prims); i++) {
         if (prims[i].give == NULL)
@@ -537,7 +531,7 @@ static int give_then_cancel_main(void *arg)
     return 0;
 }
 
-Test(sync, release_then_cancel_in_one_turn_keeps_the_unit, .timeout = TEST_TIMEOUT)
+Test(sync, release_then_cancel_in_one_turn_keeps_the_unit)
 {
     for (size_t i = 0; i < COUNTOF(prims); i++) {
         if (prims[i].give == NULL)
@@ -584,7 +578,7 @@ static int next_in_line_main(void *arg)
     return 0;
 }
 
-Test(sync, release_skips_waiters_that_left, .timeout = TEST_TIMEOUT)
+Test(sync, release_skips_waiters_that_left)
 {
     for (size_t i = 0; i < COUNTOF(prims); i++) {
         if (prims[i].give == NULL)
@@ -660,7 +654,7 @@ static int from_callback_main(void *arg)
     return 0;
 }
 
-Test(sync, blocking_calls_outside_a_task_are_einval, .timeout = TEST_TIMEOUT)
+Test(sync, blocking_calls_outside_a_task_are_einval)
 {
     struct objs o = {0};
     objs_new(&o);
@@ -691,8 +685,7 @@ static int free_with_waiter_main(void *arg)
 }
 
 #define FREE_ABORTS(i, nm)                                                     \
-    Test(sync, free_with_waiter_aborts_##nm, .signal = SIGABRT,                \
-         .timeout = TEST_TIMEOUT)                                                        \
+    Test(sync, free_with_waiter_aborts_##nm, .signal = SIGABRT)              \
     {                                                                          \
         cio_run(free_with_waiter_main, (void *)&prims[i]);                     \
     }
@@ -757,7 +750,7 @@ static int mutex_main(void *arg)
     return 0;
 }
 
-Test(mutex, fifo_hand_off_and_exclusion, .timeout = TEST_TIMEOUT)
+Test(mutex, fifo_hand_off_and_exclusion)
 {
     struct lockers ls = {0};
     cr_assert_eq(run(mutex_main, &ls), 0);
@@ -784,7 +777,7 @@ static int bad_unlock_main(void *arg)
     return 0;
 }
 
-Test(mutex, unlock_by_non_owner_aborts, .signal = SIGABRT, .timeout = TEST_TIMEOUT)
+Test(mutex, unlock_by_non_owner_aborts, .signal = SIGABRT)
 {
     cio_run(bad_unlock_main, NULL);
 }
@@ -862,7 +855,7 @@ static int cond_main(void *arg)
     return 0;
 }
 
-Test(cond, signal_wakes_one_broadcast_wakes_all_fifo, .timeout = TEST_TIMEOUT)
+Test(cond, signal_wakes_one_broadcast_wakes_all_fifo)
 {
     struct cv cv = {0};
     cr_assert_eq(run(cond_main, &cv), 0);
@@ -922,7 +915,7 @@ static int relock_main(void *arg)
     return 0;
 }
 
-Test(cond, wait_relocks_after_cancel_and_timeout, .timeout = TEST_TIMEOUT)
+Test(cond, wait_relocks_after_cancel_and_timeout)
 {
     struct relock r = {0};
     cr_assert_eq(run(relock_main, &r), 0);
@@ -959,7 +952,7 @@ static int expired_main(void *arg)
     return 0;
 }
 
-Test(cond, expired_deadline_keeps_the_mutex, .timeout = TEST_TIMEOUT)
+Test(cond, expired_deadline_keeps_the_mutex)
 {
     struct relock r = {0};
     cr_assert_eq(run(expired_main, &r), 0);
@@ -1015,7 +1008,7 @@ static int event_main(void *arg)
     return 0;
 }
 
-Test(event, set_wakes_all_waiters_in_order, .timeout = TEST_TIMEOUT)
+Test(event, set_wakes_all_waiters_in_order)
 {
     struct evs es = {0};
     cr_assert_eq(run(event_main, &es), 0);
@@ -1078,7 +1071,7 @@ static int sem_main(void *arg)
     return 0;
 }
 
-Test(sem, counts_and_serves_waiters_fifo, .timeout = TEST_TIMEOUT)
+Test(sem, counts_and_serves_waiters_fifo)
 {
     struct sems ss = {0};
     cr_assert_eq(run(sem_main, &ss), 0);
@@ -1160,7 +1153,7 @@ static int barrier_main(void *arg)
     return 0;
 }
 
-Test(barrier, releases_every_cycle_with_arrival_indices, .timeout = TEST_TIMEOUT)
+Test(barrier, releases_every_cycle_with_arrival_indices)
 {
     struct bars bs = {0};
     cr_assert_eq(run(barrier_main, &bs), 0);
@@ -1206,7 +1199,7 @@ static int barrier_leave_main(void *arg)
     return 0;
 }
 
-Test(barrier, leaving_waiters_do_not_count, .timeout = TEST_TIMEOUT)
+Test(barrier, leaving_waiters_do_not_count)
 {
     struct bars bs = {0};
     cr_assert_eq(run(barrier_leave_main, &bs), 0);
@@ -1249,7 +1242,7 @@ static int chan_basic_main(void *arg)
     return 0;
 }
 
-Test(chan, buffered_fifo_close_and_drain, .timeout = TEST_TIMEOUT)
+Test(chan, buffered_fifo_close_and_drain)
 {
     cr_assert_eq(run(chan_basic_main, NULL), 0);
 }
@@ -1336,7 +1329,7 @@ static int chan_block_main(void *arg)
     return 0;
 }
 
-Test(chan, blocked_senders_keep_order_and_close_wakes_all, .timeout = TEST_TIMEOUT)
+Test(chan, blocked_senders_keep_order_and_close_wakes_all)
 {
     struct chs cs = {0};
     cr_assert_eq(run(chan_block_main, &cs), 0);
@@ -1394,7 +1387,7 @@ static int rendezvous_main(void *arg)
     return 0;
 }
 
-Test(chan, unbuffered_rendezvous, .timeout = TEST_TIMEOUT)
+Test(chan, unbuffered_rendezvous)
 {
     struct chs cs = {0};
     cr_assert_eq(run(rendezvous_main, &cs), 0);
@@ -1428,7 +1421,7 @@ static int unbuffered_fifo_main(void *arg)
     return 0;
 }
 
-Test(chan, unbuffered_senders_fifo, .timeout = TEST_TIMEOUT)
+Test(chan, unbuffered_senders_fifo)
 {
     struct chs cs = {0};
     cr_assert_eq(run(unbuffered_fifo_main, &cs), 0);
@@ -1516,7 +1509,7 @@ static int mpmc_main(void *arg)
     return 0;
 }
 
-Test(chan, many_producers_and_consumers, .timeout = TEST_TIMEOUT)
+Test(chan, many_producers_and_consumers)
 {
     struct mpmc mc;
     cr_assert_eq(run(mpmc_main, &mc), 0);

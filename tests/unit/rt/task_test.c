@@ -67,7 +67,7 @@ static int sleep10_main(void *arg)
     return (int)(cio_now() - t0);
 }
 
-Test(task, ten_sleeps_of_one_second_finish_together, .timeout = 10)
+Test(task, ten_sleeps_of_one_second_finish_together)
 {
     int done = 0;
     int ms = cio_run(sleep10_main, &done);

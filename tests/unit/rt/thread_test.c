@@ -5,10 +5,6 @@
 
 #include "test.h"
 
-/* One .timeout for every test of the file: Criterion 2.4.1's runner leaks
- * a timeout record when tests with different timeouts overlap (--jobs 2). */
-#define T_OUT 30
-
 static int wait_int(atomic_int *p, int want, int ms)
 {
     for (int i = 0; i < ms && atomic_load(p) != want; i++)
@@ -48,7 +44,7 @@ static int worker_main(void *arg)
     return 100 + w->id;
 }
 
-Test(thread, n_loops_on_n_threads, .timeout = T_OUT)
+Test(thread, n_loops_on_n_threads)
 {
     enum { N = 4 };
     struct worker w[N] = {0};
@@ -115,7 +111,7 @@ static int post_target_main(void *arg)
     return await_flag(&p->done, 10000);
 }
 
-Test(thread, post_from_plain_thread_runs_on_target_loop, .timeout = T_OUT)
+Test(thread, post_from_plain_thread_runs_on_target_loop)
 {
     struct postbox p = {0};
     cio_thread *t;
@@ -181,7 +177,7 @@ static int cross_main(void *arg)
     return res;
 }
 
-Test(thread, post_from_task_of_another_loop, .timeout = T_OUT)
+Test(thread, post_from_task_of_another_loop)
 {
     struct cross x = {0};
     CIO_ASSERT_RC(cio_thread_new(&x.t, count_main, &x.c), 0);
@@ -198,7 +194,7 @@ static int sleep_forever(void *arg)
     return cio_sleep(CIO_NEVER);
 }
 
-Test(thread, loop_cancel_stops_main, .timeout = T_OUT)
+Test(thread, loop_cancel_stops_main)
 {
     atomic_int started = 0;
     cio_thread *t;
@@ -269,7 +265,7 @@ static int join_task_main(void *arg)
     return 0;
 }
 
-Test(thread, join_in_task_with_deadline, .timeout = T_OUT)
+Test(thread, join_in_task_with_deadline)
 {
     struct joiner j = {0};
     CIO_ASSERT_RC(cio_thread_new(&j.t, slow_main, &j.s), 0);
@@ -277,7 +273,7 @@ Test(thread, join_in_task_with_deadline, .timeout = T_OUT)
     cio_test_no_leaks();
 }
 
-Test(thread, join_outside_task_with_deadline, .timeout = T_OUT)
+Test(thread, join_outside_task_with_deadline)
 {
     struct slow s = {0};
     cio_thread *t;
@@ -332,7 +328,7 @@ static int race_main(void *arg)
     return 0;
 }
 
-Test(thread, joiner_canceled_after_wakeup_was_posted, .timeout = T_OUT)
+Test(thread, joiner_canceled_after_wakeup_was_posted)
 {
     struct race r = {0};
     CIO_ASSERT_RC(cio_thread_new(&r.t, slow_main, &r.s), 0);
@@ -359,7 +355,7 @@ static int cancel_join_main(void *arg)
     return 0;
 }
 
-Test(thread, canceled_join_leaves_thread_joinable, .timeout = T_OUT)
+Test(thread, canceled_join_leaves_thread_joinable)
 {
     struct race r = {0};
     CIO_ASSERT_RC(cio_thread_new(&r.t, slow_main, &r.s), 0);
@@ -380,7 +376,7 @@ static int self_join_main(void *arg)
     return cio_thread_join(t, cio_after(1000), NULL);
 }
 
-Test(thread, join_self_is_deadlock, .timeout = T_OUT)
+Test(thread, join_self_is_deadlock)
 {
     struct self_join s = {0};
     cio_thread *t;

@@ -74,9 +74,10 @@ CIO_API int cio_tls_server(cio_stream **out, cio_stream *inner,
  *   crashed peer) makes the read fail with CIO_EPROTO and
  *   cio_tls_last_error() "unexpected EOF (no close_notify)" (RFC 8446 §6.1).
  * - Writes are cut into records of at most 16 KiB; small iovec pieces are
- *   coalesced into one record. After a write fails (including CIO_ETIMEDOUT
- *   or CIO_ECANCELED in the middle of a record) the stream can only be
- *   closed: later writes and cio_stream_shutdown fail with CIO_ETLS.
+ *   coalesced into one record. A write that fails with CIO_ETIMEDOUT or
+ *   CIO_ECANCELED has sent an unknown prefix, as on a socket (what was
+ *   already encrypted goes out before later writes), and the stream stays
+ *   usable. After an error of the inner stream, writes keep failing.
  * - cio_stream_shutdown sends close_notify, then shuts the inner stream's
  *   sending side; it does not wait for the peer's close_notify.
  * - cio_stream_close frees the TLS state and closes the inner stream.

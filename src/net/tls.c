@@ -2,28 +2,37 @@
 /*
  * TLS (OpenSSL 3) as a stream layer over any cio_stream.
  *
- * OpenSSL talks to the inner stream through a BIO of our own whose read and
- * write call the inner stream's non-blocking primitives (try_read,
- * try_writev) and report "retry" on CIO_EAGAIN. So every SSL_* call returns
- * without parking, and the TLS stream's own primitives map onto it:
+ * OpenSSL talks to the inner stream through a BIO of our own. Its read calls
+ * the inner stream's non-blocking try_read and reports "retry" on
+ * CIO_EAGAIN. Its write never blocks: it appends the records to our output
+ * buffer (struct obuf), which out_flush() hands to the inner stream's
+ * try_writev (MSG_NOSIGNAL on sockets: no SIGPIPE). So no SSL_* call ever
+ * parks, and the TLS stream's own primitives map onto them:
  *
- *   try_read   -> SSL_read_ex      WANT_READ/WANT_WRITE -> CIO_EAGAIN, and
- *   try_writev -> SSL_write_ex     want[op] records the inner direction
+ *   try_read   -> SSL_read_ex      CIO_EAGAIN, with want[op] = the inner
+ *   try_writev -> SSL_write_ex       direction this operation waits for
  *   wait(dir)  -> inner wait(want[op of dir])
  *
  * The direction is kept per operation because a read may need the inner
- * stream to be writable (an alert, a TLS 1.2 renegotiation refusal) and a
- * write may need it readable (during a handshake): park on what OpenSSL
- * asked for, not on what was called (DESIGN.md "Known traps").
+ * stream to be writable (to send a TLS 1.3 KeyUpdate reply or an alert) and
+ * a write may need it readable (during a handshake): park on what the
+ * operation needs, not on what was called (DESIGN.md "Known traps").
  *
- * Full duplex: one task may read while another writes. Both use the same
- * SSL object, which is safe because no SSL call ever parks: each call runs
- * to completion on the loop thread before the other task can run. The one
- * known hazard is OpenSSL's write retry rule: if a read left an alert half
- * written while a write is also half written, OpenSSL refuses the write
- * retry (SSL_R_BAD_WRITE_RETRY -> CIO_ETLS). With renegotiation disabled
- * and TLS 1.3 KeyUpdate replies sent from the write path, that needs a peer
- * that misbehaves while our send buffer is full.
+ * Why our own output buffer: with a BIO whose write answers "retry", OpenSSL
+ * keeps a half-written record and insists that its next write be a retry of
+ * that record. A read that must write (OpenSSL 3 sends an owed KeyUpdate
+ * reply when the next handshake message arrives) while a write is half done
+ * makes OpenSSL fail the connection with "bad length" (the tls_test case
+ * full_duplex_with_key_updates did, before obuf). With obuf every SSL call
+ * leaves only whole records behind, so one task may read while another
+ * writes (full duplex) on the one SSL object: no SSL call parks, and each
+ * runs to completion on the loop thread before the other task runs.
+ *
+ * Back-pressure: a write reports its bytes only once their record has left
+ * obuf; until then it answers CIO_EAGAIN (want OUT) and keeps the count in
+ * wdone for the retry, which stream.c makes with the same bytes. A read
+ * flushes what reads produced but waits for OUT only when no write is in
+ * progress to do it, or when obuf is over OBUF_SOFT.
  *
  * Error queue: OpenSSL's per-thread queue is cleared before each SSL call
  * and drained once after each failure (drain_errors), so a stale entry
@@ -44,9 +53,16 @@
 
 #include "base/alloc.h"
 #include "net/stream.h"
+#include "net/tls_int.h"
 
 /* The largest plaintext of one record (RFC 8446 §5.1). */
 #define TLS_RECORD 16384u
+/* A read produces output (replies) only while obuf holds less than this. */
+#define OBUF_SOFT (64u * 1024u)
+/* Never reached in practice (writes add one record to an empty obuf, reads
+ * add replies below OBUF_SOFT); a peer that gets past it loses the
+ * connection (CIO_ETOOBIG). */
+#define OBUF_MAX (1024u * 1024u)
 
 struct cio_tls_ctx {
     SSL_CTX *ssl;
@@ -71,17 +87,17 @@ struct tls {
     int inner_err;              /* a hard error of the inner stream */
     uint8_t inner_eof;          /* the inner stream reached EOF (sticky) */
     uint8_t want[OP_COUNT];     /* CIO__IN/CIO__OUT: what op waits for */
-    uint8_t sent_close;         /* close_notify is out */
-    uint8_t wpend_buf;          /* the pending record came from wbuf */
+    uint8_t sent_close;         /* close_notify is in obuf or out */
+    uint8_t writing;            /* a write answered CIO_EAGAIN, not done */
     /* Sticky errors: after these, the direction only reports the error. */
     int rerr, werr;
-    /*
-     * Bytes offered to the SSL_write_ex that answered "retry": OpenSSL has
-     * encrypted that record already, and the retry must offer at least as
-     * many bytes (it does not read them again). 0 = nothing pending.
-     */
-    size_t wpend;
-    char *wbuf;                 /* TLS_RECORD bytes of coalesced iovecs */
+    /* Records not yet taken by the inner stream: base[off, len). Freed when
+     * empty, so an idle connection holds no buffer. */
+    struct obuf {
+        char *base;
+        size_t off, len, cap;
+    } out;
+    size_t wdone;               /* plaintext bytes whose record is in obuf */
     /* cio_stream_on_readable */
     cio_readable_cb user_cb;
     void *user_ud;
@@ -202,6 +218,8 @@ static int tls_error(struct tls *t, int ret, enum tls_op op)
              * is a race: report one code for "the peer went away". */
             rc = CIO_ECONNRESET;
             set_err("peer closed the connection during the TLS handshake");
+        } else if (rc == CIO_ETOOBIG) {
+            set_err("TLS output buffer limit: the peer does not read");
         } else {
             set_err("%s", cio_strerror(rc));
         }
@@ -239,24 +257,77 @@ static int tls_error(struct tls *t, int ret, enum tls_op op)
 static BIO_METHOD *bio_method;
 static pthread_once_t bio_once = PTHREAD_ONCE_INIT;
 
+static int obuf_put(struct obuf *o, const char *data, size_t len)
+{
+    if (o->cap - o->len < len && o->off > 0) {
+        memmove(o->base, o->base + o->off, o->len - o->off);
+        o->len -= o->off;
+        o->off = 0;
+    }
+    if (o->cap - o->len < len) {
+        size_t cap = o->cap ? o->cap * 2 : TLS_RECORD + 512;
+        while (cap - o->len < len)
+            cap *= 2;
+        if (cap > OBUF_MAX)
+            return CIO_ETOOBIG;
+        char *p = cio__realloc(o->base, cap);
+        if (p == NULL)
+            return CIO_ENOMEM;
+        o->base = p;
+        o->cap = cap;
+    }
+    memcpy(o->base + o->len, data, len);
+    o->len += len;
+    return 0;
+}
+
+static void obuf_free(struct obuf *o)
+{
+    cio__free(o->base);
+    memset(o, 0, sizeof(*o));
+}
+
+/*
+ * Hands obuf to the inner stream without parking. Returns 0 once it is
+ * empty, CIO_EAGAIN, or the inner stream's error (then obuf is dropped and
+ * the write direction is broken for good).
+ */
+static int out_flush(struct tls *t)
+{
+    struct obuf *o = &t->out;
+
+    while (o->off < o->len) {
+        struct iovec v = {.iov_base = o->base + o->off,
+                          .iov_len = o->len - o->off};
+        ptrdiff_t n = t->inner->vt->try_writev(t->inner, &v, 1);
+        if (n > 0) {
+            o->off += (size_t)n;
+            continue;
+        }
+        if (n == 0 || n == CIO_EAGAIN)
+            return CIO_EAGAIN;
+        obuf_free(o);
+        t->werr = (int)n;
+        return (int)n;
+    }
+    if (o->base != NULL)
+        obuf_free(o);
+    return 0;
+}
+
 static int bio_write(BIO *b, const char *data, size_t len, size_t *written)
 {
     struct tls *t = BIO_get_data(b);
-    struct iovec v = {.iov_base = (void *)data, .iov_len = len};
-    ptrdiff_t n;
+    int rc;
 
     BIO_clear_retry_flags(b);
-    n = t->inner->vt->try_writev(t->inner, &v, 1);
-    if (n > 0) {
-        *written = (size_t)n;
-        return 1;
-    }
-    if (n == CIO_EAGAIN || n == 0) {
-        BIO_set_retry_write(b);
+    rc = obuf_put(&t->out, data, len);
+    if (rc < 0) {
+        t->inner_err = rc;
         return 0;
     }
-    t->inner_err = (int)n;
-    return 0;
+    *written = len;
+    return 1;
 }
 
 static int bio_read(BIO *b, char *buf, size_t len, size_t *readbytes)
@@ -591,24 +662,44 @@ static void tls_free(struct tls *t, int own_inner)
     if (own_inner)
         t->inner->vt->close(t->inner);
     ctx_unref(t->ctx);
-    cio__free(t->wbuf);
+    obuf_free(&t->out);
     cio__free(t);
 }
 
 static int tls_handshake(struct tls *t, cio_time deadline)
 {
     for (;;) {
+        unsigned dir;
+        int rc = 0, frc;
+
         ERR_clear_error();
         t->inner_err = 0;
         int r = SSL_do_handshake(t->ssl);
-        if (r == 1)
-            break;
-        int rc = tls_error(t, r, OP_HANDSHAKE);
-        if (rc == 0)
-            rc = CIO_EPROTO;
-        if (rc != CIO_EAGAIN)
+        if (r != 1) {
+            rc = tls_error(t, r, OP_HANDSHAKE);
+            if (rc == 0)
+                rc = CIO_EPROTO;
+        }
+        /* Also after a failure: the alert tells the peer why, if it fits. */
+        frc = out_flush(t);
+        if (rc < 0 && rc != CIO_EAGAIN)
             return rc;
-        rc = t->inner->vt->wait(t->inner, t->want[OP_HANDSHAKE], deadline);
+        if (frc < 0 && frc != CIO_EAGAIN) {
+            if (frc == CIO_EPIPE || frc == CIO_ECONNRESET) {
+                frc = CIO_ECONNRESET;
+                set_err("peer closed the connection during the TLS handshake");
+            } else {
+                set_err("%s", cio_strerror(frc));
+            }
+            return frc;
+        }
+        if (frc == CIO_EAGAIN)
+            dir = CIO__OUT; /* our flight first: the peer waits for it */
+        else if (r == 1)
+            break;
+        else
+            dir = t->want[OP_HANDSHAKE];
+        rc = t->inner->vt->wait(t->inner, dir, deadline);
         if (rc < 0) {
             set_err("TLS handshake: %s", cio_strerror(rc));
             return rc;
@@ -739,31 +830,52 @@ const char *cio_tls_servername(const cio_stream *s)
                               TLSEXT_NAMETYPE_host_name);
 }
 
+SSL *cio__tls_ssl(cio_stream *s)
+{
+    if (s == NULL || s->vt != &tls_vt)
+        return NULL;
+    return ((struct tls *)s)->ssl;
+}
+
 /* ------------------------------------------------------------- primitives */
 
 static ptrdiff_t tls_try_read(cio_stream *s, void *buf, size_t len)
 {
     struct tls *t = (struct tls *)s;
     size_t n = 0;
+    int rc;
 
     if (t->rerr < 0)
         return t->rerr;
     if (len == 0)
         return 0;
+    /* Replies earlier reads produced go out first, as far as they can;
+     * a write failure here is the writer's to report. */
+    if (out_flush(t) == CIO_EAGAIN && t->out.len - t->out.off > OBUF_SOFT) {
+        t->want[OP_READ] = CIO__OUT;
+        return CIO_EAGAIN;
+    }
     ERR_clear_error();
     t->inner_err = 0;
-    if (SSL_read_ex(t->ssl, buf, len, &n) == 1)
+    if (SSL_read_ex(t->ssl, buf, len, &n) == 1) {
+        out_flush(t); /* a KeyUpdate reply, say; the next call retries */
         return (ptrdiff_t)n;
-    return tls_error(t, 0, OP_READ);
+    }
+    rc = tls_error(t, 0, OP_READ);
+    /* Output this read produced must reach the peer, which may wait for
+     * it. A parked writer sends it when it wakes; otherwise we do. */
+    if (rc == CIO_EAGAIN && out_flush(t) == CIO_EAGAIN && !t->writing)
+        t->want[OP_READ] = CIO__OUT;
+    return rc;
 }
 
 /*
  * Picks what one SSL_write_ex gets from iov: the first piece itself if it
  * fills a record (or is the only one), else up to a record's worth of the
- * pieces copied into wbuf, so a head and a small body make one record, not
- * two. *len == 0 when iov holds no bytes.
+ * pieces copied into a new *wbuf (the caller frees it), so a head and a
+ * small body make one record, not two. *len == 0 when iov holds no bytes.
  */
-static int write_source(struct tls *t, const struct iovec *iov, int iovcnt,
+static int write_source(const struct iovec *iov, int iovcnt, char **wbuf,
                         const void **p, size_t *len)
 {
     int i = 0;
@@ -782,20 +894,26 @@ static int write_source(struct tls *t, const struct iovec *iov, int iovcnt,
         *len = iov[i].iov_len < TLS_RECORD ? iov[i].iov_len : TLS_RECORD;
         return 0;
     }
-    if (t->wbuf == NULL) {
-        t->wbuf = cio__malloc(TLS_RECORD);
-        if (t->wbuf == NULL)
-            return CIO_ENOMEM;
-    }
+    *wbuf = cio__malloc(TLS_RECORD);
+    if (*wbuf == NULL)
+        return CIO_ENOMEM;
     for (; i < iovcnt && off < TLS_RECORD; i++) {
         size_t k = iov[i].iov_len < TLS_RECORD - off ? iov[i].iov_len
                                                       : TLS_RECORD - off;
-        memcpy(t->wbuf + off, iov[i].iov_base, k);
+        memcpy(*wbuf + off, iov[i].iov_base, k);
         off += k;
     }
-    *p = t->wbuf;
+    *p = *wbuf;
     *len = off;
     return 0;
+}
+
+/* A write that answers CIO_EAGAIN: it waits for the inner stream. */
+static ptrdiff_t write_parks(struct tls *t)
+{
+    t->want[OP_WRITE] = CIO__OUT;
+    t->writing = 1;
+    return CIO_EAGAIN;
 }
 
 static ptrdiff_t tls_try_writev(cio_stream *s, const struct iovec *iov,
@@ -803,6 +921,7 @@ static ptrdiff_t tls_try_writev(cio_stream *s, const struct iovec *iov,
 {
     struct tls *t = (struct tls *)s;
     const void *p = NULL;
+    char *wbuf = NULL;
     size_t len, n = 0;
     int rc;
 
@@ -812,48 +931,38 @@ static ptrdiff_t tls_try_writev(cio_stream *s, const struct iovec *iov,
         set_err("write after close_notify");
         return CIO_EPIPE;
     }
-    if (t->wpend > 0) {
-        /* Retry of a record already encrypted: stream.c offers the same
-         * bytes again, and OpenSSL only needs as many as before. */
-        size_t total = 0;
-        for (int i = 0; i < iovcnt; i++)
-            total += iov[i].iov_len;
-        if (total < t->wpend)
-            return CIO_EINVAL;
-        if (t->wpend_buf) {
-            p = t->wbuf;
-        } else {
-            int i = 0;
-            while (iov[i].iov_len == 0)
-                i++;
-            p = iov[i].iov_base;
-        }
-        len = t->wpend;
-    } else {
-        rc = write_source(t, iov, iovcnt, &p, &len);
-        if (rc < 0)
-            return rc;
-        if (len == 0)
-            return 0;
-    }
-    ERR_clear_error();
-    t->inner_err = 0;
-    if (SSL_write_ex(t->ssl, p, len, &n) == 1) {
-        t->wpend = 0;
-        cio__free(t->wbuf); /* idle connections keep no write buffer */
-        t->wbuf = NULL;
+    rc = out_flush(t);
+    if (rc == CIO_EAGAIN)
+        return write_parks(t);
+    t->writing = 0;
+    if (rc < 0)
+        return rc;
+    if (t->wdone > 0) {
+        /* The retry of a write whose record has now left: stream.c offers
+         * the same bytes again, and these were they. */
+        n = t->wdone;
+        t->wdone = 0;
         return (ptrdiff_t)n;
     }
-    rc = tls_error(t, 0, OP_WRITE);
-    if (rc == CIO_EAGAIN) {
-        t->wpend = len;
-        t->wpend_buf = p == t->wbuf;
+    rc = write_source(iov, iovcnt, &wbuf, &p, &len);
+    if (rc < 0 || len == 0)
         return rc;
+    ERR_clear_error();
+    t->inner_err = 0;
+    if (SSL_write_ex(t->ssl, p, len, &n) != 1) {
+        cio__free(wbuf);
+        rc = tls_error(t, 0, OP_WRITE);
+        if (rc == CIO_EAGAIN)
+            t->writing = 1; /* a handshake message to read first, say */
+        return rc == 0 ? CIO_EPIPE : rc;
     }
-    t->wpend = 0;
-    cio__free(t->wbuf);
-    t->wbuf = NULL;
-    return rc == 0 ? CIO_EPIPE : rc;
+    cio__free(wbuf);
+    rc = out_flush(t);
+    if (rc == CIO_EAGAIN) {
+        t->wdone = n;
+        return write_parks(t);
+    }
+    return rc < 0 ? rc : (ptrdiff_t)n;
 }
 
 static int tls_wait(cio_stream *s, unsigned dir, cio_time deadline)
@@ -862,11 +971,12 @@ static int tls_wait(cio_stream *s, unsigned dir, cio_time deadline)
     int rc = t->inner->vt->wait(
         t->inner, t->want[dir == CIO__IN ? OP_READ : OP_WRITE], deadline);
 
-    if (rc < 0 && dir == CIO__OUT && t->wpend > 0) {
-        /* The writer gives up in the middle of an encrypted record: the
-         * stream cannot carry more application data in order. */
-        t->werr = CIO_ETLS;
-        set_err("a write was abandoned mid-record (%s)", cio_strerror(rc));
+    if (rc < 0 && dir == CIO__OUT) {
+        /* The writer gives up. What it had encrypted stays in obuf and
+         * goes out before anything else: like a socket that took part of
+         * a write, "an unknown prefix may have been sent". */
+        t->wdone = 0;
+        t->writing = 0;
     }
     return rc;
 }
@@ -945,10 +1055,20 @@ static int tls_shutdown(cio_stream *s, cio_time deadline)
         rc = tls_error(t, r, OP_SHUTDOWN);
         if (rc != CIO_EAGAIN)
             return rc == 0 ? CIO_ETLS : rc;
+        if (out_flush(t) == CIO_EAGAIN)
+            t->want[OP_SHUTDOWN] = CIO__OUT;
         rc = t->inner->vt->wait(t->inner, t->want[OP_SHUTDOWN], deadline);
         if (rc < 0)
             return rc;
     }
+    /* close_notify (after anything still queued) must be out before FIN. */
+    while ((rc = out_flush(t)) == CIO_EAGAIN) {
+        rc = t->inner->vt->wait(t->inner, CIO__OUT, deadline);
+        if (rc < 0)
+            return rc;
+    }
+    if (rc < 0)
+        return rc;
     return t->inner->vt->shutdown(t->inner, deadline);
 }
 

@@ -15,10 +15,111 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "net/stream.h"
+#include "net/tls_int.h"
+
 #define DL 10000 /* ms: the deadline of every exchange that should succeed */
 
 TLS_FIXTURE_PRE_ALL()
 TLS_FIXTURE_POST_ALL()
+
+/* ------------------------------------------------------------- gate */
+
+/*
+ * A stream layered over another that can refuse writes (CIO_EAGAIN) until
+ * opened, like a full socket buffer under the test's control. It shows which
+ * direction a TLS operation parks on.
+ */
+struct gate {
+    struct cio_stream base;
+    cio_stream *inner;
+    int shut;                   /* writes answer CIO_EAGAIN */
+    int refused;                /* writes refused while shut */
+    int waited_out;             /* wait(CIO__OUT) calls while shut */
+    struct cio__list wwait;
+};
+
+static ptrdiff_t gate_try_read(cio_stream *s, void *buf, size_t len)
+{
+    struct gate *g = (struct gate *)s;
+    return g->inner->vt->try_read(g->inner, buf, len);
+}
+
+static ptrdiff_t gate_try_writev(cio_stream *s, const struct iovec *iov, int n)
+{
+    struct gate *g = (struct gate *)s;
+    if (g->shut) {
+        g->refused++;
+        return CIO_EAGAIN;
+    }
+    return g->inner->vt->try_writev(g->inner, iov, n);
+}
+
+static int gate_wait(cio_stream *s, unsigned dir, cio_time deadline)
+{
+    struct gate *g = (struct gate *)s;
+    if (dir == CIO__OUT && g->shut) {
+        struct cio__wait w = {0};
+        g->waited_out++;
+        cio__list_push_back(&g->wwait, &w.node);
+        return cio__park(&w, deadline, 0);
+    }
+    return g->inner->vt->wait(g->inner, dir, deadline);
+}
+
+static int gate_wait_readable(cio_stream *s, cio_time deadline)
+{
+    struct gate *g = (struct gate *)s;
+    return g->inner->vt->wait_readable(g->inner, deadline);
+}
+
+static int gate_shutdown(cio_stream *s, cio_time deadline)
+{
+    struct gate *g = (struct gate *)s;
+    return g->inner->vt->shutdown(g->inner, deadline);
+}
+
+static void gate_close(cio_stream *s)
+{
+    struct gate *g = (struct gate *)s;
+    cio__wake_all(&g->wwait, CIO_ECLOSED);
+    cio_stream_close(g->inner);
+    free(g);
+}
+
+static int gate_fd(const cio_stream *s)
+{
+    const struct gate *g = (const struct gate *)s;
+    return g->inner->vt->fd(g->inner);
+}
+
+static const struct cio__stream_vt gate_vt = {
+    .kind = "gate",
+    .try_read = gate_try_read,
+    .try_writev = gate_try_writev,
+    .wait = gate_wait,
+    .wait_readable = gate_wait_readable,
+    .shutdown = gate_shutdown,
+    .close = gate_close,
+    .fd = gate_fd,
+};
+
+static cio_stream *gate_new(cio_stream *inner, struct gate **out)
+{
+    struct gate *g = calloc(1, sizeof(*g));
+    cr_assert_not_null(g);
+    g->base.vt = &gate_vt;
+    g->inner = inner;
+    cio__list_init(&g->wwait);
+    *out = g;
+    return &g->base;
+}
+
+static void gate_open(struct gate *g)
+{
+    g->shut = 0;
+    cio__wake_all(&g->wwait, 0);
+}
 
 /* ------------------------------------------------------------- harness */
 
@@ -28,6 +129,8 @@ struct pair {
     cio_tls_ctx *sctx, *cctx;
     const char *servername;
     int raw_server;             /* accept only: no server handshake */
+    int use_gate;               /* client TLS runs over a struct gate */
+    struct gate *gate;
     /* out */
     cio_listener *ln;
     cio_stream *srv, *cli, *srv_raw;
@@ -89,6 +192,8 @@ static int pair_open(struct pair *p)
     rc = cio_go(g, pair_accept, p);
     if (rc == 0) {
         p->crc = raw_connect(p, &raw);
+        if (p->crc == 0 && p->use_gate)
+            raw = gate_new(raw, &p->gate);
         if (p->crc == 0) {
             p->crc = cio_tls_client(&p->cli, raw, p->cctx, p->servername,
                                     cio_after(DL));
@@ -440,10 +545,12 @@ struct flow {
     unsigned seed;              /* of the bytes this side sends */
     unsigned peer_seed;
     int small_writes;           /* writev with many small pieces */
+    size_t keyupdate_every;     /* request a TLS 1.3 KeyUpdate every N bytes */
     ptrdiff_t wrc;              /* bytes written or error */
     size_t rgot;
     int rbad;                   /* first mismatching offset + 1, or 0 */
     ptrdiff_t rend;             /* last read result: 0 = close_notify */
+    char msg[128];              /* cio_tls_last_error() after a failure */
     int wstarted, wdone;
 };
 
@@ -462,6 +569,8 @@ static void flow_writer(void *arg)
         ptrdiff_t n;
         for (size_t k = 0; k < len; k++)
             b[k] = pattern(off + k, f->seed);
+        if (f->keyupdate_every && off % f->keyupdate_every < len)
+            SSL_key_update(cio__tls_ssl(f->s), SSL_KEY_UPDATE_REQUESTED);
         if (f->small_writes) {
             /* Many small pieces: the TLS layer coalesces them into records. */
             struct iovec iov[64];
@@ -483,6 +592,7 @@ static void flow_writer(void *arg)
         }
         if (n != (ptrdiff_t)len) {
             f->wrc = n < 0 ? n : CIO_EPROTO;
+            snprintf(f->msg, sizeof(f->msg), "%s", cio_tls_last_error());
             f->wdone = 1;
             return;
         }
@@ -508,6 +618,8 @@ static void flow_reader(void *arg)
         f->rgot += (size_t)n;
     }
     f->rend = n;
+    if (n < 0)
+        snprintf(f->msg, sizeof(f->msg), "%s", cio_tls_last_error());
 }
 
 struct duplex {
@@ -540,31 +652,46 @@ static int duplex_main(void *arg)
 static void check_flow(const char *who, const struct flow *w,
                        const struct flow *r)
 {
-    cr_expect_eq(w->wrc, (ptrdiff_t)w->total, "%s writer: %td (%s)", who,
-                 w->wrc, cio_errname((int)w->wrc));
+    cr_expect_eq(w->wrc, (ptrdiff_t)w->total, "%s writer: %td (%s: %s)", who,
+                 w->wrc, cio_errname((int)w->wrc), w->msg);
     cr_expect_eq(r->rgot, w->total, "%s: reader got %zu of %zu", who, r->rgot,
                  w->total);
     cr_expect_eq(r->rbad, 0, "%s: byte %d differs", who, r->rbad - 1);
-    cr_expect_eq(r->rend, 0, "%s: reader ended with %s", who,
-                 cio_errname((int)r->rend));
+    cr_expect_eq(r->rend, 0, "%s: reader ended with %s (%s)", who,
+                 cio_errname((int)r->rend), r->msg);
 }
 
-Test(tls, full_duplex_4mib_both_ways, .timeout = 60)
+/*
+ * keyupdate: both writers also request a KeyUpdate every 256 KiB, so each
+ * reader must send KeyUpdate replies while its own side's writer keeps the
+ * socket full: reads that need to write, interleaved with writes.
+ */
+static void run_duplex(int keyupdate)
 {
     static struct duplex d;
-    const size_t total = 4u << 20;
+    const size_t total = 4u << 20, every = keyupdate ? 256u << 10 : 0;
 
     memset(&d, 0, sizeof(d));
     pair_default(&d.p);
-    d.cw = (struct flow){.total = total, .seed = 1};
+    d.cw = (struct flow){.total = total, .seed = 1, .keyupdate_every = every};
     d.sr = (struct flow){.peer_seed = 1};
-    d.sw = (struct flow){.total = total, .seed = 2};
+    d.sw = (struct flow){.total = total, .seed = 2, .keyupdate_every = every};
     d.cr = (struct flow){.peer_seed = 2};
     cr_assert_eq(cio_run(duplex_main, &d), 0);
     CIO_ASSERT_RC(d.p.crc, 0);
     check_flow("client->server", &d.cw, &d.sr);
     check_flow("server->client", &d.sw, &d.cr);
     pair_free_ctx(&d.p);
+}
+
+Test(tls, full_duplex_4mib_both_ways, .timeout = 60)
+{
+    run_duplex(0);
+}
+
+Test(tls, full_duplex_with_key_updates, .timeout = 60)
+{
+    run_duplex(1);
 }
 
 /* ------------------------------------------------------------- back-pressure */
@@ -621,6 +748,73 @@ Test(tls, large_writes_park_under_back_pressure, .timeout = 60)
         check_flow(small ? "writev pieces" : "write", &b.w, &b.r);
         pair_free_ctx(&b.p);
     }
+}
+
+/* A write that times out has sent a prefix; the stream stays usable. */
+struct wto {
+    struct pair p;
+    ptrdiff_t wrc, mark;
+    size_t prefix;              /* pattern bytes the server got before MARK */
+    int bad;
+};
+
+static void wto_reader(void *arg)
+{
+    struct wto *w = arg;
+    static unsigned char all[(4u << 20) + 4], buf[65536];
+    size_t got = 0;
+
+    while (got < 4 || memcmp(all + got - 4, "MARK", 4) != 0) {
+        ptrdiff_t n = cio_stream_read(w->p.srv, buf, sizeof(buf), cio_after(DL));
+        if (n <= 0 || got + (size_t)n > sizeof(all)) {
+            w->bad = 1;
+            return;
+        }
+        memcpy(all + got, buf, (size_t)n);
+        got += (size_t)n;
+    }
+    w->prefix = got - 4;
+    for (size_t i = 0; i < w->prefix && !w->bad; i++)
+        w->bad = all[i] != pattern(i, 5);
+}
+
+static int wto_main(void *arg)
+{
+    struct wto *w = arg;
+    static unsigned char big[4u << 20];
+    cio_group *g;
+
+    if (pair_open(&w->p) < 0)
+        return 0;
+    small_buffers(w->p.cli);
+    small_buffers(w->p.srv);
+    for (size_t i = 0; i < sizeof(big); i++)
+        big[i] = pattern(i, 5);
+    /* Nobody reads: the write parks, then its deadline passes. */
+    w->wrc = cio_stream_write(w->p.cli, big, sizeof(big), cio_after(100));
+    /* The next write goes out after whatever the first one had encrypted;
+     * the server reads until it sees it. */
+    cr_assert_eq(cio_group_new(&g), 0);
+    cr_assert_eq(cio_go(g, wto_reader, w), 0);
+    w->mark = cio_stream_write(w->p.cli, "MARK", 4, cio_after(DL));
+    cio_group_wait(g, cio_after(DL));
+    cio_group_free(g);
+    pair_close(&w->p);
+    return 0;
+}
+
+Test(tls, write_timeout_sends_a_prefix_and_keeps_the_stream, .timeout = 30)
+{
+    static struct wto w;
+    memset(&w, 0, sizeof(w));
+    pair_default(&w.p);
+    cr_assert_eq(cio_run(wto_main, &w), 0);
+    CIO_ASSERT_RC(w.p.crc, 0);
+    CIO_EXPECT_RC(w.wrc, CIO_ETIMEDOUT);
+    cr_expect_eq(w.mark, 4, "write after the timeout: %s", cio_errname((int)w.mark));
+    cr_expect(!w.bad, "server did not get a pattern prefix then MARK");
+    cr_expect(w.prefix > 0 && w.prefix < (4u << 20), "prefix %zu", w.prefix);
+    pair_free_ctx(&w.p);
 }
 
 /* One writev of small pieces is one record: the reader gets it in one read. */
@@ -1080,20 +1274,37 @@ struct stale {
     ptrdiff_t w, r;
 };
 
-static int stale_main(void *arg)
+static void stale_late_writer(void *arg)
 {
     struct stale *s = arg;
-    char buf[8];
-
-    /* A stale entry left by someone else's OpenSSL call on this thread must
-     * not fail our handshake, write or read. */
-    ERR_raise(ERR_LIB_USER, 1);
-    if (pair_open(&s->p) < 0)
-        return 0;
+    cio_sleep(cio_after(30));
+    /* The queue is per thread: this task's entry is the reader's too. */
     ERR_raise(ERR_LIB_USER, 2);
     s->w = cio_stream_write(s->p.cli, "abc", 3, cio_after(DL));
     ERR_raise(ERR_LIB_USER, 3);
+}
+
+static int stale_main(void *arg)
+{
+    struct stale *s = arg;
+    cio_group *g;
+    char buf[8];
+
+    /*
+     * A stale entry left by someone else's OpenSSL call on this thread must
+     * not fail our handshake, write or read. The read starts before any data
+     * exists, so SSL_read_ex answers "want read", which SSL_get_error would
+     * misreport as a failure if the old entry were still queued.
+     */
+    ERR_raise(ERR_LIB_USER, 1);
+    if (pair_open(&s->p) < 0)
+        return 0;
+    cr_assert_eq(cio_group_new(&g), 0);
+    cr_assert_eq(cio_go(g, stale_late_writer, s), 0);
+    ERR_raise(ERR_LIB_USER, 4);
     s->r = read_full(s->p.srv, buf, 3, cio_after(DL));
+    cio_group_wait(g, cio_after(DL));
+    cio_group_free(g);
     ERR_clear_error();
     pair_close(&s->p);
     return 0;
@@ -1108,6 +1319,76 @@ Test(tls, stale_openssl_errors_do_not_poison_calls, .timeout = 30)
     cr_expect_eq(s.w, 3);
     cr_expect_eq(s.r, 3);
     pair_free_ctx(&s.p);
+}
+
+/* ------------------------------------------------------------- key updates */
+
+/*
+ * TLS 1.3 KeyUpdate with update_requested: the receiver owes a KeyUpdate of
+ * its own, and OpenSSL 3 sends it from the read path when the next
+ * handshake message arrives. So a read can need the inner stream to be
+ * writable. With the client's writes refused by a gate and no write in
+ * progress, the client's read must park on "writable" and send the reply
+ * when the gate opens -- not park on "readable" and sit on it.
+ */
+struct ku {
+    struct pair p;
+    char buf[16];
+    ptrdiff_t got, idle, last;
+    int refused, waited_out;
+};
+
+static void ku_opener(void *arg)
+{
+    struct ku *k = arg;
+    cio_sleep(cio_after(100));
+    gate_open(k->p.gate);
+}
+
+static int ku_main(void *arg)
+{
+    struct ku *k = arg;
+    SSL *srv;
+    cio_group *g;
+
+    if (pair_open(&k->p) < 0)
+        return 0;
+    srv = cio__tls_ssl(k->p.srv);
+    k->p.gate->shut = 1;
+    cr_assert_eq(SSL_key_update(srv, SSL_KEY_UPDATE_REQUESTED), 1);
+    cio_stream_write(k->p.srv, "ping", 4, cio_after(DL));
+    cr_assert_eq(SSL_key_update(srv, SSL_KEY_UPDATE_REQUESTED), 1);
+    cio_stream_write(k->p.srv, "pong", 4, cio_after(DL));
+    k->got = read_full(k->p.cli, k->buf, 8, cio_after(DL));
+    k->refused = k->p.gate->refused;
+    cr_assert_eq(cio_group_new(&g), 0);
+    cr_assert_eq(cio_go(g, ku_opener, k), 0);
+    /* Nothing more to read: this read only has the reply to send. */
+    k->idle = cio_stream_read(k->p.cli, k->buf + 8, 4, cio_after(500));
+    cio_group_wait(g, cio_after(DL));
+    cio_group_free(g);
+    k->waited_out = k->p.gate->waited_out;
+    /* Still in step both ways after the key changes. */
+    cio_stream_write(k->p.srv, "end", 3, cio_after(DL));
+    k->last = read_full(k->p.cli, k->buf + 8, 3, cio_after(DL));
+    pair_close(&k->p);
+    return 0;
+}
+
+Test(tls, read_that_must_write_parks_on_writable, .timeout = 30)
+{
+    struct ku k = {0};
+    pair_default(&k.p);
+    k.p.use_gate = 1;
+    cr_assert_eq(cio_run(ku_main, &k), 0);
+    CIO_ASSERT_RC(k.p.crc, 0);
+    cr_expect_eq(k.got, 8, "read: %td (%s)", k.got, cio_errname((int)k.got));
+    cr_expect_gt(k.refused, 0, "no read tried to send the KeyUpdate reply");
+    CIO_EXPECT_RC(k.idle, CIO_ETIMEDOUT);
+    cr_expect_gt(k.waited_out, 0, "the read never waited for writable");
+    cr_expect_eq(k.last, 3, "after: %td (%s)", k.last, cio_errname((int)k.last));
+    cr_expect(memcmp(k.buf, "pingpongend", 11) == 0, "got %.11s", k.buf);
+    pair_free_ctx(&k.p);
 }
 
 /* ------------------------------------------------------------- contexts */

@@ -361,7 +361,7 @@ static long bio_ctrl(BIO *b, int cmd, long num, void *ptr)
 
     switch (cmd) {
     case BIO_CTRL_FLUSH:
-        return 1; /* writes go straight to the inner stream */
+        return 1; /* records wait in obuf; every caller flushes after */
     case BIO_CTRL_EOF:
         return t != NULL && t->inner_eof;
     default:

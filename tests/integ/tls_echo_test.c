@@ -15,6 +15,7 @@
 
 TLS_FIXTURE_PRE_ALL()
 TLS_FIXTURE_POST_ALL()
+TestSuite(tls_echo, .init = tls_fixture_require);
 
 extern char **environ;
 

@@ -146,6 +146,12 @@ int tls_fixture_client_ctx(cio_tls_ctx **out, const char *const *alpn,
     return cio_tls_ctx_new(out, &o);
 }
 
+void tls_fixture_require(void)
+{
+    if (!tls_fixture_have("openssl"))
+        cr_skip_test("the openssl CLI is not installed: no test certificates");
+}
+
 int tls_fixture_have(const char *prog)
 {
     const char *path = getenv("PATH");

@@ -66,6 +66,10 @@ int tls_fixture_server_ctx(cio_tls_ctx **out, const char *cert,
 int tls_fixture_client_ctx(cio_tls_ctx **out, const char *const *alpn,
                            int insecure, int system_only);
 
+/* A Criterion .init for suites that need certificates: skips the test,
+ * saying why, when the openssl CLI is not installed. */
+void tls_fixture_require(void);
+
 /* Non-zero if an executable named prog is on PATH. */
 int tls_fixture_have(const char *prog);
 

@@ -22,6 +22,7 @@
 
 TLS_FIXTURE_PRE_ALL()
 TLS_FIXTURE_POST_ALL()
+TestSuite(tls, .init = tls_fixture_require);
 
 /* ------------------------------------------------------------- gate */
 

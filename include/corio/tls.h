@@ -88,7 +88,7 @@ CIO_API int cio_tls_server(cio_stream **out, cio_stream *inner,
  *   TLS protocol failures are CIO_ETLS, verification failures CIO_ECERT.
  */
 
-/* The ALPN protocol agreed ("h2", "http/1.1") or NULL (none, or s is not a
+/* The ALPN protocol agreed ("h2", "http/1.1") or NULL (none, or tls is not a
  * TLS stream). Borrowed; valid while tls lives. */
 CIO_API const char *cio_tls_alpn(const cio_stream *tls);
 

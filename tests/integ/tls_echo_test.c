@@ -173,7 +173,7 @@ static int many_main(void *arg)
     return 0;
 }
 
-Test(tls_echo, ten_thousand_clients_4000_at_once, .timeout = 120)
+Test(tls_echo, ten_thousand_clients_4000_at_once)
 {
     struct many m = {0};
 
@@ -384,7 +384,7 @@ static int peer_main(void *arg)
     return 0;
 }
 
-Test(tls_echo, curl_fetches_from_a_corio_tls_listener, .timeout = 30)
+Test(tls_echo, curl_fetches_from_a_corio_tls_listener)
 {
     static struct peer_run r;
     const char *alpn[] = {"http/1.1", NULL};
@@ -413,7 +413,7 @@ Test(tls_echo, curl_fetches_from_a_corio_tls_listener, .timeout = 30)
     cio_tls_ctx_free(r.p.sctx);
 }
 
-Test(tls_echo, openssl_s_client_echo_with_sni_and_alpn, .timeout = 30)
+Test(tls_echo, openssl_s_client_echo_with_sni_and_alpn)
 {
     static struct peer_run r;
     const char *alpn[] = {"h2", "http/1.1", NULL};

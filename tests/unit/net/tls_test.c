@@ -337,12 +337,12 @@ static void run_echo(int use_unix)
     pair_free_ctx(&e.p);
 }
 
-Test(tls, echo_over_tcp, .timeout = 30)
+Test(tls, echo_over_tcp)
 {
     run_echo(0);
 }
 
-Test(tls, echo_over_unix_socket, .timeout = 30)
+Test(tls, echo_over_unix_socket)
 {
     run_echo(1);
 }
@@ -386,7 +386,7 @@ static int alpn_main(void *arg)
     return 0;
 }
 
-Test(tls, alpn_agreement, .timeout = 30)
+Test(tls, alpn_agreement)
 {
     for (size_t i = 0; i < CIO_COUNTOF(alpn_cases); i++) {
         struct alpn_run a = {0};
@@ -421,7 +421,7 @@ static int sni_main(void *arg)
     return 0;
 }
 
-Test(tls, sni_seen_by_server_not_sent_for_ip_literals, .timeout = 30)
+Test(tls, sni_seen_by_server_not_sent_for_ip_literals)
 {
     static const struct {
         const char *name, *seen;
@@ -474,7 +474,7 @@ static const struct {
     {"wild", "x.y.a.test", 0, 0, CIO_ECERT, "hostname mismatch"},
 };
 
-Test(tls, client_verifies_chain_name_ip_and_dates, .timeout = 60)
+Test(tls, client_verifies_chain_name_ip_and_dates)
 {
     for (size_t i = 0; i < CIO_COUNTOF(verify_cases); i++) {
         struct pair p = {0};
@@ -504,7 +504,7 @@ Test(tls, client_verifies_chain_name_ip_and_dates, .timeout = 60)
     }
 }
 
-Test(tls, server_verifies_client_certificate, .timeout = 30)
+Test(tls, server_verifies_client_certificate)
 {
     static const struct {
         int send_cert;
@@ -685,12 +685,12 @@ static void run_duplex(int keyupdate)
     pair_free_ctx(&d.p);
 }
 
-Test(tls, full_duplex_4mib_both_ways, .timeout = 60)
+Test(tls, full_duplex_4mib_both_ways)
 {
     run_duplex(0);
 }
 
-Test(tls, full_duplex_with_key_updates, .timeout = 60)
+Test(tls, full_duplex_with_key_updates)
 {
     run_duplex(1);
 }
@@ -735,7 +735,7 @@ static int bp_main(void *arg)
     return 0;
 }
 
-Test(tls, large_writes_park_under_back_pressure, .timeout = 60)
+Test(tls, large_writes_park_under_back_pressure)
 {
     for (int small = 0; small <= 1; small++) {
         static struct bp b;
@@ -804,7 +804,7 @@ static int wto_main(void *arg)
     return 0;
 }
 
-Test(tls, write_timeout_sends_a_prefix_and_keeps_the_stream, .timeout = 30)
+Test(tls, write_timeout_sends_a_prefix_and_keeps_the_stream)
 {
     static struct wto w;
     memset(&w, 0, sizeof(w));
@@ -845,7 +845,7 @@ static int coalesce_main(void *arg)
     return 0;
 }
 
-Test(tls, writev_pieces_share_one_record, .timeout = 30)
+Test(tls, writev_pieces_share_one_record)
 {
     struct coalesce c = {0};
     pair_default(&c.p);
@@ -943,7 +943,7 @@ static int rude_main(void *arg)
     return 0;
 }
 
-Test(tls, peer_disconnect_or_garbage_mid_handshake, .timeout = 30)
+Test(tls, peer_disconnect_or_garbage_mid_handshake)
 {
     static const struct {
         int mode;
@@ -1019,7 +1019,7 @@ static int cancel_hs_main(void *arg)
     return 0;
 }
 
-Test(tls, handshake_cancel, .timeout = 30)
+Test(tls, handshake_cancel)
 {
     struct cancel_hs c = {0};
     pair_default(&c.p);
@@ -1071,7 +1071,7 @@ static int rd_main(void *arg)
     return 0;
 }
 
-Test(tls, read_deadline_and_cancel_keep_stream_usable, .timeout = 30)
+Test(tls, read_deadline_and_cancel_keep_stream_usable)
 {
     struct rd r = {0};
     pair_default(&r.p);
@@ -1121,7 +1121,7 @@ static int eof_main(void *arg)
     return 0;
 }
 
-Test(tls, eof_without_close_notify_is_an_error, .timeout = 30)
+Test(tls, eof_without_close_notify_is_an_error)
 {
     struct eof e = {0};
     pair_default(&e.p);
@@ -1133,7 +1133,7 @@ Test(tls, eof_without_close_notify_is_an_error, .timeout = 30)
     pair_free_ctx(&e.p);
 }
 
-Test(tls, close_notify_is_a_clean_eof, .timeout = 30)
+Test(tls, close_notify_is_a_clean_eof)
 {
     struct eof e = {.clean = 1};
     pair_default(&e.p);
@@ -1199,7 +1199,7 @@ static int onr_main(void *arg)
     return 0;
 }
 
-Test(tls, on_readable_sees_buffered_plaintext, .timeout = 30)
+Test(tls, on_readable_sees_buffered_plaintext)
 {
     struct onr o = {0};
     pair_default(&o.p);
@@ -1246,7 +1246,7 @@ static int sf_main(void *arg)
     return 0;
 }
 
-Test(tls, sendfile_falls_back_to_read_and_encrypt, .timeout = 30)
+Test(tls, sendfile_falls_back_to_read_and_encrypt)
 {
     struct sf s = {.len = 200000};
     char path[] = "/tmp/corio-tls-sf-XXXXXX";
@@ -1311,7 +1311,7 @@ static int stale_main(void *arg)
     return 0;
 }
 
-Test(tls, stale_openssl_errors_do_not_poison_calls, .timeout = 30)
+Test(tls, stale_openssl_errors_do_not_poison_calls)
 {
     struct stale s = {0};
     pair_default(&s.p);
@@ -1376,7 +1376,7 @@ static int ku_main(void *arg)
     return 0;
 }
 
-Test(tls, read_that_must_write_parks_on_writable, .timeout = 30)
+Test(tls, read_that_must_write_parks_on_writable)
 {
     struct ku k = {0};
     pair_default(&k.p);
@@ -1400,7 +1400,7 @@ static void *other_thread_error(void *arg)
     return (void *)cio_tls_last_error();
 }
 
-Test(tls, context_errors_are_typed_and_named, .timeout = 30)
+Test(tls, context_errors_are_typed_and_named)
 {
     cio_tls_ctx *c = NULL;
     const char *alpn_long[] = {
@@ -1472,7 +1472,7 @@ static int ctx_lifetime_main(void *arg)
     return 0;
 }
 
-Test(tls, context_outlives_its_free_while_streams_use_it, .timeout = 30)
+Test(tls, context_outlives_its_free_while_streams_use_it)
 {
     struct pair p;
     pair_default(&p);

@@ -252,7 +252,7 @@ int main(int argc, char **argv)
     long long max_msgs = 0;
     const char *pid = NULL;
 
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (v == NULL)
             usage();
@@ -274,7 +274,6 @@ int main(int argc, char **argv)
             cli_cpu = atoi(v);
         else
             usage();
-        i++;
     }
     if (port <= 0 || nconns < 1 || nconns > 100000 || seconds <= 0 ||
         seconds > 60 || msg_size < sizeof(uint64_t) || msg_size > MAXSIZE)

@@ -132,6 +132,14 @@ static ptrdiff_t sock_try_read(cio_stream *s, void *buf, size_t len)
         return CIO_EAGAIN;
     for (;;) {
         ssize_t n = recv(k->f.fd, buf, len, 0);
+        /*
+         * A short read drained the socket: the next read would only say
+         * EAGAIN, and edge-triggered epoll reports any later data, so the
+         * syscall is skipped (nginx does the same). Not once the peer's FIN
+         * has been seen: its edge is spent and EOF must still be read.
+         */
+        if (n > 0 && (size_t)n < len && !k->f.rdhup)
+            k->f.rready = 0;
         if (n >= 0)
             return n;
         if (errno == EINTR)

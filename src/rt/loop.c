@@ -284,6 +284,8 @@ void cio__fd_signal(struct cio__fd *f, unsigned ev)
     /* Only wake and queue here: no user code runs, so a poller batch can
      * not close an fd before its event is handled, and a task that reports
      * an edge on a virtual fd keeps running. */
+    if (ev & (CIO__EV_RDHUP | CIO__EV_ERR))
+        f->rdhup = 1;
     if (ev & (CIO__EV_IN | CIO__EV_ERR)) {
         f->rready = 1;
         cio__wake_all(&f->rwait, 0);

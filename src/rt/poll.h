@@ -11,6 +11,7 @@
 #define CIO__EV_IN 1u
 #define CIO__EV_OUT 2u
 #define CIO__EV_ERR 4u   /* error or hang-up: wakes both directions */
+#define CIO__EV_RDHUP 8u /* the peer ended its sending side (with EV_IN) */
 
 struct cio__poll {
     int epfd;

@@ -47,6 +47,8 @@ int cio__poll_wait(struct cio__poll *p, int timeout_ms,
         unsigned ev = 0;
         if (e & (EPOLLIN | EPOLLRDHUP))
             ev |= CIO__EV_IN;
+        if (e & EPOLLRDHUP)
+            ev |= CIO__EV_RDHUP;
         if (e & EPOLLOUT)
             ev |= CIO__EV_OUT;
         if (e & (EPOLLERR | EPOLLHUP))

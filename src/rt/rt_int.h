@@ -176,6 +176,7 @@ extern size_t cio__page_size;
 struct cio__fd {
     int fd;
     uint8_t rready, wready;
+    uint8_t rdhup;                  /* the peer's FIN (or an error) was seen */
     uint8_t closing;
     struct cio_loop *loop;
     struct cio__list rwait, wwait;  /* struct cio__wait nodes */

@@ -757,3 +757,63 @@ Test(tcp, emfile_sheds_connections_without_spinning_and_recovers)
     cr_expect_eq(e.client_dropped, e.nemfile);
     cr_expect_eq(e.client_other, 0);
 }
+
+/* ------------------------------------------------------------- short reads */
+
+/*
+ * A short read clears the socket's ready bit (the next read skips the
+ * syscall), except once the peer's FIN was seen: data and FIN that arrive
+ * together bring one edge, and after the data the EOF must still be read
+ * rather than waiting for an edge that never comes.
+ */
+struct fin {
+    cio_listener *ln;
+    ptrdiff_t first, second, third;
+};
+
+static void fin_server(void *arg)
+{
+    struct fin *f = arg;
+    cio_stream *c;
+    if (cio_listener_accept(f->ln, &c, cio_after(5000)) < 0)
+        return;
+    cio_stream_write(c, "hello", 5, cio_after(5000));
+    cio_stream_shutdown(c, cio_after(5000));
+    cio_stream_read(c, (char[8]){0}, 8, cio_after(5000)); /* until client EOF */
+    cio_stream_close(c);
+}
+
+static int fin_main(void *arg)
+{
+    struct fin *f = arg;
+    cio_group *g;
+    cio_stream *s;
+    char buf[64];
+
+    CIO_ASSERT_RC(cio_tcp_listen(&f->ln, "127.0.0.1:0", NULL), 0);
+    CIO_ASSERT_RC(cio_group_new(&g), 0);
+    CIO_ASSERT_RC(cio_go(g, fin_server, f), 0);
+    CIO_ASSERT_RC(cio_tcp_connect(&s, "127.0.0.1", cio_listener_port(f->ln),
+                                  NULL, cio_after(5000)), 0);
+    /* Let data and FIN both arrive and their edge be harvested first. */
+    cio_sleep(cio_after(50));
+    f->first = cio_stream_read(s, buf, sizeof(buf), cio_after(2000));
+    f->second = cio_stream_read(s, buf, sizeof(buf), cio_after(2000));
+    f->third = cio_stream_read(s, buf, sizeof(buf), cio_after(2000));
+    cio_stream_close(s);
+    cio_group_wait(g, cio_after(5000));
+    cio_group_free(g);
+    cio_listener_close(f->ln);
+    return 0;
+}
+
+Test(tcp, eof_after_short_read_of_data_sent_with_fin)
+{
+    struct fin f = {0};
+    cr_assert_eq(cio_run(fin_main, &f), 0);
+    cr_expect_eq(f.first, 5, "first read %td (%s)", f.first, cio_errname((int)f.first));
+    cr_expect_eq(f.second, 0, "second read %td (%s), want EOF", f.second,
+                 cio_errname((int)f.second));
+    cr_expect_eq(f.third, 0, "third read %td (%s), want EOF again", f.third,
+                 cio_errname((int)f.third));
+}

@@ -7,5 +7,6 @@
 #include <corio/rt.h>
 #include <corio/net.h>
 #include <corio/tls.h>
+#include <corio/http.h>
 
 #endif

@@ -35,7 +35,10 @@
     X(RESOLVE, -10006, "name resolution failed")                               \
     X(NOHOST, -10007, "host not found")                                        \
     X(CERT, -10008, "certificate verification failed")                         \
-    X(DEADLOCK, -10009, "operation would deadlock")
+    X(DEADLOCK, -10009, "operation would deadlock")                            \
+    X(URL, -10010, "malformed URL")                                            \
+    X(HEADER, -10011, "invalid header name or value")                          \
+    X(CODING, -10012, "content coding error")
 
 enum cio_error {
 #define X(name, code, text) CIO_E##name = (code),
@@ -49,5 +52,13 @@ CIO_API const char *cio_strerror(int err);
 /* The symbolic name ("CIO_ETIMEDOUT", or "ENOBUFS" for other -errno values);
  * never NULL. For logs and tests. */
 CIO_API const char *cio_errname(int err);
+
+/*
+ * Details of the last error returned on the calling thread by a corio
+ * function that documents them, naming what was wrong (e.g. "header name
+ * \"X:Y\" is not a token"). Never NULL; "" if none. Valid until the next
+ * corio call on this thread.
+ */
+CIO_API const char *cio_last_error(void);
 
 #endif

@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: MIT */
+/* Being written (issue 3). */
+#include <corio/http/common.h>

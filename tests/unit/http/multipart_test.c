@@ -295,6 +295,9 @@ static const struct {
     {"multipart/mixed; boundary=a", CIO_ENOTSUP, NULL},
     {"text/plain", CIO_ENOTSUP, NULL},
     {"multipart", CIO_EPROTO, NULL},
+    {"multipart/", CIO_EPROTO, NULL},
+    {"multipart/form-data; boundary=\"ab\\", CIO_EPROTO, NULL},
+    {"multipart/form-data; boundary=", CIO_EPROTO, NULL},
     {"", CIO_EPROTO, NULL},
 };
 
@@ -425,6 +428,14 @@ static const struct {
      "\r\n\r\n\r\n--b--"), CIO_EPROTO, {{NULL, NULL, NULL, NULL}}},
     {"filename* bad escape", BODY("--b\r\n" CD "name=f; filename*=UTF-8''a%g0"
      "\r\n\r\n\r\n--b--"), CIO_EPROTO, {{NULL, NULL, NULL, NULL}}},
+    {"filename* without language", BODY("--b\r\n" CD "name=f; filename*=UTF-8'a"
+     "\r\n\r\n\r\n--b--"), CIO_EPROTO, {{NULL, NULL, NULL, NULL}}},
+    {"quoted filename*", BODY("--b\r\n" CD "name=f; filename*=\"UTF-8''a\""
+     "\r\n\r\n\r\n--b--"), CIO_EPROTO, {{NULL, NULL, NULL, NULL}}},
+    {"two filename*", BODY("--b\r\n" CD "name=f; filename*=UTF-8''a; "
+     "filename*=UTF-8''b\r\n\r\n\r\n--b--"), CIO_EPROTO, {{NULL}}},
+    {"empty parameter value", BODY("--b\r\n" CD "name=; x=1\r\n\r\n\r\n"
+     "--b--"), CIO_EPROTO, {{NULL}}},
     {"filename* without quotes", BODY("--b\r\n" CD "name=f; filename*=a.txt"
      "\r\n\r\n\r\n--b--"), CIO_EPROTO, {{NULL, NULL, NULL, NULL}}},
     /* Framing. */
@@ -764,6 +775,19 @@ Test(multipart, size_limits)
         }
         free(b);
     }
+
+    /* Held-back bytes that turn out to be content count too. */
+    static const char held[] = "--b\r\n" CD "name=a\r\n\r\n0123456789\r"
+                               "\r\n--b--";
+    struct cio_multipart_parser_opts ten = {.max_field_bytes = 10};
+    struct got h = parse_all(held, sizeof(held) - 1, CT("b"), &ten);
+    CIO_EXPECT_RC(h.rc, CIO_ETOOBIG);
+    got_free(&h);
+    h = parse_all(held, sizeof(held) - 1, CT("b"),
+                  &(struct cio_multipart_parser_opts){.max_field_bytes = 11});
+    CIO_EXPECT_RC(h.rc, 0);
+    cr_expect(h.nparts == 1 && h.parts[0].len == 11);
+    got_free(&h);
 
     /* max_body_bytes counts every byte: exactly the body passes. */
     size_t len;

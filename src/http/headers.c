@@ -301,12 +301,14 @@ static void compact_into(cio_headers *h, char *dst)
 
 /*
  * Makes room for `need` more string bytes and one more field. A failure
- * leaves the map as it was, field for field. When the buffer is full its
+ * leaves the map as it was, field for field. If the strings move to a new
+ * buffer, the old one is handed back in *retired (else *retired is NULL). When the buffer is full its
  * live strings move to a new one sized for them, so dead bytes left by
  * remove() and set() never accumulate past one buffer's worth.
  */
-static int reserve(cio_headers *h, size_t need)
+static int reserve(cio_headers *h, size_t need, char **retired)
 {
+    *retired = NULL;
     if (h->nfields == h->cap_fields) {
         size_t ncap = h->cap_fields != 0 ? h->cap_fields * 2 : 8;
         struct field *nf = cio__realloc(h->fields, ncap * sizeof(*nf));
@@ -324,7 +326,9 @@ static int reserve(cio_headers *h, size_t need)
     if (nb == NULL)
         return CIO_ENOMEM;
     compact_into(h, nb);
-    cio__free(h->buf);
+    /* Freed by the caller once the new strings are stored: they may come
+     * from this map, e.g. set(h, "A", get(h, "B")). */
+    *retired = h->buf;
     h->buf = nb;
     h->buf_cap = ncap;
     return 0;
@@ -374,10 +378,12 @@ int cio_headers_add_str(cio_headers *h, struct cio_str name,
         return too_big(h, name, "field count limit");
     if (c > h->max_bytes - h->bytes)
         return too_big(h, name, "header size limit");
-    rc = reserve(h, name.len + value.len + 2);
+    char *retired;
+    rc = reserve(h, name.len + value.len + 2, &retired);
     if (rc < 0)
         return rc;
     store(h, &h->fields[h->nfields++], name, value);
+    cio__free(retired);
     h->bytes += c;
     return 0;
 }
@@ -416,26 +422,26 @@ int cio_headers_set_str(cio_headers *h, struct cio_str name,
     if (first == h->nfields)
         return cio_headers_add_str(h, name, value);
 
-    /* The limits are checked against the map as it will be afterwards. */
-    size_t old = 0, nold = 0;
+    /* The limits are checked against the map as it will be afterwards;
+     * one field replaces at least one, so the count cannot grow. */
+    size_t old = 0;
     for (size_t i = first; i < h->nfields; i++) {
-        if (matches(h, &h->fields[i], name)) {
+        if (matches(h, &h->fields[i], name))
             old += cost(&h->fields[i]);
-            nold++;
-        }
     }
     size_t c = name.len + value.len + FIELD_OVERHEAD;
     if (c > h->max_bytes - (h->bytes - old))
         return too_big(h, name, "header size limit");
-    (void)nold; /* one field replaces nold >= 1: the count cannot grow */
 
-    rc = reserve(h, name.len + value.len + 2);
+    char *retired;
+    rc = reserve(h, name.len + value.len + 2, &retired);
     if (rc < 0)
         return rc;
     struct field *f = &h->fields[first];
     h->dead += (size_t)f->name_len + f->value_len + 2;
     h->bytes -= cost(f);
     store(h, f, name, value);
+    cio__free(retired);
     h->bytes += c;
     remove_from(h, name, first + 1);
     return 0;

@@ -7,6 +7,7 @@
 #include <corio/http/misc.h>
 
 #include "base/errmsg.h"
+#include "http/headers_int.h"
 #include "http/misc_int.h"
 
 /* ------------------------------------------------------------ status */
@@ -288,8 +289,9 @@ static int64_t full_year(int yy)
 
 static int bad_date(const char *s, size_t len, const char *why)
 {
-    return cio__err(CIO_EPROTO, "HTTP date \"%.*s\": %s",
-                    (int)(len < 40 ? len : 40), s, why);
+    char q[64];
+    return cio__err(CIO_EPROTO, "HTTP date \"%s\": %s",
+                    cio__headers_quote(q, sizeof(q), s, len), why);
 }
 
 int cio_http_date_parse(const char *s, size_t len, time_t *out)

@@ -35,7 +35,7 @@
  * returned `const char *` is a complete C string (values cannot hold NUL).
  * Returned pointers and views stay valid until the next call that may
  * modify the map (add, set, remove, clear, free), whatever that call
- * returns. Lookups are linear with a cheap length and first-byte check:
+ * returns; they may be passed to that call, e.g. set(h, "A", get(h, "B")). Lookups are linear with a cheap length and first-byte check:
  * maps are meant to hold tens of fields, not thousands.
  *
  * A map is not thread-safe; distinct maps may be used from distinct threads.

@@ -498,3 +498,26 @@ Test(headers, byte_classes)
         cr_assert_eq((cio__http_cclass[c] & CIO__HEX) != 0, hex, "0x%02x", c);
     }
 }
+
+/* Values taken from the map itself may be passed back in, even when the
+ * call moves the strings to a bigger buffer. */
+Test(headers, strings_from_the_map_itself)
+{
+    cio_headers *h = mk(0, 0);
+    CIO_ASSERT_RC(cio_headers_add(h, "Seed", "0123456789abcdef"), 0);
+    for (int i = 0; i < 200; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "K%d", i);
+        CIO_ASSERT_RC(cio_headers_add(h, name, cio_headers_get(h, "seed")), 0);
+        CIO_ASSERT_RC(cio_headers_set(h, "Seed", cio_headers_get(h, name)), 0);
+        struct cio_field f;
+        CIO_ASSERT_RC(cio_headers_at(h, 0, &f), 0);
+        CIO_ASSERT_RC(cio_headers_set_str(h, f.name, f.value), 0);
+        if (i == 199)
+            break;
+        cio_headers_remove(h, name);
+    }
+    cr_expect_str_eq(cio_headers_get(h, "seed"), "0123456789abcdef");
+    cr_expect_str_eq(cio_headers_get(h, "k199"), "0123456789abcdef");
+    cio_headers_free(h);
+}

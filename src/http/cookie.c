@@ -823,11 +823,15 @@ static int check_rules(const struct proto *pc, bool has_root_path_attr)
     return 0;
 }
 
+/* now + delta (delta >= 0), saturating instead of overflowing. */
+static int64_t add_sat(int64_t now, int64_t delta)
+{
+    return now > INT64_MAX - delta ? INT64_MAX : now + delta;
+}
+
 static int64_t cap_expiry(const cio_cookie_jar *jar, int64_t t, int64_t now)
 {
-    int64_t limit = now > INT64_MAX - (int64_t)jar->o.max_age_s
-                        ? INT64_MAX
-                        : now + (int64_t)jar->o.max_age_s;
+    int64_t limit = add_sat(now, (int64_t)jar->o.max_age_s);
     return t > limit ? limit : t;
 }
 
@@ -852,8 +856,10 @@ int cio_cookie_jar_store(cio_cookie_jar *jar, const char *buf, size_t len,
     /* Expiry (§5.7 step 6): Max-Age wins over Expires. */
     if (sc.has_max_age) {
         pc.persistent = true;
-        pc.expiry = sc.max_age <= 0 ? INT64_MIN
-                                    : cap_expiry(jar, now + sc.max_age, now);
+        int64_t d = sc.max_age < (int64_t)jar->o.max_age_s
+                        ? sc.max_age
+                        : (int64_t)jar->o.max_age_s;
+        pc.expiry = d <= 0 ? INT64_MIN : add_sat(now, d);
     } else if (sc.has_expires) {
         pc.persistent = true;
         pc.expiry = cap_expiry(jar, sc.expires, now);

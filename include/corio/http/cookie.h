@@ -69,6 +69,8 @@ CIO_API int cio_cookie_date_parse(const char *buf, size_t len, int64_t *out);
 
 /* ------------------------------------------------------------------ jar */
 
+/* A jar is not thread-safe: one task uses it at a time. Its operations
+ * are linear in the number of cookies, which its limits bound. */
 typedef struct cio_cookie_jar cio_cookie_jar;
 
 /* Limits of a jar; zero always means the default. */
@@ -135,10 +137,12 @@ CIO_API void cio_cookie_jar_free(cio_cookie_jar *jar);
  * jar are enforced, evicting expired cookies first, then the least recently
  * used ones (of the same site first).
  * Returns 0 if the jar took the cookie (a deletion counts), else the reason
- * it was ignored: CIO_EPROTO / CIO_ETOOBIG (see cio_set_cookie_parse, also
- * a name or value containing HTAB, which the cookie file cannot hold),
- * CIO_EPERM (refused by a rule above; cio_last_error() names it),
- * CIO_EINVAL (req->host is not a valid host), CIO_ENOMEM.
+ * it was ignored (cio_last_error() names it): CIO_EPROTO (see
+ * cio_set_cookie_parse; also a name, value or path containing HTAB, which
+ * the cookie file cannot hold), CIO_ETOOBIG (name and value over 4096
+ * bytes, a default path over 1024, or a cookie larger than max_bytes),
+ * CIO_EPERM (refused by a rule above), CIO_EINVAL (req->host is not a
+ * valid host, or req->path has a control byte), CIO_ENOMEM.
  */
 CIO_API int cio_cookie_jar_store(cio_cookie_jar *jar, const char *buf,
                                  size_t len, const struct cio_cookie_req *req,

@@ -592,6 +592,13 @@ Test(cookie_jar, max_age_and_expires_capped_at_400_days)
     cr_expect_str_eq(header(jar, u, NOW + 400 * DAY), "");
     cio_cookie_jar_free(jar);
 
+    /* A clock near the end of time saturates instead of overflowing. */
+    jar = jar_new(NULL);
+    CIO_ASSERT_RC(store(jar, u, "a=1; Max-Age=999999999999", INT64_MAX - 5),
+                  0);
+    cr_expect_str_eq(header(jar, u, INT64_MAX - 1), "a=1");
+    cio_cookie_jar_free(jar);
+
     /* Configurable. */
     jar = jar_new(&(struct cio_cookie_jar_opts){.max_age_s = 60});
     CIO_ASSERT_RC(store(jar, u, "a=1; Max-Age=3600", NOW), 0);

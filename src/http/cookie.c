@@ -1004,13 +1004,13 @@ static void emit(char *buf, size_t cap, size_t *pos, const char *s, size_t n)
     *pos += n;
 }
 
-ptrdiff_t cio_cookie_jar_save(cio_cookie_jar *jar, int64_t now, char *buf,
-                              size_t cap)
+/* Writes the file into buf if it is not NULL (cap is then large enough);
+ * returns its length. */
+static size_t save_pass(cio_cookie_jar *jar, char *buf, size_t cap)
 {
     size_t pos = 0;
     char num[24];
 
-    drop_expired(jar, now);
     emit(buf, cap, &pos, file_head, sizeof(file_head) - 1);
     cio__list_each(n, &jar->cookies) {
         const struct jcookie *k = JC(n);
@@ -1035,12 +1035,21 @@ ptrdiff_t cio_cookie_jar_save(cio_cookie_jar *jar, int64_t now, char *buf,
         emit(buf, cap, &pos, k->value, k->value_len);
         emit(buf, cap, &pos, "\n", 1);
     }
+    return pos;
+}
+
+ptrdiff_t cio_cookie_jar_save(cio_cookie_jar *jar, int64_t now, char *buf,
+                              size_t cap)
+{
+    drop_expired(jar, now);
+    size_t need = save_pass(jar, NULL, 0);
     if (buf == NULL)
-        return (ptrdiff_t)pos;
-    if (pos >= cap)
-        return cio__err(CIO_ETOOBIG, "cookie file needs %zu bytes", pos + 1);
-    buf[pos] = '\0';
-    return (ptrdiff_t)pos;
+        return (ptrdiff_t)need;
+    if (need >= cap)
+        return cio__err(CIO_ETOOBIG, "cookie file needs %zu bytes", need + 1);
+    save_pass(jar, buf, cap);
+    buf[need] = '\0';
+    return (ptrdiff_t)need;
 }
 
 static int parse_bool(struct cio_str s, bool *out)
@@ -1187,10 +1196,10 @@ int cio_cookie_jar_load(cio_cookie_jar *jar, const char *buf, size_t len,
                 st.first_bad_line = lineno;
         }
     }
-    if (stats != NULL)
-        *stats = st;
     if (rc == CIO_ENOMEM)
         return rc;
+    if (stats != NULL)
+        *stats = st;
     return 0;
 }
 

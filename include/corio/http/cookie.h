@@ -178,7 +178,8 @@ CIO_API void cio_cookie_jar_clear_session(cio_cookie_jar *jar);
  * curl and wget read it. SameSite is not part of the format and is lost.
  * Expired cookies are removed first. If buf is NULL, writes nothing and
  * returns the length needed; else writes and NUL-terminates, returning the
- * length written, or CIO_ETOOBIG if it needs more than cap - 1 bytes.
+ * length written, or CIO_ETOOBIG (buf untouched) if it needs more than
+ * cap - 1 bytes.
  */
 CIO_API ptrdiff_t cio_cookie_jar_save(cio_cookie_jar *jar, int64_t now,
                                       char *buf, size_t cap);
@@ -196,8 +197,8 @@ struct cio_cookie_load_stats {
  * of cio_cookie_jar_store that the format allows (host and Domain rules,
  * public suffixes, prefixes, sizes) and the jar's limits. A line that
  * breaks a rule or is longer than 8 KiB is skipped and counted. stats may
- * be NULL. Errors: CIO_ETOOBIG (len > 32 MiB; nothing loaded), CIO_ENOMEM
- * (what was loaded before stays).
+ * be NULL; it is written on success. Errors: CIO_ETOOBIG (len > 32 MiB;
+ * nothing loaded), CIO_ENOMEM (the cookies loaded before it stay).
  */
 CIO_API int cio_cookie_jar_load(cio_cookie_jar *jar, const char *buf,
                                 size_t len, int64_t now,

@@ -847,9 +847,10 @@ Test(cookie_file, save_format_is_curls)
                         "#HttpOnly_.example.com\tTRUE\t/\tTRUE\t1700003600\ta\t1\n"
                         "127.0.0.1\tFALSE\t/\tFALSE\t1734560000\tc\t3\n");
     /* Too small a buffer. */
-    char small[16];
+    char small[16] = "untouched";
     CIO_EXPECT_RC(cio_cookie_jar_save(jar, NOW, small, sizeof(small)),
                   CIO_ETOOBIG);
+    cr_expect_str_eq(small, "untouched");
     /* Expired cookies are not saved. */
     free(s);
     s = save(jar, NOW + 3600);

@@ -110,6 +110,7 @@ static const struct uvec {
     {"http://017.0.0.1/", CIO_EURL, "ends in a number"},
     {"http://1.2.3.04/", CIO_EURL, "ends in a number"},
     {"http://1.2.3.4.5/", CIO_EURL, "ends in a number"},
+    {"http://1.2.3/", CIO_EURL, "ends in a number"},
     {"http://1.2.3.4./", CIO_EURL, "ends in a number"},
     {"http://foo.0x10/", CIO_EURL, "ends in a number"},
     {"http://example.123/", CIO_EURL, "ends in a number"},
@@ -421,6 +422,39 @@ Test(url, length_limit)
     free(s);
 }
 
+Test(url, host_length_limits)
+{
+    static const struct { size_t label, nlabels; int rc; const char *msg; } cases[] = {
+        {63, 1, 0, ""},
+        {64, 1, CIO_EURL, "label longer than 63"},
+        {63, 4, CIO_EURL, "longer than 253"},       /* 255 bytes */
+        {49, 5, 0, ""},                             /* 249 bytes */
+        {63, 20, CIO_EURL, "host longer than 1024"},
+    };
+    for (size_t i = 0; i < COUNTOF(cases); i++) {
+        char s[2048] = "http://";
+        size_t n = 7;
+        for (size_t l = 0; l < cases[i].nlabels; l++) {
+            if (l > 0)
+                s[n++] = '.';
+            memset(s + n, 'a' + (int)l % 26, cases[i].label);
+            n += cases[i].label;
+        }
+        cio_url *u;
+        int rc = cio_url_parse(&u, s, n, NULL);
+        cr_expect_eq(rc, cases[i].rc, "case %zu: %s", i, cio_last_error());
+        if (rc == 0)
+            cio_url_free(u);
+        else
+            cr_expect(strstr(cio_last_error(), cases[i].msg), "case %zu: %s", i,
+                      cio_last_error());
+    }
+    /* The same through libidn2: a long international label. */
+    char s[512] = "http://\xc3\xa4";
+    memset(s + 9, 'b', 70);
+    CIO_EXPECT_RC(cio_url_parse(&(cio_url *){NULL}, s, 9 + 70, NULL), CIO_EURL);
+}
+
 /* ----------------------------------------------------- RFC 3986 §5.4 */
 
 static const char rfc_base[] = "http://a/b/c/d;p?q";
@@ -568,6 +602,32 @@ Test(url, resolution_more_cases)
         }
         cio_url_free(b);
     }
+}
+
+Test(url, resolve_bad_arguments_and_limits)
+{
+    cio_url *b, *r = NULL;
+    struct cio_url_opts o = {.max_len = 16};
+    CIO_ASSERT_RC(cio_url_parse(&b, "http://a/b", 10, &o), 0);
+    CIO_EXPECT_RC(cio_url_resolve(NULL, b, "x", 1), CIO_EINVAL);
+    CIO_EXPECT_RC(cio_url_resolve(&r, NULL, "x", 1), CIO_EINVAL);
+    CIO_EXPECT_RC(cio_url_resolve(&r, b, NULL, 1), CIO_EINVAL);
+    CIO_EXPECT_RC(cio_url_resolve(&r, b, NULL, 0), 0);
+    cr_expect_str_eq(cio_url_href(r), "http://a/b");
+    cio_url_free(r);
+    CIO_EXPECT_RC(cio_url_resolve(&r, b, "http://abcdefghij", 17), CIO_ETOOBIG);
+    cr_expect(strstr(cio_last_error(), "reference of 17 bytes"), "%s",
+              cio_last_error());
+    CIO_EXPECT_RC(cio_url_dup(NULL, b), CIO_EINVAL);
+    CIO_EXPECT_RC(cio_url_add_params(&r, NULL, NULL), CIO_EINVAL);
+    cio_url_free(b);
+
+    char out[16];
+    CIO_EXPECT_RC(cio__url_resolve_str(out, sizeof(out), "x/y", 3, "z", 1),
+                  CIO_EURL);
+    CIO_EXPECT_RC(cio__url_resolve_str(out, sizeof(out), "http://a/b", 10,
+                                       "../cdefghij", 11), CIO_ETOOBIG);
+    CIO_EXPECT_RC(cio__url_resolve_str(out, 0, "g:", 2, "", 0), CIO_ETOOBIG);
 }
 
 Test(url, remove_dot_segments)

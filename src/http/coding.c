@@ -320,10 +320,10 @@ static int step_deflate(struct cio__decoder *d, struct stage *s,
     if (s->nfed < 2) {
         rc = run_inflate(d, s, s->sniff + s->nfed, 2u - s->nfed, &a, out,
                          outcap, &pout);
+        *nout = pout;
         if (rc < 0)
             return rc;
         s->nfed = (uint8_t)(s->nfed + a);
-        *nout = pout;
         if (s->nfed < 2) /* out is full */
             return 0;
         if (s->phase == DF_END)
@@ -464,11 +464,19 @@ static int stage_step(struct cio__decoder *d, struct stage *s,
     if (inlen > 0)
         s->started = true;
     rc = codec_step(d, s, in, inlen, nin, out, outcap, nout);
-    if (rc < 0)
+    if (rc < 0) {
+        /* What the codec wrote before it found the error still counts:
+         * pump hands it out (never the probe byte). */
+        if (probing)
+            *nout = 0;
+        s->produced += *nout;
         return rc;
-    if (probing && *nout > 0)
+    }
+    if (probing && *nout > 0) {
+        *nout = 0;
         return cio__err(CIO_ETOOBIG, "%s-decoded body exceeds %" PRIu64
                         " bytes", names[s->coding], d->max_output);
+    }
     if (inlen > 0 && *nin == 0 && *nout == 0) {
         /* With input and room a codec always moves; if one ever does not,
          * fail instead of spinning (and stop debug builds and fuzzers). */
@@ -534,8 +542,8 @@ static int pump(struct cio__decoder *d, const uint8_t *in, size_t inlen,
                 continue;
             rc = stage_step(d, s, src, srclen, &a, dst, dstcap, &b);
             if (rc < 0) {
-                *nin = tin;
-                *nout = tout;
+                *nin = tin + (prev == NULL ? a : 0);
+                *nout = tout + (k == d->n - 1 ? b : 0);
                 return rc;
             }
             if (prev == NULL) {
@@ -861,7 +869,11 @@ int cio__decoder_finish(struct cio__decoder *d, void *out, size_t outcap,
         if (s->started && !complete) {
             rc = cio__err(CIO_ECODING, "truncated %s stream",
                           names[s->coding]);
-            return fail(d, rc);
+            fail(d, rc);
+            if (b == 0)
+                return rc;
+            *nout = b; /* the error comes with the next call */
+            return 1;
         }
     }
     d->finished = true;

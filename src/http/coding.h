@@ -106,9 +106,10 @@ int cio__decoder_new(struct cio__decoder **out, struct cio_str content_encoding,
  * header (RFC 1950 §2.2), else as raw deflate, as browsers do.
  *
  * A failure found after this call produced output is reported by the
- * next call: this one returns 0 with that output. So every byte before the
- * point of failure is handed out, and a body over max_output yields
- * exactly max_output bytes before CIO_ETOOBIG.
+ * next call: this one returns 0 with that output. So what the codec
+ * decoded before it found the problem is handed out (how much depends on
+ * the codec's buffering and the splits), and a body over max_output
+ * yields exactly max_output bytes before CIO_ETOOBIG.
  *
  * Errors (the decoder then fails every later call with the same code):
  *   CIO_ECODING  corrupt input, with the codec's message; a zstd frame

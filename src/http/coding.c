@@ -162,7 +162,16 @@ enum {
     /* br */
     BR_BODY = 0,
     BR_END,
+    /* zstd */
+    ZS_HEAD = 0, /* between frames: collecting the next frame header */
+    ZS_BODY,
 };
+
+#if CIO_HAVE_ZSTD
+#define ZHDR_MAX ZSTD_FRAMEHEADERSIZE_MAX
+#else
+#define ZHDR_MAX 1
+#endif
 
 struct stage {
     enum cio__coding coding;
@@ -175,7 +184,12 @@ struct stage {
     uint8_t sniff[2];  /* deflate: the first two bytes, replayed */
     uint8_t nsniff;    /* bytes in sniff */
     uint8_t nfed;      /* bytes of sniff given to inflate */
-    size_t zstd_hint;  /* last ZSTD_decompressStream result; 0 = between frames */
+    /* zstd: the current frame's header (replayed to the codec) and its
+     * declared content size (ZSTD_CONTENTSIZE_UNKNOWN if none or
+     * skippable), checked against the bytes the frame gave. */
+    uint8_t zhdr[ZHDR_MAX];
+    uint8_t zhlen, zfed;
+    uint64_t zfcs, zout;
     /* This stage's output, the next stage's input (NULL for the last
      * stage): unread bytes are pipe[poff .. poff + plen), <= CHUNK. */
     uint8_t *pipe;
@@ -376,23 +390,8 @@ static int step_br(struct cio__decoder *d, struct stage *s, const uint8_t *in,
 #endif
 
 #if CIO_HAVE_ZSTD
-static int step_zstd(struct cio__decoder *d, struct stage *s,
-                     const uint8_t *in, size_t inlen, size_t *nin,
-                     uint8_t *out, size_t outcap, size_t *nout)
+static int zstd_error(struct cio__decoder *d, const struct stage *s, size_t r)
 {
-    ZSTD_inBuffer ib = {inlen > 0 ? in : nothing, inlen, 0};
-    ZSTD_outBuffer ob = {out, outcap, 0};
-    size_t r = ZSTD_decompressStream(s->u.zs, &ob, &ib);
-
-    *nin = ib.pos;
-    *nout = ob.pos;
-    if (!ZSTD_isError(r)) {
-        /* An idle call after a frame already asks for the next frame's
-         * header: only a call that moved says where we are. */
-        if (ib.pos > 0 || ob.pos > 0)
-            s->zstd_hint = r;
-        return 0;
-    }
     switch (ZSTD_getErrorCode(r)) {
     case ZSTD_error_frameParameter_windowTooLarge:
         return cio__err(CIO_ECODING,
@@ -403,6 +402,104 @@ static int step_zstd(struct cio__decoder *d, struct stage *s,
         return cio__err(CIO_ECODING, "corrupt zstd stream: %s",
                         ZSTD_getErrorName(r));
     }
+}
+
+/*
+ * Each frame's header is read here first, to learn the content size it
+ * declares: libzstd checks it when a whole frame is decoded in one call,
+ * but not always when streaming (an empty last block passes), so the same
+ * body would be accepted or refused depending on how it was split. Legacy
+ * (pre-RFC 8878) frames are refused here too. The header bytes are then
+ * replayed to the codec, and the frame's output is counted.
+ */
+static int step_zstd(struct cio__decoder *d, struct stage *s,
+                     const uint8_t *in, size_t inlen, size_t *nin,
+                     uint8_t *out, size_t outcap, size_t *nout)
+{
+    size_t took = 0, made = 0;
+    int rc = 0;
+
+    for (;;) {
+        if (s->phase == ZS_HEAD) {
+            ZSTD_frameHeader fh;
+            size_t r = ZSTD_getFrameHeader(&fh, s->zhdr, s->zhlen);
+            while (r > 0 && !ZSTD_isError(r) && took < inlen) {
+                size_t k = r - s->zhlen;
+                if (r > sizeof(s->zhdr)) {
+                    r = (size_t)-ZSTD_error_frameParameter_unsupported;
+                    break;
+                }
+                if (k > inlen - took)
+                    k = inlen - took;
+                memcpy(s->zhdr + s->zhlen, in + took, k);
+                s->zhlen = (uint8_t)(s->zhlen + k);
+                took += k;
+                r = ZSTD_getFrameHeader(&fh, s->zhdr, s->zhlen);
+            }
+            if (ZSTD_isError(r)) {
+                rc = zstd_error(d, s, r);
+                break;
+            }
+            if (r > 0) /* all input taken, header still incomplete */
+                break;
+            s->zfcs = fh.frameType == ZSTD_frame ? fh.frameContentSize
+                                                 : ZSTD_CONTENTSIZE_UNKNOWN;
+            s->zout = 0;
+            s->zfed = 0;
+            s->phase = ZS_BODY;
+        }
+
+        bool replay = s->zfed < s->zhlen;
+        ZSTD_inBuffer ib = {replay ? s->zhdr + s->zfed : in + took,
+                            replay ? (size_t)(s->zhlen - s->zfed)
+                                   : inlen - took,
+                            0};
+        ZSTD_outBuffer ob = {out + made, outcap - made, 0};
+        size_t r;
+
+        if (ib.size == 0)
+            ib.src = nothing;
+        if (ob.size == 0)
+            break;
+        r = ZSTD_decompressStream(s->u.zs, &ob, &ib);
+        if (replay)
+            s->zfed = (uint8_t)(s->zfed + ib.pos);
+        else
+            took += ib.pos;
+        made += ob.pos;
+        s->zout += ob.pos;
+        if (ZSTD_isError(r)) {
+            rc = zstd_error(d, s, r);
+            break;
+        }
+        if (s->zfcs != ZSTD_CONTENTSIZE_UNKNOWN && s->zout > s->zfcs) {
+            rc = cio__err(CIO_ECODING, "zstd frame exceeds its declared "
+                          "size of %llu bytes", (unsigned long long)s->zfcs);
+            break;
+        }
+        if (r == 0 && (ib.pos > 0 || ob.pos > 0)) {
+            /* The frame ended (libzstd stops at each frame's end). */
+            if (s->zfcs != ZSTD_CONTENTSIZE_UNKNOWN && s->zout != s->zfcs) {
+                rc = cio__err(CIO_ECODING, "zstd frame has %llu bytes, its "
+                              "header says %llu",
+                              (unsigned long long)s->zout,
+                              (unsigned long long)s->zfcs);
+                break;
+            }
+            s->phase = ZS_HEAD;
+            s->zhlen = 0;
+            if (took < inlen)
+                continue;
+            break;
+        }
+        /* After the replayed header, go on with the caller's bytes. */
+        if (replay && s->zfed == s->zhlen && took < inlen)
+            continue;
+        break;
+    }
+    *nin = took;
+    *nout = made;
+    return rc;
 }
 #endif
 
@@ -860,7 +957,7 @@ int cio__decoder_finish(struct cio__decoder *d, void *out, size_t outcap,
             complete = s->phase == BR_END;
             break;
         case CIO__CODING_ZSTD:
-            complete = s->zstd_hint == 0;
+            complete = s->phase == ZS_HEAD && s->zhlen == 0;
             break;
         default:
             complete = true;

@@ -167,6 +167,11 @@ struct cio__encoder;
  * Creates an encoder for gzip, br or zstd (identity copies). opts may be
  * NULL. Errors: CIO_ENOTSUP (deflate, or br/zstd not built in),
  * CIO_EINVAL (level), CIO_ENOMEM.
+ *
+ * Beware: libbrotli's encoder (1.0.9, built with its default
+ * BROTLI_ENCODER_EXIT_ON_OOM) calls exit() if an allocation fails, so
+ * under memory pressure br encoding cannot report CIO_ENOMEM. The gzip
+ * and zstd encoders and every decoder do.
  */
 int cio__encoder_new(struct cio__encoder **out, enum cio__coding coding,
                      const struct cio__encoder_opts *opts);

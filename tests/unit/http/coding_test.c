@@ -499,8 +499,14 @@ Test(coding, concatenated_zstd_frames_are_one_body)
     uint8_t *ca = lib_compress(K_ZSTD, a, 10000, &alen);
     uint8_t *cb = lib_compress(K_ZSTD, b, 20000, &blen);
     uint8_t *ab = concat(a, 10000, b, 20000);
-    uint8_t *s = concat(ca, alen, cb, blen);
-    check_decode("zstd", NULL, s, alen + blen, 0, ab, 30000, NULL, 0);
+    /* Skippable frames (RFC 8878 §3.1.2), empty and not, in between. */
+    static const uint8_t skip[] = "\x50\x2a\x4d\x18\x00\x00\x00\x00"
+                                  "\x5f\x2a\x4d\x18\x03\x00\x00\x00xyz";
+    uint8_t *s1 = concat(ca, alen, skip, sizeof(skip) - 1);
+    uint8_t *s = concat(s1, alen + sizeof(skip) - 1, cb, blen);
+    check_decode("zstd", NULL, s, alen + sizeof(skip) - 1 + blen, 0, ab, 30000,
+                 NULL, 0);
+    free(s1);
     free(s);
     free(ab);
     free(cb);
@@ -595,6 +601,12 @@ Test(coding, corrupt_streams_name_the_problem)
         /* br: WBITS code 0b0010001 is invalid (RFC 7932 §9.1). */
         {"br", "\x11\x00", 2, "corrupt br stream"},
         {"gzip", "\x1f\x8b\x07\x00", 4, "unknown compression method"},
+        /* zstd frames whose size differs from their header's: libzstd's
+         * streaming path lets an empty last block pass (found by fuzzing). */
+        {"zstd", "\x28\xb5\x2f\xfd\x20\x29\x01\x00\x00", 9, "header says 41"},
+        {"zstd", "\x28\xb5\x2f\xfd\x20\x01\x11\x00\x00ab", 11, "corrupt zstd"},
+        /* A legacy (v0.7) frame is not RFC 8878 zstd. */
+        {"zstd", "\x27\xb5\x2f\xfd\x00\x00\x00\x00\x00", 9, "Unknown frame"},
     };
     for (size_t i = 0; i < sizeof(raw) / sizeof(raw[0]); i++) {
         char msg[256];
@@ -1076,6 +1088,58 @@ Test(coding, each_failed_allocation_is_enomem_without_leaks)
 
 /* ------------------------------------------------------------ encoding */
 
+/* One encode through the buffer API; 0 or the first error. */
+static int encode_once(enum cio__coding c, const uint8_t *in, size_t len)
+{
+    struct cio__encoder *e;
+    uint8_t out[4096];
+    size_t off = 0, a, b;
+    int rc = cio__encoder_new(&e, c, NULL);
+
+    if (rc < 0)
+        return rc;
+    while (off < len) {
+        rc = cio__encoder_feed(e, in + off, len - off, &a, out, sizeof(out),
+                               &b);
+        if (rc < 0)
+            goto free_encoder;
+        off += a;
+    }
+    do
+        rc = cio__encoder_finish(e, out, sizeof(out), &b);
+    while (rc == 1);
+free_encoder:
+    cio__encoder_free(e);
+    return rc;
+}
+
+Test(coding, encoder_failed_allocations_are_enomem_without_leaks)
+{
+    /* Not br: libbrotli's encoder (1.0.9, BROTLI_ENCODER_EXIT_ON_OOM)
+     * calls exit() when an allocation fails. */
+    static const enum cio__coding cs[] = {CIO__CODING_GZIP, CIO__CODING_ZSTD};
+    uint8_t *data = make_data(200000, 64);
+    for (size_t ci = 0; ci < 2; ci++) {
+        fail_at = -1;
+        nallocs = 0;
+        cio__alloc_fail_hook = fail_hook;
+        CIO_EXPECT_RC(encode_once(cs[ci], data, 200000), 0);
+        long total = nallocs;
+        cr_expect(total >= 2, "%ld allocations", total);
+        for (fail_at = 0; fail_at < total; fail_at++) {
+            nallocs = 0;
+            int rc = encode_once(cs[ci], data, 200000);
+            cr_expect_eq(rc, CIO_ENOMEM, "%s: failing allocation %ld gave %s",
+                         cio__coding_name(cs[ci]), fail_at, cio_errname(rc));
+        }
+        cio__alloc_fail_hook = NULL;
+    }
+    free(data);
+    cio_test_no_leaks();
+}
+
+
+
 /* Decodes with the codec library itself (not our decoder). */
 static uint8_t *lib_decode(enum cio__coding c, const uint8_t *in, size_t len,
                            size_t want)
@@ -1406,4 +1470,47 @@ Test(coding, accept_encoding_negotiation_table)
                       (int)got, cases[i].want);
         }
     }
+}
+
+/* ------------------------------------------------------- task stacks */
+
+static int on_task_stack(void *arg)
+{
+    /* The client and server run codecs inside tasks, whose stacks are
+     * 64 KiB by default: every codec must fit (ASan frames are bigger). */
+    static const enum cio__coding cs[] = {CIO__CODING_GZIP, CIO__CODING_BR,
+                                          CIO__CODING_ZSTD};
+    static const int top[] = {9, 11, 19};
+    const uint8_t *data = arg;
+    const size_t n = 300000;
+    for (size_t ci = 0; ci < 3; ci++) {
+        struct cio__encoder *e;
+        struct cio__decoder *d;
+        struct cio__encoder_opts o = {.level = top[ci]};
+        struct collect enc = {.buf = malloc(n + 65536), .cap = n + 65536};
+        struct collect dec = {.buf = malloc(n), .cap = n};
+        CIO_ASSERT_RC(cio__encoder_new(&e, cs[ci], &o), 0);
+        CIO_ASSERT_RC(cio__encoder_write(e, data, n, collect_sink, &enc), 0);
+        CIO_ASSERT_RC(cio__encoder_end(e, collect_sink, &enc), 0);
+        cio__encoder_free(e);
+        CIO_ASSERT_RC(cio__decoder_new(&d, cio_str_c(cio__coding_name(cs[ci])),
+                                       NULL),
+                      0);
+        CIO_ASSERT_RC(cio__decoder_write(d, enc.buf, enc.len, collect_sink,
+                                         &dec),
+                      0);
+        CIO_ASSERT_RC(cio__decoder_end(d, collect_sink, &dec), 0);
+        cr_assert(dec.len == n && memcmp(dec.buf, data, n) == 0);
+        cio__decoder_free(d);
+        free(enc.buf);
+        free(dec.buf);
+    }
+    return 0;
+}
+
+Test(coding, codecs_fit_in_a_default_task_stack)
+{
+    uint8_t *data = make_data(300000, 91);
+    CIO_EXPECT_RC(cio_test_run(on_task_stack, data), 0);
+    free(data);
 }

@@ -2,12 +2,14 @@
 /*
  * Shared oracles of the h1_request and h1_response fuzz targets
  * (src/http/h1_parse.c). One input is parsed three ways:
- *   1. whole;
+ *   1. whole, with the best byte scanner;
  *   2. split at a point derived from the data: first the prefix in a buffer
  *      of exactly that size, then everything in a different buffer (the
  *      parser must rebase its views);
  *   3. for short inputs, one byte at a time;
- * and every way must give the same result (split invariance). Then:
+ * 2 and 3 with a scanner (portable, SSE2, AVX2) chosen by the data, and
+ * every way must give the same result (split invariance, and the scanners
+ * agree). Then:
  * consumed <= size, every view lies inside the consumed bytes, names are
  * tokens, values carry no CR/LF/NUL and no OWS at either end, errors come
  * with a status and a message, and the framing step never contradicts the
@@ -170,6 +172,10 @@ static int fz_run(const uint8_t *data, size_t size, int resp)
     for (size_t i = 0; i < size; i++)
         hash = (hash ^ data[i]) * 16777619u;
 
+    /* The whole input with the best scanner; the split and byte-by-byte
+     * runs with a scanner chosen by the data: the portable and vector
+     * scanners must agree. */
+    enum cio__h1_simd best = cio__h1_simd_set(CIO__H1_SIMD_AVX2);
     fz_head_init(&h, hs);
     ptrdiff_t rc = fz_call(resp, buf, size, &h);
     fz_take(&whole, rc, &h, buf, size, resp);
@@ -178,6 +184,7 @@ static int fz_run(const uint8_t *data, size_t size, int resp)
 
     /* 2: split at a data-derived point, the buffer moves in between */
     size_t cut = size > 0 ? hash % (size + 1) : 0;
+    cio__h1_simd_set((enum cio__h1_simd)((hash >> 16) % 3));
     char *a = malloc(cut + 1), *b = malloc(size + 1);
     assert(a != NULL && b != NULL);
     memcpy(a, data, cut);
@@ -205,6 +212,7 @@ static int fz_run(const uint8_t *data, size_t size, int resp)
     }
     free(a);
     free(b);
+    cio__h1_simd_set(best);
     return 0;
 }
 

@@ -405,13 +405,23 @@ static void rebase(struct cio__h1_head *h, const char *buf)
 static ptrdiff_t parse(const char *buf, size_t len, struct cio__h1_head *h,
                        int resp)
 {
+    static const struct cio__h1_limits defaults;
+    const struct cio__h1_limits *l = h->limits != NULL ? h->limits : &defaults;
+
+    if (h->st.phase == CIO__H1_PHASE_DONE)
+        return cio__err(CIO_EINVAL, "h1 parse: head already complete");
+    if (len < h->st.pos || (buf == NULL && len > 0))
+        return cio__err(CIO_EINVAL, "h1 parse: input shorter than before");
+    if (h->st.base != NULL && h->st.base != buf)
+        rebase(h, buf);
+    h->st.base = buf;
 #if H1_X86
     if (simd_level == CIO__H1_SIMD_AVX2)
-        return parse_avx2(buf, len, h, resp);
+        return parse_avx2(buf, len, h, resp, l);
     if (simd_level == CIO__H1_SIMD_SSE2)
-        return parse_sse2(buf, len, h, resp);
+        return parse_sse2(buf, len, h, resp, l);
 #endif
-    return parse_portable(buf, len, h, resp);
+    return parse_portable(buf, len, h, resp, l);
 }
 
 ptrdiff_t cio__h1_parse_request(const char *buf, size_t len,

@@ -220,21 +220,11 @@ H1_ATTR static inline ptrdiff_t H1_FN(field_lines)(const struct ctx *c,
     }
 }
 
+/* One call of the parser after the checks in parse() (h1_parse.c). */
 H1_ATTR static ptrdiff_t H1_FN(parse)(const char *buf, size_t len,
-                                      struct cio__h1_head *h, int resp)
+                                      struct cio__h1_head *h, int resp,
+                                      const struct cio__h1_limits *l)
 {
-    if (h->st.phase == CIO__H1_PHASE_DONE)
-        return cio__err(CIO_EINVAL, "h1 parse: head already complete");
-    if (len < h->st.pos || (buf == NULL && len > 0))
-        return cio__err(CIO_EINVAL, "h1 parse: input shorter than before");
-    if (h->st.base != NULL && h->st.base != buf)
-        rebase(h, buf);
-    h->st.base = buf;
-
-    const struct cio__h1_limits *l = h->limits;
-    static const struct cio__h1_limits none;
-    if (l == NULL)
-        l = &none;
     struct ctx c = {h, buf, buf + len, resp};
     ptrdiff_t rc;
 

@@ -229,9 +229,13 @@ H1_ATTR static ptrdiff_t H1_FN(parse)(const char *buf, size_t len,
     ptrdiff_t rc;
 
     if (h->st.phase == CIO__H1_PHASE_START) {
-        rc = skip_empty(&c);
-        if (rc != 0)
-            return rc;
+        /* Most messages start with their start line right away. */
+        const char *p = buf + h->st.pos;
+        if (p == c.end || *p == '\r' || *p == '\n') {
+            rc = skip_empty(&c);
+            if (rc != 0)
+                return rc;
+        }
         uint32_t max_line = or_default(l->max_line, CIO__H1_MAX_LINE);
         rc = resp ? H1_FN(status_line)(&c, max_line)
                   : H1_FN(request_line)(&c, max_line);

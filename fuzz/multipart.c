@@ -206,7 +206,7 @@ static void same(const struct run *a, const struct run *b)
 
 static void parse_all_ways(struct cio_str ct, const uint8_t *body, size_t len)
 {
-    char b[CIO_MULTIPART_BOUNDARY_MAX + 1], delim[4 + CIO_MULTIPART_BOUNDARY_MAX];
+    char b[CIO_MULTIPART_BOUNDARY_MAX + 1], delim[4 + CIO_MULTIPART_BOUNDARY_MAX] = {0};
     int blen = cio_multipart_boundary(ct, b);
     size_t dlen = 0;
 

@@ -722,7 +722,7 @@ static int parse_codings(struct cio_str v, unsigned max,
 
     while (i < len) {
         size_t start, end;
-        enum cio__coding c;
+        enum cio__coding c = CIO__CODING_IDENTITY;
         int rc;
 
         if (ows(v.ptr[i]) || v.ptr[i] == ',') {
@@ -823,7 +823,7 @@ int cio__decoder_new(struct cio__decoder **out, struct cio_str content_encoding,
     static const struct cio__decoder_opts defaults;
     enum cio__coding list[MAX_STACK];
     struct cio__decoder *d;
-    unsigned n, max;
+    unsigned n = 0, max;
     size_t size;
     int rc;
 

@@ -28,7 +28,7 @@
 
 #include "http/coding.h"
 
-#define FUZZ_CAP ((size_t)1 << 20)
+#define FUZZ_CAP ((size_t)128 << 10)
 #define FUZZ_MEM ((size_t)24 << 20)
 
 struct fuzz_run {

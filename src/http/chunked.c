@@ -447,7 +447,7 @@ static int step(struct cio__chunked *d, unsigned char c)
         return 0;
     case S_EXT_QUOTED_ESC:
         /* quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text ) */
-        if (!is_ws(c) && !(cio__http_cclass[c] & CIO__VCHAR_OBS))
+        if (!cio__tok_is((char)c, CIO__TOK_VALUE))
             return bad(d, "after backslash in chunk extension", c);
         d->state = S_EXT_QUOTED;
         return 0;

@@ -167,7 +167,7 @@ ptrdiff_t cio__h1_write_response(char *buf, size_t cap,
     for (size_t i = 0; i < reason.len; i++) {
         unsigned char c = (unsigned char)reason.ptr[i];
         /* RFC 9112 §4: reason-phrase = 1*( HTAB / SP / VCHAR / obs-text ) */
-        if (!(cio__http_cclass[c] & CIO__VCHAR_OBS) && c != ' ' && c != '\t')
+        if (!cio__tok_is((char)c, CIO__TOK_VALUE))
             return cio__err(
                 CIO_EINVAL, "reason phrase \"%s\" contains 0x%02x",
                 cio__headers_quote(q, sizeof(q), reason.ptr, reason.len), c);

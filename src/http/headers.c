@@ -14,49 +14,6 @@
 /* A field's cost against max_bytes: "Name: value\r\n". */
 #define FIELD_OVERHEAD 4
 
-#define T CIO__TCHAR
-#define V CIO__VCHAR_OBS
-#define H CIO__HEX
-/* clang-format off */
-const uint8_t cio__http_cclass[256] = {
-    /* 0x00-0x1f: controls (HTAB is whitespace, not VCHAR) */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    /*  SP  !    "  #    $    %    &    '    (  )  *    +    ,  -    .    / */
-    0,  T|V, V, T|V, T|V, T|V, T|V, T|V, V, V, T|V, T|V, V, T|V, T|V, V,
-    /* 0-9 */
-    T|V|H, T|V|H, T|V|H, T|V|H, T|V|H, T|V|H, T|V|H, T|V|H, T|V|H, T|V|H,
-    /* : ; < = > ? @ */
-    V, V, V, V, V, V, V,
-    /* A-F */
-    T|V|H, T|V|H, T|V|H, T|V|H, T|V|H, T|V|H,
-    /* G-Z */
-    T|V, T|V, T|V, T|V, T|V, T|V, T|V, T|V, T|V, T|V,
-    T|V, T|V, T|V, T|V, T|V, T|V, T|V, T|V, T|V, T|V,
-    /* [ \ ] ^ _ ` */
-    V, V, V, T|V, T|V, T|V,
-    /* a-f */
-    T|V|H, T|V|H, T|V|H, T|V|H, T|V|H, T|V|H,
-    /* g-z */
-    T|V, T|V, T|V, T|V, T|V, T|V, T|V, T|V, T|V, T|V,
-    T|V, T|V, T|V, T|V, T|V, T|V, T|V, T|V, T|V, T|V,
-    /* { | } ~ DEL */
-    V, T|V, V, T|V, 0,
-    /* 0x80-0xff: obs-text */
-    V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V,
-    V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V,
-    V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V,
-    V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V,
-    V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V,
-    V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V,
-    V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V,
-    V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V,
-};
-/* clang-format on */
-#undef T
-#undef V
-#undef H
-
 /*
  * Offsets into the string buffer rather than pointers, so that the buffer
  * can grow or be compacted without fixing up every field. 32 bits are
@@ -165,7 +122,7 @@ int cio__headers_check(const char *what, struct cio_str name,
     }
     for (size_t i = 0; i < value.len; i++) {
         unsigned char c = (unsigned char)value.ptr[i];
-        if ((cio__http_cclass[c] & CIO__VCHAR_OBS) || c == ' ' || c == '\t')
+        if (cio__tok_is((char)c, CIO__TOK_VALUE)) /* HTAB, SP, VCHAR, obs-text */
             continue;
         /* RFC 9110 §5.5: CR, LF and NUL are never valid; other CTLs are
          * refused too (RELIABILITY.md A.10). */

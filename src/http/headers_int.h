@@ -8,22 +8,12 @@
 
 #include <corio/http/headers.h>
 
-/*
- * Byte classes shared by the HTTP code (headers.c, h1_write.c, chunked.c).
- * CIO__TCHAR: RFC 9110 §5.6.2 tchar. CIO__VCHAR_OBS: a field-value byte
- * other than whitespace (VCHAR or obs-text, RFC 9110 §5.5). CIO__HEX: a
- * hex digit.
- */
-enum {
-    CIO__TCHAR = 1,
-    CIO__VCHAR_OBS = 2,
-    CIO__HEX = 4,
-};
-extern const uint8_t cio__http_cclass[256];
+#include "http/token.h"
 
+/* RFC 9110 §5.6.2 tchar, from the one byte-class table (http/token.h). */
 static inline bool cio__is_tchar(unsigned char c)
 {
-    return (cio__http_cclass[c] & CIO__TCHAR) != 0;
+    return cio__tok_is((char)c, CIO__TOK_TCHAR);
 }
 
 static inline unsigned char cio__lower(unsigned char c)

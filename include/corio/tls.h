@@ -101,6 +101,8 @@ CIO_API const char *cio_tls_servername(const cio_stream *tls);
  * string, or the verification error such as "certificate has expired" or
  * "hostname mismatch"). Never NULL; "" if none. Thread-local: a failure on
  * one thread never shows up on another. Successful calls leave it alone.
+ * It is the text of cio_last_error(), so a later failing corio call of
+ * another kind replaces it.
  */
 CIO_API const char *cio_tls_last_error(void);
 

@@ -8,11 +8,17 @@
 
 static __thread char last[256];
 
+int cio__verr(int err, const char *fmt, va_list ap)
+{
+    vsnprintf(last, sizeof(last), fmt, ap);
+    return err;
+}
+
 int cio__err(int err, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(last, sizeof(last), fmt, ap);
+    cio__verr(err, fmt, ap);
     va_end(ap);
     return err;
 }

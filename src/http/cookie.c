@@ -23,6 +23,7 @@
 #include "base/errmsg.h"
 #include "base/list.h"
 #include "http/cookie.h"
+#include "http/token.h"
 
 #define NV_MAX CIO__COOKIE_NV_MAX
 #define AV_MAX CIO__COOKIE_AV_MAX
@@ -57,25 +58,14 @@ static char lower(char c)
 /* Case-insensitive: does s equal the lowercase literal lit? */
 static bool ieq(struct cio_str s, const char *lit)
 {
-    size_t n = strlen(lit);
-    if (s.len != n)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (lower(s.ptr[i]) != lit[i])
-            return false;
-    return true;
+    return cio__tok_ieq(s.ptr, s.len, lit, strlen(lit));
 }
 
 /* Case-insensitive: does s start with the lowercase literal lit? */
 static bool iprefix(const char *s, size_t len, const char *lit)
 {
     size_t n = strlen(lit);
-    if (len < n)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (lower(s[i]) != lit[i])
-            return false;
-    return true;
+    return len >= n && cio__tok_ieq(s, n, lit, n);
 }
 
 static bool str_eq(const char *a, size_t alen, const char *b, size_t blen)

@@ -18,6 +18,7 @@
 #include "base/alloc.h"
 #include "base/errmsg.h"
 #include "http/multipart.h"
+#include "http/token.h"
 
 /* ---------------------------------------------------------------- chars */
 
@@ -53,8 +54,7 @@ static bool is_ows(char c)
 
 static bool ieq(struct cio_str s, const char *lit)
 {
-    size_t n = strlen(lit);
-    return s.len == n && strncasecmp(s.ptr, lit, n) == 0;
+    return cio__tok_ieq(s.ptr, s.len, lit, strlen(lit));
 }
 
 /* Returns 0 or err (CIO_EPROTO for a peer's value, CIO_EINVAL for ours). */

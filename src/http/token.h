@@ -46,8 +46,9 @@ static inline int cio__tok_is_token(const char *s, size_t len)
     return 1;
 }
 
-/* 1 if s[0..len) equals the lowercase ASCII literal lc ignoring ASCII case.
- * lc must contain only lowercase letters, digits and "-._". */
+/* 1 if s[0..len) equals the lowercase literal lc ignoring ASCII case: only
+ * A-Z in s are folded, every other byte must match exactly, so lc must not
+ * hold uppercase letters. */
 static inline int cio__tok_ieq(const char *s, size_t len, const char *lc,
                                size_t lclen)
 {

@@ -52,6 +52,7 @@
 #include <corio/tls.h>
 
 #include "base/alloc.h"
+#include "base/errmsg.h"
 #include "net/stream.h"
 #include "net/tls_int.h"
 
@@ -108,11 +109,10 @@ static const struct cio__stream_vt tls_vt;
 
 /* ------------------------------------------------------------- errors */
 
-static __thread char last_err[256];
-
+/* TLS failures use the one per-thread message of cio_last_error(). */
 const char *cio_tls_last_error(void)
 {
-    return last_err;
+    return cio_last_error();
 }
 
 __attribute__((format(printf, 1, 2))) static void set_err(const char *fmt,
@@ -120,7 +120,7 @@ __attribute__((format(printf, 1, 2))) static void set_err(const char *fmt,
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(last_err, sizeof(last_err), fmt, ap);
+    cio__verr(0, fmt, ap);
     va_end(ap);
 }
 
@@ -173,7 +173,7 @@ static void drain_errors(struct ossl_err *e)
 /*
  * Turns a failed SSL call of operation op into a CIO_E* code. Returns
  * CIO_EAGAIN (with want[op] set) when the call only needs the inner stream,
- * 0 for a clean close_notify on a read, or an error with last_err set.
+ * 0 for a clean close_notify on a read, or an error with the message set.
  */
 static int tls_error(struct tls *t, int ret, enum tls_op op)
 {

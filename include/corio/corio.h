@@ -8,5 +8,7 @@
 #include <corio/net.h>
 #include <corio/tls.h>
 #include <corio/http.h>
+#include <corio/client.h>
+#include <corio/server.h>
 
 #endif

@@ -38,7 +38,12 @@
     X(DEADLOCK, -10009, "operation would deadlock")                            \
     X(URL, -10010, "malformed URL")                                            \
     X(HEADER, -10011, "invalid header name or value")                          \
-    X(CODING, -10012, "content coding error")
+    X(CODING, -10012, "content coding error")                                  \
+    X(STATUS, -10013, "HTTP error status")                                     \
+    X(REDIRECT, -10014, "redirect refused or limit reached")                   \
+    X(PROXY, -10015, "proxy failure")                                          \
+    X(AUTH, -10016, "authentication failed")                                   \
+    X(UNSENT, -10017, "request not sent: connection closed before reuse")
 
 enum cio_error {
 #define X(name, code, text) CIO_E##name = (code),

@@ -156,6 +156,42 @@ static int regcomp_err(int rc, const regex_t *re, const char *pat,
 }
 
 /*
+ * 1 if re has '^' or '$' outside a bracket expression: a route's regex is
+ * anchored already, and an anchor inside it would mean "where this part of
+ * the route begins", which depends on how the route is split.
+ */
+static int has_anchor(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\\') {
+            i++;
+        } else if (s[i] == '^' || s[i] == '$') {
+            return 1;
+        } else if (s[i] == '[') {
+            /* POSIX brackets: a leading '^' negates, a first ']' is a
+             * member, "[:class:]" "[.coll.]" "[=equiv=]" nest, and a
+             * backslash is an ordinary member. */
+            i++;
+            if (i < n && s[i] == '^')
+                i++;
+            if (i < n && s[i] == ']')
+                i++;
+            while (i < n && s[i] != ']') {
+                if (s[i] == '[' && i + 1 < n &&
+                    (s[i + 1] == ':' || s[i + 1] == '.' || s[i + 1] == '=')) {
+                    char d = s[i + 1];
+                    i += 2;
+                    while (i + 1 < n && !(s[i] == d && s[i + 1] == ']'))
+                        i++;
+                }
+                i++;
+            }
+        }
+    }
+    return 0;
+}
+
+/*
  * Compiles "^(re)$" into *out (flags: REG_EXTENDED plus extra) after
  * checking that re is a regex on its own, so that the wrapping cannot
  * change its meaning ("a)|(b" would balance inside the parentheses), and
@@ -176,6 +212,11 @@ static int compile_param_regex(const char *pat, const struct part *p,
             i++;
         }
     }
+    if (has_anchor(p->re.ptr, p->re.len))
+        return cio__err(CIO_EINVAL,
+                        "route pattern \"%.80s\": '^' or '$' in the regex for "
+                        "{%.*s} (routes are anchored already)",
+                        pat, (int)p->name.len, p->name.ptr);
     char *src = cio__malloc(p->re.len + 5);
     if (src == NULL)
         return CIO_ENOMEM;

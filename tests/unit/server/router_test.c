@@ -51,6 +51,7 @@ static const struct rdef routes[] = {
     /* 28 */ {"GET", "/g/{v:(x)(y)?}/{w:[0-9]+}"},
     /* 29 */ {"*", "/mix"},
     /* 30 */ {"GET", "/mix"},
+    /* 31 */ {"GET", "/neg/{v:[^x$]+[[:digit:]]}"},
 };
 
 struct mcase {
@@ -140,6 +141,10 @@ static const struct mcase mcases[] = {
     {"GET", "/alt/a", CIO__ROUTE_NOT_FOUND, 0, NULL, NULL},
     {"GET", "/g/xy/12", CIO__ROUTE_FOUND, 28, "v=xy;w=12", NULL},
     {"GET", "/g/x/3", CIO__ROUTE_FOUND, 28, "v=x;w=3", NULL},
+    /* '^' and '$' inside brackets are members, not anchors. */
+    {"GET", "/neg/ab1", CIO__ROUTE_FOUND, 31, "v=ab1", NULL},
+    {"GET", "/neg/a$1", CIO__ROUTE_NOT_FOUND, 0, NULL, NULL},
+    {"GET", "/neg/ax1", CIO__ROUTE_NOT_FOUND, 0, NULL, NULL},
     /* Not paths. */
     {"GET", "", CIO__ROUTE_NOT_FOUND, 0, NULL, NULL},
     {"GET", "users", CIO__ROUTE_NOT_FOUND, 0, NULL, NULL},
@@ -269,6 +274,9 @@ static const struct ecase {
     {"GET", "/a/{id:a)|(b}", "{id}"},
     {"GET", "/a/{id:*+}", "bad regex for {id}"},
     {"GET", "/a/{x:(a)\\1}", "back-reference"},
+    {"GET", "/a/{x:^a}", "'^' or '$' in the regex for {x}"},
+    {"GET", "/a/{x:a$}", "'^' or '$'"},
+    {"GET", "/a/{x:a|^b}", "'^' or '$'"},
     {"GET", "/{a}/{b}/{c}/{d}/{e}/{f}/{g}/{h}/{i}/{j}/{k}/{l}/{m}/{n}/{o}/{p}/{q}",
      "more than 16 parameters"},
     {"G ET", "/a", "not a token"},

@@ -156,17 +156,29 @@ static int regcomp_err(int rc, const regex_t *re, const char *pat,
 }
 
 /*
- * 1 if re has '^' or '$' outside a bracket expression: a route's regex is
- * anchored already, and an anchor inside it would mean "where this part of
- * the route begins", which depends on how the route is split.
+ * Checks what regcomp cannot see once re is wrapped as "(re)": a ')' that
+ * closes nothing ("a)|(b" would balance inside the wrapper and change its
+ * meaning), a back-reference (group numbers shift once re is embedded in a
+ * route's regex, and back-references make matching exponential), and '^'
+ * or '$' outside brackets (a route is anchored already; an inner anchor
+ * would depend on where the route is split). Returns the fault or NULL.
  */
-static int has_anchor(const char *s, size_t n)
+static const char *regex_lint(const char *s, size_t n)
 {
+    size_t depth = 0;
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '\\') {
+            if (i + 1 < n && s[i + 1] >= '1' && s[i + 1] <= '9')
+                return "back-reference";
             i++;
         } else if (s[i] == '^' || s[i] == '$') {
-            return 1;
+            return "'^' or '$' (routes are anchored already)";
+        } else if (s[i] == '(') {
+            depth++;
+        } else if (s[i] == ')') {
+            if (depth == 0)
+                return "unbalanced parentheses";
+            depth--;
         } else if (s[i] == '[') {
             /* POSIX brackets: a leading '^' negates, a first ']' is a
              * member, "[:class:]" "[.coll.]" "[=equiv=]" nest, and a
@@ -188,7 +200,7 @@ static int has_anchor(const char *s, size_t n)
             }
         }
     }
-    return 0;
+    return depth == 0 ? NULL : "unbalanced parentheses";
 }
 
 /*
@@ -202,21 +214,11 @@ static int has_anchor(const char *s, size_t n)
 static int compile_param_regex(const char *pat, const struct part *p,
                                int extra, regex_t *out, size_t *nsub)
 {
-    for (size_t i = 0; i + 1 < p->re.len; i++) {
-        if (p->re.ptr[i] == '\\') {
-            if (p->re.ptr[i + 1] >= '1' && p->re.ptr[i + 1] <= '9')
-                return cio__err(CIO_EINVAL,
-                                "route pattern \"%.80s\": back-reference in "
-                                "the regex for {%.*s}",
-                                pat, (int)p->name.len, p->name.ptr);
-            i++;
-        }
-    }
-    if (has_anchor(p->re.ptr, p->re.len))
+    const char *fault = regex_lint(p->re.ptr, p->re.len);
+    if (fault != NULL)
         return cio__err(CIO_EINVAL,
-                        "route pattern \"%.80s\": '^' or '$' in the regex for "
-                        "{%.*s} (routes are anchored already)",
-                        pat, (int)p->name.len, p->name.ptr);
+                        "route pattern \"%.80s\": %s in the regex for {%.*s}",
+                        pat, fault, (int)p->name.len, p->name.ptr);
     char *src = cio__malloc(p->re.len + 5);
     if (src == NULL)
         return CIO_ENOMEM;

@@ -52,6 +52,7 @@ static const struct rdef routes[] = {
     /* 29 */ {"*", "/mix"},
     /* 30 */ {"GET", "/mix"},
     /* 31 */ {"GET", "/neg/{v:[^x$]+[[:digit:]]}"},
+    /* 32 */ {"GET", "/iv/{v:(ab){2}[0-9]{1,3}x{2,}}"},
 };
 
 struct mcase {
@@ -145,6 +146,10 @@ static const struct mcase mcases[] = {
     {"GET", "/neg/ab1", CIO__ROUTE_FOUND, 31, "v=ab1", NULL},
     {"GET", "/neg/a$1", CIO__ROUTE_NOT_FOUND, 0, NULL, NULL},
     {"GET", "/neg/ax1", CIO__ROUTE_NOT_FOUND, 0, NULL, NULL},
+    /* Intervals. */
+    {"GET", "/iv/abab12xx", CIO__ROUTE_FOUND, 32, "v=abab12xx", NULL},
+    {"GET", "/iv/abab1234xx", CIO__ROUTE_NOT_FOUND, 0, NULL, NULL},
+    {"GET", "/iv/ab12xx", CIO__ROUTE_NOT_FOUND, 0, NULL, NULL},
     /* Not paths. */
     {"GET", "", CIO__ROUTE_NOT_FOUND, 0, NULL, NULL},
     {"GET", "users", CIO__ROUTE_NOT_FOUND, 0, NULL, NULL},
@@ -275,8 +280,16 @@ static const struct ecase {
     {"GET", "/a/{id:a)|(b}", "unbalanced parentheses in the regex for {id}"},
     {"GET", "/a/{id:a)|b}", "unbalanced parentheses"},
     {"GET", "/a/{id:[(]a)}", "unbalanced parentheses"},
-    {"GET", "/a/{id:*+}", "bad regex for {id}"},
+    {"GET", "/a/{id:*+}", "a repeat of a repeat"},
+    {"GET", "/a/{id:a[b}", "bad regex for {id}"},
+    {"GET", "/a/{id:a{2,1}}", "bad regex for {id}"},
     {"GET", "/a/{x:(a)\\1}", "back-reference"},
+    {"GET", "/a/{x:a++}", "a repeat of a repeat"},
+    {"GET", "/a/{x:a*{2}}", "a repeat of a repeat"},
+    {"GET", "/a/{x:((a{50}){50}){50}}", "too large once repeats are expanded"},
+    {"GET", "/a/{x:[a-z]{3000}}", "too large"},
+    {"GET", "/a/{x:(((((((((((((((((((((((((((((((((a)))))))))))))))))))))))))))))))))}",
+     "nested too deeply"},
     {"GET", "/a/{x:^a}", "'^' or '$' (routes are anchored already) in the regex for {x}"},
     {"GET", "/a/{x:a$}", "'^' or '$'"},
     {"GET", "/a/{x:a|^b}", "'^' or '$'"},

@@ -34,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         p += n + 1;
     }
     struct cio__validators v = {.etag = f[5], .has_mtime = flags & 4,
-                                .mtime = 784111777};
+                                .mtime = 784111777, .mtime_strong = flags & 8};
     struct cio__cond_req rq = {
         .if_match = f[0], .if_none_match = f[1], .if_modified_since = f[2],
         .if_unmodified_since = f[3], .if_range = f[4],

@@ -131,6 +131,9 @@ int cio__cond_eval(const struct cio__cond_req *rq,
         return v->etag.ptr != NULL && cio__etag_strong_eq(ir, v->etag) ? 206
                                                                        : 200;
     }
-    /* An HTTP-date must equal Last-Modified exactly. */
-    return v->has_mtime && parse_date(ir, &t) && t == v->mtime ? 206 : 200;
+    /* An HTTP-date must equal a strong Last-Modified exactly (§13.1.5). */
+    return v->has_mtime && v->mtime_strong && parse_date(ir, &t) &&
+                   t == v->mtime
+               ? 206
+               : 200;
 }

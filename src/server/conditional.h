@@ -48,6 +48,9 @@ struct cio__validators {
     struct cio_str etag; /* quoted entity-tag; ptr NULL = none */
     bool has_mtime;
     time_t mtime;        /* Last-Modified, whole seconds */
+    bool mtime_strong;   /* Last-Modified is strong (RFC 9110 §8.8.2.2: at
+                          * least a second older than now); If-Range by
+                          * date needs it */
 };
 
 /* The request's conditional fields (each the field's value, several lines
@@ -71,7 +74,7 @@ struct cio__cond_req {
  *        (412 on other methods), or, without If-None-Match, on GET/HEAD,
  *        If-Modified-Since is a valid date and the mtime is not later;
  *   206  has_range, and If-Range is absent or holds (a strong ETag that
- *        matches strongly, or a date equal to the mtime): process the
+ *        matches strongly, or a date equal to a strong mtime): process the
  *        Range;
  *   200  otherwise (send the whole representation; a failed If-Range
  *        ignores the Range).

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <corio/server.h>
@@ -346,6 +347,9 @@ static int serve(cio_req *req, cio_resp *res, struct rep *rep, const char *name,
     }
     bool has_lm = cio_http_date_format(rep->st.st_mtim.tv_sec, lm) > 0;
     v.has_mtime = has_lm;
+    /* RFC 9110 §8.8.2.2: a Last-Modified less than a second before now
+     * could be followed by another change in the same second: weak. */
+    v.mtime_strong = has_lm && rep->st.st_mtim.tv_sec + 1 < time(NULL);
 
     char inm[2048], im[2048];
     struct cio__cond_req cq = {
@@ -448,9 +452,20 @@ int cio_resp_file(cio_req *req, cio_resp *res, const char *path,
 
     rep.fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (rep.fd < 0) {
-        int err = errno;
-        return cio_resp_error(res,
-                              err == EACCES || err == EPERM ? 403 : 404, NULL);
+        switch (errno) {
+        case ENOENT:
+        case ENOTDIR:
+        case ELOOP:
+        case ENAMETOOLONG:
+            return cio_resp_error(res, 404, NULL);
+        case EACCES:
+        case EPERM:
+        case ENXIO: /* a socket */
+        case ENODEV:
+            return cio_resp_error(res, 403, NULL);
+        default:    /* EMFILE ...: the server's problem, a 500 */
+            return cio__err(-errno, "open %.200s: %s", path, strerror(errno));
+        }
     }
     if (fstat(rep.fd, &rep.st) < 0 || !S_ISREG(rep.st.st_mode)) {
         /* Directories, FIFOs, devices, sockets (RELIABILITY 75). */
@@ -521,16 +536,15 @@ static int static_handler(cio_req *req, cio_resp *res, void *ud)
             return cio_resp_error(res, 404, NULL);
         if (n > 0 && rel[n - 1] != '/') {
             /* "/static/dir" → "/static/dir/", so that the index page's
-             * relative links resolve; never to another origin ("//x"). */
-            const char *path = cio_req_path(req);
-            if (path == NULL || path[0] != '/' || path[1] == '/' ||
-                strpbrk(path, "\r\n?#") != NULL)
+             * relative links resolve. The raw target keeps the client's
+             * encoding; never a Location to another origin ("//x"). */
+            size_t pl = strcspn(raw, "?#");
+            if (raw[0] != '/' || raw[1] == '/' || pl == 0)
                 return cio_resp_error(res, 404, NULL);
-            size_t pl = strlen(path);
             char *loc = cio__malloc(pl + 2);
             if (loc == NULL)
                 return CIO_ENOMEM;
-            memcpy(loc, path, pl);
+            memcpy(loc, raw, pl);
             memcpy(loc + pl, "/", 2);
             rc = cio_resp_redirect(res, 301, loc);
             cio__free(loc);

@@ -68,7 +68,8 @@ static const struct {
 
 Test(conditional, rfc9110_order)
 {
-    struct cio__validators v = {.etag = S(TAG), .has_mtime = true, .mtime = MT};
+    struct cio__validators v = {.etag = S(TAG), .has_mtime = true, .mtime = MT,
+                                .mtime_strong = true};
     for (size_t i = 0; i < N(cases); i++) {
         struct cio__cond_req rq = {
             .if_match = S(cases[i].im),
@@ -83,6 +84,17 @@ Test(conditional, rfc9110_order)
         cr_expect_eq(got, cases[i].want, "case %zu (%s): got %d want %d", i,
                      cases[i].why, got, cases[i].want);
     }
+}
+
+/* If-Range by date needs a strong Last-Modified (RFC 9110 §13.1.5). */
+Test(conditional, if_range_weak_date)
+{
+    struct cio__validators v = {.etag = S(TAG), .has_mtime = true, .mtime = MT};
+    struct cio__cond_req rq = {.if_range = S(LM), .has_range = true,
+                               .get_or_head = true};
+    cr_expect_eq(cio__cond_eval(&rq, &v), 200);
+    v.mtime_strong = true;
+    cr_expect_eq(cio__cond_eval(&rq, &v), 206);
 }
 
 Test(conditional, no_validators)

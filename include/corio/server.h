@@ -331,6 +331,10 @@ struct cio_static_opts {
     const char *index;     /* "index.html" by default; "" = none */
     bool show_dotfiles;    /* hidden (404) by default */
     bool follow_symlinks;  /* inside the root only, even when true */
+    bool list_dirs;        /* an HTML listing for a directory without an
+                            * index (off: 404); hidden entries, symlinks
+                            * (unless followed) and special files are left
+                            * out; at most 10000 entries */
 };
 /*
  * Serves the directory root under prefix ("/static"; "" = the whole
@@ -340,7 +344,8 @@ struct cio_static_opts {
  * is missing, which never follows symlinks), so "..", absolute symlinks
  * and symlinks out of root give 404; dotfiles and an encoded NUL give 404;
  * FIFOs, devices and sockets give 403. A directory serves its index
- * ("/dir" redirects to "/dir/" first) or 404: there are no listings.
+ * ("/dir" redirects to "/dir/" first), else its listing if list_dirs is
+ * set, else 404.
  * Errors: CIO_EINVAL (prefix not "" or "/...", root not a directory, index
  * with a '/'), CIO_ENOMEM, and those of cio_app_route.
  */

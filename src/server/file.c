@@ -6,20 +6,24 @@
  * this file reads the request, picks the representation (identity, a
  * precompressed sibling, or compression on the fly) and writes it.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <corio/http/url.h>
 #include <corio/server.h>
 
 #include "base/alloc.h"
+#include "base/buf.h"
 #include "base/errmsg.h"
 #include "http/coding.h"
 #include "server/conditional.h"
@@ -482,6 +486,7 @@ int cio_resp_file(cio_req *req, cio_resp *res, const char *path,
 struct static_ctx {
     int rootfd;
     unsigned flags;
+    bool list_dirs;
     struct cio_file_opts file;
     char *content_type;
     char *cache_control;
@@ -511,6 +516,135 @@ static bool has_pct00(const char *raw)
     return false;
 }
 
+#define LIST_MAX_ENTRIES 10000
+#define LIST_MAX_BYTES (4u << 20)
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Appends s with HTML's five special characters escaped. */
+static int put_html(struct cio__buf *b, const char *s)
+{
+    int rc = 0;
+    for (; *s != '\0' && rc == 0; s++) {
+        switch (*s) {
+        case '&': rc = cio__buf_append(b, "&amp;", 5); break;
+        case '<': rc = cio__buf_append(b, "&lt;", 4); break;
+        case '>': rc = cio__buf_append(b, "&gt;", 4); break;
+        case '"': rc = cio__buf_append(b, "&quot;", 6); break;
+        case '\'': rc = cio__buf_append(b, "&#39;", 5); break;
+        default: rc = cio__buf_append(b, s, 1);
+        }
+    }
+    return rc;
+}
+
+/*
+ * An HTML listing of the open directory dfd (owned: closed here). Names are
+ * HTML-escaped in the text and percent-encoded (every byte but the
+ * unreserved ones) in the links, so a name can never become markup or a
+ * scheme ("javascript:"). Entries that static_handler would not serve are
+ * left out: dotfiles (unless shown), symlinks (unless followed), special
+ * files.
+ */
+static int send_listing(cio_resp *res, const struct static_ctx *c, int dfd,
+                        const char *title)
+{
+    DIR *d = fdopendir(dfd);
+    char **names = NULL;
+    size_t n = 0;
+    struct cio__buf b;
+    int rc = 0;
+
+    if (d == NULL) {
+        close(dfd);
+        return cio__err(-errno, "fdopendir: %s", strerror(errno));
+    }
+    names = cio__calloc(LIST_MAX_ENTRIES, sizeof(*names));
+    if (names == NULL) {
+        closedir(d);
+        return CIO_ENOMEM;
+    }
+    for (struct dirent *e = readdir(d); e != NULL && n < LIST_MAX_ENTRIES;
+         e = readdir(d)) {
+        struct stat st;
+        if (e->d_name[0] == '.' &&
+            (!(c->flags & CIO__RESOLVE_DOTFILES) || e->d_name[1] == '\0' ||
+             (e->d_name[1] == '.' && e->d_name[2] == '\0')))
+            continue;
+        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+            continue;
+        if (S_ISLNK(st.st_mode) && (c->flags & CIO__RESOLVE_FOLLOW) &&
+            fstatat(dirfd(d), e->d_name, &st, 0) < 0)
+            continue;
+        if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+            continue;
+        size_t len = strlen(e->d_name);
+        names[n] = cio__malloc(len + 2);
+        if (names[n] == NULL) {
+            rc = CIO_ENOMEM;
+            break;
+        }
+        memcpy(names[n], e->d_name, len);
+        names[n][len] = S_ISDIR(st.st_mode) ? '/' : '\0';
+        names[n][len + 1] = '\0';
+        n++;
+    }
+    closedir(d);
+    if (rc < 0)
+        goto done;
+    qsort(names, n, sizeof(*names), cmp_names);
+
+    cio__buf_init(&b, LIST_MAX_BYTES);
+    rc = cio__buf_printf(&b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+                             "<title>Index of ");
+    if (rc == 0)
+        rc = put_html(&b, title);
+    if (rc == 0)
+        rc = cio__buf_printf(&b, "</title></head>\n<body><h1>Index of ");
+    if (rc == 0)
+        rc = put_html(&b, title);
+    if (rc == 0)
+        rc = cio__buf_printf(&b, "</h1>\n<ul>\n");
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        size_t len = strlen(names[i]);
+        bool dir = names[i][len - 1] == '/';
+        ptrdiff_t need = cio_pct_encode(NULL, 0, names[i], len - dir,
+                                        CIO_PCT_COMPONENT);
+        if (need < 0) {
+            rc = (int)need;
+            break;
+        }
+        rc = cio__buf_printf(&b, "<li><a href=\"");
+        if (rc == 0)
+            rc = cio__buf_reserve(&b, (size_t)need + 1);
+        if (rc == 0) {
+            cio_pct_encode(cio__buf_tail(&b), (size_t)need + 1, names[i],
+                           len - dir, CIO_PCT_COMPONENT);
+            cio__buf_commit(&b, (size_t)need);
+            rc = cio__buf_printf(&b, "%s\">", dir ? "/" : "");
+        }
+        if (rc == 0)
+            rc = put_html(&b, names[i]);
+        if (rc == 0)
+            rc = cio__buf_printf(&b, "</a></li>\n");
+    }
+    if (rc == 0)
+        rc = cio__buf_printf(&b, "</ul>\n</body></html>\n");
+    if (rc == 0) {
+        cio_resp_set_status(res, 200);
+        rc = cio_resp_body(res, b.base, b.len, "text/html; charset=utf-8");
+    }
+    cio__buf_fini(&b);
+done:
+    for (size_t i = 0; i < n; i++)
+        cio__free(names[i]);
+    cio__free(names);
+    return rc;
+}
+
 static int static_handler(cio_req *req, cio_resp *res, void *ud)
 {
     struct static_ctx *c = ud;
@@ -530,14 +664,17 @@ static int static_handler(cio_req *req, cio_resp *res, void *ud)
     if (rc > 0)
         return cio_resp_error(res, rc, NULL);
     if (S_ISDIR(rep.st.st_mode)) {
-        close(rep.fd);
         size_t n = strlen(rel);
-        if (c->index[0] == '\0')
+        if (c->index[0] == '\0' && !c->list_dirs) {
+            close(rep.fd);
             return cio_resp_error(res, 404, NULL);
+        }
         if (n > 0 && rel[n - 1] != '/') {
-            /* "/static/dir" → "/static/dir/", so that the index page's
-             * relative links resolve. The raw target keeps the client's
-             * encoding; never a Location to another origin ("//x"). */
+            close(rep.fd);
+            /* "/static/dir" → "/static/dir/", so that relative links in
+             * the index or the listing resolve. The raw target keeps the
+             * client's encoding; never a Location to another origin
+             * ("//x"). */
             size_t pl = strcspn(raw, "?#");
             if (raw[0] != '/' || raw[1] == '/' || pl == 0)
                 return cio_resp_error(res, 404, NULL);
@@ -551,21 +688,37 @@ static int static_handler(cio_req *req, cio_resp *res, void *ud)
             return rc;
         }
         size_t il = strlen(c->index);
-        ipath = cio__malloc(n + il + 1);
-        if (ipath == NULL)
-            return CIO_ENOMEM;
-        memcpy(ipath, rel, n);
-        memcpy(ipath + n, c->index, il + 1);
-        rc = cio__static_open(c->rootfd, ipath, c->flags, &rep.fd, &rep.st);
-        if (rc == 0 && !S_ISREG(rep.st.st_mode)) {
-            close(rep.fd);
-            rc = 404;
+        rc = 404;
+        if (il > 0) {
+            ipath = cio__malloc(n + il + 1);
+            if (ipath == NULL) {
+                close(rep.fd);
+                return CIO_ENOMEM;
+            }
+            memcpy(ipath, rel, n);
+            memcpy(ipath + n, c->index, il + 1);
+            struct rep irep = {.fd = -1};
+            rc = cio__static_open(c->rootfd, ipath, c->flags, &irep.fd,
+                                  &irep.st);
+            if (rc == 0 && !S_ISREG(irep.st.st_mode)) {
+                close(irep.fd);
+                rc = 404;
+            }
+            if (rc == 0) {
+                close(rep.fd);
+                rep = irep;
+                rel = ipath;
+            }
         }
         if (rc != 0) {
             cio__free(ipath);
+            if (rc == 404 && c->list_dirs) {
+                const char *title = cio_req_path(req);
+                return send_listing(res, c, rep.fd, title ? title : "/");
+            }
+            close(rep.fd);
             return rc < 0 ? rc : cio_resp_error(res, rc, NULL);
         }
-        rel = ipath;
     }
     struct file_src src = {.dirfd = c->rootfd, .path = rel, .flags = c->flags};
     rc = serve(req, res, &rep, rel, &src, &c->file);
@@ -611,6 +764,7 @@ int cio_app_static(cio_app *app, const char *prefix, const char *root,
     }
     c->flags = (o->follow_symlinks ? CIO__RESOLVE_FOLLOW : 0) |
                (o->show_dotfiles ? CIO__RESOLVE_DOTFILES : 0);
+    c->list_dirs = o->list_dirs;
     c->file = o->file;
     rc = dup_opt(&c->content_type, o->file.content_type);
     if (rc == 0)

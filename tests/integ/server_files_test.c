@@ -94,6 +94,7 @@ static void make_tree(void)
 
     puts_file("outside.txt", "secret outside the root\n");
     puts_file("root/hello.txt", HELLO);
+    puts_file("root/a<b>&\"c:'.txt", "odd name\n");
     puts_file("root/.hidden", "secret dotfile\n");
     puts_file("root/sub/index.html", "<h1>sub index</h1>\n");
     for (size_t i = 0; i < sizeof(big); i++)
@@ -198,8 +199,10 @@ static int main_task(void *arg)
         return rc;
     struct cio_static_opts so = {.file = {.precompressed = true}};
     struct cio_static_opts fo = {.follow_symlinks = true};
+    struct cio_static_opts lo = {.list_dirs = true, .index = ""};
     if ((rc = cio_app_static(app, "/static", fx.root, &so)) < 0 ||
         (rc = cio_app_static(app, "/follow", fx.root, &fo)) < 0 ||
+        (rc = cio_app_static(app, "/list", fx.root, &lo)) < 0 ||
         (rc = cio_app_get(app, "/file/{name}", file_handler, NULL)) < 0 ||
         (rc = cio_app_get(app, "/sse", sse_handler, NULL)) < 0) {
         cio_app_free(app);
@@ -445,6 +448,27 @@ static int t_get_head(struct fx *f)
     CHECK(curl(f, &r, "/static/empty/", NULL) == 0 && r.status == 404,
           "dir without index %d", r.status);
     reply_free(&r);
+
+    /* The opt-in listing: sorted, escaped, hidden and special entries out. */
+    CHECK(curl(f, &r, "/list/", NULL) == 0 && r.status == 200, "list %d", r.status);
+    CHECK(hdr(&r, "content-type") &&
+              strcmp(hdr(&r, "content-type"), "text/html; charset=utf-8") == 0,
+          "list ct");
+    static const char *const shown[] = {
+        "<li><a href=\"a%3Cb%3E%26%22c%3A%27.txt\">a&lt;b&gt;&amp;&quot;c:&#39;.txt</a></li>",
+        "<li><a href=\"hello.txt\">hello.txt</a></li>",
+        "<li><a href=\"sub/\">sub/</a></li>",
+        "<li><a href=\"empty/\">empty/</a></li>",
+    };
+    for (size_t i = 0; i < 4; i++)
+        CHECK(strstr(r.body, shown[i]) != NULL, "listing lacks %s:\n%s", shown[i], r.body);
+    CHECK(strstr(r.body, "a&lt;b") < strstr(r.body, "app.js") &&
+              strstr(r.body, "app.js") < strstr(r.body, "hello.txt"),
+          "sorted");
+    static const char *const hidden[] = {".hidden", "fifo", "link_abs", "link_in", "<b>"};
+    for (size_t i = 0; i < 5; i++)
+        CHECK(strstr(r.body, hidden[i]) == NULL, "listing shows %s", hidden[i]);
+    CHECK(curl(f, &r, "/list/sub", NULL) == 0 && r.status == 301, "list redirect");
     return 0;
 }
 

@@ -100,7 +100,7 @@ CIO_API int cio_app_add_routes(cio_app *app, const struct cio_route *table);
  * their prefixes) from values for its parameters (an array ended by
  * {NULL, NULL}); values are percent-encoded as the segment needs.
  * Returns the length written (NUL-terminated) or the length needed.
- * Errors: CIO_NOENT (no such name), CIO_EINVAL (a parameter missing, or a
+ * Errors: CIO_ENOENT (no such name), CIO_EINVAL (a parameter missing, or a
  * value that does not match its regex).
  */
 CIO_API ptrdiff_t cio_app_url_for(const cio_app *app, const char *name,

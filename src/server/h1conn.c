@@ -1,0 +1,1028 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * HTTP/1.1 connections. docs/internals/server.md draws the state machine:
+ *
+ *   accept -> IDLE (on_readable armed: no task, no buffer)
+ *   IDLE --bytes--> ACTIVE (a pooled task + a pooled ctx) --all answered,
+ *   nothing buffered--> IDLE;  ACTIVE --close/error/limit--> closed.
+ *
+ * Responses to pipelined requests are queued in the ctx's write buffer and
+ * sent with one write when the read buffer holds no further complete
+ * request (or max_pipeline responses are queued), always before the
+ * connection blocks on a read.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/errmsg.h"
+#include "http/h1_write.h"
+#include "server/server_int.h"
+
+enum { CONN_IDLE = 0, CONN_ACTIVE = 1 };
+
+struct cio__conn {
+    struct cio__list node; /* worker->all */
+    cio_stream *s;
+    struct cio__worker *w;
+    const struct cio__lsn_conf *lc;
+    uint32_t nreq;
+    uint8_t state;
+    uint8_t fresh;   /* no byte received yet */
+    uint8_t tls_done;
+};
+
+struct cio__ctx {
+    struct cio__list node; /* worker->pool */
+    struct cio__conn *c;
+    struct cio__buf rb;    /* read buffer: [rpos, len) unconsumed */
+    size_t rpos;
+    size_t head_end;       /* during a request: first byte after its head */
+    struct cio__buf wb;    /* queued output */
+    unsigned npending;     /* responses queued in wb */
+    uint8_t broken;        /* a write failed: close */
+    cio_time deadline;     /* head deadline of the current request */
+    struct cio__h1_head head;
+    struct cio__h1_framing fr;
+    cio_req req;
+    cio_resp res;
+    struct cio__arena arena;
+    struct cio__h1_header fields[]; /* srv->lim.max_fields */
+};
+
+#define WB_FLUSH (64u * 1024u)
+#define SMALL_BODY 16384u
+#define CTX_POOL_MAX 64u
+#define DRAIN_MAX (64u * 1024u)
+
+static void conn_task(void *arg);
+
+/* ------------------------------------------------------------ conns */
+
+static void conn_close(struct cio__conn *c)
+{
+    struct cio__worker *w = c->w;
+    cio__list_remove(&c->node);
+    atomic_fetch_sub(&w->nconns, 1);
+    if (c->state == CONN_IDLE)
+        atomic_fetch_sub(&w->nidle, 1);
+    cio_stream_close(c->s);
+    cio__free(c);
+}
+
+static void conn_readable(cio_stream *s, int status, void *ud)
+{
+    struct cio__conn *c = ud;
+    (void)s;
+    if (status < 0 || c->w->stopping) {
+        conn_close(c);
+        return;
+    }
+    if (cio_go(c->w->conns, conn_task, c) < 0)
+        conn_close(c);
+}
+
+/* Parks the connection with no task and no buffer. */
+static void conn_idle(struct cio__conn *c, uint32_t ms)
+{
+    c->state = CONN_IDLE;
+    atomic_fetch_add(&c->w->nidle, 1);
+    if (cio_stream_on_readable(c->s, cio_after(ms), conn_readable, c) < 0)
+        conn_close(c);
+}
+
+int cio__h1_accept(struct cio__worker *w, const struct cio__lsn_conf *lc,
+                   cio_stream *s)
+{
+    struct cio_server *srv = w->srv;
+    struct cio__conn *c;
+
+    if (atomic_load(&w->nconns) >= srv->lim.max_conns || w->stopping) {
+        cio_stream_close(s); /* overload: shed at once, the peer sees FIN */
+        return CIO_EBUSY;
+    }
+    c = cio__calloc(1, sizeof(*c));
+    if (c == NULL) {
+        cio_stream_close(s);
+        return CIO_ENOMEM;
+    }
+    c->s = s;
+    c->w = w;
+    c->lc = lc;
+    c->fresh = 1;
+    cio__list_push_back(&w->all, &c->node);
+    atomic_fetch_add(&w->nconns, 1);
+    if (lc->tls != NULL) {
+        /* the handshake needs a task */
+        c->state = CONN_ACTIVE;
+        if (cio_go(w->conns, conn_task, c) < 0)
+            conn_close(c);
+        return 0;
+    }
+    conn_idle(c, srv->to.head_ms);
+    return 0;
+}
+
+void cio__worker_close_idle(struct cio__worker *w)
+{
+    struct cio__list *n = w->all.next;
+    while (n != &w->all) {
+        struct cio__list *next = n->next;
+        struct cio__conn *c = CIO_CONTAINER_OF(n, struct cio__conn, node);
+        if (c->state == CONN_IDLE)
+            conn_close(c);
+        n = next;
+    }
+}
+
+/* ------------------------------------------------------------ ctx pool */
+
+static struct cio__ctx *ctx_get(struct cio__worker *w)
+{
+    struct cio_server *srv = w->srv;
+    struct cio__list *n = cio__list_pop_front(&w->pool);
+    struct cio__ctx *x;
+
+    if (n != NULL) {
+        w->npool--;
+        return CIO_CONTAINER_OF(n, struct cio__ctx, node);
+    }
+    x = cio__calloc(1, sizeof(*x) + srv->lim.max_fields * sizeof(x->fields[0]));
+    if (x == NULL)
+        return NULL;
+    struct cio_headers_opts ho = {0};
+    if (cio_headers_new(&x->res.headers, &ho) < 0) {
+        cio__free(x);
+        return NULL;
+    }
+    cio__buf_init(&x->rb, (size_t)srv->h1lim.max_line + srv->h1lim.max_head +
+                              8192);
+    cio__buf_init(&x->wb, 1u << 20);
+    cio__buf_init(&x->res.body, (size_t)64 << 20);
+    cio__h1_head_init(&x->head, x->fields, srv->lim.max_fields, &srv->h1lim);
+    x->req.arena = &x->arena;
+    x->req.srv = srv;
+    x->req.res = &x->res;
+    x->res.req = &x->req;
+    return x;
+}
+
+static void ctx_free(struct cio__ctx *x)
+{
+    cio__buf_fini(&x->rb);
+    cio__buf_fini(&x->wb);
+    cio__buf_fini(&x->res.body);
+    cio_headers_free(x->res.headers);
+    cio__free(x);
+}
+
+static void ctx_put(struct cio__worker *w, struct cio__ctx *x)
+{
+    x->rb.len = x->rpos = 0;
+    x->wb.len = 0;
+    x->npending = 0;
+    x->broken = 0;
+    x->c = NULL;
+    if (w->npool >= CTX_POOL_MAX || w->stopping) {
+        ctx_free(x);
+        return;
+    }
+    /* keep pooled memory bounded: big buffers go back to the heap */
+    if (x->rb.cap > 8192)
+        cio__buf_fini(&x->rb);
+    if (x->wb.cap > WB_FLUSH)
+        cio__buf_fini(&x->wb);
+    if (x->res.body.cap > 65536)
+        cio__buf_fini(&x->res.body);
+    cio__list_push_front(&w->pool, &x->node);
+    w->npool++;
+}
+
+void cio__worker_pool_free(struct cio__worker *w)
+{
+    struct cio__list *n;
+    while ((n = cio__list_pop_front(&w->pool)) != NULL)
+        ctx_free(CIO_CONTAINER_OF(n, struct cio__ctx, node));
+    w->npool = 0;
+}
+
+/* ------------------------------------------------------------ output */
+
+static cio_time write_deadline(const struct cio__ctx *x)
+{
+    return cio_after(x->req.srv->to.write_ms);
+}
+
+static int flush_wb(struct cio__ctx *x)
+{
+    if (x->wb.len == 0)
+        return 0;
+    ptrdiff_t n = cio_stream_write(x->c->s, x->wb.base, x->wb.len,
+                                   write_deadline(x));
+    x->wb.len = 0;
+    x->npending = 0;
+    if (n < 0) {
+        x->broken = 1;
+        return (int)n;
+    }
+    return 0;
+}
+
+/* Writes wb plus iov[0..n) in one writev. */
+static int write_with_wb(struct cio__ctx *x, const struct iovec *iov, int n)
+{
+    struct iovec v[66];
+    int k = 0;
+    if (n > 64)
+        return CIO_EINVAL;
+    if (x->wb.len > 0)
+        v[k++] = (struct iovec){x->wb.base, x->wb.len};
+    for (int i = 0; i < n; i++)
+        if (iov[i].iov_len > 0)
+            v[k++] = iov[i];
+    if (k == 0)
+        return 0;
+    ptrdiff_t r = cio_stream_writev(x->c->s, v, k, write_deadline(x));
+    x->wb.len = 0;
+    x->npending = 0;
+    if (r < 0) {
+        x->broken = 1;
+        return (int)r;
+    }
+    return 0;
+}
+
+static int no_body_status(int status)
+{
+    return status < 200 || status == 204 || status == 304;
+}
+
+/* Appends the response head to wb. cl < 0: no Content-Length. */
+static int put_head(struct cio__ctx *x, int64_t cl, int chunked)
+{
+    cio_resp *res = &x->res;
+    struct cio_server *srv = x->req.srv;
+    struct cio_kv extra[6];
+    char clbuf[24];
+    int k = 0;
+    size_t need = 0;
+
+    if (cl >= 0) {
+        snprintf(clbuf, sizeof(clbuf), "%lld", (long long)cl);
+        extra[k++] = (struct cio_kv){"Content-Length", clbuf};
+    }
+    if (chunked)
+        extra[k++] = (struct cio_kv){"Transfer-Encoding", "chunked"};
+    if (res->close)
+        extra[k++] = (struct cio_kv){"Connection", "close"};
+    else if (x->req.version == 10)
+        extra[k++] = (struct cio_kv){"Connection", "keep-alive"};
+    if (srv->server_name != NULL)
+        extra[k++] = (struct cio_kv){"Server", srv->server_name};
+    extra[k] = (struct cio_kv){NULL, NULL};
+
+    struct cio__h1_response r = {
+        .status = res->status,
+        .minor = 1,
+        .headers = res->headers,
+        .extra = extra,
+        .add_date = 1,
+    };
+    if (cio__buf_room(&x->wb) < 512 && cio__buf_reserve(&x->wb, 512) < 0)
+        return CIO_ENOMEM;
+    ptrdiff_t n = cio__h1_write_response(cio__buf_tail(&x->wb),
+                                         cio__buf_room(&x->wb), &r, &need);
+    if (n == CIO_ETOOBIG && need > 0) {
+        int rc = cio__buf_reserve(&x->wb, need);
+        if (rc < 0)
+            return rc;
+        n = cio__h1_write_response(cio__buf_tail(&x->wb),
+                                   cio__buf_room(&x->wb), &r, &need);
+    }
+    if (n < 0)
+        return (int)n;
+    cio__buf_commit(&x->wb, (size_t)n);
+    return 0;
+}
+
+/* Removes fields the server writes itself. */
+static void strip_framing(cio_headers *h)
+{
+    if (cio_headers_count(h) == 0)
+        return;
+    cio_headers_remove(h, "Content-Length");
+    cio_headers_remove(h, "Transfer-Encoding");
+    cio_headers_remove(h, "Connection");
+}
+
+/* Sends (queues) the buffered response. */
+static int send_buffered(struct cio__ctx *x)
+{
+    cio_resp *res = &x->res;
+    int nobody = no_body_status(res->status);
+    int rc;
+
+    strip_framing(res->headers);
+    rc = put_head(x, nobody ? -1 : (int64_t)res->body.len, 0);
+    if (rc < 0)
+        return rc;
+    res->prepared = res->finished = 1;
+    x->npending++;
+    if (nobody || res->head_only || res->body.len == 0)
+        return 0;
+    if (res->body.len <= SMALL_BODY)
+        return cio__buf_append(&x->wb, res->body.base, res->body.len);
+    struct iovec v = {res->body.base, res->body.len};
+    return write_with_wb(x, &v, 1);
+}
+
+/* ------------------------------------------------------------ ops */
+
+static int h1_prepare(cio_resp *res)
+{
+    struct cio__ctx *x = CIO_CONTAINER_OF(res, struct cio__ctx, res);
+    const char *cl = cio_headers_get(res->headers, "Content-Length");
+    int rc;
+
+    cio_headers_remove(res->headers, "Transfer-Encoding");
+    cio_headers_remove(res->headers, "Connection");
+    res->chunked = res->sized = res->until_close = 0;
+    if (no_body_status(res->status)) {
+        cio_headers_remove(res->headers, "Content-Length");
+        rc = put_head(x, -1, 0);
+        res->head_only = 1;
+    } else if (cl != NULL) {
+        char *end;
+        unsigned long long v = strtoull(cl, &end, 10);
+        if (*cl < '0' || *cl > '9' || *end != '\0')
+            return cio__err(CIO_EINVAL, "Content-Length \"%.30s\" is not a number",
+                            cl);
+        res->sized = 1;
+        res->length = v;
+        rc = put_head(x, -1, 0); /* the map carries it */
+    } else if (x->req.version >= 11) {
+        res->chunked = !res->head_only;
+        rc = put_head(x, -1, res->chunked);
+    } else {
+        res->until_close = 1;
+        res->close = 1;
+        rc = put_head(x, -1, 0);
+    }
+    if (rc < 0)
+        return rc;
+    res->prepared = 1;
+    res->sent = 0;
+    return flush_wb(x);
+}
+
+static int h1_writev(cio_resp *res, const struct iovec *iov, int iovcnt)
+{
+    struct cio__ctx *x = CIO_CONTAINER_OF(res, struct cio__ctx, res);
+    uint64_t total = 0;
+
+    if (x->broken)
+        return CIO_EPIPE;
+    for (int i = 0; i < iovcnt; i++)
+        total += iov[i].iov_len;
+    if (res->sized && res->sent + total > res->length)
+        return cio__err(CIO_EPROTO, "more bytes than Content-Length %llu",
+                        (unsigned long long)res->length);
+    res->sent += total;
+    if (res->head_only || total == 0)
+        return 0;
+    cio_time dl = write_deadline(x);
+    ptrdiff_t r;
+    if (res->chunked) {
+        char head[CIO__H1_CHUNK_HEAD_MAX];
+        struct iovec v[64];
+        if (iovcnt > 62)
+            return CIO_EINVAL;
+        size_t hl = cio__h1_chunk_head(head, total);
+        v[0] = (struct iovec){head, hl};
+        memcpy(v + 1, iov, (size_t)iovcnt * sizeof(*iov));
+        v[iovcnt + 1] = (struct iovec){(void *)"\r\n", 2};
+        r = cio_stream_writev(x->c->s, v, iovcnt + 2, dl);
+    } else {
+        r = cio_stream_writev(x->c->s, iov, iovcnt, dl);
+    }
+    if (r < 0) {
+        x->broken = 1;
+        return (int)r;
+    }
+    return 0;
+}
+
+static int h1_sendfile(cio_resp *res, int fd, off_t off, uint64_t len)
+{
+    struct cio__ctx *x = CIO_CONTAINER_OF(res, struct cio__ctx, res);
+    cio_time dl = write_deadline(x);
+    ptrdiff_t r;
+
+    if (x->broken)
+        return CIO_EPIPE;
+    if (res->sized && res->sent + len > res->length)
+        return cio__err(CIO_EPROTO, "more bytes than Content-Length");
+    if (res->head_only || len == 0) {
+        res->sent += len;
+        return 0;
+    }
+    if (res->chunked) {
+        char head[CIO__H1_CHUNK_HEAD_MAX];
+        size_t hl = cio__h1_chunk_head(head, len);
+        if (cio_stream_write(x->c->s, head, hl, dl) < 0)
+            goto broken;
+    }
+    r = cio_stream_sendfile(x->c->s, fd, off, (size_t)len, dl);
+    if (r < 0 || (uint64_t)r != len)
+        goto broken; /* a short file would break the framing */
+    if (res->chunked && cio_stream_write(x->c->s, "\r\n", 2, dl) < 0)
+        goto broken;
+    res->sent += len;
+    return 0;
+broken:
+    x->broken = 1;
+    return CIO_EPIPE;
+}
+
+static int h1_flush(cio_resp *res)
+{
+    (void)res;
+    return 0; /* streaming writes go out at once */
+}
+
+static int h1_finish(cio_resp *res)
+{
+    struct cio__ctx *x = CIO_CONTAINER_OF(res, struct cio__ctx, res);
+    res->finished = 1;
+    if (x->broken)
+        return CIO_EPIPE;
+    if (res->chunked) {
+        if (cio_stream_write(x->c->s, "0\r\n\r\n", 5, write_deadline(x)) < 0) {
+            x->broken = 1;
+            return CIO_EPIPE;
+        }
+    } else if (res->sized && res->sent != res->length && !res->head_only) {
+        x->broken = 1; /* the peer would wait for the rest */
+        return cio__err(CIO_EPROTO, "response ended %llu bytes short",
+                        (unsigned long long)(res->length - res->sent));
+    }
+    return 0;
+}
+
+static cio_time body_deadline(cio_req *req)
+{
+    struct cio_server *srv = req->srv;
+    if (req->body_start == 0)
+        req->body_start = cio_now();
+    return req->body_start + 5000 +
+           (cio_time)(req->received * 1000 / srv->to.body_min_rate);
+}
+
+static int send_continue(struct cio__ctx *x)
+{
+    x->req.expect_continue = 0;
+    if (cio__buf_append(&x->wb, "HTTP/1.1 100 Continue\r\n\r\n", 25) < 0)
+        return CIO_ENOMEM;
+    return flush_wb(x);
+}
+
+static ptrdiff_t body_fail(cio_req *req, int rc)
+{
+    req->body_err = rc;
+    return rc;
+}
+
+static ptrdiff_t h1_read(cio_req *req, void *buf, size_t cap)
+{
+    struct cio__ctx *x = CIO_CONTAINER_OF(req, struct cio__ctx, req);
+    ptrdiff_t n;
+
+    if (req->expect_continue) {
+        if (x->rpos == x->rb.len && send_continue(x) < 0)
+            return body_fail(req, CIO_EPIPE);
+        req->expect_continue = 0;
+    }
+    if (x->wb.len > 0 && flush_wb(x) < 0)
+        return body_fail(req, CIO_EPIPE);
+    if (req->body == CIO__BODY_LENGTH) {
+        size_t want = cap < req->remaining ? cap : (size_t)req->remaining;
+        if (x->rpos < x->rb.len) {
+            n = (ptrdiff_t)(x->rb.len - x->rpos);
+            if ((size_t)n > want)
+                n = (ptrdiff_t)want;
+            memcpy(buf, x->rb.base + x->rpos, (size_t)n);
+            x->rpos += (size_t)n;
+        } else {
+            n = cio_stream_read(x->c->s, buf, want, body_deadline(req));
+            if (n == 0)
+                return body_fail(req, cio__err(CIO_EPROTO,
+                                               "client closed mid-body"));
+            if (n < 0)
+                return body_fail(req, (int)n);
+        }
+        req->remaining -= (uint64_t)n;
+        req->received += (uint64_t)n;
+        if (req->remaining == 0)
+            req->body_done = 1;
+        return n;
+    }
+    /* chunked: raw bytes go through rb after the head */
+    for (;;) {
+        size_t used;
+        struct cio_str data = {0};
+        int rc;
+
+        if (x->rpos == x->rb.len) {
+            x->rb.len = x->rpos = x->head_end;
+            n = cio_stream_read(x->c->s, cio__buf_tail(&x->rb),
+                                cio__buf_room(&x->rb), body_deadline(req));
+            if (n == 0)
+                return body_fail(req, cio__err(CIO_EPROTO,
+                                               "client closed mid-body"));
+            if (n < 0)
+                return body_fail(req, (int)n);
+            cio__buf_commit(&x->rb, (size_t)n);
+        }
+        size_t avail = x->rb.len - x->rpos;
+        rc = cio__chunked_feed(&req->chunked, x->rb.base + x->rpos,
+                               avail < cap ? avail : cap, &used, &data);
+        if (rc < 0)
+            return body_fail(req, rc);
+        x->rpos += used;
+        if (data.len > 0)
+            memcpy(buf, data.ptr, data.len);
+        req->received += data.len;
+        if (rc == CIO__CHUNKED_DONE)
+            req->body_done = 1;
+        if (data.len > 0 || req->body_done)
+            return (ptrdiff_t)data.len;
+    }
+}
+
+static const char *h1_peer(cio_req *req)
+{
+    return cio_stream_peer(((struct cio__conn *)req->conn)->s);
+}
+
+static const struct cio__req_ops h1_ops = {
+    .peer = h1_peer,
+    .read = h1_read,
+    .prepare = h1_prepare,
+    .writev = h1_writev,
+    .sendfile = h1_sendfile,
+    .flush = h1_flush,
+    .finish = h1_finish,
+};
+
+/* ------------------------------------------------------------ requests */
+
+/* Sends a short error response with Connection: close (no request object
+ * needed: parse errors), then closes gently so the client reads it. */
+static void error_and_close(struct cio__ctx *x, int status, const char *msg)
+{
+    char body[512];
+    int n = cio__resp_error_body(body, sizeof(body), status, msg, 0);
+    cio_headers_clear(x->res.headers);
+    x->res.status = status;
+    x->res.close = 1;
+    x->req.version = 11;
+    (void)cio_headers_set(x->res.headers, "Content-Type",
+                          "text/plain; charset=utf-8");
+    if (put_head(x, n, 0) == 0 && cio__buf_append(&x->wb, body, (size_t)n) == 0)
+        (void)flush_wb(x);
+    /* lingering close: stop sending, read what the client still sends for
+     * a moment, so our response is not destroyed by a reset */
+    if (!x->broken && cio_stream_shutdown(x->c->s, cio_after(100)) == 0) {
+        char sink[512];
+        size_t total = 0;
+        cio_time dl = cio_after(1000);
+        while (total < DRAIN_MAX) {
+            ptrdiff_t r = cio_stream_read(x->c->s, sink, sizeof(sink), dl);
+            if (r <= 0)
+                break;
+            total += (size_t)r;
+        }
+    }
+}
+
+/* Rebases the views of the head after rb moved by delta. */
+static void rebase(struct cio__ctx *x, ptrdiff_t delta)
+{
+    struct cio__h1_head *h = &x->head;
+    h->method.ptr += delta;
+    h->target.ptr += delta;
+    for (size_t i = 0; i < h->nheaders; i++) {
+        h->headers[i].name.ptr += delta;
+        h->headers[i].value.ptr += delta;
+    }
+    if (x->fr.authority.ptr != NULL)
+        x->fr.authority.ptr += delta;
+    if (x->fr.upgrade_proto.ptr != NULL)
+        x->fr.upgrade_proto.ptr += delta;
+}
+
+/* Reads until a complete head is parsed. Returns its length, 0 for a quiet
+ * close (EOF or idle timeout before any byte), or -1 after an error
+ * response was sent. */
+static ptrdiff_t read_head(struct cio__ctx *x)
+{
+    struct cio_server *srv = x->req.srv;
+    struct cio__conn *c = x->c;
+    ptrdiff_t n;
+
+    cio__h1_head_reset(&x->head);
+    for (;;) {
+        if (x->rpos < x->rb.len) {
+            n = cio__h1_parse_request(x->rb.base + x->rpos,
+                                      x->rb.len - x->rpos, &x->head);
+            if (n > 0)
+                return n;
+            if (n != CIO_EMORE) {
+                error_and_close(x, x->head.err_status ? x->head.err_status : 400,
+                                x->head.err_msg);
+                return -1;
+            }
+        }
+        if (x->wb.len > 0 && flush_wb(x) < 0)
+            return 0;
+        if (x->rpos > 0) {
+            memmove(x->rb.base, x->rb.base + x->rpos, x->rb.len - x->rpos);
+            x->rb.len -= x->rpos;
+            x->rpos = 0;
+        }
+        if (cio__buf_room(&x->rb) < 1024) {
+            int rc = cio__buf_reserve(&x->rb, x->rb.cap ? x->rb.cap : 4096);
+            if (rc == CIO_ETOOBIG)
+                rc = cio__buf_reserve(&x->rb, 1);
+            if (rc < 0) {
+                error_and_close(x, rc == CIO_ETOOBIG ? 431 : 503,
+                                "request head too large");
+                return -1;
+            }
+        }
+        n = cio_stream_read(c->s, cio__buf_tail(&x->rb), cio__buf_room(&x->rb),
+                            x->deadline);
+        if (n > 0) {
+            if (c->fresh)
+                c->fresh = 0;
+            cio__buf_commit(&x->rb, (size_t)n);
+            continue;
+        }
+        if (n == CIO_ETIMEDOUT && x->rb.len > 0) {
+            error_and_close(x, 408, "request head not received in time");
+            return -1;
+        }
+        (void)srv;
+        return 0; /* EOF, reset, timeout before any byte, cancel */
+    }
+}
+
+/* Percent-decodes the path of the target, keeping %2F and %25 encoded so
+ * that the decoded path still has one meaning. Returns NULL when invalid. */
+static const char *decode_path(cio_req *req, const char *p, size_t len,
+                               size_t *out_len)
+{
+    char *d = cio__arena_alloc(req->arena, len + 1);
+    size_t o = 0;
+    if (d == NULL)
+        return NULL;
+    for (size_t i = 0; i < len; i++) {
+        char ch = p[i];
+        if (ch == '%') {
+            int hi, lo;
+            if (i + 2 >= len)
+                return NULL;
+            hi = p[i + 1], lo = p[i + 2];
+#define HEX(c) ((c) >= '0' && (c) <= '9' ? (c) - '0' : ((c) | 32) >= 'a' && ((c) | 32) <= 'f' ? ((c) | 32) - 'a' + 10 : -1)
+            int h = HEX(hi), l = HEX(lo);
+#undef HEX
+            if (h < 0 || l < 0)
+                return NULL;
+            int v = h * 16 + l;
+            if (v == 0)
+                return NULL;
+            if (v == '/' || v == '%') {
+                d[o++] = '%';
+                d[o++] = (char)(hi >= 'a' ? hi - 32 : hi);
+                d[o++] = (char)(lo >= 'a' ? lo - 32 : lo);
+            } else {
+                d[o++] = (char)v;
+            }
+            i += 2;
+            continue;
+        }
+        d[o++] = ch;
+    }
+    d[o] = '\0';
+    *out_len = o;
+    return d;
+}
+
+static const char *const method_names[] = {
+    [CIO__H1_M_GET] = "GET",         [CIO__H1_M_HEAD] = "HEAD",
+    [CIO__H1_M_POST] = "POST",       [CIO__H1_M_PUT] = "PUT",
+    [CIO__H1_M_DELETE] = "DELETE",   [CIO__H1_M_CONNECT] = "CONNECT",
+    [CIO__H1_M_OPTIONS] = "OPTIONS", [CIO__H1_M_TRACE] = "TRACE",
+    [CIO__H1_M_PATCH] = "PATCH",
+};
+
+/* Synthetic handlers for answers the router gives. */
+static int h_not_found(cio_req *req, cio_resp *res, void *ud)
+{
+    (void)req;
+    (void)ud;
+    return cio_resp_error(res, 404, NULL);
+}
+
+static int h_no_method(cio_req *req, cio_resp *res, void *ud)
+{
+    (void)ud;
+    cio_resp_error(res, 405, NULL);
+    return cio_resp_set_header(res, "Allow", req->m.allow);
+}
+
+static int h_options(cio_req *req, cio_resp *res, void *ud)
+{
+    char allow[160];
+    (void)ud;
+    snprintf(allow, sizeof(allow), "%s, OPTIONS", req->m.allow);
+    cio_resp_set_status(res, 204);
+    return cio_resp_set_header(res, "Allow", allow);
+}
+
+static int map_body_err(int err)
+{
+    switch (err) {
+    case CIO_ETOOBIG:
+        return 413;
+    case CIO_ETIMEDOUT:
+        return 408;
+    case CIO_EPROTO:
+    case CIO_EHEADER:
+        return 400;
+    default:
+        return 0;
+    }
+}
+
+/* Drains an unread request body (bounded) so the connection can be
+ * reused. Returns 0 if the body is fully consumed. */
+static int drain_body(cio_req *req)
+{
+    char sink[2048];
+    size_t total = 0;
+    if (req->body_err < 0)
+        return -1;
+    if (req->body == CIO__BODY_LENGTH && req->remaining > DRAIN_MAX)
+        return -1;
+    req->expect_continue = 0; /* never invite a body nobody reads */
+    while (!req->body_done && total < DRAIN_MAX) {
+        ptrdiff_t r = cio_req_read(req, sink, sizeof(sink));
+        if (r < 0)
+            return -1;
+        if (r == 0 && !req->body_done)
+            return -1;
+        total += (size_t)r;
+    }
+    return req->body_done ? 0 : -1;
+}
+
+/* Handles one parsed request. Returns 1 to keep the connection, 0 to
+ * close it. */
+static int handle(struct cio__ctx *x, size_t hlen)
+{
+    struct cio_server *srv = x->req.srv;
+    struct cio__conn *c = x->c;
+    struct cio__worker *w = c->w;
+    cio_req *req = &x->req;
+    cio_resp *res = &x->res;
+    struct cio__h1_head *h = &x->head;
+    int rc, keep;
+
+    rc = cio__h1_request_framing(h, &x->fr);
+    if (rc < 0) {
+        error_and_close(x, x->fr.err_status ? x->fr.err_status : 400,
+                        x->fr.err_msg);
+        return 0;
+    }
+    x->head_end = x->rpos + hlen;
+    /* body bytes are read into rb after the head: keep room for them */
+    if (x->fr.body == CIO__H1_BODY_CHUNKED && cio__buf_room(&x->rb) < 2048) {
+        char *old = x->rb.base;
+        if (cio__buf_reserve(&x->rb, 4096) < 0) {
+            error_and_close(x, 503, "out of memory");
+            return 0;
+        }
+        rebase(x, x->rb.base - old);
+    }
+    /* NUL-terminate the views in place: each is followed by a delimiter
+     * (SP, ':', OWS or CR) that is no longer needed */
+    ((char *)h->method.ptr)[h->method.len] = '\0';
+    ((char *)h->target.ptr)[h->target.len] = '\0';
+    for (size_t i = 0; i < h->nheaders; i++) {
+        ((char *)h->headers[i].name.ptr)[h->headers[i].name.len] = '\0';
+        ((char *)h->headers[i].value.ptr)[h->headers[i].value.len] = '\0';
+    }
+    x->rpos += hlen;
+
+    /* the request */
+    req->ops = &h1_ops;
+    req->conn = c;
+    req->mid = x->fr.method;
+    req->method = x->fr.method != CIO__H1_M_OTHER ? method_names[x->fr.method]
+                                                  : h->method.ptr;
+    req->target = h->target.ptr;
+    req->version = h->minor == 0 ? 10 : 11;
+    req->fields = h->headers;
+    req->nfields = h->nheaders;
+    req->peer = NULL;
+    req->secure = c->lc->tls != NULL;
+    req->tgt = NULL;
+    req->state = NULL;
+    req->body_err = 0;
+    req->body_done = 0;
+    req->body_start = 0;
+    req->received = 0;
+    req->max_body = srv->lim.max_body;
+    req->expect_continue = x->fr.expect_continue;
+    req->m.nparams = 0;
+    switch (x->fr.body) {
+    case CIO__H1_BODY_LENGTH:
+        req->body = CIO__BODY_LENGTH;
+        req->remaining = x->fr.length;
+        req->body_done = x->fr.length == 0;
+        break;
+    case CIO__H1_BODY_CHUNKED: {
+        struct cio__chunked_opts co = {
+            .max_body = srv->lim.max_body == UINT64_MAX ? 0 : srv->lim.max_body,
+            .max_trailer_bytes = srv->h1lim.max_head,
+            .max_trailers = srv->lim.max_fields,
+        };
+        req->body = CIO__BODY_CHUNKED;
+        cio__chunked_init(&req->chunked, &co);
+        break;
+    }
+    default:
+        req->body = CIO__BODY_NONE;
+        req->body_done = 1;
+        break;
+    }
+    if (req->body == CIO__BODY_NONE || req->body_done)
+        req->expect_continue = 0;
+
+    res->status = 200;
+    res->body.len = 0;
+    cio_headers_clear(res->headers);
+    res->prepared = res->finished = res->chunked = res->sized = 0;
+    res->until_close = 0;
+    res->head_only = x->fr.method == CIO__H1_M_HEAD;
+    res->close = !x->fr.keep_alive || w->stopping ||
+                 (srv->lim.max_requests_per_conn != 0 &&
+                  c->nreq + 1 >= srv->lim.max_requests_per_conn);
+    c->nreq++;
+    atomic_fetch_add(&w->inflight, 1);
+
+    /* the path: origin-form, absolute-form ("http://a/p") or "*" */
+    const char *t = req->target, *q;
+    size_t plen;
+    if (t[0] != '/' && t[0] != '*') {
+        const char *s = strstr(t, "://");
+        t = s != NULL ? strchr(s + 3, '/') : NULL;
+        if (t == NULL)
+            t = x->fr.method == CIO__H1_M_CONNECT ? "" : "/";
+    }
+    q = strchr(t, '?');
+    req->query = q != NULL ? q + 1 : "";
+    req->path = decode_path(req, t, q != NULL ? (size_t)(q - t) : strlen(t),
+                            &plen);
+    req->path_len = plen;
+    if (req->path == NULL) {
+        atomic_fetch_sub(&w->inflight, 1);
+        cio__req_reset(req);
+        error_and_close(x, 400, "malformed percent-encoding in the path");
+        return 0;
+    }
+    /* a method token with lower case is not one we could route (B.23) */
+    if (x->fr.method == CIO__H1_M_OTHER) {
+        for (const char *m = req->method; *m; m++)
+            if (*m >= 'a' && *m <= 'z') {
+                atomic_fetch_sub(&w->inflight, 1);
+                cio__req_reset(req);
+                error_and_close(x, 501, "unknown method");
+                return 0;
+            }
+    }
+
+    /* route */
+    rc = cio__router_match(srv->d.router, h->method, (struct cio_str){req->path, plen},
+                           &req->m);
+    if (rc == CIO__ROUTE_FOUND) {
+        const struct cio__target *tg = req->m.target;
+        req->tgt = tg;
+        req->app = tg->app;
+        req->chain = tg->chain;
+        req->nchain = tg->nchain;
+        req->fn = tg->fn;
+        req->fn_ud = tg->ud;
+    } else {
+        req->app = srv->app;
+        req->chain = srv->d.root_chain;
+        req->nchain = srv->d.nroot;
+        req->fn_ud = NULL;
+        req->fn = rc == CIO__ROUTE_NOT_FOUND ? h_not_found
+                  : x->fr.method == CIO__H1_M_OPTIONS ? h_options
+                                                      : h_no_method;
+    }
+
+    rc = cio__req_run(req, res);
+    if (rc < 0 || req->body_err < 0) {
+        int st = map_body_err(req->body_err);
+        if (!res->prepared) {
+            cio_headers_clear(res->headers);
+            cio_resp_error(res, st ? st : 500, st ? cio_last_error() : NULL);
+        }
+        if (req->body_err < 0 || res->prepared)
+            res->close = 1;
+    }
+    /* the request body must be consumed before the next request */
+    if (!req->body_done && !res->close && drain_body(req) < 0)
+        res->close = 1;
+    if (!req->body_done)
+        res->close = 1;
+    if (!res->prepared) {
+        rc = send_buffered(x);
+        if (rc < 0)
+            x->broken = 1;
+    } else if (!res->finished) {
+        (void)h1_finish(res);
+    }
+    if (res->prepared && res->until_close)
+        res->close = 1;
+    keep = !res->close && !x->broken;
+    cio__req_reset(req);
+    atomic_fetch_sub(&w->inflight, 1);
+    atomic_fetch_add(&w->requests, 1);
+    return keep;
+}
+
+/* Serves requests until the connection may go idle (1) or must close (0). */
+static int serve(struct cio__ctx *x)
+{
+    struct cio_server *srv = x->req.srv;
+
+    for (;;) {
+        x->deadline = cio_after(srv->to.head_ms);
+        ptrdiff_t n = read_head(x);
+        if (n <= 0)
+            return 0;
+        if (!handle(x, (size_t)n)) {
+            (void)flush_wb(x);
+            return 0;
+        }
+        if (x->rpos == x->rb.len) {
+            x->rpos = x->rb.len = 0;
+            if (flush_wb(x) < 0)
+                return 0;
+            return x->c->w->stopping ? 0 : 1;
+        }
+        if ((x->npending >= srv->lim.max_pipeline || x->wb.len >= WB_FLUSH) &&
+            flush_wb(x) < 0)
+            return 0;
+    }
+}
+
+static void conn_task(void *arg)
+{
+    struct cio__conn *c = arg;
+    struct cio__worker *w = c->w;
+    struct cio_server *srv = w->srv;
+    struct cio__ctx *x;
+    int keep;
+
+    if (c->state == CONN_IDLE) {
+        atomic_fetch_sub(&w->nidle, 1);
+        c->state = CONN_ACTIVE;
+    }
+    if (c->lc->tls != NULL && !c->tls_done) {
+        cio_stream *t;
+        if (cio_tls_server(&t, c->s, c->lc->tls, cio_after(srv->to.head_ms)) < 0) {
+            conn_close(c);
+            return;
+        }
+        c->s = t;
+        c->tls_done = 1;
+    }
+    x = ctx_get(w);
+    if (x == NULL) {
+        conn_close(c);
+        return;
+    }
+    x->c = c;
+    keep = serve(x);
+    ctx_put(w, x);
+    if (keep && !w->stopping)
+        conn_idle(c, srv->to.idle_ms);
+    else
+        conn_close(c);
+}

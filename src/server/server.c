@@ -1,0 +1,453 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Serving: listeners, worker threads (one loop each, SO_REUSEPORT), the
+ * accept loops, graceful stop, and cio_serve.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/alloc.h"
+#include "base/errmsg.h"
+#include "server/server_int.h"
+
+#define DEF(v, d) ((v) != 0 ? (v) : (d))
+
+static void app_set_serving(cio_app *app, int on)
+{
+    app->serving = on;
+    for (size_t i = 0; i < app->nmounts; i++)
+        app_set_serving(app->mounts[i].sub, on);
+}
+
+static int lsn_conf(struct cio__lsn_conf *lc, const struct cio_listen *l)
+{
+    static const char *const alpn[] = {"http/1.1", NULL};
+
+    if (l->addr == NULL)
+        return cio__err(CIO_EINVAL, "listener without an address");
+    if (l->proxy_protocol)
+        return cio__err(CIO_ENOTSUP, "PROXY protocol not available yet");
+    if (l->sni_certs != NULL && l->sni_certs[0] != NULL)
+        return cio__err(CIO_ENOTSUP, "SNI certificates not available yet");
+    lc->is_unix = strncmp(l->addr, "unix:", 5) == 0;
+    lc->addr = cio__strdup(lc->is_unix ? l->addr + 5 : l->addr);
+    if (lc->addr == NULL)
+        return CIO_ENOMEM;
+    if (l->tls_cert != NULL) {
+        struct cio_tls_opts to = {
+            .server = 1,
+            .cert_file = l->tls_cert,
+            .key_file = l->tls_key != NULL ? l->tls_key : l->tls_cert,
+            .alpn = alpn,
+        };
+        int rc = cio_tls_ctx_new(&lc->tls, &to);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Binds worker w's listeners. The first worker binds the addresses as
+ * given; the others bind the address the first one got (same port, with
+ * SO_REUSEPORT). Unix sockets are served by the first worker only. */
+static int bind_all(struct cio__worker *w)
+{
+    struct cio_server *srv = w->srv;
+    int rc;
+
+    w->lns = cio__calloc(srv->nlsn ? srv->nlsn : 1, sizeof(*w->lns));
+    if (w->lns == NULL)
+        return CIO_ENOMEM;
+    for (size_t i = 0; i < srv->nlsn; i++) {
+        struct cio__lsn_conf *lc = &srv->lsn[i];
+        struct cio_listen_opts lo = {.reuseport = srv->nworkers > 1};
+        if (lc->is_unix) {
+            if (w->idx != 0)
+                continue;
+            rc = cio_unix_listen(&w->lns[i], lc->addr, &lo);
+        } else {
+            rc = cio_tcp_listen(&w->lns[i],
+                                w->idx == 0 ? lc->addr : lc->bound, &lo);
+        }
+        if (rc < 0)
+            return cio__err(rc, "listen on %s: %s", lc->addr, cio_strerror(rc));
+        if (w->idx == 0) {
+            lc->bound = cio__strdup(cio_listener_addr(w->lns[i]));
+            lc->port = cio_listener_port(w->lns[i]);
+            if (lc->bound == NULL)
+                return CIO_ENOMEM;
+        }
+        w->nlns = i + 1;
+    }
+    return 0;
+}
+
+static void close_listeners(struct cio__worker *w)
+{
+    for (size_t i = 0; i < w->nlns; i++)
+        cio_listener_close(w->lns[i]);
+    cio__free(w->lns);
+    w->lns = NULL;
+    w->nlns = 0;
+}
+
+int cio_server_new(cio_server **out, cio_app *app,
+                   const struct cio_server_opts *opts)
+{
+    struct cio_server_opts none = {0};
+    cio_server *srv;
+    size_t n = 0;
+    int rc;
+
+    if (out == NULL || app == NULL)
+        return CIO_EINVAL;
+    if (opts == NULL)
+        opts = &none;
+    if (cio_loop_current() == NULL)
+        return cio__err(CIO_EINVAL, "cio_server_new must run in a task");
+    if (app->serving)
+        return cio__err(CIO_EINVAL, "app is already served");
+    srv = cio__calloc(1, sizeof(*srv));
+    if (srv == NULL)
+        return CIO_ENOMEM;
+    srv->app = app;
+    srv->lim = opts->limits;
+    srv->lim.max_head = DEF(srv->lim.max_head, 16384);
+    srv->lim.max_fields = DEF(srv->lim.max_fields, 100);
+    srv->lim.max_body = DEF(srv->lim.max_body, 1u << 20);
+    srv->lim.max_conns = DEF(srv->lim.max_conns, 10000);
+    srv->lim.max_pipeline = DEF(srv->lim.max_pipeline, 16);
+    srv->to = opts->timeouts;
+    srv->to.head_ms = DEF(srv->to.head_ms, 10000);
+    srv->to.idle_ms = DEF(srv->to.idle_ms, 60000);
+    srv->to.body_min_rate = DEF(srv->to.body_min_rate, 1024);
+    srv->to.write_ms = DEF(srv->to.write_ms, 30000);
+    srv->to.grace_ms = DEF(srv->to.grace_ms, 10000);
+    srv->h1lim = (struct cio__h1_limits){
+        .max_line = 8192,
+        .max_field = 8192,
+        .max_head = srv->lim.max_head,
+        .max_fields = srv->lim.max_fields,
+        .max_body = srv->lim.max_body,
+    };
+    srv->on_listen = opts->on_listen;
+    srv->handle_signals = opts->handle_signals;
+    srv->ud = opts->ud;
+    if (opts->server_name != NULL) {
+        srv->server_name = cio__strdup(opts->server_name);
+        if (srv->server_name == NULL) {
+            rc = CIO_ENOMEM;
+            goto fail;
+        }
+    }
+    if (opts->listens != NULL)
+        while (opts->listens[n].addr != NULL)
+            n++;
+    if (opts->listen != NULL)
+        n++;
+    if (n == 0) {
+        rc = cio__err(CIO_EINVAL, "no listener: set listen or listens");
+        goto fail;
+    }
+    srv->lsn = cio__calloc(n, sizeof(*srv->lsn));
+    if (srv->lsn == NULL) {
+        rc = CIO_ENOMEM;
+        goto fail;
+    }
+    if (opts->listen != NULL) {
+        struct cio_listen l = {.addr = opts->listen};
+        rc = lsn_conf(&srv->lsn[srv->nlsn++], &l);
+        if (rc < 0)
+            goto fail;
+    }
+    for (size_t i = 0; opts->listens != NULL && opts->listens[i].addr; i++) {
+        rc = lsn_conf(&srv->lsn[srv->nlsn++], &opts->listens[i]);
+        if (rc < 0)
+            goto fail;
+    }
+    srv->nworkers = opts->workers;
+    if (srv->nworkers == 0) {
+        long c = sysconf(_SC_NPROCESSORS_ONLN);
+        srv->nworkers = c > 0 ? (unsigned)c : 1;
+    }
+    srv->workers = cio__calloc(srv->nworkers, sizeof(*srv->workers));
+    if (srv->workers == NULL) {
+        rc = CIO_ENOMEM;
+        goto fail;
+    }
+    for (unsigned i = 0; i < srv->nworkers; i++) {
+        struct cio__worker *w = &srv->workers[i];
+        w->srv = srv;
+        w->idx = i;
+        cio__list_init(&w->all);
+        cio__list_init(&w->pool);
+    }
+    rc = cio__dispatch_build(app, &srv->d);
+    if (rc < 0)
+        goto fail;
+    srv->workers[0].loop = cio_loop_current();
+    rc = bind_all(&srv->workers[0]);
+    if (rc < 0)
+        goto fail;
+    app_set_serving(app, 1);
+    *out = srv;
+    return 0;
+fail:
+    cio_server_free(srv);
+    return rc;
+}
+
+/* ------------------------------------------------------------ workers */
+
+struct acc {
+    struct cio__worker *w;
+    size_t i;
+};
+
+static void accept_loop(void *arg)
+{
+    struct acc *a = arg;
+    struct cio__worker *w = a->w;
+    cio_listener *ln = w->lns[a->i];
+    const struct cio__lsn_conf *lc = &w->srv->lsn[a->i];
+
+    for (;;) {
+        cio_stream *s;
+        int rc = cio_listener_accept(ln, &s, CIO_NEVER);
+        if (rc == 0) {
+            (void)cio__h1_accept(w, lc, s);
+            continue;
+        }
+        if (rc == CIO_ECANCELED || rc == CIO_ECLOSED)
+            return;
+        if (rc == CIO_EMFILE)
+            continue; /* shed by the listener's spare descriptor */
+        /* an unexpected error: do not spin */
+        if (cio_sleep(cio_after(10)) < 0)
+            return;
+    }
+}
+
+static void stop_cb(void *arg)
+{
+    struct cio__worker *w = arg;
+    w->stopping = 1;
+    if (w->stop_ev != NULL)
+        cio_event_set(w->stop_ev);
+}
+
+/* Serves on the current loop until stopped; then drains. */
+static int worker_serve(struct cio__worker *w)
+{
+    struct cio_server *srv = w->srv;
+    cio_group *acc = NULL;
+    struct acc *accs = NULL;
+    int rc;
+
+    w->loop = cio_loop_current();
+    rc = cio_event_new(&w->stop_ev);
+    if (rc < 0)
+        return rc;
+    if (atomic_load(&srv->stopping))
+        w->stopping = 1;
+    rc = cio_group_new(&w->conns);
+    if (rc < 0)
+        goto out_ev;
+    rc = cio_group_new(&acc);
+    if (rc < 0)
+        goto out_conns;
+    accs = cio__calloc(w->nlns ? w->nlns : 1, sizeof(*accs));
+    if (accs == NULL) {
+        rc = CIO_ENOMEM;
+        goto out_acc;
+    }
+    for (size_t i = 0; i < w->nlns; i++) {
+        if (w->lns[i] == NULL)
+            continue;
+        accs[i] = (struct acc){w, i};
+        rc = cio_go(acc, accept_loop, &accs[i]);
+        if (rc < 0)
+            goto out_acc;
+    }
+    if (srv->on_listen != NULL)
+        srv->on_listen(srv, srv->ud);
+    if (!w->stopping)
+        (void)cio_event_wait(w->stop_ev, CIO_NEVER);
+    rc = 0;
+out_acc:
+    /* graceful stop: no new connections */
+    w->stopping = 1;
+    cio_group_free(acc);
+    close_listeners(w);
+    if (w->idx == 0)
+        (void)cio__app_run_hooks(srv->app, 1);
+    cio__worker_close_idle(w);
+    (void)cio_group_wait(w->conns, cio_after(srv->to.grace_ms));
+out_conns:
+    cio_group_free(w->conns); /* cancels what is left, waits */
+    w->conns = NULL;
+    cio__worker_close_idle(w);
+    cio__worker_pool_free(w);
+    cio__free(accs);
+out_ev:
+    cio_event_free(w->stop_ev);
+    w->stop_ev = NULL;
+    return rc;
+}
+
+static int worker_main(void *arg)
+{
+    struct cio__worker *w = arg;
+    int rc = bind_all(w);
+    if (rc < 0) {
+        close_listeners(w);
+        w->rc = rc;
+    }
+    return worker_serve(w);
+}
+
+static void sig_task(void *arg)
+{
+    cio_server *srv = arg;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    if (cio_signal_wait(&set, CIO_NEVER) > 0)
+        cio_server_stop(srv);
+}
+
+int cio_server_run(cio_server *srv)
+{
+    cio_group *sig = NULL;
+    int rc;
+
+    if (srv == NULL || srv->running)
+        return CIO_EINVAL;
+    srv->running = 1;
+    rc = cio__app_run_hooks(srv->app, 0);
+    if (rc < 0) {
+        close_listeners(&srv->workers[0]);
+        srv->running = 0;
+        return rc;
+    }
+    srv->started_hooks = 1;
+    for (unsigned i = 1; i < srv->nworkers; i++) {
+        struct cio__worker *w = &srv->workers[i];
+        rc = cio_thread_new(&w->thr, worker_main, w);
+        if (rc < 0)
+            break;
+        w->loop = cio_thread_loop(w->thr);
+    }
+    if (rc < 0)
+        atomic_store(&srv->stopping, 1);
+    if (srv->handle_signals && cio_group_new(&sig) == 0)
+        (void)cio_go(sig, sig_task, srv);
+    rc = worker_serve(&srv->workers[0]);
+    cio_group_free(sig);
+    /* the calling task may have been canceled: stop the others too */
+    cio_server_stop(srv);
+    for (unsigned i = 1; i < srv->nworkers; i++) {
+        struct cio__worker *w = &srv->workers[i];
+        if (w->thr == NULL)
+            continue;
+        /* uncancelable in spirit: a join that fails leaves a thread */
+        while (cio_thread_join(w->thr, CIO_NEVER, NULL) == CIO_ECANCELED) {
+        }
+        w->thr = NULL;
+        w->loop = NULL;
+    }
+    (void)cio__app_run_hooks(srv->app, 2);
+    srv->running = 0;
+    return rc;
+}
+
+void cio_server_stop(cio_server *srv)
+{
+    if (srv == NULL || atomic_exchange(&srv->stopping, 1))
+        return;
+    for (unsigned i = 0; i < srv->nworkers; i++) {
+        struct cio__worker *w = &srv->workers[i];
+        if (w->loop != NULL)
+            (void)cio_loop_post(w->loop, stop_cb, w);
+    }
+}
+
+const char *cio_server_addr(const cio_server *srv, size_t i)
+{
+    if (srv == NULL || i >= srv->nlsn)
+        return NULL;
+    return srv->lsn[i].bound;
+}
+
+unsigned cio_server_port(const cio_server *srv, size_t i)
+{
+    if (srv == NULL || i >= srv->nlsn)
+        return 0;
+    return srv->lsn[i].port;
+}
+
+void cio_server_stats(const cio_server *srv, struct cio_server_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (srv == NULL)
+        return;
+    for (unsigned i = 0; i < srv->nworkers; i++) {
+        struct cio__worker *w = &srv->workers[i];
+        out->requests += atomic_load(&w->requests);
+        out->conns += atomic_load(&w->nconns);
+        out->conns_idle += atomic_load(&w->nidle);
+        out->inflight += atomic_load(&w->inflight);
+    }
+}
+
+void cio_server_free(cio_server *srv)
+{
+    if (srv == NULL)
+        return;
+    if (srv->workers != NULL) {
+        close_listeners(&srv->workers[0]);
+        for (unsigned i = 0; i < srv->nworkers; i++)
+            cio__worker_pool_free(&srv->workers[i]);
+    }
+    for (size_t i = 0; i < srv->nlsn; i++) {
+        cio__free(srv->lsn[i].addr);
+        cio__free(srv->lsn[i].bound);
+        cio_tls_ctx_free(srv->lsn[i].tls);
+    }
+    cio__free(srv->lsn);
+    cio__free(srv->workers);
+    cio__dispatch_fini(&srv->d);
+    if (srv->app != NULL)
+        app_set_serving(srv->app, 0);
+    cio__free(srv->server_name);
+    cio__free(srv);
+}
+
+/* ------------------------------------------------------------ cio_serve */
+
+struct serve_args {
+    cio_app *app;
+    const struct cio_server_opts *opts;
+};
+
+static int serve_main(void *arg)
+{
+    struct serve_args *a = arg;
+    cio_server *srv;
+    int rc = cio_server_new(&srv, a->app, a->opts);
+    if (rc < 0)
+        return rc;
+    srv->handle_signals = 1;
+    rc = cio_server_run(srv);
+    cio_server_free(srv);
+    return rc;
+}
+
+int cio_serve(cio_app *app, const struct cio_server_opts *opts)
+{
+    struct serve_args a = {app, opts};
+    return cio_run(serve_main, &a);
+}

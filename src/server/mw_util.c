@@ -9,6 +9,8 @@
 
 #include <corio/server.h>
 
+#include <stdio.h>
+
 /* xoshiro256** (Blackman and Vigna), state per thread. */
 static _Thread_local uint64_t rng_s[4];
 static _Thread_local bool rng_seeded;
@@ -198,4 +200,38 @@ int cio_secure_equal(const char *given, const char *expected)
     diff |= (unsigned char)(!ended && given[ne] != '\0');
     diff |= (unsigned char)(ng != ne);
     return diff == 0;
+}
+
+int cio__mw_keep(struct cio_app *app, void *cfg, void (*free_fn)(void *))
+{
+    char key[48];
+    snprintf(key, sizeof(key), "corio.builtin:%p", cfg);
+    int rc = cio_app_set_state(app, key, cfg, free_fn);
+    if (rc < 0)
+        free_fn(cfg);
+    return rc;
+}
+
+void cio__peer_host(const char *peer, char *out, size_t cap)
+{
+    size_t n;
+    if (cap == 0)
+        return;
+    if (peer == NULL || peer[0] == '\0') {
+        snprintf(out, cap, "-");
+        return;
+    }
+    if (peer[0] == '[') { /* "[::1]:8080" */
+        const char *e = strchr(peer, ']');
+        n = e ? (size_t)(e - peer - 1) : strlen(peer + 1);
+        peer++;
+    } else {
+        const char *e = strrchr(peer, ':');
+        /* "unix:..." and bare names keep their text */
+        n = e && strncmp(peer, "unix:", 5) != 0 ? (size_t)(e - peer) : strlen(peer);
+    }
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(out, peer, n);
+    out[n] = '\0';
 }

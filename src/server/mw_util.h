@@ -45,4 +45,16 @@ void cio__esc_json(char *dst, size_t *len, size_t cap, const char *src);
 /* Appends raw text (no escaping), truncating. */
 void cio__put(char *dst, size_t *len, size_t cap, const char *src);
 
+struct cio_app;
+
+/*
+ * Ties a built-in's configuration to the app's lifetime: stored as app
+ * state under a key made from its address, freed with free_fn when the
+ * app is freed. On failure calls free_fn(cfg) itself. Errors: CIO_ENOMEM.
+ */
+int cio__mw_keep(struct cio_app *app, void *cfg, void (*free_fn)(void *));
+
+/* The client's address without the port ("127.0.0.1", "::1") into out. */
+void cio__peer_host(const char *peer, char *out, size_t cap);
+
 #endif

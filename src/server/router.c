@@ -1,36 +1,352 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Interim linear router (server-core), replaced by the compiled router of
- * the server-route branch: same internal API (router.h).
+ * The router is a tree of path segments (docs/internals/router.md). Each
+ * node has children by exact static segment (a sorted array searched by
+ * bisection), at most one "{name}" child, the endpoints of the patterns
+ * that end at the node, and the regex endpoints whose first segment that
+ * is neither static nor a whole "{name}" starts at the node.
+ *
+ * A node sits at a fixed depth, so during a match the position in the path
+ * is a function of the node: the search is a depth-first walk of a tree and
+ * visits each node at most once. Its cost depends on the path and on the
+ * nodes consistent with it, never on the total number of routes.
  */
+#include "server/router.h"
+
 #include <regex.h>
-#include <stdio.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/alloc.h"
 #include "base/errmsg.h"
-#include "server/router.h"
+#include "http/token.h"
+#include "rt/sanitize.h"
 
-#include <corio/http/url.h>
+/* Regex groups of one endpoint, the whole match included. */
+#define MAX_GROUPS 64
+/* Distinct methods collected for an Allow header. */
+#define MAX_ALLOW 32
 
-struct route {
-    char *method;
-    char *pattern;
+/* ---------------------------------------------------------------- parsing */
+
+enum { PART_STATIC, PART_PARAM, PART_REGEX };
+
+struct part {
+    int kind;
+    size_t off, end;    /* [off, end) in the pattern, braces included */
+    struct cio_str name; /* PARAM, REGEX */
+    struct cio_str re;   /* REGEX: the text between ':' and the last '}' */
+};
+
+struct parsed {
+    const char *pat;
+    size_t len;
+    size_t nparts, nparams;
+    struct part parts[2 * CIO__ROUTER_MAX_PARAMS + 1];
+};
+
+static int is_name_start(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+static int is_name_char(char c)
+{
+    return is_name_start(c) || (c >= '0' && c <= '9');
+}
+
+static int perr(const char *pat, const char *what, size_t off)
+{
+    return cio__err(CIO_EINVAL, "route pattern \"%.80s\": %s at offset %zu",
+                    pat, what, off);
+}
+
+/* Splits pat into static runs and parameters, checking the syntax. */
+static int parse_pattern(const char *pat, struct parsed *pp)
+{
+    if (pat == NULL)
+        return cio__err(CIO_EINVAL, "route pattern is NULL");
+    pp->pat = pat;
+    pp->len = strlen(pat);
+    pp->nparts = pp->nparams = 0;
+    if (pat[0] != '/')
+        return perr(pat, "pattern must start with '/'", 0);
+
+    size_t i = 0;
+    while (pat[i] != '\0') {
+        struct part *p = &pp->parts[pp->nparts];
+        if (pat[i] == '}')
+            return perr(pat, "unbalanced '}'", i);
+        if (pat[i] != '{') {
+            size_t j = i;
+            while (pat[j] != '\0' && pat[j] != '{' && pat[j] != '}')
+                j++;
+            *p = (struct part){.kind = PART_STATIC, .off = i, .end = j};
+            pp->nparts++;
+            i = j;
+            continue;
+        }
+        if (pp->nparams == CIO__ROUTER_MAX_PARAMS)
+            return perr(pat, "more than 16 parameters", i);
+        size_t j = i + 1;
+        while (is_name_char(pat[j]))
+            j++;
+        struct cio_str name = {pat + i + 1, j - i - 1};
+        if (pat[j] == '}') {
+            *p = (struct part){.kind = PART_PARAM, .off = i, .end = j + 1,
+                               .name = name};
+        } else if (pat[j] == ':') {
+            /* Braces nest inside a regex ("{id:[0-9]{3}}"); a backslash
+             * escapes the next byte. */
+            size_t k = j + 1, depth = 1;
+            while (pat[k] != '\0') {
+                if (pat[k] == '\\' && pat[k + 1] != '\0') {
+                    k += 2;
+                    continue;
+                }
+                if (pat[k] == '{')
+                    depth++;
+                else if (pat[k] == '}' && --depth == 0)
+                    break;
+                k++;
+            }
+            if (pat[k] == '\0')
+                return perr(pat, "unbalanced '{'", i);
+            if (k == j + 1)
+                return perr(pat, "empty regex", j + 1);
+            *p = (struct part){.kind = PART_REGEX, .off = i, .end = k + 1,
+                               .name = name,
+                               .re = {pat + j + 1, k - j - 1}};
+        } else if (pat[j] == '\0') {
+            return perr(pat, "unbalanced '{'", i);
+        } else {
+            return perr(pat, "invalid character in parameter name", j);
+        }
+        if (name.len == 0)
+            return perr(pat, "empty parameter name", i + 1);
+        if (!is_name_start(name.ptr[0]))
+            return perr(pat, "parameter name must not start with a digit",
+                        i + 1);
+        for (size_t q = 0; q < pp->nparts; q++) {
+            const struct part *o = &pp->parts[q];
+            if (o->kind != PART_STATIC && o->name.len == name.len &&
+                memcmp(o->name.ptr, name.ptr, name.len) == 0)
+                return cio__err(CIO_EINVAL,
+                                "route pattern \"%.80s\": duplicate parameter "
+                                "name \"%.*s\"",
+                                pat, (int)name.len, name.ptr);
+        }
+        i = p->end;
+        pp->nparts++;
+        pp->nparams++;
+    }
+    return 0;
+}
+
+static int regcomp_err(int rc, const regex_t *re, const char *pat,
+                       struct cio_str name)
+{
+    char msg[96];
+    if (rc == REG_ESPACE)
+        return CIO_ENOMEM;
+    regerror(rc, re, msg, sizeof msg);
+    return cio__err(CIO_EINVAL, "route pattern \"%.80s\": bad regex for {%.*s}: %s",
+                    pat, (int)name.len, name.ptr, msg);
+}
+
+/*
+ * 1 if re has '^' or '$' outside a bracket expression: a route's regex is
+ * anchored already, and an anchor inside it would mean "where this part of
+ * the route begins", which depends on how the route is split.
+ */
+static int has_anchor(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\\') {
+            i++;
+        } else if (s[i] == '^' || s[i] == '$') {
+            return 1;
+        } else if (s[i] == '[') {
+            /* POSIX brackets: a leading '^' negates, a first ']' is a
+             * member, "[:class:]" "[.coll.]" "[=equiv=]" nest, and a
+             * backslash is an ordinary member. */
+            i++;
+            if (i < n && s[i] == '^')
+                i++;
+            if (i < n && s[i] == ']')
+                i++;
+            while (i < n && s[i] != ']') {
+                if (s[i] == '[' && i + 1 < n &&
+                    (s[i + 1] == ':' || s[i + 1] == '.' || s[i + 1] == '=')) {
+                    char d = s[i + 1];
+                    i += 2;
+                    while (i + 1 < n && !(s[i] == d && s[i + 1] == ']'))
+                        i++;
+                }
+                i++;
+            }
+        }
+    }
+    return 0;
+}
+
+/*
+ * Compiles "^(re)$" into *out (flags: REG_EXTENDED plus extra) after
+ * checking that re is a regex on its own, so that the wrapping cannot
+ * change its meaning ("a)|(b" would balance inside the parentheses), and
+ * that it has no back-reference (its group numbers shift once embedded in
+ * a route's regex, and back-references make matching exponential).
+ * *nsub is re's own group count.
+ */
+static int compile_param_regex(const char *pat, const struct part *p,
+                               int extra, regex_t *out, size_t *nsub)
+{
+    for (size_t i = 0; i + 1 < p->re.len; i++) {
+        if (p->re.ptr[i] == '\\') {
+            if (p->re.ptr[i + 1] >= '1' && p->re.ptr[i + 1] <= '9')
+                return cio__err(CIO_EINVAL,
+                                "route pattern \"%.80s\": back-reference in "
+                                "the regex for {%.*s}",
+                                pat, (int)p->name.len, p->name.ptr);
+            i++;
+        }
+    }
+    if (has_anchor(p->re.ptr, p->re.len))
+        return cio__err(CIO_EINVAL,
+                        "route pattern \"%.80s\": '^' or '$' in the regex for "
+                        "{%.*s} (routes are anchored already)",
+                        pat, (int)p->name.len, p->name.ptr);
+    char *src = cio__malloc(p->re.len + 5);
+    if (src == NULL)
+        return CIO_ENOMEM;
+    regex_t alone;
+    memcpy(src, p->re.ptr, p->re.len);
+    src[p->re.len] = '\0';
+    int rc = regcomp(&alone, src, REG_EXTENDED | REG_NOSUB);
+    if (rc != 0) {
+        rc = regcomp_err(rc, &alone, pat, p->name);
+        goto free_src;
+    }
+    size_t own = alone.re_nsub;
+    regfree(&alone);
+
+    src[0] = '^';
+    src[1] = '(';
+    memcpy(src + 2, p->re.ptr, p->re.len);
+    memcpy(src + 2 + p->re.len, ")$", 3);
+    rc = regcomp(out, src, REG_EXTENDED | extra);
+    if (rc != 0) {
+        rc = regcomp_err(rc, out, pat, p->name);
+        goto free_src;
+    }
+    if (out->re_nsub != own + 1) {
+        regfree(out);
+        rc = cio__err(CIO_EINVAL,
+                      "route pattern \"%.80s\": unbalanced parentheses in the "
+                      "regex for {%.*s}",
+                      pat, (int)p->name.len, p->name.ptr);
+        goto free_src;
+    }
+    *nsub = own;
+    rc = 0;
+free_src:
+    cio__free(src);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- the tree */
+
+struct method_target {
+    char *method; /* a token or "*" */
     void *target;
-    int is_static;
+};
+
+struct endpoint {
+    char *pattern;        /* as added */
+    char *shape;          /* pattern with parameter names erased */
+    size_t nnames;        /* parameters, in pattern order */
+    struct cio_str names[CIO__ROUTER_MAX_PARAMS]; /* into pattern */
+    size_t ntrie;         /* the first ntrie are "{name}" tree edges */
+    int has_re;           /* a regex endpoint: re matches the path's rest */
     regex_t re;
-    size_t nparams;
-    struct cio_str names[CIO__ROUTER_MAX_PARAMS];
+    size_t group[CIO__ROUTER_MAX_PARAMS]; /* re's group of names[ntrie+i] */
+    struct method_target *mt;
+    size_t nmt;
+};
+
+struct child {
+    char *seg; /* owned; not NUL-terminated in comparisons (len) */
+    size_t len;
+    struct node *node;
+};
+
+struct node {
+    struct child *kids; /* sorted by (bytes, length) */
+    size_t nkids, capkids;
+    struct node *param; /* the "{name}" child, or NULL */
+    struct endpoint **eps; /* patterns ending here, in registration order */
+    size_t neps, capeps;
+    struct endpoint **rx;  /* regex endpoints starting here, same order */
+    size_t nrx, caprx;
 };
 
 struct cio__router {
-    struct route *v;
-    size_t n, cap;
+    struct node root;
+    int compiled;
 };
+
+static int grow(void *pptr, size_t *cap, size_t n, size_t size)
+{
+    void **pp = pptr;
+    if (n < *cap)
+        return 0;
+    size_t ncap = *cap != 0 ? *cap * 2 : 4;
+    void *p = cio__realloc(*pp, ncap * size);
+    if (p == NULL)
+        return CIO_ENOMEM;
+    *pp = p;
+    *cap = ncap;
+    return 0;
+}
+
+static void endpoint_free(struct endpoint *ep)
+{
+    if (ep == NULL)
+        return;
+    for (size_t i = 0; i < ep->nmt; i++)
+        cio__free(ep->mt[i].method);
+    cio__free(ep->mt);
+    if (ep->has_re)
+        regfree(&ep->re);
+    cio__free(ep->shape);
+    cio__free(ep->pattern);
+    cio__free(ep);
+}
+
+static void node_fini(struct node *n)
+{
+    for (size_t i = 0; i < n->nkids; i++) {
+        node_fini(n->kids[i].node);
+        cio__free(n->kids[i].node);
+        cio__free(n->kids[i].seg);
+    }
+    cio__free(n->kids);
+    if (n->param != NULL) {
+        node_fini(n->param);
+        cio__free(n->param);
+    }
+    for (size_t i = 0; i < n->neps; i++)
+        endpoint_free(n->eps[i]);
+    cio__free(n->eps);
+    for (size_t i = 0; i < n->nrx; i++)
+        endpoint_free(n->rx[i]);
+    cio__free(n->rx);
+}
 
 int cio__router_new(struct cio__router **out)
 {
-    struct cio__router *r = cio__calloc(1, sizeof(*r));
+    struct cio__router *r = cio__calloc(1, sizeof *r);
     if (r == NULL)
         return CIO_ENOMEM;
     *out = r;
@@ -41,245 +357,629 @@ void cio__router_free(struct cio__router *r)
 {
     if (r == NULL)
         return;
-    for (size_t i = 0; i < r->n; i++) {
-        if (!r->v[i].is_static)
-            regfree(&r->v[i].re);
-        cio__free(r->v[i].method);
-        cio__free(r->v[i].pattern);
-    }
-    cio__free(r->v);
+    node_fini(&r->root);
     cio__free(r);
 }
 
-static int compile_route(struct route *rt)
+static int seg_cmp(const char *a, size_t alen, const char *b, size_t blen)
 {
-    char re[2048];
-    size_t o = 0;
-    const char *p = rt->pattern;
+    int c = memcmp(a, b, alen < blen ? alen : blen);
+    if (c != 0)
+        return c;
+    return alen < blen ? -1 : alen > blen;
+}
 
-    rt->is_static = strchr(p, '{') == NULL;
-    if (rt->is_static)
-        return 0;
-    re[o++] = '^';
-    while (*p != '\0') {
-        if (*p == '{') {
-            const char *e = strchr(p, '}');
-            const char *colon;
-            if (e == NULL || rt->nparams == CIO__ROUTER_MAX_PARAMS)
-                return cio__err(CIO_EINVAL, "bad route pattern \"%s\"",
-                                rt->pattern);
-            /* the regex may hold braces: find the matching one */
-            colon = memchr(p, ':', (size_t)(e - p));
-            if (colon != NULL) {
-                int depth = 0;
-                for (e = colon + 1; *e != '\0'; e++) {
-                    if (*e == '{')
-                        depth++;
-                    else if (*e == '}' && depth-- == 0)
-                        break;
-                }
-                if (*e != '}')
-                    return cio__err(CIO_EINVAL, "bad route pattern \"%s\"",
-                                    rt->pattern);
-            }
-            const char *ne = colon != NULL ? colon : e;
-            if (ne == p + 1)
-                return cio__err(CIO_EINVAL, "empty parameter name in \"%s\"",
-                                rt->pattern);
-            rt->names[rt->nparams++] =
-                (struct cio_str){p + 1, (size_t)(ne - p - 1)};
-            int k = colon != NULL
-                        ? snprintf(re + o, sizeof(re) - o, "(%.*s)",
-                                   (int)(e - colon - 1), colon + 1)
-                        : snprintf(re + o, sizeof(re) - o, "([^/]+)");
-            if (k < 0 || (size_t)k >= sizeof(re) - o)
-                return cio__err(CIO_EINVAL, "route pattern too long");
-            o += (size_t)k;
-            p = e + 1;
-            continue;
+/* Bisection over n's children; returns the index of seg or where it goes. */
+static size_t kid_find(const struct node *n, const char *seg, size_t len,
+                       int *found)
+{
+    size_t lo = 0, hi = n->nkids;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const struct child *k = &n->kids[mid];
+        int c = seg_cmp(seg, len, k->seg, k->len);
+        if (c == 0) {
+            *found = 1;
+            return mid;
         }
-        if (o + 3 >= sizeof(re))
-            return cio__err(CIO_EINVAL, "route pattern too long");
-        if (strchr(".[]()*+?^$|\\", *p) != NULL)
-            re[o++] = '\\';
-        re[o++] = *p++;
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
     }
-    re[o++] = '$';
-    re[o] = '\0';
-    if (regcomp(&rt->re, re, REG_EXTENDED) != 0)
-        return cio__err(CIO_EINVAL, "bad regex in route \"%s\"", rt->pattern);
+    *found = 0;
+    return lo;
+}
+
+static int kid_get(struct node *n, const char *seg, size_t len,
+                   struct node **out)
+{
+    int found;
+    size_t i = kid_find(n, seg, len, &found);
+    if (found) {
+        *out = n->kids[i].node;
+        return 0;
+    }
+    if (grow(&n->kids, &n->capkids, n->nkids, sizeof *n->kids) < 0)
+        return CIO_ENOMEM;
+    char *s = cio__malloc(len + 1);
+    struct node *c = cio__calloc(1, sizeof *c);
+    if (s == NULL || c == NULL) {
+        cio__free(s);
+        cio__free(c);
+        return CIO_ENOMEM;
+    }
+    memcpy(s, seg, len);
+    s[len] = '\0';
+    memmove(&n->kids[i + 1], &n->kids[i], (n->nkids - i) * sizeof *n->kids);
+    n->kids[i] = (struct child){s, len, c};
+    n->nkids++;
+    *out = c;
     return 0;
+}
+
+static int param_get(struct node *n, struct node **out)
+{
+    if (n->param == NULL) {
+        n->param = cio__calloc(1, sizeof *n->param);
+        if (n->param == NULL)
+            return CIO_ENOMEM;
+    }
+    *out = n->param;
+    return 0;
+}
+
+/* The end of the segment starting at pos: the first '/' in a static part,
+ * or the end of the pattern. */
+static size_t seg_end(const struct parsed *pp, size_t pos)
+{
+    for (size_t i = 0; i < pp->nparts; i++) {
+        const struct part *p = &pp->parts[i];
+        if (p->kind != PART_STATIC || p->end <= pos)
+            continue;
+        size_t from = p->off > pos ? p->off : pos;
+        const char *s = memchr(pp->pat + from, '/', p->end - from);
+        if (s != NULL)
+            return (size_t)(s - pp->pat);
+    }
+    return pp->len;
+}
+
+/* The part that covers pattern offset pos (pos < len). */
+static const struct part *part_at(const struct parsed *pp, size_t pos)
+{
+    for (size_t i = 0; i < pp->nparts; i++)
+        if (pos >= pp->parts[i].off && pos < pp->parts[i].end)
+            return &pp->parts[i];
+    return NULL;
+}
+
+static char *make_shape(const struct parsed *pp)
+{
+    char *s = cio__malloc(pp->len + 1), *w = s;
+    if (s == NULL)
+        return NULL;
+    for (size_t i = 0; i < pp->nparts; i++) {
+        const struct part *p = &pp->parts[i];
+        if (p->kind == PART_STATIC) {
+            memcpy(w, pp->pat + p->off, p->end - p->off);
+            w += p->end - p->off;
+        } else if (p->kind == PART_PARAM) {
+            memcpy(w, "{}", 2);
+            w += 2;
+        } else {
+            *w++ = '{';
+            *w++ = ':';
+            memcpy(w, p->re.ptr, p->re.len);
+            w += p->re.len;
+            *w++ = '}';
+        }
+    }
+    *w = '\0';
+    return s;
+}
+
+/* Appends s to the regex source, escaping what ERE treats specially. */
+static char *put_literal(char *w, const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (strchr(".[]()*+?{}|^$\\", s[i]) != NULL && s[i] != '\0')
+            *w++ = '\\';
+        *w++ = s[i];
+    }
+    return w;
+}
+
+/*
+ * Compiles the regex of an endpoint whose tail starts at pattern offset
+ * pos: "^" tail "$", with "{name}" as ([^/]+) and "{name:re}" as (re), and
+ * records the group of each tail parameter.
+ */
+static int compile_tail(struct endpoint *ep, const struct parsed *pp,
+                        size_t pos)
+{
+    /* Worst case: every literal byte escaped, plus wrappers. */
+    size_t cap = 2 * pp->len + 16 * (pp->nparams + 1) + 4;
+    char *src = cio__malloc(cap), *w = src;
+    int rc;
+    if (src == NULL)
+        return CIO_ENOMEM;
+    size_t g = 1, k = ep->ntrie;
+    *w++ = '^';
+    for (size_t i = 0; i < pp->nparts; i++) {
+        const struct part *p = &pp->parts[i];
+        if (p->end <= pos)
+            continue;
+        if (p->kind == PART_STATIC) {
+            size_t from = p->off > pos ? p->off : pos;
+            w = put_literal(w, pp->pat + from, p->end - from);
+        } else if (p->kind == PART_PARAM) {
+            memcpy(w, "([^/]+)", 7);
+            w += 7;
+            ep->group[k++ - ep->ntrie] = g++;
+        } else {
+            regex_t tmp;
+            size_t nsub;
+            rc = compile_param_regex(pp->pat, p, REG_NOSUB, &tmp, &nsub);
+            if (rc < 0)
+                goto free_src;
+            regfree(&tmp);
+            *w++ = '(';
+            memcpy(w, p->re.ptr, p->re.len);
+            w += p->re.len;
+            *w++ = ')';
+            ep->group[k++ - ep->ntrie] = g;
+            g += 1 + nsub;
+        }
+    }
+    *w++ = '$';
+    *w = '\0';
+    if (g > MAX_GROUPS) {
+        rc = cio__err(CIO_EINVAL,
+                      "route pattern \"%.80s\": more than %d regex groups",
+                      pp->pat, MAX_GROUPS - 1);
+        goto free_src;
+    }
+    rc = regcomp(&ep->re, src, REG_EXTENDED);
+    if (rc != 0) {
+        /* Each piece compiled alone, so this is only memory. */
+        rc = rc == REG_ESPACE ? CIO_ENOMEM
+                              : cio__err(CIO_EINVAL,
+                                         "route pattern \"%.80s\": bad regex",
+                                         pp->pat);
+        goto free_src;
+    }
+    if (ep->re.re_nsub + 1 != g) {
+        regfree(&ep->re);
+        rc = cio__err(CIO_EINVAL, "route pattern \"%.80s\": bad regex groups",
+                      pp->pat);
+        goto free_src;
+    }
+    ep->has_re = 1;
+    rc = 0;
+free_src:
+    cio__free(src);
+    return rc;
+}
+
+static int method_ok(const char *m)
+{
+    return strcmp(m, "*") == 0 || cio__tok_is_token(m, strlen(m));
+}
+
+/*
+ * Adds method to the endpoint for pattern in list (creating it), refusing
+ * the same method on a pattern of the same shape in the list.
+ */
+static int list_add(struct endpoint ***list, size_t *n, size_t *cap,
+                    const struct parsed *pp, size_t ntrie, size_t tail_pos,
+                    int is_tail, const char *method, void *target)
+{
+    char *shape = make_shape(pp);
+    struct endpoint *ep = NULL, *same = NULL;
+    int rc;
+    if (shape == NULL)
+        return CIO_ENOMEM;
+    for (size_t i = 0; i < *n; i++) {
+        struct endpoint *o = (*list)[i];
+        if (strcmp(o->shape, shape) != 0)
+            continue;
+        for (size_t j = 0; j < o->nmt; j++) {
+            if (strcmp(o->mt[j].method, method) == 0) {
+                rc = strcmp(o->pattern, pp->pat) == 0
+                         ? cio__err(CIO_EINVAL, "duplicate route %s %.80s",
+                                    method, pp->pat)
+                         : cio__err(CIO_EINVAL,
+                                    "route %s %.80s duplicates %s %.80s",
+                                    method, pp->pat, method, o->pattern);
+                goto free_shape;
+            }
+        }
+        if (strcmp(o->pattern, pp->pat) == 0)
+            same = o;
+    }
+    if (same == NULL) {
+        ep = cio__calloc(1, sizeof *ep);
+        if (ep == NULL || grow(list, cap, *n, sizeof **list) < 0 ||
+            (ep->pattern = cio__strdup(pp->pat)) == NULL) {
+            rc = CIO_ENOMEM;
+            goto free_ep;
+        }
+        ep->shape = shape;
+        shape = NULL;
+        ep->ntrie = ntrie;
+        for (size_t i = 0; i < pp->nparts; i++) {
+            const struct part *p = &pp->parts[i];
+            if (p->kind != PART_STATIC)
+                ep->names[ep->nnames++] = (struct cio_str){
+                    ep->pattern + (p->name.ptr - pp->pat), p->name.len};
+        }
+        if (is_tail) {
+            rc = compile_tail(ep, pp, tail_pos);
+            if (rc < 0)
+                goto free_ep;
+        }
+        same = ep;
+    }
+    struct method_target *mt = cio__realloc(same->mt, (same->nmt + 1) * sizeof *mt);
+    char *m = cio__strdup(method);
+    if (mt != NULL)
+        same->mt = mt;
+    if (mt == NULL || m == NULL) {
+        cio__free(m);
+        rc = CIO_ENOMEM;
+        goto free_ep;
+    }
+    same->mt[same->nmt++] = (struct method_target){m, target};
+    if (ep != NULL)
+        (*list)[(*n)++] = ep;
+    rc = 0;
+    ep = NULL;
+free_ep:
+    endpoint_free(ep);
+free_shape:
+    cio__free(shape);
+    return rc;
 }
 
 int cio__router_add(struct cio__router *r, const char *method,
                     const char *pattern, void *target)
 {
-    struct route rt = {0};
+    struct parsed pp;
     int rc;
-
-    if (method == NULL || pattern == NULL || pattern[0] != '/')
-        return cio__err(CIO_EINVAL, "route pattern must start with '/'");
-    for (size_t i = 0; i < r->n; i++)
-        if (strcmp(r->v[i].method, method) == 0 &&
-            strcmp(r->v[i].pattern, pattern) == 0)
-            return cio__err(CIO_EINVAL, "duplicate route %s %s", method,
-                            pattern);
-    if (r->n == r->cap) {
-        size_t nc = r->cap ? r->cap * 2 : 16;
-        struct route *nv = cio__realloc(r->v, nc * sizeof(*nv));
-        if (nv == NULL)
-            return CIO_ENOMEM;
-        r->v = nv;
-        r->cap = nc;
-    }
-    rt.method = cio__strdup(method);
-    rt.pattern = cio__strdup(pattern);
-    rt.target = target;
-    if (rt.method == NULL || rt.pattern == NULL) {
-        rc = CIO_ENOMEM;
-        goto fail;
-    }
-    rc = compile_route(&rt);
+    if (r->compiled)
+        return cio__err(CIO_EINVAL, "route added after the router was compiled");
+    if (method == NULL || !method_ok(method))
+        return cio__err(CIO_EINVAL, "route method \"%.40s\" is not a token",
+                        method != NULL ? method : "(null)");
+    rc = parse_pattern(pattern, &pp);
     if (rc < 0)
-        goto fail;
-    /* names point into the stored pattern */
-    r->v[r->n++] = rt;
-    return 0;
-fail:
-    cio__free(rt.method);
-    cio__free(rt.pattern);
-    return rc;
+        return rc;
+
+    /* Walk the pattern's leading static and "{name}" segments down the
+     * tree. Nodes created on the way stay if a later step fails: they are
+     * empty and match nothing. */
+    struct node *n = &r->root;
+    size_t pos = 1, ntrie = 0;
+    for (;;) {
+        size_t se = seg_end(&pp, pos);
+        const struct part *p = pos < pp.len ? part_at(&pp, pos) : NULL;
+        if (p == NULL || (p->kind == PART_STATIC && p->end >= se)) {
+            rc = kid_get(n, pattern + pos, se - pos, &n);
+        } else if (p->kind == PART_PARAM && p->end == se) {
+            rc = param_get(n, &n);
+            ntrie++;
+        } else {
+            return list_add(&n->rx, &n->nrx, &n->caprx, &pp, ntrie, pos, 1,
+                            method, target);
+        }
+        if (rc < 0)
+            return rc;
+        if (se == pp.len)
+            break;
+        pos = se + 1;
+    }
+    return list_add(&n->eps, &n->neps, &n->capeps, &pp, ntrie, 0, 0, method,
+                    target);
 }
 
 int cio__router_compile(struct cio__router *r)
 {
-    (void)r;
+    r->compiled = 1;
     return 0;
 }
 
-static int method_ok(const char *rm, struct cio_str m)
+/* ---------------------------------------------------------------- matching */
+
+struct mstate {
+    const char *path;
+    size_t len;
+    struct cio_str method;
+    struct cio_str vals[CIO__ROUTER_MAX_PARAMS]; /* "{name}" edges taken */
+    size_t nvals;
+    const char *allow[MAX_ALLOW];
+    size_t nallow;
+    struct cio__route_match *m;
+};
+
+static int str_is(struct cio_str s, const char *lit)
 {
-    if (strcmp(rm, "*") == 0)
-        return 1;
-    if (strlen(rm) == m.len && memcmp(rm, m.ptr, m.len) == 0)
-        return 1;
-    return strcmp(rm, "GET") == 0 && m.len == 4 && memcmp(m.ptr, "HEAD", 4) == 0;
+    size_t n = strlen(lit);
+    return s.len == n && memcmp(s.ptr, lit, n) == 0;
 }
 
-static int path_match(const struct route *rt, struct cio_str path,
-                      struct cio__route_match *m)
+static const struct method_target *find_method(const struct endpoint *ep,
+                                               struct cio_str method)
 {
-    if (rt->is_static)
-        return strlen(rt->pattern) == path.len &&
-               memcmp(rt->pattern, path.ptr, path.len) == 0;
-    regmatch_t pm[CIO__ROUTER_MAX_PARAMS + 1];
-    /* path is NUL-terminated by the caller (the server's decoded path) */
-    if (regexec(&rt->re, path.ptr, CIO__ROUTER_MAX_PARAMS + 1, pm, 0) != 0)
+    for (size_t i = 0; i < ep->nmt; i++)
+        if (str_is(method, ep->mt[i].method))
+            return &ep->mt[i];
+    if (str_is(method, "HEAD"))
+        for (size_t i = 0; i < ep->nmt; i++)
+            if (strcmp(ep->mt[i].method, "GET") == 0)
+                return &ep->mt[i];
+    for (size_t i = 0; i < ep->nmt; i++)
+        if (strcmp(ep->mt[i].method, "*") == 0)
+            return &ep->mt[i];
+    return NULL;
+}
+
+static void allow_add(struct mstate *st, const char *m)
+{
+    for (size_t i = 0; i < st->nallow; i++)
+        if (strcmp(st->allow[i], m) == 0)
+            return;
+    if (st->nallow < MAX_ALLOW)
+        st->allow[st->nallow++] = m;
+}
+
+/* Returns 1 and fills st->m if ep accepts the method; else notes Allow. */
+static int try_endpoint(struct mstate *st, const struct endpoint *ep,
+                        const char *base, const regmatch_t *pm)
+{
+    const struct method_target *mt = find_method(ep, st->method);
+    if (mt == NULL) {
+        for (size_t i = 0; i < ep->nmt; i++)
+            allow_add(st, ep->mt[i].method);
         return 0;
-    if (m != NULL) {
-        m->nparams = rt->nparams;
-        for (size_t i = 0; i < rt->nparams; i++) {
-            m->params[i].name = rt->names[i];
-            m->params[i].value = (struct cio_str){
-                path.ptr + pm[i + 1].rm_so,
-                (size_t)(pm[i + 1].rm_eo - pm[i + 1].rm_so)};
+    }
+    struct cio__route_match *m = st->m;
+    m->target = mt->target;
+    m->pattern = ep->pattern;
+    m->nparams = ep->nnames;
+    for (size_t i = 0; i < ep->nnames; i++) {
+        m->params[i].name = ep->names[i];
+        if (i < ep->ntrie) {
+            m->params[i].value = st->vals[i];
+        } else {
+            const regmatch_t *g = &pm[ep->group[i - ep->ntrie]];
+            m->params[i].value =
+                g->rm_so >= 0
+                    ? (struct cio_str){base + g->rm_so,
+                                       (size_t)(g->rm_eo - g->rm_so)}
+                    : (struct cio_str){base, 0};
         }
     }
     return 1;
 }
 
-static void allow_add(char *allow, const char *m)
+/*
+ * regexec on s[0..len) with REG_STARTEND (pm[0] holds the range): glibc
+ * reads no further. The sanitizers' regexec interceptor calls strlen on s
+ * all the same, so their builds match on a NUL-terminated copy; the
+ * offsets are the same.
+ */
+static int rx_exec(const regex_t *re, const char *s, size_t len, size_t n,
+                   regmatch_t *pm)
 {
-    size_t n = strlen(allow);
-    if (strstr(allow, m) != NULL)
-        return;
-    snprintf(allow + n, 128 - n, "%s%s", n ? ", " : "", m);
+#if CIO_ASAN || CIO_TSAN
+    char *copy = cio__malloc(len + 1);
+    if (copy == NULL)
+        return REG_ESPACE;
+    memcpy(copy, s, len);
+    copy[len] = '\0';
+    int rc = regexec(re, copy, n, pm, REG_STARTEND);
+    cio__free(copy);
+    return rc;
+#else
+    (void)len;
+    return regexec(re, s, n, pm, REG_STARTEND);
+#endif
+}
+
+/*
+ * The node n is reached after the path's segments before pos; ended means
+ * the path has no segment left (it did not end with '/'). Returns 1 when a
+ * route was found.
+ */
+static int walk(struct mstate *st, const struct node *n, size_t pos,
+                int ended)
+{
+    if (ended) {
+        for (size_t i = 0; i < n->neps; i++)
+            if (try_endpoint(st, n->eps[i], NULL, NULL))
+                return 1;
+        return 0;
+    }
+    const char *seg = st->path + pos;
+    const char *slash = memchr(seg, '/', st->len - pos);
+    size_t seglen = slash != NULL ? (size_t)(slash - seg) : st->len - pos;
+    size_t next = slash != NULL ? pos + seglen + 1 : st->len;
+    int last = slash == NULL;
+
+    if (n->nkids > 0) {
+        int found;
+        size_t i = kid_find(n, seg, seglen, &found);
+        if (found && walk(st, n->kids[i].node, next, last))
+            return 1;
+    }
+    if (n->param != NULL && seglen > 0) {
+        st->vals[st->nvals++] = (struct cio_str){seg, seglen};
+        if (walk(st, n->param, next, last))
+            return 1;
+        st->nvals--;
+    }
+    if (n->nrx > 0) {
+        regmatch_t pm[MAX_GROUPS];
+        size_t rest = st->len - pos;
+        for (size_t i = 0; i < n->nrx; i++) {
+            const struct endpoint *ep = n->rx[i];
+            /* REG_STARTEND: the path is not NUL-terminated. The range
+             * starts at the string given, so '^' anchors there. */
+            pm[0].rm_so = 0;
+            pm[0].rm_eo = (regoff_t)rest;
+            if (rx_exec(&ep->re, seg, rest, ep->re.re_nsub + 1, pm) != 0)
+                continue;
+            if (pm[0].rm_so != 0 || (size_t)pm[0].rm_eo != rest)
+                continue;
+            if (try_endpoint(st, ep, seg, pm))
+                return 1;
+        }
+    }
+    return 0;
+}
+
+static int cmp_method(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void build_allow(struct mstate *st)
+{
+    char *w = st->m->allow, *end = st->m->allow + sizeof st->m->allow;
+    int get = 0, head = 0;
+    for (size_t i = 0; i < st->nallow; i++) {
+        get |= strcmp(st->allow[i], "GET") == 0;
+        head |= strcmp(st->allow[i], "HEAD") == 0;
+    }
+    if (get && !head)
+        allow_add(st, "HEAD");
+    qsort(st->allow, st->nallow, sizeof st->allow[0], cmp_method);
+    for (size_t i = 0; i < st->nallow; i++) {
+        size_t n = strlen(st->allow[i]), sep = w == st->m->allow ? 0 : 2;
+        if ((size_t)(end - w) < sep + n + 1)
+            break;
+        memcpy(w, ", ", sep);
+        memcpy(w + sep, st->allow[i], n);
+        w += sep + n;
+    }
+    *w = '\0';
 }
 
 int cio__router_match(const struct cio__router *r, struct cio_str method,
                       struct cio_str path, struct cio__route_match *m)
 {
-    int any = 0;
-
+    struct mstate st = {.path = path.ptr, .len = path.len, .method = method,
+                        .m = m};
+    m->target = NULL;
+    m->pattern = NULL;
+    m->nparams = 0;
     m->allow[0] = '\0';
-    for (size_t i = 0; i < r->n; i++) {
-        const struct route *rt = &r->v[i];
-        if (!method_ok(rt->method, method))
-            continue;
-        if (!path_match(rt, path, m))
-            continue;
-        m->target = rt->target;
-        m->pattern = rt->pattern;
-        if (rt->is_static)
-            m->nparams = 0;
+    if (path.len == 0 || path.ptr[0] != '/')
+        return CIO__ROUTE_NOT_FOUND;
+    if (walk(&st, &r->root, 1, 0))
         return CIO__ROUTE_FOUND;
-    }
-    for (size_t i = 0; i < r->n; i++) {
-        const struct route *rt = &r->v[i];
-        if (!path_match(rt, path, NULL))
-            continue;
-        any = 1;
-        if (strcmp(rt->method, "GET") == 0) {
-            allow_add(m->allow, "GET");
-            allow_add(m->allow, "HEAD");
+    if (st.nallow == 0)
+        return CIO__ROUTE_NOT_FOUND;
+    build_allow(&st);
+    return CIO__ROUTE_NO_METHOD;
+}
+
+/* ---------------------------------------------------------------- url_for */
+
+static const char hexdig[] = "0123456789ABCDEF";
+
+/* Bytes of a path segment left as they are: pchar without '%' (RFC 3986
+ * §3.3), and '/' too when keep_slash. */
+static int plain(unsigned char c, int keep_slash)
+{
+    return cio__tok_is((char)c, CIO__TOK_HOST) || c == ':' || c == '@' ||
+           (keep_slash && c == '/');
+}
+
+/* Writes the encoding of v into w (if w) and returns its length. */
+static size_t encode(char *w, const char *v, int keep_slash)
+{
+    size_t n = 0;
+    for (; *v != '\0'; v++) {
+        unsigned char c = (unsigned char)*v;
+        if (plain(c, keep_slash)) {
+            if (w != NULL)
+                w[n] = (char)c;
+            n++;
         } else {
-            allow_add(m->allow, rt->method);
+            if (w != NULL) {
+                w[n] = '%';
+                w[n + 1] = hexdig[c >> 4];
+                w[n + 2] = hexdig[c & 15];
+            }
+            n += 3;
         }
     }
-    return any ? CIO__ROUTE_NO_METHOD : CIO__ROUTE_NOT_FOUND;
+    return n;
+}
+
+static const char *find_value(const struct cio_kv *params, struct cio_str name)
+{
+    for (; params != NULL && params->name != NULL; params++)
+        if (strlen(params->name) == name.len &&
+            memcmp(params->name, name.ptr, name.len) == 0)
+            return params->value;
+    return NULL;
 }
 
 ptrdiff_t cio__route_format(const char *pattern, const struct cio_kv *params,
                             char *buf, size_t cap)
 {
-    size_t o = 0;
-    const char *p = pattern;
+    struct parsed pp;
+    const char *vals[CIO__ROUTER_MAX_PARAMS];
+    int rc = parse_pattern(pattern, &pp);
+    if (rc < 0)
+        return rc;
 
-    while (*p != '\0') {
-        if (*p == '{') {
-            const char *e = strchr(p, '}'), *colon;
-            size_t nl;
-            const char *val = NULL;
-            if (e == NULL)
-                return CIO_EINVAL;
-            colon = memchr(p, ':', (size_t)(e - p));
-            if (colon != NULL) {
-                int depth = 0;
-                for (e = colon + 1; *e != '\0'; e++) {
-                    if (*e == '{')
-                        depth++;
-                    else if (*e == '}' && depth-- == 0)
-                        break;
-                }
-            }
-            nl = (size_t)((colon != NULL ? colon : e) - p - 1);
-            for (size_t i = 0; params != NULL && params[i].name != NULL; i++)
-                if (strlen(params[i].name) == nl &&
-                    memcmp(params[i].name, p + 1, nl) == 0)
-                    val = params[i].value;
-            if (val == NULL)
-                return cio__err(CIO_EINVAL, "url_for: parameter %.*s missing",
-                                (int)nl, p + 1);
-            ptrdiff_t k = cio_pct_encode(
-                NULL, 0, val, strlen(val),
-                colon != NULL ? CIO_PCT_PATH : CIO_PCT_SEGMENT);
-            if (k < 0)
-                return k;
-            if (o + (size_t)k < cap)
-                cio_pct_encode(buf + o, cap - o, val, strlen(val),
-                               colon != NULL ? CIO_PCT_PATH : CIO_PCT_SEGMENT);
-            o += (size_t)k;
-            p = *e != '\0' ? e + 1 : e;
+    size_t n = 0, k = 0;
+    for (size_t i = 0; i < pp.nparts; i++) {
+        const struct part *p = &pp.parts[i];
+        if (p->kind == PART_STATIC) {
+            n += p->end - p->off;
             continue;
         }
-        if (o + 1 < cap)
-            buf[o] = *p;
-        o++;
-        p++;
+        const char *v = find_value(params, p->name);
+        if (v == NULL || (p->kind == PART_PARAM && v[0] == '\0'))
+            return cio__err(CIO_EINVAL, "url for \"%.80s\": %s value for {%.*s}",
+                            pattern, v == NULL ? "no" : "empty",
+                            (int)p->name.len, p->name.ptr);
+        if (p->kind == PART_REGEX) {
+            regex_t re;
+            size_t nsub;
+            rc = compile_param_regex(pattern, p, REG_NOSUB, &re, &nsub);
+            if (rc < 0)
+                return rc;
+            rc = regexec(&re, v, 0, NULL, 0);
+            regfree(&re);
+            if (rc != 0)
+                return cio__err(CIO_EINVAL,
+                                "url for \"%.80s\": value \"%.40s\" does not "
+                                "match the regex of {%.*s}",
+                                pattern, v, (int)p->name.len, p->name.ptr);
+        }
+        vals[k++] = v;
+        n += encode(NULL, v, p->kind == PART_REGEX);
     }
-    if (o < cap)
-        buf[o] = '\0';
-    else if (cap > 0)
-        buf[cap - 1] = '\0';
-    return (ptrdiff_t)o;
+    if (n >= cap)
+        return (ptrdiff_t)n;
+
+    char *w = buf;
+    k = 0;
+    for (size_t i = 0; i < pp.nparts; i++) {
+        const struct part *p = &pp.parts[i];
+        if (p->kind == PART_STATIC) {
+            memcpy(w, pattern + p->off, p->end - p->off);
+            w += p->end - p->off;
+        } else {
+            w += encode(w, vals[k++], p->kind == PART_REGEX);
+        }
+    }
+    *w = '\0';
+    return (ptrdiff_t)n;
 }

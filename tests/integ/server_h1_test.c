@@ -1,0 +1,534 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The server over HTTP/1.1 against real clients (curl, raw sockets):
+ * keep-alive, HEAD, 404/405/OPTIONS, bodies, pipelining, RELIABILITY.md A,
+ * B and J defences (exact status and a closed connection), graceful stop.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "server_fixture.h"
+#include "test.h"
+
+static int hello(cio_req *req, cio_resp *res, void *ud)
+{
+    (void)req;
+    (void)ud;
+    return cio_resp_text(res, 200, "Hello, World!");
+}
+
+static int user(cio_req *req, cio_resp *res, void *ud)
+{
+    (void)ud;
+    return cio_resp_printf(res, 200, "application/json", "{\"id\":\"%s\"}",
+                           cio_req_param(req, "id"));
+}
+
+static int echo(cio_req *req, cio_resp *res, void *ud)
+{
+    const char *b;
+    size_t n;
+    (void)ud;
+    int rc = cio_req_body(req, 0, &b, &n);
+    if (rc < 0)
+        return rc;
+    return cio_resp_body(res, b, n, "application/octet-stream");
+}
+
+static int slow(cio_req *req, cio_resp *res, void *ud)
+{
+    const char *ms = cio_req_query(req, "ms");
+    (void)ud;
+    int rc = cio_sleep(cio_after(ms ? atoi(ms) : 300));
+    if (rc < 0)
+        return rc;
+    return cio_resp_text(res, 200, "slept");
+}
+
+static int stream(cio_req *req, cio_resp *res, void *ud)
+{
+    (void)req;
+    (void)ud;
+    for (int i = 0; i < 3; i++) {
+        char line[16];
+        int k = snprintf(line, sizeof(line), "line %d\n", i);
+        int rc = cio_resp_write(res, line, (size_t)k);
+        if (rc < 0)
+            return rc;
+    }
+    return 0; /* the server finishes it */
+}
+
+static int fail(cio_req *req, cio_resp *res, void *ud)
+{
+    (void)req;
+    (void)res;
+    (void)ud;
+    return CIO_EINVAL;
+}
+
+static int order_mw(cio_req *req, cio_resp *res, void *ud)
+{
+    char *log = cio_req_state(req, "log");
+    char buf[64];
+    snprintf(buf, sizeof(buf), "%s>%s", log ? log : "", (const char *)ud);
+    cio_req_set_state(req, "log", strdup(buf), free);
+    int rc = cio_next(req, res);
+    const char *prev = cio_resp_header(res, "X-Order");
+    snprintf(buf, sizeof(buf), "%s<%s", prev ? prev : "", (const char *)ud);
+    cio_resp_set_header(res, "X-Order", buf);
+    return rc;
+}
+
+static int short_mw(cio_req *req, cio_resp *res, void *ud)
+{
+    (void)ud;
+    if (cio_req_header(req, "x-block") != NULL)
+        return cio_resp_error(res, 403, "blocked");
+    return cio_next(req, res);
+}
+
+static int show_log(cio_req *req, cio_resp *res, void *ud)
+{
+    (void)ud;
+    return cio_resp_printf(res, 200, "text/plain", "%s app=%s db=%s pattern=%s",
+                           (const char *)cio_req_state(req, "log"),
+                           cio_req_app(req) != NULL ? "y" : "n",
+                           (const char *)cio_app_state(cio_req_app(req), "db"),
+                           cio_req_route_pattern(req));
+}
+
+static cio_app *make_app(void)
+{
+    cio_app *app, *sub;
+    cr_assert_eq(cio_app_new(&app), 0);
+    cr_assert_eq(cio_app_new(&sub), 0);
+    cr_assert_eq(cio_app_get(app, "/", hello, NULL), 0);
+    cr_assert_eq(cio_app_route(app, "GET", "/users/{id}", user, NULL, "user"), 0);
+    cr_assert_eq(cio_app_post(app, "/echo", echo, NULL), 0);
+    cr_assert_eq(cio_app_put(app, "/echo", echo, NULL), 0);
+    cr_assert_eq(cio_app_get(app, "/slow", slow, NULL), 0);
+    cr_assert_eq(cio_app_get(app, "/stream", stream, NULL), 0);
+    cr_assert_eq(cio_app_get(app, "/fail", fail, NULL), 0);
+    cr_assert_eq(cio_app_use(app, order_mw, "a"), 0);
+    cr_assert_eq(cio_app_use(app, order_mw, "b"), 0);
+    cr_assert_eq(cio_app_set_state(app, "db", "pool", NULL), 0);
+    cr_assert_eq(cio_app_route(sub, "GET", "/x/{n}", show_log, NULL, "subx"), 0);
+    cr_assert_eq(cio_app_use(sub, short_mw, NULL), 0);
+    cr_assert_eq(cio_app_use(sub, order_mw, "s"), 0);
+    cr_assert_eq(cio_app_mount(app, "/sub", sub), 0);
+    return app;
+}
+
+static void start(struct srvfx *f)
+{
+    f->app = make_app();
+    CIO_ASSERT_RC(srvfx_start(f), 0);
+}
+
+/* One request on a fresh connection; returns the response text. */
+static int raw(struct srvfx *f, const char *req, char *out, size_t cap,
+               int *closed)
+{
+    int fd = srvfx_connect(f->port);
+    cr_assert_geq(fd, 0);
+    ptrdiff_t n = srvfx_exchange(fd, req, strlen(req), out, cap, 3000, closed);
+    close(fd);
+    return (int)n;
+}
+
+Test(server_h1, curl_keepalive_reuses_one_connection)
+{
+    struct srvfx f = {0};
+    char cmd[512], out[8192];
+    start(&f);
+    snprintf(cmd, sizeof(cmd),
+             "curl -sv --max-time 10 %s/ %s/users/42 2>&1", f.url, f.url);
+    cr_assert_eq(srvfx_sh(cmd, out, sizeof(out)), 0, "%s", out);
+    cr_expect(strstr(out, "Hello, World!") != NULL, "%s", out);
+    cr_expect(strstr(out, "{\"id\":\"42\"}") != NULL, "%s", out);
+    cr_expect(strstr(out, "Re-using existing connection") != NULL, "%s", out);
+    cr_expect_eq(srvfx_count(out, "Connected to"), 1, "%s", out);
+    srvfx_stop(&f);
+}
+
+Test(server_h1, head_served_by_get_without_body)
+{
+    struct srvfx f = {0};
+    char out[4096];
+    int closed;
+    start(&f);
+    raw(&f, "HEAD / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", out,
+        sizeof(out), &closed);
+    cr_expect(strncmp(out, "HTTP/1.1 200 OK\r\n", 17) == 0, "%s", out);
+    cr_expect(strstr(out, "Content-Length: 13\r\n") != NULL, "%s", out);
+    cr_expect(strstr(out, "Hello") == NULL, "HEAD carried a body: %s", out);
+    cr_expect(strstr(out, "\r\n\r\n")[4] == '\0');
+    cr_expect_eq(closed, 1);
+    srvfx_stop(&f);
+}
+
+Test(server_h1, not_found_method_not_allowed_and_options)
+{
+    struct srvfx f = {0};
+    char out[4096];
+    int closed;
+    start(&f);
+    raw(&f, "GET /nope HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", out,
+        sizeof(out), &closed);
+    cr_expect(strncmp(out, "HTTP/1.1 404 ", 13) == 0, "%s", out);
+    cr_expect(strstr(out, "404 Not Found") != NULL, "%s", out);
+    /* root middleware ran around the 404 */
+    cr_expect(strstr(out, "X-Order: <b<a\r\n") != NULL, "%s", out);
+    raw(&f, "DELETE /echo HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", out,
+        sizeof(out), &closed);
+    cr_expect(strncmp(out, "HTTP/1.1 405 ", 13) == 0, "%s", out);
+    cr_expect(strstr(out, "Allow: POST, PUT\r\n") != NULL, "%s", out);
+    raw(&f, "OPTIONS /echo HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+        out, sizeof(out), &closed);
+    cr_expect(strncmp(out, "HTTP/1.1 204 ", 13) == 0, "%s", out);
+    cr_expect(strstr(out, "Allow: POST, PUT, OPTIONS\r\n") != NULL, "%s", out);
+    raw(&f, "GET /nope HTTP/1.1\r\nHost: a\r\nAccept: application/json\r\n"
+            "Connection: close\r\n\r\n", out, sizeof(out), &closed);
+    cr_expect(strstr(out, "{\"status\":404,\"error\":\"Not Found\",\"message\":null}") != NULL,
+              "%s", out);
+    srvfx_stop(&f);
+}
+
+Test(server_h1, middleware_onion_subapp_state_and_short_circuit)
+{
+    struct srvfx f = {0};
+    char out[4096];
+    int closed;
+    start(&f);
+    raw(&f, "GET /sub/x/1 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+        out, sizeof(out), &closed);
+    cr_expect(strstr(out, ">a>b>s app=y db=pool pattern=/sub/x/{n}") != NULL,
+              "%s", out);
+    cr_expect(strstr(out, "X-Order: <s<b<a\r\n") != NULL, "%s", out);
+    raw(&f, "GET /sub/x/1 HTTP/1.1\r\nHost: a\r\nX-Block: 1\r\n"
+            "Connection: close\r\n\r\n", out, sizeof(out), &closed);
+    cr_expect(strncmp(out, "HTTP/1.1 403 ", 13) == 0, "%s", out);
+    char url[64];
+    cr_expect_eq(cio_app_url_for(f.app, "subx",
+                                 (struct cio_kv[]){{"n", "a b/c"}, {NULL, NULL}},
+                                 url, sizeof(url)),
+                 (ptrdiff_t)strlen("/sub/x/a%20b%2Fc"));
+    cr_expect_str_eq(url, "/sub/x/a%20b%2Fc");
+    CIO_EXPECT_RC(cio_app_url_for(f.app, "nope", NULL, url, sizeof(url)),
+                  CIO_ENOENT);
+    srvfx_stop(&f);
+}
+
+Test(server_h1, handler_error_is_500_and_streaming_is_chunked)
+{
+    struct srvfx f = {0};
+    char out[4096];
+    int closed;
+    start(&f);
+    raw(&f, "GET /fail HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", out,
+        sizeof(out), &closed);
+    cr_expect(strncmp(out, "HTTP/1.1 500 ", 13) == 0, "%s", out);
+    raw(&f, "GET /stream HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", out,
+        sizeof(out), &closed);
+    cr_expect(strstr(out, "Transfer-Encoding: chunked\r\n") != NULL, "%s", out);
+    cr_expect(strstr(out, "7\r\nline 0\n\r\n7\r\nline 1\n\r\n7\r\nline 2\n\r\n0\r\n\r\n") != NULL,
+              "%s", out);
+    srvfx_stop(&f);
+}
+
+Test(server_h1, curl_chunked_upload_and_100_continue)
+{
+    struct srvfx f = {0};
+    char cmd[512], out[65536];
+    start(&f);
+    snprintf(cmd, sizeof(cmd),
+             "head -c 100000 /dev/zero | tr '\\0' 'x' | curl -s --max-time 10 "
+             "-H 'Transfer-Encoding: chunked' --data-binary @- %s/echo | wc -c",
+             f.url);
+    cr_assert_eq(srvfx_sh(cmd, out, sizeof(out)), 0);
+    cr_expect_eq(atoi(out), 100000, "%s", out);
+    snprintf(cmd, sizeof(cmd),
+             "head -c 5000 /dev/zero | curl -sv --max-time 10 "
+             "-H 'Expect: 100-continue' --data-binary @- %s/echo -o /dev/null 2>&1",
+             f.url);
+    cr_assert_eq(srvfx_sh(cmd, out, sizeof(out)), 0);
+    cr_expect(strstr(out, "< HTTP/1.1 100 Continue") != NULL, "%s", out);
+    cr_expect(strstr(out, "< HTTP/1.1 200 OK") != NULL, "%s", out);
+    srvfx_stop(&f);
+}
+
+Test(server_h1, pipelined_16_requests_answered_in_order)
+{
+    struct srvfx f = {0};
+    char req[2048], out[16384];
+    size_t o = 0;
+    int closed;
+    start(&f);
+    for (int i = 0; i < 16; i++)
+        o += (size_t)snprintf(req + o, sizeof(req) - o,
+                              "GET /users/%d HTTP/1.1\r\nHost: a\r\n%s\r\n", i,
+                              i == 15 ? "Connection: close\r\n" : "");
+    raw(&f, req, out, sizeof(out), &closed);
+    cr_expect_eq(srvfx_count(out, "HTTP/1.1 200 OK"), 16, "%s", out);
+    const char *p = out;
+    for (int i = 0; i < 16; i++) {
+        char want[32];
+        snprintf(want, sizeof(want), "{\"id\":\"%d\"}", i);
+        const char *q = strstr(p, want);
+        cr_expect(q != NULL, "response %d missing or out of order", i);
+        if (q != NULL)
+            p = q;
+    }
+    cr_expect_eq(closed, 1);
+    srvfx_stop(&f);
+}
+
+/* RELIABILITY.md A and B: each bad request gets its status, then close. */
+static const struct {
+    const char *name, *req;
+    int status;
+} bad[] = {
+    {"A1 CL and TE", "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n"
+                     "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
+    {"A2 two CLs", "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n"
+                   "Content-Length: 6\r\n\r\nhello!", 400},
+    {"A2 CL list", "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 6\r\n\r\nhello", 400},
+    {"A3 CL +5", "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: +5\r\n\r\nhello", 400},
+    {"A3 CL 2^64", "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 18446744073709551616\r\n\r\n", 400},
+    {"A4 TE twice", "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", 400},
+    {"A4 TE unknown", "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: xchunked\r\n\r\n", 501},
+    {"A6 TE in 1.0", "POST /echo HTTP/1.0\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
+    {"A7 space before colon", "GET / HTTP/1.1\r\nHost: a\r\nContent-Length : 0\r\n\r\n", 400},
+    {"A8 obs-fold", "GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n", 400},
+    {"A10 NUL in value", "GET / HTTP/1.1\r\nHost: a\r\nX: a\0b\r\n\r\n", 400},
+    {"A12 bare LF", "GET / HTTP/1.1\nHost: a\n\n", 400},
+    {"A13 chunk size 0x5", "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0x5\r\nhello\r\n0\r\n\r\n", 400},
+    {"A14 chunk without CRLF", "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXY0\r\n\r\n", 400},
+    {"A19 expect over limit", "POST /echo HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n"
+                              "Content-Length: 99999999\r\n\r\n", 413},
+    {"B21 no Host", "GET / HTTP/1.1\r\n\r\n", 400},
+    {"B21 two Hosts", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400},
+    {"B23 lowercase method", "get / HTTP/1.1\r\nHost: a\r\n\r\n", 501},
+    {"B24 HTTP/2.0 on h1", "GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505},
+    {"B24 HTTP/1.1x", "GET / HTTP/1.1x\r\nHost: a\r\n\r\n", 400},
+    {"B25 SP in target", "GET /a b HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+    {"path %00", "GET /a%00 HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+};
+
+Test(server_h1, reliability_bad_requests_get_status_and_close)
+{
+    struct srvfx f = {0};
+    char out[4096];
+    start(&f);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int fd = srvfx_connect(f.port), closed;
+        char want[16];
+        size_t len = strlen(bad[i].req);
+        if (strcmp(bad[i].name, "A10 NUL in value") == 0)
+            len = 35;
+        srvfx_exchange(fd, bad[i].req, len, out, sizeof(out), 3000, &closed);
+        close(fd);
+        snprintf(want, sizeof(want), "HTTP/1.1 %d ", bad[i].status);
+        cr_expect(strncmp(out, want, strlen(want)) == 0, "%s: got %.60s",
+                  bad[i].name, out);
+        cr_expect(strstr(out, "Connection: close\r\n") != NULL, "%s: %s",
+                  bad[i].name, out);
+        cr_expect_eq(closed, 1, "%s: connection not closed", bad[i].name);
+        /* the handler never saw it: no echo of "hello" */
+        cr_expect(strstr(out, "\r\n\r\nhello") == NULL, "%s", bad[i].name);
+    }
+    srvfx_stop(&f);
+}
+
+Test(server_h1, reliability_limits_414_431)
+{
+    struct srvfx f = {0};
+    static char req[70000], out[4096];
+    int closed;
+    start(&f);
+    /* B26: request line over 8 KiB */
+    size_t o = (size_t)sprintf(req, "GET /");
+    memset(req + o, 'a', 9000);
+    o += 9000;
+    o += (size_t)sprintf(req + o, " HTTP/1.1\r\nHost: a\r\n\r\n");
+    raw(&f, req, out, sizeof(out), &closed);
+    cr_expect(strncmp(out, "HTTP/1.1 414 ", 13) == 0, "%.60s", out);
+    cr_expect_eq(closed, 1);
+    /* more than 100 fields */
+    o = (size_t)sprintf(req, "GET / HTTP/1.1\r\nHost: a\r\n");
+    for (int i = 0; i < 120; i++)
+        o += (size_t)sprintf(req + o, "X-%d: v\r\n", i);
+    sprintf(req + o, "\r\n");
+    raw(&f, req, out, sizeof(out), &closed);
+    cr_expect(strncmp(out, "HTTP/1.1 431 ", 13) == 0, "%.60s", out);
+    cr_expect_eq(closed, 1);
+    /* header section over the 16 KiB default */
+    o = (size_t)sprintf(req, "GET / HTTP/1.1\r\nHost: a\r\n");
+    for (int i = 0; i < 5; i++) {
+        o += (size_t)sprintf(req + o, "X-%d: ", i);
+        memset(req + o, 'v', 4000);
+        o += 4000;
+        o += (size_t)sprintf(req + o, "\r\n");
+    }
+    sprintf(req + o, "\r\n");
+    raw(&f, req, out, sizeof(out), &closed);
+    cr_expect(strncmp(out, "HTTP/1.1 431 ", 13) == 0, "%.60s", out);
+    cr_expect_eq(closed, 1);
+    srvfx_stop(&f);
+}
+
+Test(server_h1, reliability_valid_then_invalid_pipelined)
+{
+    struct srvfx f = {0};
+    char out[4096];
+    int closed;
+    start(&f);
+    /* A17: response 1, then 400 + close; a CL: 0 body never absorbs the
+     * next request */
+    raw(&f, "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n"
+            "GET / HTTP/1.1\r\nHost: a\r\n\r\n"
+            "GET / HTTP/1.1\r\nHost: a\r\nX: \x01\r\n\r\n",
+        out, sizeof(out), &closed);
+    cr_expect_eq(srvfx_count(out, "HTTP/1.1 200 OK"), 2, "%s", out);
+    cr_expect(strstr(out, "Hello, World!HTTP/1.1 400 ") != NULL, "%s", out);
+    cr_expect_eq(closed, 1);
+    srvfx_stop(&f);
+}
+
+Test(server_h1, reliability_slowloris_head_timeout_408)
+{
+    struct srvfx f = {0};
+    char out[4096];
+    int closed;
+    f.opts.timeouts.head_ms = 300;
+    start(&f);
+    int fd = srvfx_connect(f.port);
+    /* J85: a head that never completes is cut at the head deadline */
+    srvfx_exchange(fd, "GET / HTTP/1.1\r\nHost: a\r\nX-a: ", 30, out,
+                   sizeof(out), 5000, &closed);
+    close(fd);
+    cr_expect(strncmp(out, "HTTP/1.1 408 ", 13) == 0, "%.60s", out);
+    cr_expect_eq(closed, 1);
+    /* a connection that sends nothing is closed quietly */
+    fd = srvfx_connect(f.port);
+    srvfx_exchange(fd, "", 0, out, sizeof(out), 5000, &closed);
+    close(fd);
+    cr_expect_eq(out[0], '\0');
+    cr_expect_eq(closed, 1);
+    srvfx_stop(&f);
+}
+
+Test(server_h1, reliability_slow_body_408)
+{
+    struct srvfx f = {0};
+    char out[4096];
+    int closed;
+    start(&f);
+    int fd = srvfx_connect(f.port);
+    /* J86: a body below the minimum rate (1 KiB/s after a 5 s grace) */
+    srvfx_exchange(fd, "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\nabc",
+                   strlen("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\nabc"),
+                   out, sizeof(out), 9000, &closed);
+    close(fd);
+    cr_expect(strncmp(out, "HTTP/1.1 408 ", 13) == 0, "%.60s", out);
+    cr_expect_eq(closed, 1);
+    srvfx_stop(&f);
+}
+
+Test(server_h1, reliability_idle_timeout_and_max_conns)
+{
+    struct srvfx f = {0};
+    char out[4096];
+    int closed;
+    f.opts.timeouts.idle_ms = 1500;
+    f.opts.limits.max_conns = 2;
+    start(&f);
+    int a = srvfx_connect(f.port), b = srvfx_connect(f.port);
+    srvfx_exchange(a, "GET / HTTP/1.1\r\nHost: a\r\n\r\n", 27, out, sizeof(out),
+                   100, &closed);
+    cr_expect(strstr(out, "Hello") != NULL);
+    /* J87: a third connection above max_conns is closed at once */
+    struct cio_server_stats st;
+    cio_server_stats(f.srv, &st);
+    cr_expect_eq(st.conns, 2, "conns %u", st.conns);
+    int c = srvfx_connect(f.port);
+    srvfx_exchange(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n", 27, out, sizeof(out),
+                   3000, &closed);
+    cr_expect_eq(out[0], '\0', "%s", out);
+    cr_expect_eq(closed, 1);
+    close(c);
+    /* the keep-alive connection is closed after idle_ms */
+    srvfx_exchange(a, "", 0, out, sizeof(out), 5000, &closed);
+    cr_expect_eq(closed, 1);
+    close(a);
+    close(b);
+    srvfx_stop(&f);
+}
+
+struct slow_client {
+    unsigned port;
+    char out[4096];
+};
+
+static void *slow_client_main(void *arg)
+{
+    struct slow_client *s = arg;
+    int fd = srvfx_connect(s->port), closed;
+    srvfx_exchange(fd, "GET /slow?ms=400 HTTP/1.1\r\nHost: a\r\n\r\n", 39, s->out,
+                   sizeof(s->out), 5000, &closed);
+    close(fd);
+    return NULL;
+}
+
+Test(server_h1, graceful_stop_finishes_inflight_request)
+{
+    struct srvfx f = {0};
+    struct slow_client sc = {0};
+    pthread_t t;
+    struct cio_server_stats st;
+    start(&f);
+    sc.port = f.port;
+    pthread_create(&t, NULL, slow_client_main, &sc);
+    for (int i = 0; i < 300; i++) {
+        cio_server_stats(f.srv, &st);
+        if (st.inflight == 1)
+            break;
+        usleep(10000);
+    }
+    cr_expect_eq(st.inflight, 1);
+    unsigned port = f.port;
+    srvfx_stop(&f);
+    pthread_join(t, NULL);
+    cr_expect(strncmp(sc.out, "HTTP/1.1 200 OK", 15) == 0, "%s", sc.out);
+    cr_expect(strstr(sc.out, "Connection: close\r\n") != NULL, "%s", sc.out);
+    cr_expect(strstr(sc.out, "slept") != NULL, "%s", sc.out);
+    cr_expect_lt(srvfx_connect(port), 0, "still accepting after stop");
+}
+
+Test(server_h1, wrk_and_h2load_smoke_zero_errors)
+{
+    struct srvfx f = {0};
+    char cmd[512], out[8192];
+    start(&f);
+    snprintf(cmd, sizeof(cmd),
+             "timeout 20 wrk -t1 -c64 -d2s %s/ 2>&1", f.url);
+    int st = srvfx_sh(cmd, out, sizeof(out));
+    if (st == 127)
+        cr_skip("wrk missing");
+    cr_expect_eq(st, 0, "%s", out);
+    cr_expect(strstr(out, "Requests/sec") != NULL, "%s", out);
+    cr_expect(strstr(out, "Socket errors") == NULL, "%s", out);
+    cr_expect(strstr(out, "Non-2xx") == NULL, "%s", out);
+    snprintf(cmd, sizeof(cmd),
+             "timeout 30 h2load --h1 -n 2000 -c 16 %s/ 2>&1", f.url);
+    st = srvfx_sh(cmd, out, sizeof(out));
+    cr_expect_eq(st, 0, "%s", out);
+    cr_expect(strstr(out, "2000 succeeded, 0 failed, 0 errored") != NULL, "%s",
+              out);
+    cr_expect(strstr(out, "status codes: 2000 2xx") != NULL, "%s", out);
+    srvfx_stop(&f);
+}

@@ -155,19 +155,111 @@ static int regcomp_err(int rc, const regex_t *re, const char *pat,
                     pat, (int)name.len, name.ptr, msg);
 }
 
-/*
- * 1 if re has '^' or '$' outside a bracket expression: a route's regex is
- * anchored already, and an anchor inside it would mean "where this part of
- * the route begins", which depends on how the route is split.
- */
-static int has_anchor(const char *s, size_t n)
+/* Most nested groups, and most regex nodes after glibc expands repeats,
+ * accepted in one parameter's regex. */
+#define MAX_RX_DEPTH 32
+#define MAX_RX_COST 2048
+
+static size_t sat_mul(size_t a, size_t b)
 {
+    return a != 0 && b > SIZE_MAX / 4 / a ? SIZE_MAX / 4 : a * b;
+}
+
+/* An interval "{n}", "{n,}" or "{n,m}" at s[i] (s[i] == '{'): returns its
+ * length and *factor, the copies glibc makes of the atom; 0 if it is not
+ * one (regcomp then decides). */
+static size_t interval(const char *s, size_t n, size_t i, size_t *factor)
+{
+    size_t j = i + 1, lo = 0, hi = 0, nd = 0;
+    while (j < n && s[j] >= '0' && s[j] <= '9' && nd < 6) {
+        lo = lo * 10 + (size_t)(s[j++] - '0');
+        nd++;
+    }
+    if (nd == 0)
+        return 0;
+    hi = lo;
+    if (j < n && s[j] == ',') {
+        j++;
+        nd = 0;
+        while (j < n && s[j] >= '0' && s[j] <= '9' && nd < 6) {
+            hi = hi * 10 + (size_t)(s[j++] - '0');
+            nd++;
+        }
+        hi = nd == 0 ? lo + 1 : hi;
+    }
+    if (j >= n || s[j] != '}')
+        return 0;
+    *factor = (hi > lo ? hi : lo) + 1;
+    return j - i + 1;
+}
+
+/*
+ * Checks what regcomp cannot see once re is wrapped as "(re)": a ')' that
+ * closes nothing ("a)|(b" would balance inside the wrapper and change its
+ * meaning), a back-reference (group numbers shift once re is embedded in a
+ * route's regex, and back-references make matching exponential), and '^'
+ * or '$' outside brackets (a route is anchored already; an inner anchor
+ * would depend on where the route is split). Also bounds the cost of
+ * compiling: glibc copies an atom for each repeat ("a+" is "aa*", "a{3}"
+ * is "aaa"), so stacked or nested repeats grow exponentially ("a++++..."
+ * ran the fuzzer out of memory); the estimated node count is bounded and
+ * a repeat of a repeat is refused. Returns the fault or NULL.
+ */
+static const char *regex_lint(const char *s, size_t n)
+{
+    /* Per open group: the cost of its finished atoms, and of its last atom
+     * (0 when there is none to repeat). */
+    size_t sum[MAX_RX_DEPTH + 1] = {0}, last[MAX_RX_DEPTH + 1] = {0};
+    size_t d = 0;
+    int repeated = 0; /* the last token was a repeat */
     for (size_t i = 0; i < n; i++) {
-        if (s[i] == '\\') {
+        size_t factor = 0, skip = 0;
+        char c = s[i];
+        if (c == '*' || c == '?')
+            factor = 1;
+        else if (c == '+')
+            factor = 2;
+        else if (c == '{')
+            skip = interval(s, n, i, &factor);
+        if (factor != 0) {
+            if (repeated)
+                return "a repeat of a repeat";
+            last[d] = sat_mul(last[d] != 0 ? last[d] : 1, factor);
+            if (last[d] > MAX_RX_COST)
+                return "a regex too large once repeats are expanded";
+            repeated = 1;
+            if (skip != 0)
+                i += skip - 1;
+            continue;
+        }
+        repeated = 0;
+        if (c == '\\') {
+            if (i + 1 < n && s[i + 1] >= '1' && s[i + 1] <= '9')
+                return "back-reference";
             i++;
-        } else if (s[i] == '^' || s[i] == '$') {
-            return 1;
-        } else if (s[i] == '[') {
+        } else if (c == '^' || c == '$') {
+            return "'^' or '$' (routes are anchored already)";
+        } else if (c == '(') {
+            if (d == MAX_RX_DEPTH)
+                return "groups nested too deeply";
+            sum[d] += last[d];
+            last[d] = 0;
+            d++;
+            sum[d] = last[d] = 0;
+            continue;
+        } else if (c == ')') {
+            if (d == 0)
+                return "unbalanced parentheses";
+            size_t inner = sum[d] + last[d] + 1;
+            d--;
+            sum[d] += last[d];
+            last[d] = inner;
+            continue;
+        } else if (c == '|') {
+            sum[d] += last[d];
+            last[d] = 0;
+            continue;
+        } else if (c == '[') {
             /* POSIX brackets: a leading '^' negates, a first ']' is a
              * member, "[:class:]" "[.coll.]" "[=equiv=]" nest, and a
              * backslash is an ordinary member. */
@@ -179,16 +271,25 @@ static int has_anchor(const char *s, size_t n)
             while (i < n && s[i] != ']') {
                 if (s[i] == '[' && i + 1 < n &&
                     (s[i + 1] == ':' || s[i + 1] == '.' || s[i + 1] == '=')) {
-                    char d = s[i + 1];
+                    char e = s[i + 1];
                     i += 2;
-                    while (i + 1 < n && !(s[i] == d && s[i + 1] == ']'))
+                    while (i + 1 < n && !(s[i] == e && s[i + 1] == ']'))
                         i++;
                 }
                 i++;
             }
         }
+        /* An atom: a byte, an escape, '.', a bracket expression. */
+        sum[d] += last[d];
+        last[d] = 1;
+        if (sum[d] > MAX_RX_COST)
+            return "a regex too large once repeats are expanded";
     }
-    return 0;
+    if (d != 0)
+        return "unbalanced parentheses";
+    if (sum[0] + last[0] > MAX_RX_COST)
+        return "a regex too large once repeats are expanded";
+    return NULL;
 }
 
 /*
@@ -202,21 +303,11 @@ static int has_anchor(const char *s, size_t n)
 static int compile_param_regex(const char *pat, const struct part *p,
                                int extra, regex_t *out, size_t *nsub)
 {
-    for (size_t i = 0; i + 1 < p->re.len; i++) {
-        if (p->re.ptr[i] == '\\') {
-            if (p->re.ptr[i + 1] >= '1' && p->re.ptr[i + 1] <= '9')
-                return cio__err(CIO_EINVAL,
-                                "route pattern \"%.80s\": back-reference in "
-                                "the regex for {%.*s}",
-                                pat, (int)p->name.len, p->name.ptr);
-            i++;
-        }
-    }
-    if (has_anchor(p->re.ptr, p->re.len))
+    const char *fault = regex_lint(p->re.ptr, p->re.len);
+    if (fault != NULL)
         return cio__err(CIO_EINVAL,
-                        "route pattern \"%.80s\": '^' or '$' in the regex for "
-                        "{%.*s} (routes are anchored already)",
-                        pat, (int)p->name.len, p->name.ptr);
+                        "route pattern \"%.80s\": %s in the regex for {%.*s}",
+                        pat, fault, (int)p->name.len, p->name.ptr);
     char *src = cio__malloc(p->re.len + 5);
     if (src == NULL)
         return CIO_ENOMEM;

@@ -429,3 +429,56 @@ Test(server_mw, health_ok_then_503_while_stopping)
     cr_expect_str_eq(R.body, "{\"status\":\"stopping\"}");
     CIO_EXPECT_RC(srvfx_stop(&f), 0);
 }
+
+/* ------------------------------------------------------------ rate limit */
+
+static int key_by_header(cio_req *req, char *key, size_t cap, void *ud)
+{
+    const char *k = cio_req_header(req, "X-Key");
+    (void)ud;
+    snprintf(key, cap, "%s", k ? k : "none");
+    return 0;
+}
+
+Test(server_mw, rate_limit_429_with_retry_after_rounded_up)
+{
+    struct srvfx f = {0};
+    f.app = new_app();
+    /* 0.1 token/s: an empty bucket is ~10 s from its next token, so the
+     * answers do not depend on how fast this test runs. */
+    const struct cio_rate_limit_opts o = {.rate = 0.1, .burst = 2};
+    CIO_ASSERT_RC(cio_app_use_rate_limit(f.app, &o), 0);
+    CIO_ASSERT_RC(cio_app_get(f.app, "/", hello, NULL), 0);
+    start(&f);
+    curl(&R, &f, "/", NULL);
+    cr_expect_eq(R.status, 200);
+    curl(&R, &f, "/", NULL);
+    cr_expect_eq(R.status, 200);
+    curl(&R, &f, "/", NULL);
+    cr_expect_eq(R.status, 429);
+    const char *h = http_header(&R, "Retry-After");
+    cr_expect(h != NULL && strcmp(h, "10") == 0, "Retry-After: %s", h ? h : "(none)");
+    srvfx_stop(&f);
+
+    /* Keys from a callback are independent buckets. */
+    struct srvfx g = {0};
+    g.app = new_app();
+    const struct cio_rate_limit_opts k = {.rate = 0.5, .burst = 1, .key = key_by_header};
+    CIO_ASSERT_RC(cio_app_use_rate_limit(g.app, &k), 0);
+    CIO_ASSERT_RC(cio_app_get(g.app, "/", hello, NULL), 0);
+    start(&g);
+    curl(&R, &g, "/", (const char *[]){"-H", "X-Key: a", NULL});
+    cr_expect_eq(R.status, 200);
+    curl(&R, &g, "/", (const char *[]){"-H", "X-Key: a", NULL});
+    cr_expect_eq(R.status, 429);
+    h = http_header(&R, "Retry-After");
+    cr_expect(h != NULL && strcmp(h, "2") == 0, "Retry-After: %s", h ? h : "(none)");
+    curl(&R, &g, "/", (const char *[]){"-H", "X-Key: b", NULL});
+    cr_expect_eq(R.status, 200);
+    srvfx_stop(&g);
+
+    cio_app *app = new_app();
+    const struct cio_rate_limit_opts bad = {.rate = 0, .burst = 1};
+    CIO_EXPECT_RC(cio_app_use_rate_limit(app, &bad), CIO_EINVAL);
+    cio_app_free(app);
+}

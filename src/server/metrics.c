@@ -57,7 +57,10 @@ struct shard {
     struct shard *next;    /* immutable once pushed */
     pthread_t owner;
     unsigned id;           /* worker label: order of first use */
-    counter lag_us;
+    /* Loop lag: the worst of the current and the previous window, so a
+     * scrape sees a stall for LAG_WINDOW_MS to 2 * LAG_WINDOW_MS after it. */
+    counter lag_cur_us, lag_prev_us;
+    int64_t lag_window_start; /* owner only */
     counter dropped;
     struct series tab[CIO__METRICS_SERIES];
 };
@@ -190,11 +193,18 @@ void cio__metrics_observe(struct cio__metrics *m, const char *route,
     bump(&e->count, 1);
 }
 
-void cio__metrics_set_lag(struct cio__metrics *m, uint64_t lag_us)
+void cio__metrics_set_lag(struct cio__metrics *m, int64_t now_ms, uint64_t lag_us)
 {
     struct shard *s = my_shard(m);
-    if (s != NULL)
-        atomic_store_explicit(&s->lag_us, lag_us, memory_order_relaxed);
+    if (s == NULL)
+        return;
+    if (now_ms - s->lag_window_start >= CIO__METRICS_LAG_WINDOW_MS) {
+        atomic_store_explicit(&s->lag_prev_us, peek(&s->lag_cur_us), memory_order_relaxed);
+        atomic_store_explicit(&s->lag_cur_us, 0, memory_order_relaxed);
+        s->lag_window_start = now_ms;
+    }
+    if (lag_us > peek(&s->lag_cur_us))
+        atomic_store_explicit(&s->lag_cur_us, lag_us, memory_order_relaxed);
 }
 
 /* ---------------------------------------------------------------- scrape */
@@ -355,11 +365,13 @@ int cio__metrics_render(struct cio__metrics *m, struct cio__buf *b,
             "corio_http_connections_open %llu\n", (unsigned long long)g->conns_open);
     if (rc == 0)
         rc = cio__buf_printf(b,
-            "# HELP corio_loop_lag_seconds How late the worker's periodic timer fired last.\n"
+            "# HELP corio_loop_lag_seconds The worst delay of the worker's periodic timer in the last 5 to 10 s.\n"
             "# TYPE corio_loop_lag_seconds gauge\n");
-    for (struct shard *s = head; rc == 0 && s != NULL; s = s->next)
+    for (struct shard *s = head; rc == 0 && s != NULL; s = s->next) {
+        uint64_t cur = peek(&s->lag_cur_us), prev = peek(&s->lag_prev_us);
         rc = cio__buf_printf(b, "corio_loop_lag_seconds{worker=\"%u\"} %.6f\n", s->id,
-                             (double)peek(&s->lag_us) / 1e6);
+                             (double)(cur > prev ? cur : prev) / 1e6);
+    }
     if (rc == 0)
         rc = cio__buf_printf(b,
             "# HELP corio_metrics_dropped_total Requests not counted: a shard's series table was full.\n"

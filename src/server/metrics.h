@@ -37,8 +37,14 @@ void cio__metrics_free(struct cio__metrics *m);
 void cio__metrics_observe(struct cio__metrics *m, const char *route,
                           const char *method, int status, uint64_t dur_ns);
 
-/* The calling thread's latest loop lag (how late a periodic timer fired). */
-void cio__metrics_set_lag(struct cio__metrics *m, uint64_t lag_us);
+/*
+ * Records how late the calling thread's periodic timer fired (at
+ * now_ms, a monotonic clock). The exposed gauge is the worst lag of the
+ * current and the previous CIO__METRICS_LAG_WINDOW_MS window, so a stall
+ * stays visible to a scraper for 5 to 10 s instead of until the next tick.
+ */
+#define CIO__METRICS_LAG_WINDOW_MS 5000
+void cio__metrics_set_lag(struct cio__metrics *m, int64_t now_ms, uint64_t lag_us);
 
 #define CIO__METRICS_SERIES 512 /* per shard; a power of two */
 

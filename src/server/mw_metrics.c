@@ -56,7 +56,7 @@ static void lag_task(void *arg)
          * timer's own granularity. */
         uint64_t tick_ns = (uint64_t)LAG_TICK_MS * 1000000u;
         uint64_t lag_us = late_ns > tick_ns ? (late_ns - tick_ns) / 1000 : 0;
-        cio__metrics_set_lag(l.m, lag_us);
+        cio__metrics_set_lag(l.m, (int64_t)(mono_ns() / 1000000u), lag_us);
     }
     lag_worker = NULL;
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "server_fixture.h"
@@ -481,4 +482,41 @@ Test(server_mw, rate_limit_429_with_retry_after_rounded_up)
     const struct cio_rate_limit_opts bad = {.rate = 0, .burst = 1};
     CIO_EXPECT_RC(cio_app_use_rate_limit(app, &bad), CIO_EINVAL);
     cio_app_free(app);
+}
+
+/* ------------------------------------------------------------ loop lag */
+
+/* Blocks the worker's loop (no yield) for ms milliseconds. */
+static int busy(cio_req *req, cio_resp *res, void *ud)
+{
+    struct timespec t0, t;
+    const char *q = cio_req_query(req, "ms");
+    long ms = q ? atol(q) : 0;
+    (void)ud;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do
+        clock_gettime(CLOCK_MONOTONIC, &t);
+    while ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < ms);
+    return cio_resp_text(res, 200, "done");
+}
+
+Test(server_mw, loop_lag_shows_a_blocked_loop)
+{
+    struct srvfx f = {0};
+    f.app = new_app();
+    f.opts.workers = 1; /* the stall and the lag task share the loop */
+    CIO_ASSERT_RC(cio_app_use_metrics(f.app, "/metrics"), 0);
+    CIO_ASSERT_RC(cio_app_get(f.app, "/busy", busy, NULL), 0);
+    start(&f);
+    curl(&R, &f, "/busy?ms=0", NULL); /* starts the worker's lag task */
+    /* The task's next deadline is always less than 250 ms away, so a
+     * 1500 ms stall makes it fire at least 1250 ms late. */
+    curl(&R, &f, "/busy?ms=1500", NULL);
+    cr_expect_eq(R.status, 200);
+    curl(&R, &f, "/metrics", NULL);
+    const char *p = strstr(R.body, "\ncorio_loop_lag_seconds{worker=\"0\"} ");
+    cr_assert(p != NULL, "%s", R.body);
+    double lag = strtod(strchr(p, '}') + 2, NULL);
+    cr_expect(lag >= 1.0, "lag %f after a 1.5 s stall", lag);
+    srvfx_stop(&f);
 }

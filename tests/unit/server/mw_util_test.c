@@ -103,7 +103,7 @@ static void *observer(void *p)
         cio__metrics_observe(a->m, a->route, "GET", 200, 2000000); /* 2 ms */
     cio__metrics_observe(a->m, a->route, "BREW", 418, 100);
     cio__metrics_observe(a->m, NULL, "GET", 404, 100);
-    cio__metrics_set_lag(a->m, 1500);
+    cio__metrics_set_lag(a->m, 1000, 1500);
     return NULL;
 }
 
@@ -164,6 +164,35 @@ Test(metrics, shards_are_summed_at_scrape)
     cr_expect(find_line(t, "corio_loop_lag_seconds{worker=\"2\"} 0.001500") != NULL, "%s", t);
     cr_expect(find_line(t, "corio_metrics_dropped_total 0") != NULL, "%s", t);
     cio__buf_fini(&b);
+    cio__metrics_free(m);
+}
+
+Test(metrics, loop_lag_is_the_worst_of_two_windows)
+{
+    struct cio__metrics *m;
+    struct cio__buf b;
+    CIO_ASSERT_RC(cio__metrics_new(&m), 0);
+    const int64_t w = CIO__METRICS_LAG_WINDOW_MS;
+    static const struct {
+        int64_t at_ms;
+        uint64_t lag_us;
+        const char *want; /* the gauge after this tick */
+    } ticks[] = {
+        {10 * w, 900000, "0.900000"},
+        {10 * w + 250, 1000, "0.900000"},  /* same window: the max stays */
+        {11 * w + 10, 2000, "0.900000"},   /* next window: the previous max */
+        {12 * w + 20, 3000, "0.003000"},   /* the stall has aged out */
+    };
+    for (size_t i = 0; i < sizeof(ticks) / sizeof(ticks[0]); i++) {
+        cio__metrics_set_lag(m, ticks[i].at_ms, ticks[i].lag_us);
+        cio__buf_init(&b, 1 << 20);
+        CIO_ASSERT_RC(cio__metrics_render(m, &b, NULL), 0);
+        CIO_ASSERT_RC(cio__buf_append(&b, "", 1), 0);
+        char want[96];
+        snprintf(want, sizeof(want), "corio_loop_lag_seconds{worker=\"0\"} %s", ticks[i].want);
+        cr_expect(find_line(b.base, want) != NULL, "tick %zu: want %s in\n%s", i, want, b.base);
+        cio__buf_fini(&b);
+    }
     cio__metrics_free(m);
 }
 

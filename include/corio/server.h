@@ -459,6 +459,9 @@ struct cio_auth_opts {
     void *ud;
 };
 CIO_API int cio_app_use_auth(cio_app *app, const struct cio_auth_opts *opts);
+/* For checkers: 1 if given equals expected, else 0, in a time that depends
+ * only on expected's length (not on where the first difference is). */
+CIO_API int cio_secure_equal(const char *given, const char *expected);
 
 struct cio_rate_limit_opts {
     double rate;        /* tokens per second */

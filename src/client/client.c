@@ -61,6 +61,16 @@ void cio__phase(struct cio__send *st, int phase)
         c->hooks.on_phase(st->req, phase, c->hooks.ud);
 }
 
+/* Prefixes the current cio_last_error() text (it cannot be formatted into
+ * itself). */
+static int prefix_err(int rc, const char *fmt, const char *a, unsigned b)
+{
+    char msg[256], pre[200];
+    snprintf(msg, sizeof(msg), "%s", cio_last_error());
+    snprintf(pre, sizeof(pre), fmt, a, b);
+    return cio__err(rc, "%s%s", pre, msg);
+}
+
 static char *dup_or_null(const char *s)
 {
     return s != NULL ? cio__strdup(s) : NULL;
@@ -227,7 +237,7 @@ static int client_init(cio_client *c, const struct cio_client_opts *o)
     if (o->base_url != NULL) {
         rc = cio_url_parse(&c->base, o->base_url, strlen(o->base_url), NULL);
         if (rc < 0)
-            return cio__err(rc, "base_url: %s", cio_last_error());
+            return prefix_err(rc, "base_url: %s", "", 0);
     }
     rc = cio_headers_new(&c->headers, NULL);
     if (rc < 0)
@@ -254,7 +264,7 @@ static int client_init(cio_client *c, const struct cio_client_opts *o)
     for (const struct cio_kv *h = o->headers; h != NULL && h->name != NULL; h++)
         if ((rc = cio_headers_set(c->headers, h->name,
                                   h->value != NULL ? h->value : "")) < 0)
-            return cio__err(rc, "headers: %s", cio_last_error());
+            return prefix_err(rc, "headers: %s", "", 0);
     if ((rc = kv_dup(o->params, &c->params)) < 0)
         return rc;
     timeouts_fill(&c->to, &o->timeouts);
@@ -347,7 +357,7 @@ static int client_init(cio_client *c, const struct cio_client_opts *o)
                 rc = cio_cookie_jar_store(c->jar, line, (size_t)n, &cr,
                                           time(NULL));
                 if (rc < 0)
-                    return cio__err(rc, "cookies: %s", cio_last_error());
+                    return prefix_err(rc, "cookies: %s", "", 0);
             }
         } else if ((rc = cookie_string(o->cookies, &c->cookies_everywhere)) < 0) {
             return rc;
@@ -725,13 +735,13 @@ static int build_extra(struct cio__send *st, struct extra *x)
         struct cio__buf b;
         cio__buf_init(&b, 16384);
         int rc = 0;
-        if (c->jar != NULL) {
-            char tmp[8192];
+        if (c->jar != NULL && cio_cookie_jar_count(c->jar, time(NULL)) > 0 &&
+            (rc = cio__buf_reserve(&b, 8192)) == 0) {
             struct cio_cookie_req cr = cookie_req(q->url);
-            ptrdiff_t k = cio_cookie_jar_header(c->jar, &cr, time(NULL), tmp,
-                                                sizeof(tmp));
+            ptrdiff_t k = cio_cookie_jar_header(c->jar, &cr, time(NULL),
+                                                b.base, 8192);
             if (k > 0)
-                rc = cio__buf_append(&b, tmp, (size_t)k);
+                b.len = (size_t)k;
         }
         const char *more[2] = {c->cookies_everywhere, q->cookies};
         for (int i = 0; i < 2 && rc == 0; i++)
@@ -746,6 +756,8 @@ static int build_extra(struct cio__send *st, struct extra *x)
         if (b.len > 0) {
             x->cookie = b.base;
             x->kv[n++] = (struct cio_kv){"Cookie", x->cookie};
+        } else {
+            cio__buf_fini(&b);
         }
     }
     int64_t len = -2; /* -2: no body, -1: chunked */
@@ -902,8 +914,7 @@ static int open_conn(struct cio__send *st, struct cio__pool_host *h,
                             "within %u ms", h->host, h->port, ms);
         }
         if (rc == CIO_ECERT || rc == CIO_ETLS)
-            return cio__err(rc, "TLS with %s:%u: %s", h->host, h->port,
-                            cio_tls_last_error());
+            return prefix_err(rc, "TLS with %s:%u: ", h->host, h->port);
         if (rc == CIO_ECONNREFUSED)
             return cio__err(rc, "connection to %s:%u refused", h->host, h->port);
         return rc;
@@ -1000,8 +1011,11 @@ static int net_attempt(struct cio__send *st, cio_response *r,
             r->reason = NULL;
             continue;
         }
-        if (rc == CIO_EUNSENT) /* not retried: report a protocol error */
-            rc = cio__err(CIO_EPROTO, "%s", cio_last_error());
+        if (rc == CIO_EUNSENT) { /* not retried: a protocol error */
+            char msg[256];
+            snprintf(msg, sizeof(msg), "%s", cio_last_error());
+            rc = cio__err(CIO_EPROTO, "%s", msg);
+        }
         return rc;
     }
 }

@@ -825,16 +825,29 @@ static void drop_response(cio_response *r)
     cio_response_free(r);
 }
 
-static int mock_attempt(struct cio__send *st, cio_response *r)
+static int mock_attempt(struct cio__send *st, cio_response *r,
+                        const struct cio_kv *extra)
 {
     cio_client *c = st->c;
     struct cio_mock_resp m = {.status = 200};
-    int rc = cio_headers_new(&m.headers, NULL);
+    /* The handler sees the request as it would go on the wire: with Host,
+     * Cookie and the framing fields of this attempt. */
+    struct cio_request_info wire = *st->req;
+    int rc = cio_headers_clone(&wire.headers, st->req->headers);
     if (rc < 0)
         return rc;
+    for (const struct cio_kv *k = extra; rc == 0 && k->name != NULL; k++)
+        rc = cio_headers_add(wire.headers, k->name, k->value);
+    if (rc == 0)
+        rc = cio_headers_new(&m.headers, NULL);
+    if (rc < 0) {
+        cio_headers_free(wire.headers);
+        return rc;
+    }
     cio__buf_init(&m.body, c->max_body);
     cio__phase(st, CIO_PHASE_WRITE);
-    rc = c->mock(st->req, &m, c->mock_ud);
+    rc = c->mock(&wire, &m, c->mock_ud);
+    cio_headers_free(wire.headers);
     cio__phase(st, CIO_PHASE_FIRST_BYTE);
     struct cio__conn *cn = NULL;
     if (rc >= 0 && (cn = cio__calloc(1, sizeof(*cn))) == NULL)
@@ -1036,7 +1049,7 @@ int cio__client_attempt(struct cio__send *st, cio_response **out)
         drop_response(r);
         return rc;
     }
-    rc = c->mock != NULL ? mock_attempt(st, r) : net_attempt(st, r, x.kv);
+    rc = c->mock != NULL ? mock_attempt(st, r, x.kv) : net_attempt(st, r, x.kv);
     cio__free(x.cookie);
     if (rc < 0) {
         struct cio__conn *cn = r->conn;
@@ -1046,6 +1059,8 @@ int cio__client_attempt(struct cio__send *st, cio_response **out)
         return rc;
     }
     cio__phase(st, CIO_PHASE_BODY);
+    if (r->raw_eof) /* no body (HEAD, 204, 304): the connection is free now */
+        cio__resp_finish(r, true);
     if (r->conn != NULL && r->conn->s != NULL)
         cio__list_push_back(&c->responses, &r->node);
     store_cookies(c, r);

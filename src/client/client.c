@@ -311,23 +311,19 @@ static int client_init(cio_client *c, const struct cio_client_opts *o)
     c->pool.max_per_host = c->limits.max_conns_per_host;
     c->pool.max_idle_per_host = c->limits.max_idle_per_host;
     c->pool.keepalive_ms = c->limits.keepalive_ms;
-    if (o->mock == NULL) {
-        struct cio_tls_opts to = {
-            .insecure_skip_verify = o->tls.insecure_skip_verify,
-            .ca_file = c->tls.ca_file,
-            .cert_file = c->tls.cert_file,
-            .key_file = c->tls.key_file,
-            .alpn = (const char *const[]){"http/1.1", NULL},
-        };
-        if ((rc = cio_tls_ctx_new(&c->pool.tls, &to)) < 0)
-            return rc;
-    }
+    /* Files named for TLS must exist now (errors at creation, not at the
+     * first https request); the context itself is made on first use, so a
+     * plain-http client never loads the CA store (~10 ms). */
+    const char *files[] = {c->tls.ca_file, c->tls.cert_file, c->tls.key_file};
+    for (size_t i = 0; i < CIO_COUNTOF(files); i++)
+        if (files[i] != NULL && access(files[i], R_OK) != 0)
+            return cio__err(CIO_ETLS, "tls: cannot read %s", files[i]);
     if (!o->no_cookies) {
         if ((rc = cio_cookie_jar_new(&c->jar, NULL)) < 0)
             return rc;
         if (c->cookie_file != NULL) {
-            char *buf;
-            size_t len;
+            char *buf = NULL;
+            size_t len = 0;
             rc = read_file(c->cookie_file, &buf, &len);
             if (rc == 0) {
                 rc = cio_cookie_jar_load(c->jar, buf, len, time(NULL), NULL);
@@ -907,6 +903,18 @@ static int open_conn(struct cio__send *st, struct cio__pool_host *h,
             rc = cio_tcp_connect(&s, h->host, h->port, NULL, dl);
         }
     }
+    if (rc == 0 && h->tls && c->pool.tls == NULL) {
+        struct cio_tls_opts to = {
+            .insecure_skip_verify = c->tls.insecure_skip_verify,
+            .ca_file = c->tls.ca_file,
+            .cert_file = c->tls.cert_file,
+            .key_file = c->tls.key_file,
+            .alpn = (const char *const[]){"http/1.1", NULL},
+        };
+        rc = cio_tls_ctx_new(&c->pool.tls, &to);
+        if (rc < 0)
+            cio_stream_close(s);
+    }
     if (rc == 0 && h->tls) {
         cio__phase(st, CIO_PHASE_TLS);
         cio_stream *t;
@@ -959,18 +967,24 @@ static int net_attempt(struct cio__send *st, cio_response *r,
 {
     cio_client *c = st->c;
     struct cio_request_info *q = st->req;
-    char key[1024 + 600];
-    int rc = pool_key(st, key, sizeof(key));
-    if (rc < 0)
-        return rc;
-    struct cio__pool_host *h;
+    struct cio__pool_host *h = c->last_host;
     struct cio_str host = cio_url_host(q->url);
-    char hostz[256];
-    snprintf(hostz, sizeof(hostz), "%.*s", (int)host.len, host.ptr);
-    rc = cio__pool_host_get(&c->pool, key, hostz, (unsigned)cio_url_port(q->url),
-                            cio_url_is_secure(q->url) == 1, &h);
-    if (rc < 0)
-        return rc;
+    unsigned port = (unsigned)cio_url_port(q->url);
+    bool tls = cio_url_is_secure(q->url) == 1;
+    int rc;
+    /* The key is the same for a client's requests to one origin (its TLS
+     * settings and proxy are the client's): the last one is remembered. */
+    if (h == NULL || h->port != port || h->tls != tls ||
+        strlen(h->host) != host.len || memcmp(h->host, host.ptr, host.len) != 0) {
+        char key[1024 + 600];
+        if ((rc = pool_key(st, key, sizeof(key))) < 0)
+            return rc;
+        char hostz[256];
+        snprintf(hostz, sizeof(hostz), "%.*s", (int)host.len, host.ptr);
+        if ((rc = cio__pool_host_get(&c->pool, key, hostz, port, tls, &h)) < 0)
+            return rc;
+        c->last_host = h;
+    }
     for (int stale_retry = 0;; stale_retry++) {
         uint32_t pms = q->to.pool_ms;
         cio_time dl = pms == UINT32_MAX ? CIO_NEVER : cio_after(pms);

@@ -51,6 +51,7 @@ struct cio_client {
     cio_mock_fn mock;
     void *mock_ud;
     struct cio__pool pool;
+    struct cio__pool_host *last_host;  /* of the last request (cache) */
     struct cio__list responses;      /* responses holding a connection */
     /* Policy state (retry budget ...) may be added here by policy code. */
     uint64_t nrequests, nretries;

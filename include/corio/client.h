@@ -148,6 +148,7 @@ struct cio_pool_stats {
     uint32_t waiting;      /* tasks waiting for a slot */
     uint64_t created, reused;
     uint64_t wait_ms_total;/* summed pool wait */
+    uint32_t max_active;   /* most connections active at once so far */
 };
 CIO_API void cio_client_pool_stats(const cio_client *c, struct cio_pool_stats *out);
 

@@ -551,8 +551,9 @@ static void discard(cio_response *r)
     struct cio__conn *cn = r->conn;
     if (cn == NULL)
         return;
-    bool clean = false;
-    if (r->err == 0 && r->reusable) {
+    /* A body already complete (none, or read to its end) is clean. */
+    bool clean = r->raw_eof && r->err == 0;
+    if (!clean && r->err == 0 && r->reusable) {
         if (r->fr.body == CIO__H1_BODY_LENGTH && r->left <= cn->rbuf.len &&
             r->left <= CIO__CLIENT_DRAIN_MAX) {
             cio__buf_consume(&cn->rbuf, (size_t)r->left);

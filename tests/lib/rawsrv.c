@@ -46,6 +46,7 @@ struct rawsrv {
     size_t nreqs;
     char *copy;
     char url[128];
+    char ip[16];
 };
 
 static int64_t now_ms(void)
@@ -289,6 +290,12 @@ static void *accept_main(void *arg)
 
 int rawsrv_start(struct rawsrv **out, const struct raw_step *const *scripts)
 {
+    return rawsrv_start_at(out, scripts, "127.0.0.1");
+}
+
+int rawsrv_start_at(struct rawsrv **out, const struct raw_step *const *scripts,
+                    const char *ip)
+{
     struct rawsrv *s = calloc(1, sizeof(*s));
     if (s == NULL)
         return -1;
@@ -303,10 +310,11 @@ int rawsrv_start(struct rawsrv **out, const struct raw_step *const *scripts)
     s->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (s->lfd < 0)
         goto fail_s;
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in a = {.sin_family = AF_INET};
     socklen_t al = sizeof(a);
-    if (bind(s->lfd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+    snprintf(s->ip, sizeof(s->ip), "%s", ip);
+    if (inet_pton(AF_INET, ip, &a.sin_addr) != 1 ||
+        bind(s->lfd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
         listen(s->lfd, 64) < 0 ||
         getsockname(s->lfd, (struct sockaddr *)&a, &al) < 0)
         goto fail_fd;
@@ -330,7 +338,7 @@ unsigned rawsrv_port(const struct rawsrv *s)
 
 const char *rawsrv_url(struct rawsrv *s, const char *path)
 {
-    snprintf(s->url, sizeof(s->url), "http://127.0.0.1:%u%s", s->port, path);
+    snprintf(s->url, sizeof(s->url), "http://%s:%u%s", s->ip, s->port, path);
     return s->url;
 }
 

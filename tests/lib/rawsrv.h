@@ -74,9 +74,14 @@ struct rawsrv;
  */
 int rawsrv_start(struct rawsrv **out, const struct raw_step *const *scripts);
 
+/* The same on another loopback address ("127.0.0.2": another host for
+ * cookies and origins, on the same machine). */
+int rawsrv_start_at(struct rawsrv **out, const struct raw_step *const *scripts,
+                    const char *ip);
+
 unsigned rawsrv_port(const struct rawsrv *s);
 
-/* "http://127.0.0.1:<port><path>" in a buffer owned by s (overwritten by
+/* "http://<ip>:<port><path>" in a buffer owned by s (overwritten by
  * the next call). */
 const char *rawsrv_url(struct rawsrv *s, const char *path);
 

@@ -14,19 +14,25 @@
 
 #define PYTHON "/usr/bin/python3"
 
-/* tests/peers/aiohttp_server.py, found beside CIO_TEST_DATA (tests/data)
- * or relative to the source tree. */
-static int script_path(char *out, size_t cap)
+/* tests/peers/<name>, found beside CIO_TEST_DATA (tests/data) or relative
+ * to the source tree. */
+static int script_path(char *out, size_t cap, const char *name)
 {
     const char *data = getenv("CIO_TEST_DATA");
     if (data != NULL)
-        snprintf(out, cap, "%s/../peers/aiohttp_server.py", data);
+        snprintf(out, cap, "%s/../peers/%s", data, name);
     else
-        snprintf(out, cap, "tests/peers/aiohttp_server.py");
+        snprintf(out, cap, "tests/peers/%s", name);
     return access(out, R_OK) == 0 ? 0 : -1;
 }
 
 int aiohttp_peer_start(struct aiohttp_peer *p)
+{
+    return py_peer_start(p, "aiohttp_server.py", NULL);
+}
+
+int py_peer_start(struct aiohttp_peer *p, const char *name,
+                  const char *const *args)
 {
     memset(p, 0, sizeof(*p));
     p->pid = -1;
@@ -34,7 +40,7 @@ int aiohttp_peer_start(struct aiohttp_peer *p)
     char script[512];
     if (access(PYTHON, X_OK) != 0)
         return 77;
-    if (script_path(script, sizeof(script)) < 0) {
+    if (script_path(script, sizeof(script), name) < 0) {
         fprintf(stderr, "aiohttp_peer: %s not found\n", script);
         return -1;
     }
@@ -60,7 +66,12 @@ int aiohttp_peer_start(struct aiohttp_peer *p)
     if (pid == 0) {
         dup2(in[0], 0);
         dup2(out[1], 1);
-        execl(PYTHON, PYTHON, script, (char *)NULL);
+        const char *argv[16] = {PYTHON, script};
+        int n = 2;
+        for (; args != NULL && args[n - 2] != NULL && n < 15; n++)
+            argv[n] = args[n - 2];
+        argv[n] = NULL;
+        execv(PYTHON, (char *const *)argv);
         _exit(127);
     }
     close(out[1]);
@@ -87,7 +98,7 @@ int aiohttp_peer_start(struct aiohttp_peer *p)
     }
     close(out[0]);
     line[n] = '\0';
-    if (sscanf(line, "%u %u", &p->port, &p->port2) != 2) {
+    if (sscanf(line, "%u %u", &p->port, &p->port2) < 1) {
         fprintf(stderr, "aiohttp_peer: no ports from the server (\"%s\")\n", line);
         aiohttp_peer_stop(p);
         return -1;

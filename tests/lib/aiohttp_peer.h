@@ -24,6 +24,14 @@ struct aiohttp_peer {
  */
 int aiohttp_peer_start(struct aiohttp_peer *p);
 
+/*
+ * The same for any script in tests/peers (name "mini_proxy.py"), with
+ * arguments (NULL-terminated, may be NULL). The script prints one or two
+ * ports on its first line (port2 = 0 when one).
+ */
+int py_peer_start(struct aiohttp_peer *p, const char *script,
+                  const char *const *args);
+
 /* "http://127.0.0.1:<port><path>" (port2 when second is set), in p->url. */
 const char *aiohttp_peer_url(struct aiohttp_peer *p, const char *path,
                              int second);

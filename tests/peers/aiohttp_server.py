@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
 """A python3-aiohttp test server for corio's client tests.
+Usage: aiohttp_server.py [--tls CERT KEY]   (HTTPS on both ports with --tls)
 
 Listens on two loopback ports (two origins, for cross-origin redirects)
 and prints "PORT1 PORT2" on stdout. Exits when stdin closes or on SIGTERM.
@@ -280,10 +281,15 @@ def make_app():
 
 
 async def main():
+    ssl_ctx = None
+    if len(sys.argv) >= 4 and sys.argv[1] == "--tls":
+        import ssl
+        ssl_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ssl_ctx.load_cert_chain(sys.argv[2], sys.argv[3])
     runner = web.AppRunner(make_app(), access_log=None)
     await runner.setup()
     for _ in range(2):
-        site = web.TCPSite(runner, "127.0.0.1", 0)
+        site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_ctx)
         await site.start()
         PORTS.append(site._server.sockets[0].getsockname()[1])
     print(f"{PORTS[0]} {PORTS[1]}", flush=True)

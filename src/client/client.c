@@ -63,6 +63,16 @@ void cio__phase(struct cio__send *st, int phase)
         c->hooks.on_phase(st->req, phase, c->hooks.ud);
 }
 
+/* Prefixes the current cio_last_error() text (it cannot be formatted into
+ * itself). */
+static int prefix_err(int rc, const char *fmt, const char *a, unsigned b)
+{
+    char msg[256], pre[200];
+    snprintf(msg, sizeof(msg), "%s", cio_last_error());
+    snprintf(pre, sizeof(pre), fmt, a, b);
+    return cio__err(rc, "%s%s", pre, msg);
+}
+
 static char *dup_or_null(const char *s)
 {
     return s != NULL ? cio__strdup(s) : NULL;
@@ -229,7 +239,7 @@ static int client_init(cio_client *c, const struct cio_client_opts *o)
     if (o->base_url != NULL) {
         rc = cio_url_parse(&c->base, o->base_url, strlen(o->base_url), NULL);
         if (rc < 0)
-            return cio__err(rc, "base_url: %s", cio_last_error());
+            return prefix_err(rc, "base_url: %s", "", 0);
     }
     rc = cio_headers_new(&c->headers, NULL);
     if (rc < 0)
@@ -256,7 +266,7 @@ static int client_init(cio_client *c, const struct cio_client_opts *o)
     for (const struct cio_kv *h = o->headers; h != NULL && h->name != NULL; h++)
         if ((rc = cio_headers_set(c->headers, h->name,
                                   h->value != NULL ? h->value : "")) < 0)
-            return cio__err(rc, "headers: %s", cio_last_error());
+            return prefix_err(rc, "headers: %s", "", 0);
     if ((rc = kv_dup(o->params, &c->params)) < 0)
         return rc;
     timeouts_fill(&c->to, &o->timeouts);
@@ -303,23 +313,19 @@ static int client_init(cio_client *c, const struct cio_client_opts *o)
     c->pool.max_per_host = c->limits.max_conns_per_host;
     c->pool.max_idle_per_host = c->limits.max_idle_per_host;
     c->pool.keepalive_ms = c->limits.keepalive_ms;
-    if (o->mock == NULL) {
-        struct cio_tls_opts to = {
-            .insecure_skip_verify = o->tls.insecure_skip_verify,
-            .ca_file = c->tls.ca_file,
-            .cert_file = c->tls.cert_file,
-            .key_file = c->tls.key_file,
-            .alpn = (const char *const[]){"http/1.1", NULL},
-        };
-        if ((rc = cio_tls_ctx_new(&c->pool.tls, &to)) < 0)
-            return rc;
-    }
+    /* Files named for TLS must exist now (errors at creation, not at the
+     * first https request); the context itself is made on first use, so a
+     * plain-http client never loads the CA store (~10 ms). */
+    const char *files[] = {c->tls.ca_file, c->tls.cert_file, c->tls.key_file};
+    for (size_t i = 0; i < CIO_COUNTOF(files); i++)
+        if (files[i] != NULL && access(files[i], R_OK) != 0)
+            return cio__err(CIO_ETLS, "tls: cannot read %s", files[i]);
     if (!o->no_cookies) {
         if ((rc = cio_cookie_jar_new(&c->jar, NULL)) < 0)
             return rc;
         if (c->cookie_file != NULL) {
-            char *buf;
-            size_t len;
+            char *buf = NULL;
+            size_t len = 0;
             rc = read_file(c->cookie_file, &buf, &len);
             if (rc == 0) {
                 rc = cio_cookie_jar_load(c->jar, buf, len, time(NULL), NULL);
@@ -349,7 +355,7 @@ static int client_init(cio_client *c, const struct cio_client_opts *o)
                 rc = cio_cookie_jar_store(c->jar, line, (size_t)n, &cr,
                                           time(NULL));
                 if (rc < 0)
-                    return cio__err(rc, "cookies: %s", cio_last_error());
+                    return prefix_err(rc, "cookies: %s", "", 0);
             }
         } else if ((rc = cookie_string(o->cookies, &c->cookies_everywhere)) < 0) {
             return rc;
@@ -727,13 +733,13 @@ static int build_extra(struct cio__send *st, struct extra *x)
         struct cio__buf b;
         cio__buf_init(&b, 16384);
         int rc = 0;
-        if (c->jar != NULL) {
-            char tmp[8192];
+        if (c->jar != NULL && cio_cookie_jar_count(c->jar, time(NULL)) > 0 &&
+            (rc = cio__buf_reserve(&b, 8192)) == 0) {
             struct cio_cookie_req cr = cookie_req(q->url);
-            ptrdiff_t k = cio_cookie_jar_header(c->jar, &cr, time(NULL), tmp,
-                                                sizeof(tmp));
+            ptrdiff_t k = cio_cookie_jar_header(c->jar, &cr, time(NULL),
+                                                b.base, 8192);
             if (k > 0)
-                rc = cio__buf_append(&b, tmp, (size_t)k);
+                b.len = (size_t)k;
         }
         const char *more[2] = {c->cookies_everywhere, q->cookies};
         for (int i = 0; i < 2 && rc == 0; i++)
@@ -748,6 +754,8 @@ static int build_extra(struct cio__send *st, struct extra *x)
         if (b.len > 0) {
             x->cookie = b.base;
             x->kv[n++] = (struct cio_kv){"Cookie", x->cookie};
+        } else {
+            cio__buf_fini(&b);
         }
     }
     int64_t len = -2; /* -2: no body, -1: chunked */
@@ -815,16 +823,29 @@ static void drop_response(cio_response *r)
     cio_response_free(r);
 }
 
-static int mock_attempt(struct cio__send *st, cio_response *r)
+static int mock_attempt(struct cio__send *st, cio_response *r,
+                        const struct cio_kv *extra)
 {
     cio_client *c = st->c;
     struct cio_mock_resp m = {.status = 200};
-    int rc = cio_headers_new(&m.headers, NULL);
+    /* The handler sees the request as it would go on the wire: with Host,
+     * Cookie and the framing fields of this attempt. */
+    struct cio_request_info wire = *st->req;
+    int rc = cio_headers_clone(&wire.headers, st->req->headers);
     if (rc < 0)
         return rc;
+    for (const struct cio_kv *k = extra; rc == 0 && k->name != NULL; k++)
+        rc = cio_headers_add(wire.headers, k->name, k->value);
+    if (rc == 0)
+        rc = cio_headers_new(&m.headers, NULL);
+    if (rc < 0) {
+        cio_headers_free(wire.headers);
+        return rc;
+    }
     cio__buf_init(&m.body, c->max_body);
     cio__phase(st, CIO_PHASE_WRITE);
-    rc = c->mock(st->req, &m, c->mock_ud);
+    rc = c->mock(&wire, &m, c->mock_ud);
+    cio_headers_free(wire.headers);
     cio__phase(st, CIO_PHASE_FIRST_BYTE);
     struct cio__conn *cn = NULL;
     if (rc >= 0 && (cn = cio__calloc(1, sizeof(*cn))) == NULL)
@@ -913,6 +934,18 @@ static int open_conn(struct cio__send *st, struct cio__pool_host *h,
             rc = cio_tcp_connect(&s, h->host, h->port, NULL, dl);
         }
     }
+    if (rc == 0 && h->tls && c->pool.tls == NULL) {
+        struct cio_tls_opts to = {
+            .insecure_skip_verify = c->tls.insecure_skip_verify,
+            .ca_file = c->tls.ca_file,
+            .cert_file = c->tls.cert_file,
+            .key_file = c->tls.key_file,
+            .alpn = (const char *const[]){"http/1.1", NULL},
+        };
+        rc = cio_tls_ctx_new(&c->pool.tls, &to);
+        if (rc < 0)
+            cio_stream_close(s);
+    }
     if (rc == 0 && h->tls) {
         cio__phase(st, CIO_PHASE_TLS);
         cio_stream *t;
@@ -933,8 +966,7 @@ static int open_conn(struct cio__send *st, struct cio__pool_host *h,
                             "within %u ms", h->host, h->port, ms);
         }
         if (rc == CIO_ECERT || rc == CIO_ETLS)
-            return cio__err(rc, "TLS with %s:%u: %s", h->host, h->port,
-                            cio_tls_last_error());
+            return prefix_err(rc, "TLS with %s:%u: ", h->host, h->port);
         if (rc == CIO_ECONNREFUSED)
             return cio__err(rc, "connection to %s:%u refused", h->host, h->port);
         return rc;
@@ -966,18 +998,24 @@ static int net_attempt(struct cio__send *st, cio_response *r,
 {
     cio_client *c = st->c;
     struct cio_request_info *q = st->req;
-    char key[1024 + 600];
-    int rc = pool_key(st, key, sizeof(key));
-    if (rc < 0)
-        return rc;
-    struct cio__pool_host *h;
+    struct cio__pool_host *h = c->last_host;
     struct cio_str host = cio_url_host(q->url);
-    char hostz[256];
-    snprintf(hostz, sizeof(hostz), "%.*s", (int)host.len, host.ptr);
-    rc = cio__pool_host_get(&c->pool, key, hostz, (unsigned)cio_url_port(q->url),
-                            cio_url_is_secure(q->url) == 1, &h);
-    if (rc < 0)
-        return rc;
+    unsigned port = (unsigned)cio_url_port(q->url);
+    bool tls = cio_url_is_secure(q->url) == 1;
+    int rc;
+    /* The key is the same for a client's requests to one origin (its TLS
+     * settings and proxy are the client's): the last one is remembered. */
+    if (h == NULL || h->port != port || h->tls != tls ||
+        strlen(h->host) != host.len || memcmp(h->host, host.ptr, host.len) != 0) {
+        char key[1024 + 600];
+        if ((rc = pool_key(st, key, sizeof(key))) < 0)
+            return rc;
+        char hostz[256];
+        snprintf(hostz, sizeof(hostz), "%.*s", (int)host.len, host.ptr);
+        if ((rc = cio__pool_host_get(&c->pool, key, hostz, port, tls, &h)) < 0)
+            return rc;
+        c->last_host = h;
+    }
     for (int stale_retry = 0;; stale_retry++) {
         uint32_t pms = q->to.pool_ms;
         cio_time dl = pms == UINT32_MAX ? CIO_NEVER : cio_after(pms);
@@ -1031,8 +1069,11 @@ static int net_attempt(struct cio__send *st, cio_response *r,
             r->reason = NULL;
             continue;
         }
-        if (rc == CIO_EUNSENT) /* not retried: report a protocol error */
-            rc = cio__err(CIO_EPROTO, "%s", cio_last_error());
+        if (rc == CIO_EUNSENT) { /* not retried: a protocol error */
+            char msg[256];
+            snprintf(msg, sizeof(msg), "%s", cio_last_error());
+            rc = cio__err(CIO_EPROTO, "%s", msg);
+        }
         return rc;
     }
 }
@@ -1053,7 +1094,7 @@ int cio__client_attempt(struct cio__send *st, cio_response **out)
         drop_response(r);
         return rc;
     }
-    rc = c->mock != NULL ? mock_attempt(st, r) : net_attempt(st, r, x.kv);
+    rc = c->mock != NULL ? mock_attempt(st, r, x.kv) : net_attempt(st, r, x.kv);
     cio__free(x.cookie);
     if (rc < 0) {
         struct cio__conn *cn = r->conn;
@@ -1063,6 +1104,8 @@ int cio__client_attempt(struct cio__send *st, cio_response **out)
         return rc;
     }
     cio__phase(st, CIO_PHASE_BODY);
+    if (r->raw_eof) /* no body (HEAD, 204, 304): the connection is free now */
+        cio__resp_finish(r, true);
     if (r->conn != NULL && r->conn->s != NULL)
         cio__list_push_back(&c->responses, &r->node);
     store_cookies(c, r);

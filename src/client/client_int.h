@@ -52,6 +52,7 @@ struct cio_client {
     cio_mock_fn mock;
     void *mock_ud;
     struct cio__pool pool;
+    struct cio__pool_host *last_host;  /* of the last request (cache) */
     struct cio__list responses;      /* responses holding a connection */
     /* Policy state (policy.c): */
     struct cio__retry_budget budget; /* ratio 0 until the first request */

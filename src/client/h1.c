@@ -271,6 +271,7 @@ int cio__h1_exchange(struct cio__send *st, struct cio__conn *cn,
     bool body_pending = !inline_body && q->body_kind != CIO__BODY_NONE;
     bool body_skipped = false;
     ptrdiff_t n = 0;
+    unsigned interim = 0;
 
     if (body_pending && q->expect_continue) {
         /* Wait up to 1 s for 100 Continue or a final status; a server
@@ -307,7 +308,6 @@ int cio__h1_exchange(struct cio__send *st, struct cio__conn *cn,
             return rc;
     }
 
-    unsigned interim = 0;
     cio__phase(st, CIO_PHASE_FIRST_BYTE);
     for (;;) {
         n = read_head(cn, r, &h, got_any);

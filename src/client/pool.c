@@ -263,8 +263,9 @@ int cio__pool_opened(struct cio__pool *p, struct cio__pool_host *h,
     cn->active = 1;
     cio__buf_init(&cn->rbuf, 64 * 1024 + 16 * 1024);
     cio__buf_init(&cn->wbuf, 64 * 1024);
-    const char *peer = cio_stream_peer(s);
-    snprintf(cn->peer, sizeof(cn->peer), "%s", peer != NULL ? peer : "");
+    /* The origin as the request named it (no getpeername syscall). */
+    snprintf(cn->peer, sizeof(cn->peer), strchr(h->host, ':') != NULL
+             ? "[%.50s]:%u" : "%.50s:%u", h->host, h->port);
     cio__list_push_back(&h->busy, &cn->node);
     p->nactive++;
     p->created++;

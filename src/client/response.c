@@ -142,7 +142,11 @@ ptrdiff_t cio__resp_read_raw(cio_response *r, void *buf, size_t cap)
 {
     if (r->err != 0)
         return r->err;
-    if (r->raw_eof || cap == 0)
+    if (r->raw_eof) {
+        cio__resp_finish(r, true);
+        return 0;
+    }
+    if (cap == 0)
         return 0;
     struct cio__conn *cn = r->conn;
     if (cn == NULL)
@@ -551,7 +555,6 @@ static void discard(cio_response *r)
     struct cio__conn *cn = r->conn;
     if (cn == NULL)
         return;
-    /* A body already complete (none, or read to its end) is clean. */
     bool clean = r->raw_eof && r->err == 0;
     if (!clean && r->err == 0 && r->reusable) {
         if (r->fr.body == CIO__H1_BODY_LENGTH && r->left <= cn->rbuf.len &&

@@ -96,7 +96,14 @@ int peer_put_file(struct peer *p, const char *rel, const void *data,
 
 static int nginx_conf(struct peer *p, char *conf, size_t cap)
 {
-    char text[4096];
+    char text[4096], tls[1024] = "";
+    if (p->tls_cert != NULL) {
+        p->tls_port = free_port();
+        snprintf(tls, sizeof(tls),
+                 "  server {\n    listen 127.0.0.1:%u ssl;\n    root %s/www;\n"
+                 "    ssl_certificate %s;\n    ssl_certificate_key %s;\n  }\n",
+                 p->tls_port, p->dir, p->tls_cert, p->tls_key);
+    }
     int n = snprintf(
         text, sizeof(text),
         "daemon off;\nmaster_process off;\nworker_processes 1;\n"
@@ -120,9 +127,11 @@ static int nginx_conf(struct peer *p, char *conf, size_t cap)
         "    location = /302 { return 302 /target; }\n"
         "    location = /404 { return 404; }\n"
         "  }\n"
+        "%4$s"
         "}\n",
         p->dir, p->port,
-        "0123456789012345678901234567890123456789012345678901234567890123456789");
+        "0123456789012345678901234567890123456789012345678901234567890123456789",
+        tls);
     if (n < 0 || (size_t)n >= sizeof(text))
         return -1;
     snprintf(conf, cap, "%s/nginx.conf", p->dir);

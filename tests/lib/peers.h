@@ -17,6 +17,10 @@ struct peer {
     unsigned port;
     char dir[256];          /* temp dir: config, logs; www/ is the docroot */
     char www[300];
+    /* nginx only, optional: also serve www/ over TLS with this certificate
+     * chain and key (PEM paths) on tls_port, picked by peer_start. */
+    const char *tls_cert, *tls_key;
+    unsigned tls_port;
 };
 
 /*

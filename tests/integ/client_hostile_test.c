@@ -5,6 +5,7 @@
  * named after what it defends and asserts the typed error, whether the
  * connection was reused, and (ASan/LSan) that nothing leaks.
  */
+#include <time.h>
 #include <zlib.h>
 
 #include "test.h"
@@ -50,6 +51,33 @@ static int run_main(void *arg)
             cio_response_free(r);
         }
     }
+    cio_client_free(c);
+    return 0;
+}
+
+/* Sends requests until the server's script ends (at most 100), one
+ * client; rc[0] is the last result, body_len[1] the jar's cookie count. */
+static int flood_main(void *arg)
+{
+    struct run *x = arg;
+    cio_client *c;
+    int rc = cio_client_new(&c, &x->opts);
+    if (rc < 0)
+        return rc;
+    for (int i = 0; i < 100; i++) {
+        cio_response *r = NULL;
+        x->rc[0] = cio_get(c, rawsrv_url(x->srv, "/f"), NULL, &r);
+        snprintf(x->msg[0], sizeof(x->msg[0]), "%s", cio_last_error());
+        if (x->rc[0] < 0)
+            break;
+        size_t n;
+        cio_response_body(r, &n);
+        bool done = n == 2;
+        cio_response_free(r);
+        if (done)
+            break;
+    }
+    x->body_len[1] = cio_cookie_jar_count(cio_client_cookies(c), time(NULL));
     cio_client_free(c);
     return 0;
 }
@@ -337,5 +365,48 @@ Test(client_hostile, redirect_body_is_not_decoded)
     CIO_EXPECT_RC(x.rc[0], 0);
     cr_expect_str_eq(x.body[0], "ok");
     free(z);
+    cio_test_no_leaks();
+}
+
+/* ------------------------------------------------------- C: cookies */
+
+/* C.34 (curl CVE-2022-32205): a server floods the jar with 420 cookies of
+ * 4 KB over 60 responses: the jar keeps at most 50 for the site, and the
+ * next request's Cookie line stays under the 8 KiB header cap, so the
+ * client can still talk to the server. */
+Test(client_hostile, cookie_flood_is_capped)
+{
+    enum { NRESP = 60, NCOOK = 7 }; /* 32 KiB heads: 7 cookies of 4 KB each */
+    static char heads[NRESP][NCOOK * 4100 + 128];
+    static struct raw_step s[2 * NRESP + 3];
+    static char val[4000];
+    memset(val, 'v', sizeof(val) - 1);
+    for (int i = 0; i < NRESP; i++) {
+        char *p = heads[i];
+        p += sprintf(p, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n");
+        for (int k = 0; k < NCOOK; k++)
+            p += sprintf(p, "Set-Cookie: c%d_%d=%s; Path=/\r\n", i, k, val);
+        sprintf(p, "\r\n");
+        s[2 * i] = (struct raw_step)RAW_READ;
+        s[2 * i + 1] = (struct raw_step)RAW_SEND(heads[i]);
+    }
+    s[2 * NRESP] = (struct raw_step)RAW_READ;
+    s[2 * NRESP + 1] = (struct raw_step)RAW_SEND("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    s[2 * NRESP + 2] = (struct raw_step)RAW_END;
+    struct run x = {.scripts = SCRIPTS(s)};
+    cr_assert_eq(rawsrv_start(&x.srv, x.scripts), 0);
+    CIO_ASSERT_RC(cio_test_run(flood_main, &x), 0);
+    rawsrv_wait(x.srv, 5000);
+    size_t len = 0;
+    const char *last = rawsrv_request(x.srv, NRESP, &len);
+    cr_assert_not_null(last, "the client stopped talking after the flood: %s %s (%zu reqs)", cio_errname(x.rc[0]), x.msg[0], rawsrv_nrequests(x.srv));
+    const char *ck = strstr(last, "\r\nCookie: ");
+    cr_assert_not_null(ck, "no cookies at all were sent");
+    size_t cl = (size_t)(strstr(ck + 2, "\r\n") - ck) - 10;
+    cr_expect_leq(cl, 8192, "Cookie line of %zu bytes", cl);
+    cr_expect_eq(x.rc[0], 0, "%s", x.msg[0]);
+    cr_expect_leq(x.body_len[1], 50, "%zu cookies kept for one site", x.body_len[1]);
+    cr_expect_geq(x.body_len[1], 5);
+    rawsrv_stop(x.srv);
     cio_test_no_leaks();
 }

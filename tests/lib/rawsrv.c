@@ -4,6 +4,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -27,6 +29,7 @@ struct rconn {
     size_t len;
     size_t parsed;  /* bytes of rec consumed by READ_REQ */
     atomic_int done; /* the script ended and fd is closed */
+    SSL *ssl;        /* TLS servers: after the handshake */
 };
 
 struct rawsrv {
@@ -47,6 +50,7 @@ struct rawsrv {
     char *copy;
     char url[128];
     char ip[16];
+    SSL_CTX *tls;    /* NULL: plain TCP */
 };
 
 static int64_t now_ms(void)
@@ -79,11 +83,29 @@ static int wait_fd(struct rawsrv *s, int fd, short ev, int64_t deadline)
 static ptrdiff_t read_some(struct rconn *c, int64_t deadline)
 {
     char buf[16384];
-    if (!wait_fd(c->srv, c->fd, POLLIN, deadline))
-        return -1;
-    ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
-    if (n <= 0)
-        return n == 0 ? 0 : -1;
+    ssize_t n;
+    if (c->ssl != NULL) {
+        for (;;) {
+            if (SSL_pending(c->ssl) == 0 &&
+                !wait_fd(c->srv, c->fd, POLLIN, deadline))
+                return -1;
+            int r = SSL_read(c->ssl, buf, sizeof(buf));
+            if (r > 0) {
+                n = r;
+                break;
+            }
+            int e = SSL_get_error(c->ssl, r);
+            if (e == SSL_ERROR_WANT_READ)
+                continue;
+            return e == SSL_ERROR_ZERO_RETURN ? 0 : -1;
+        }
+    } else {
+        if (!wait_fd(c->srv, c->fd, POLLIN, deadline))
+            return -1;
+        n = recv(c->fd, buf, sizeof(buf), 0);
+        if (n <= 0)
+            return n == 0 ? 0 : -1;
+    }
     pthread_mutex_lock(&c->srv->mu);
     size_t keep = (size_t)n;
     if (c->len + keep > RAWSRV_RECORD_MAX)
@@ -195,6 +217,17 @@ static int send_all(struct rconn *c, const char *p, size_t len)
     while (len > 0) {
         if (!wait_fd(c->srv, c->fd, POLLOUT, deadline))
             return -1;
+        if (c->ssl != NULL) {
+            int r = SSL_write(c->ssl, p, (int)(len > 16384 ? 16384 : len));
+            if (r <= 0) {
+                if (SSL_get_error(c->ssl, r) == SSL_ERROR_WANT_WRITE)
+                    continue;
+                return -1;
+            }
+            p += r;
+            len -= (size_t)r;
+            continue;
+        }
         ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
         if (n < 0) {
             if (errno == EINTR || errno == EAGAIN)
@@ -211,6 +244,18 @@ static void *conn_main(void *arg)
 {
     struct rconn *c = arg;
     const struct raw_step *st = c->script;
+    if (c->srv->tls != NULL) {
+        /* A blocking handshake, bounded by socket timeouts. */
+        struct timeval tv = {.tv_sec = RAWSRV_STEP_MS / 1000};
+        setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+        c->ssl = SSL_new(c->srv->tls);
+        if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1 ||
+            SSL_accept(c->ssl) != 1) {
+            step_error(c);
+            goto close_fd;
+        }
+    }
     for (;; st++) {
         switch (st->op) {
         case RAW_OP_READ_REQ:
@@ -245,13 +290,22 @@ static void *conn_main(void *arg)
             goto close_fd;
         }
         case RAW_OP_CLOSE:
+            /* TLS: a TCP FIN without close_notify (a truncation). */
+            shutdown(c->fd, SHUT_WR);
+            goto close_fd;
         case RAW_OP_END:
         default:
+            if (c->ssl != NULL)
+                SSL_shutdown(c->ssl);
             shutdown(c->fd, SHUT_WR);
             goto close_fd;
         }
     }
 close_fd:
+    if (c->ssl != NULL) {
+        SSL_free(c->ssl);
+        c->ssl = NULL;
+    }
     close(c->fd);
     c->fd = -1;
     atomic_store(&c->done, 1);
@@ -288,17 +342,45 @@ static void *accept_main(void *arg)
     return NULL;
 }
 
+static int start(struct rawsrv **out, const struct raw_step *const *scripts,
+                 const char *ip, SSL_CTX *tls);
+
 int rawsrv_start(struct rawsrv **out, const struct raw_step *const *scripts)
 {
     return rawsrv_start_at(out, scripts, "127.0.0.1");
 }
 
+int rawsrv_start_tls(struct rawsrv **out, const struct raw_step *const *scripts,
+                     const char *cert, const char *key)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (ctx == NULL)
+        return -1;
+    if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1 ||
+        SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+        fprintf(stderr, "rawsrv: cannot load %s / %s\n", cert, key);
+        SSL_CTX_free(ctx);
+        return -1;
+    }
+    int rc = start(out, scripts, "127.0.0.1", ctx);
+    if (rc < 0)
+        SSL_CTX_free(ctx);
+    return rc;
+}
+
 int rawsrv_start_at(struct rawsrv **out, const struct raw_step *const *scripts,
                     const char *ip)
+{
+    return start(out, scripts, ip, NULL);
+}
+
+static int start(struct rawsrv **out, const struct raw_step *const *scripts,
+                 const char *ip, SSL_CTX *tls)
 {
     struct rawsrv *s = calloc(1, sizeof(*s));
     if (s == NULL)
         return -1;
+    s->tls = tls;
     /* The array itself is often a compound literal: keep a copy. */
     while (scripts[s->nscripts] != NULL && s->nscripts < RAWSRV_MAX_CONNS) {
         s->scripts[s->nscripts] = scripts[s->nscripts];
@@ -338,7 +420,8 @@ unsigned rawsrv_port(const struct rawsrv *s)
 
 const char *rawsrv_url(struct rawsrv *s, const char *path)
 {
-    snprintf(s->url, sizeof(s->url), "http://%s:%u%s", s->ip, s->port, path);
+    snprintf(s->url, sizeof(s->url), "%s://%s:%u%s", s->tls ? "https" : "http",
+             s->ip, s->port, path);
     return s->url;
 }
 
@@ -431,6 +514,7 @@ void rawsrv_stop(struct rawsrv *s)
         free(s->conns[i].rec);
     }
     pthread_mutex_destroy(&s->mu);
+    SSL_CTX_free(s->tls);
     free(s->copy);
     free(s);
 }

@@ -79,9 +79,15 @@ int rawsrv_start(struct rawsrv **out, const struct raw_step *const *scripts);
 int rawsrv_start_at(struct rawsrv **out, const struct raw_step *const *scripts,
                     const char *ip);
 
+/* A TLS server on 127.0.0.1 with this certificate chain and key (PEM):
+ * the handshake runs first, then the script over TLS. RAW_END sends
+ * close_notify; RAW_CLOSE closes TCP without it (a truncation attack). */
+int rawsrv_start_tls(struct rawsrv **out, const struct raw_step *const *scripts,
+                     const char *cert, const char *key);
+
 unsigned rawsrv_port(const struct rawsrv *s);
 
-/* "http://<ip>:<port><path>" in a buffer owned by s (overwritten by
+/* "http[s]://<ip>:<port><path>" in a buffer owned by s (overwritten by
  * the next call). */
 const char *rawsrv_url(struct rawsrv *s, const char *path);
 

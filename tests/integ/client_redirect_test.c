@@ -506,3 +506,36 @@ Test(client_redirect, jar_cookies_are_reevaluated_per_hop)
     rawsrv_stop(sb);
     cio_test_no_leaks();
 }
+
+/* D.43 (CVE-2018-12116): non-ASCII in a path, a query or a Location is
+ * sent as percent-encoded UTF-8, never raw or truncated to Latin-1. */
+Test(client_redirect, non_ascii_is_percent_encoded_on_the_wire)
+{
+    static const struct raw_step s[] = {
+        RAW_READ,
+        RAW_SEND("HTTP/1.1 302 Found\r\nLocation: /d\xc3\xa9j\xc3\xa0?x=\xe2\x82\xac\r\n"
+                 "Content-Length: 0\r\n\r\n"),
+        RAW_READ, RAW_SEND(OK), RAW_END,
+    };
+    struct rawsrv *srv;
+    cr_assert_eq(rawsrv_start(&srv, SCRIPTS(s)), 0);
+    char url[128];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/caf\xc3\xa9/\xc4\xb0?q=\xc3\xa4\xc4\x8a",
+             rawsrv_port(srv));
+    struct run x = {0};
+    x.url = url;
+    run(&x);
+    CIO_EXPECT_RC(x.rc, 0);
+    rawsrv_wait(srv, 2000);
+    size_t len;
+    const char *r0 = rawsrv_request(srv, 0, &len);
+    cr_assert_not_null(r0);
+    cr_expect(strncmp(r0, "GET /caf%C3%A9/%C4%B0?q=%C3%A4%C4%8A HTTP/1.1\r\n", 46) == 0, "%s", r0);
+    const char *r1 = rawsrv_request(srv, 1, &len);
+    cr_assert_not_null(r1);
+    cr_expect(strncmp(r1, "GET /d%C3%A9j%C3%A0?x=%E2%82%AC HTTP/1.1\r\n", 42) == 0, "%s", r1);
+    for (size_t i = 0; i < len; i++)
+        cr_expect((unsigned char)r1[i] < 0x80, "raw byte 0x%02x on the wire", (unsigned char)r1[i]);
+    rawsrv_stop(srv);
+    cio_test_no_leaks();
+}

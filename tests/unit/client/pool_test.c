@@ -374,3 +374,61 @@ Test(client_timeouts, connect)
     CIO_ASSERT_RC(cio_test_run(connect_main, NULL), 0);
     cio_test_no_leaks();
 }
+
+/* RELIABILITY I.83: TCP connect, then a silent peer during the TLS
+ * handshake: the connect timeout (which covers TLS) ends it. */
+static void t_tls_silent(struct ctx *x)
+{
+    char url[64];
+    snprintf(url, sizeof(url), "https://127.0.0.1:%u/", x->srv.port);
+    cio_response *r;
+    CIO_EXPECT_RC(cio_get(x->c, url, NULL, &r), CIO_ETIMEDOUT);
+    cr_expect(strncmp(cio_last_error(), "connect timeout: no connection to "
+                      "127.0.0.1:", 34) == 0, "%s", cio_last_error());
+}
+
+Test(client_timeouts, tls_handshake_silent_peer)
+{
+    struct ctx x = {.srv.silent = true, .opts.timeouts.connect_ms = 200};
+    run(&x, t_tls_silent);
+    cio_test_no_leaks();
+}
+
+/* An unread body already in the buffer is drained on free and the
+ * connection reused; a big unread body closes it. */
+static int sized(struct csrv *s, const struct csrv_req *req,
+                 struct cio__buf *out, void *ud)
+{
+    (void)s;
+    (void)ud;
+    size_t n = strcmp(req->target, "/big") == 0 ? 4u << 20 : 100;
+    cio__buf_printf(out, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n", n);
+    cio__buf_reserve(out, n);
+    memset(cio__buf_tail(out), 'b', n);
+    cio__buf_commit(out, n);
+    return 0;
+}
+
+static void t_drain(struct ctx *x)
+{
+    cio_response *r;
+    CIO_ASSERT_RC(cio_get(x->c, "/small", &(struct cio_request){.stream = true}, &r), 0);
+    cio_sleep(cio_after(20)); /* let the whole body arrive */
+    cio_response_free(r);
+    struct cio_pool_stats st;
+    cio_client_pool_stats(x->c, &st);
+    cr_expect_eq(st.idle, 1, "small rest drained, connection kept");
+    CIO_ASSERT_RC(cio_get(x->c, "/big", &(struct cio_request){.stream = true}, &r), 0);
+    cio_client_pool_stats(x->c, &st);
+    cr_expect_eq(st.reused, 1);
+    cio_response_free(r);
+    cio_client_pool_stats(x->c, &st);
+    cr_expect_eq(st.conns, 0, "4 MiB unread: closed");
+}
+
+Test(client_pool, free_drains_small_closes_big)
+{
+    struct ctx x = {.srv.fn = sized};
+    run(&x, t_drain);
+    cio_test_no_leaks();
+}

@@ -109,7 +109,10 @@ struct cio_client_opts {
     struct cio_timeouts timeouts;
     struct cio_pool_limits limits;
     struct cio_client_tls tls;
-    /* "http://[user:pass@]host:port"; NULL = none, unless trust_env. */
+    /* "http://[user:pass@]host:port" or "host:port" (http proxies only:
+     * absolute-form for http://, a CONNECT tunnel for https://); NULL =
+     * from the environment (http_proxy, https_proxy, all_proxy, no_proxy,
+     * lowercase first) unless no_trust_env. See docs/client.md. */
     const char *proxy;
     bool no_trust_env;           /* ignore HTTP_PROXY/HTTPS_PROXY/NO_PROXY */
     /* Redirects: followed by default (like aiohttp and requests; httpx's
@@ -183,7 +186,9 @@ struct cio_request {
     int follow_redirects;        /* 0 = client's setting, 1 = yes, -1 = no */
     const struct cio_timeouts *timeouts; /* NULL = client's */
 
-    /* Authentication: */
+    /* Authentication (sent to the request's first origin only, never
+     * after a redirect to another scheme, host or port). Digest answers
+     * the server's 401 challenge with a second request. */
     const char *auth_basic_user, *auth_basic_pass;
     const char *auth_bearer;
     const char *auth_digest_user, *auth_digest_pass;

@@ -25,6 +25,8 @@
 #include "base/alloc.h"
 #include "base/errmsg.h"
 #include "client/client_int.h"
+#include "client/policy.h"
+#include "client/proxy.h"
 #include "http/coding.h"
 #include "net/resolve.h"
 
@@ -878,6 +880,33 @@ static int mock_attempt(struct cio__send *st, cio_response *r,
     return 0;
 }
 
+/* Through a proxy (policy.c chose it): TCP to the proxy, then for TLS
+ * origins a CONNECT tunnel to h (the TLS handshake follows as usual). */
+static int proxy_open(struct cio__send *st, struct cio__pool_host *h,
+                      cio_stream **out, cio_time dl)
+{
+    struct cio_str ph = cio_url_host(st->proxy);
+    char phz[256];
+    snprintf(phz, sizeof(phz), "%.*s", (int)ph.len, ph.ptr);
+    unsigned pport = (unsigned)cio_url_port(st->proxy);
+    cio__phase(st, CIO_PHASE_CONNECT);
+    cio_stream *s;
+    int rc = cio_tcp_connect(&s, phz, pport, NULL, dl);
+    if (rc < 0)
+        return rc == CIO_ECONNREFUSED || rc == CIO_ERESOLVE ||
+                       rc == CIO_ENOHOST
+                   ? cio__err(rc, "proxy %s:%u: %s", phz, pport,
+                              cio_strerror(rc))
+                   : rc;
+    if (h->tls && (rc = cio__proxy_connect(s, h->host, h->port,
+                                           st->proxy_auth, dl)) < 0) {
+        cio_stream_close(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
 static int open_conn(struct cio__send *st, struct cio__pool_host *h,
                      struct cio__conn **out)
 {
@@ -891,7 +920,9 @@ static int open_conn(struct cio__send *st, struct cio__pool_host *h,
     cio_stream *s = NULL;
     int rc;
     cio__phase(st, CIO_PHASE_RESOLVE);
-    if (c->pool.connect_hook != NULL) {
+    if (st->proxy != NULL) {
+        rc = proxy_open(st, h, &s, dl);
+    } else if (c->pool.connect_hook != NULL) {
         rc = c->pool.connect_hook(c->pool.connect_ud, h, &s, dl);
     } else {
         struct cio__addr *addrs;
@@ -958,7 +989,7 @@ static int pool_key(struct cio__send *st, char *key, size_t cap)
                      !c->tls.insecure_skip_verify,
                      c->tls.ca_file ? c->tls.ca_file : "",
                      c->tls.cert_file ? c->tls.cert_file : "",
-                     c->proxy ? c->proxy : "");
+                     st->proxy != NULL ? cio_url_href(st->proxy) : "");
     return n > 0 && (size_t)n < cap ? 0 : cio__err(CIO_ETOOBIG, "pool key");
 }
 
@@ -1103,8 +1134,8 @@ static int send_loop(cio_client *c, struct cio_request_info *q,
     };
     c->nrequests++;
     cio_response *r;
-    /* Redirects, retries and auth wrap this call (policy code). */
-    int rc = cio__client_attempt(&st, &r);
+    /* Redirects, retries, auth and proxies (policy.c). */
+    int rc = cio__policy_send(&st, &r);
     if (rc < 0)
         return rc;
     if (!q->stream) {

@@ -22,6 +22,7 @@
 #include "base/buf.h"
 #include "base/list.h"
 #include "client/pool.h"
+#include "client/retry.h"
 #include "http/chunked.h"
 #include "http/coding.h"
 #include "http/h1_parse.h"
@@ -53,7 +54,8 @@ struct cio_client {
     struct cio__pool pool;
     struct cio__pool_host *last_host;  /* of the last request (cache) */
     struct cio__list responses;      /* responses holding a connection */
-    /* Policy state (retry budget ...) may be added here by policy code. */
+    /* Policy state (policy.c): */
+    struct cio__retry_budget budget; /* ratio 0 until the first request */
     uint64_t nrequests, nretries;
 };
 
@@ -99,7 +101,12 @@ struct cio__send {
     struct cio_timings tm;
     int cur_phase;                   /* the phase running now */
     void *opened_at;                 /* caller's return address (debug) */
-    bool absolute_form;              /* proxy: send the whole URL as target */
+    bool absolute_form;              /* proxy: send abs_target as target */
+    /* Set by policy.c for each attempt: */
+    struct cio_str abs_target;       /* absolute-form target: no userinfo,
+                                      * no fragment */
+    const cio_url *proxy;            /* connect through this proxy, or NULL */
+    const char *proxy_auth;          /* "Basic ..." for CONNECT, or NULL */
     /* Connection hook for proxies: NULL = direct (see cio__pool). */
     /* History filled by the redirect loop (policy code). */
     size_t nhist;

@@ -183,7 +183,7 @@ static int build_head(struct cio__conn *cn, struct cio__send *st,
     struct cio_request_info *q = st->req;
     struct cio__h1_request hr = {
         .method = cio_str_c(q->method),
-        .target = st->absolute_form ? cio_url_href_str(q->url)
+        .target = st->absolute_form ? st->abs_target
                                     : cio_url_target(q->url),
         .minor = 1,
         .headers = q->headers,

@@ -1,0 +1,437 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The request loop around cio__client_attempt(): redirects (with
+ * history), transport and status retries (backoff, Retry-After, budget),
+ * authentication (Basic, Bearer, URL userinfo, Digest challenge-response)
+ * and the proxy chosen for each hop. The decisions themselves live in
+ * redirect.c, retry.c, auth.c and proxy.c; this file only applies them.
+ *
+ * Each cio_send works on a copy of the prepared request (its own headers
+ * and URL), so a prepared request can be sent again unchanged, and what a
+ * redirect strips never leaks back into it.
+ */
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/alloc.h"
+#include "base/errmsg.h"
+#include "client/auth.h"
+#include "client/client_int.h"
+#include "client/policy.h"
+#include "client/proxy.h"
+#include "client/redirect.h"
+#include "client/retry.h"
+
+#define MAX_CHALLENGES 8
+
+struct work {
+    struct cio__send *st;
+    const struct cio_request_info *orig;
+    struct cio_request_info w;     /* what the attempts send */
+    bool auth_set;                 /* w.headers has our Authorization */
+    bool proxy_auth_set;           /* ... our Proxy-Authorization */
+    struct cio__digest dg;
+    bool digest_on;                /* answer with dg on every attempt */
+    unsigned digest_rounds;        /* challenges answered on this hop */
+    cio_url *proxy;
+    char *proxy_auth;
+    char *abs_target;
+    size_t nhist, caphist;
+    int *hist_status;
+    char **hist_url;
+};
+
+static bool replayable(const struct cio_request_info *q)
+{
+    return q->body_kind != CIO__BODY_FN;
+}
+
+static int rewind_body(const struct cio_request_info *q)
+{
+    if (q->body_kind != CIO__BODY_MULTIPART)
+        return 0;
+    int rc = cio_multipart_rewind(q->multipart);
+    return rc == CIO_ENOTSUP ? 0 : rc;
+}
+
+/* ------------------------------------------------------------ auth */
+
+static int set_header(cio_headers *h, const char *name, char *value,
+                      bool *flag)
+{
+    int rc = cio_headers_set(h, name, value);
+    OPENSSL_cleanse(value, strlen(value)); /* credentials */
+    cio__free(value);
+    if (rc == 0)
+        *flag = true;
+    return rc;
+}
+
+/* Puts the Authorization of this attempt into w.headers. Credentials given
+ * for the request belong to its first origin: they are not sent after a
+ * redirect leaves it (RELIABILITY D.38-D.40). */
+static int apply_auth(struct work *k)
+{
+    struct cio_request_info *w = &k->w;
+    const struct cio_request_info *o = k->orig;
+    if (k->auth_set) {
+        cio_headers_remove(w->headers, "Authorization");
+        k->auth_set = false;
+    }
+    if (cio_headers_get(w->headers, "Authorization") != NULL)
+        return 0; /* the application's own, still on its origin */
+    bool home = cio_url_same_origin(o->url, w->url);
+    char *v = NULL;
+    int rc = 0;
+    if (home && k->digest_on) {
+        struct cio_str t = cio_url_target(w->url);
+        size_t blen = 0;
+        const void *body = w->body_kind == CIO__BODY_MEM ? w->body : NULL;
+        if (body != NULL)
+            blen = w->body_len;
+        rc = cio__digest_authorization(&k->dg, o->auth_digest_user,
+                                       o->auth_digest_pass, w->method, t.ptr,
+                                       body, blen, NULL, &v);
+    } else if (home && o->auth_basic_user != NULL) {
+        rc = cio__auth_basic(&v, o->auth_basic_user, o->auth_basic_pass);
+    } else if (home && o->auth_bearer != NULL) {
+        rc = cio__auth_bearer(&v, o->auth_bearer);
+    } else if (cio_url_has_userinfo(w->url)) {
+        /* The URL's own "user:pass@" (httpx and curl do the same). */
+        struct cio_str u = cio_url_username(w->url), p = cio_url_password(w->url);
+        if (strlen(u.ptr) != u.len || strlen(p.ptr) != p.len)
+            return cio__err(CIO_EINVAL, "NUL byte in the URL's credentials");
+        rc = cio__auth_basic(&v, u.ptr, p.ptr);
+    }
+    if (rc < 0 || v == NULL)
+        return rc;
+    return set_header(w->headers, "Authorization", v, &k->auth_set);
+}
+
+/* A 401 with a Digest challenge, for a request with Digest credentials:
+ * takes the challenge so the next attempt answers it. Returns 1 to retry,
+ * 0 to return the 401 as it is. */
+static int take_digest(struct work *k, cio_response *r)
+{
+    const struct cio_request_info *o = k->orig;
+    if (r->status != 401 || o->auth_digest_user == NULL ||
+        !cio_url_same_origin(o->url, k->w.url) || !replayable(&k->w))
+        return 0;
+    struct cio__auth_challenge ch[MAX_CHALLENGES];
+    size_t n = 0, pos = 0;
+    const char *vals[MAX_CHALLENGES];
+    size_t nv = 0;
+    for (const char *v = cio_headers_next(r->headers, "WWW-Authenticate", &pos);
+         v != NULL && nv < MAX_CHALLENGES;
+         v = cio_headers_next(r->headers, "WWW-Authenticate", &pos))
+        vals[nv++] = v;
+    /* Each field line is parsed on its own into one scratch area. */
+    size_t total = 0;
+    for (size_t i = 0; i < nv; i++)
+        total += strlen(vals[i]) + 1;
+    char *scratch = cio__malloc(total + 1);
+    if (scratch == NULL)
+        return 0;
+    size_t off = 0;
+    for (size_t i = 0; i < nv && n < MAX_CHALLENGES; i++) {
+        size_t len = strlen(vals[i]), got = 0;
+        if (cio__auth_parse(vals[i], len, ch + n, MAX_CHALLENGES - n, &got,
+                            scratch + off, len + 1) == 0) {
+            n += got;
+            off += len + 1;
+        }
+    }
+    struct cio__digest d = {0};
+    int ok = n > 0 && cio__digest_init(&d, ch, n) == 0;
+    cio__free(scratch);
+    if (!ok)
+        return 0;
+    /* A second challenge on the same hop means the credentials were
+     * refused, unless the server says only the nonce was stale. */
+    if (k->digest_rounds >= 2 || (k->digest_rounds == 1 && !d.stale)) {
+        cio__digest_fini(&d);
+        return 0;
+    }
+    cio__digest_fini(&k->dg);
+    k->dg = d;
+    k->digest_on = true;
+    k->digest_rounds++;
+    return 1;
+}
+
+/* ------------------------------------------------------------ proxy */
+
+static int apply_proxy(struct work *k)
+{
+    struct cio__send *st = k->st;
+    struct cio_request_info *w = &k->w;
+    cio_url_free(k->proxy);
+    k->proxy = NULL;
+    cio__free(k->proxy_auth);
+    k->proxy_auth = NULL;
+    cio__free(k->abs_target);
+    k->abs_target = NULL;
+    st->proxy = NULL;
+    st->proxy_auth = NULL;
+    st->absolute_form = false;
+    if (k->proxy_auth_set) {
+        cio_headers_remove(w->headers, "Proxy-Authorization");
+        k->proxy_auth_set = false;
+    }
+    if (st->c->mock != NULL)
+        return 0;
+    int rc = cio__proxy_select(&k->proxy, w->url, st->c->proxy,
+                               st->c->trust_env, NULL);
+    if (rc < 0 || k->proxy == NULL)
+        return rc;
+    if ((rc = cio__proxy_auth(&k->proxy_auth, k->proxy)) < 0)
+        return rc;
+    st->proxy = k->proxy;
+    if (cio_url_is_secure(w->url)) {
+        /* A tunnel: the proxy's credentials go in the CONNECT request
+         * only, never to the origin through the tunnel. */
+        const char *app = cio_headers_get(w->headers, "Proxy-Authorization");
+        if (k->proxy_auth == NULL && app != NULL &&
+            (k->proxy_auth = cio__strdup(app)) == NULL)
+            return CIO_ENOMEM;
+        cio_headers_remove(w->headers, "Proxy-Authorization");
+        st->proxy_auth = k->proxy_auth;
+        return 0;
+    }
+    /* Absolute-form (RFC 9112 §3.2.2), without userinfo or fragment. */
+    ptrdiff_t n = cio_url_format(w->url, NULL, 0,
+                                 CIO_URL_FMT_NO_USERINFO | CIO_URL_FMT_NO_FRAGMENT);
+    if (n < 0)
+        return (int)n;
+    if ((k->abs_target = cio__malloc((size_t)n + 1)) == NULL)
+        return CIO_ENOMEM;
+    cio_url_format(w->url, k->abs_target, (size_t)n + 1,
+                   CIO_URL_FMT_NO_USERINFO | CIO_URL_FMT_NO_FRAGMENT);
+    st->abs_target = (struct cio_str){k->abs_target, (size_t)n};
+    st->absolute_form = true;
+    if (k->proxy_auth != NULL) {
+        char *v = cio__strdup(k->proxy_auth);
+        if (v == NULL)
+            return CIO_ENOMEM;
+        return set_header(w->headers, "Proxy-Authorization", v,
+                          &k->proxy_auth_set);
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ retries */
+
+/* Sleeps ms unless that would pass the total deadline (then 1). */
+static int pause_ms(struct cio__send *st, uint32_t ms)
+{
+    cio_time until = cio_after(ms);
+    if (st->total_deadline != CIO_NEVER && until >= st->total_deadline)
+        return 1;
+    if (ms == 0)
+        return 0;
+    int rc = cio_sleep(until);
+    return rc == CIO_ETIMEDOUT ? 0 : rc;
+}
+
+static bool in_connect(int phase)
+{
+    return phase == CIO_PHASE_RESOLVE || phase == CIO_PHASE_CONNECT ||
+           phase == CIO_PHASE_TLS;
+}
+
+/* One hop: the attempt, with its transport and status retries and the
+ * Digest round trip. */
+static int hop(struct work *k, cio_response **out)
+{
+    struct cio__send *st = k->st;
+    cio_client *c = st->c;
+    uint32_t tries = 0, sretries = 0;
+    k->digest_rounds = 0;
+    for (;;) {
+        int rc;
+        if ((rc = apply_proxy(k)) < 0 || (rc = apply_auth(k)) < 0)
+            return rc;
+        cio_response *r;
+        st->cur_phase = 0;
+        rc = cio__client_attempt(st, &r);
+        if (rc < 0) {
+            if (!cio__retry_transport(rc, in_connect(st->cur_phase), tries,
+                                      c->retries))
+                return rc;
+            int saved = rc;
+            char msg[256];
+            snprintf(msg, sizeof(msg), "%s", cio_last_error());
+            rc = pause_ms(st, cio__retry_transport_delay(tries));
+            if (rc != 0)
+                return rc < 0 ? rc : cio__err(saved, "%s", msg);
+            if ((rc = rewind_body(&k->w)) < 0)
+                return rc;
+            tries++;
+            c->nretries++;
+            continue;
+        }
+        if (take_digest(k, r)) {
+            cio_response_free(r);
+            if ((rc = rewind_body(&k->w)) < 0)
+                return rc;
+            continue;
+        }
+        uint32_t delay;
+        if (replayable(&k->w) &&
+            cio__retry_status(&c->retry, &c->budget, k->w.method, r->status,
+                              sretries, cio_response_header(r, "Retry-After"),
+                              time(NULL), cio__retry_rand(), &delay)) {
+            rc = pause_ms(st, delay);
+            if (rc == 1) {
+                *out = r; /* no time left: the last answer stands */
+                return 0;
+            }
+            cio_response_free(r);
+            if (rc < 0)
+                return rc;
+            if ((rc = rewind_body(&k->w)) < 0)
+                return rc;
+            sretries++;
+            c->nretries++;
+            continue;
+        }
+        *out = r;
+        return 0;
+    }
+}
+
+/* ------------------------------------------------------------ redirects */
+
+static int add_history(struct work *k, int status)
+{
+    if (k->nhist == k->caphist) {
+        size_t cap = k->caphist ? 2 * k->caphist : 4;
+        int *s = cio__realloc(k->hist_status, cap * sizeof(*s));
+        if (s == NULL)
+            return CIO_ENOMEM;
+        k->hist_status = s;
+        char **u = cio__realloc(k->hist_url, cap * sizeof(*u));
+        if (u == NULL)
+            return CIO_ENOMEM;
+        k->hist_url = u;
+        k->caphist = cap;
+    }
+    ptrdiff_t n = cio_url_format(k->w.url, NULL, 0, CIO_URL_FMT_NO_USERINFO);
+    if (n < 0)
+        return (int)n;
+    char *href = cio__malloc((size_t)n + 1);
+    if (href == NULL)
+        return CIO_ENOMEM;
+    cio_url_format(k->w.url, href, (size_t)n + 1, CIO_URL_FMT_NO_USERINFO);
+    k->hist_status[k->nhist] = status;
+    k->hist_url[k->nhist] = href;
+    k->nhist++;
+    return 0;
+}
+
+/* Turns w into the request for the next hop. */
+static int follow(struct work *k, cio_response *r, uint32_t *hops)
+{
+    struct cio_request_info *w = &k->w;
+    const char *loc = cio_response_header(r, "Location");
+    cio_client *c = k->st->c;
+    if (*hops >= c->max_redirects)
+        return cio__redirect_limit(c->max_redirects);
+    bool has_body = w->body_kind != CIO__BODY_NONE;
+    struct cio__redirect rd;
+    int rc = cio__redirect_next(&rd, w->method, r->status, w->url, loc,
+                                strlen(loc), has_body, replayable(w));
+    if (rc < 0)
+        return rc;
+    if ((rc = add_history(k, r->status)) < 0) {
+        cio_url_free(rd.url);
+        return rc;
+    }
+    cio_url_free(w->url);
+    w->url = rd.url;
+    if (rd.method != w->method) {
+        w->method = (char *)rd.method; /* static "GET": never freed here */
+        w->mid = CIO__H1_M_GET;
+    }
+    if (rd.drop_body) {
+        w->body_kind = CIO__BODY_NONE;
+        w->body = NULL;
+        w->body_len = 0;
+        w->body_fn = NULL;
+        w->multipart = NULL;
+        w->expect_continue = false;
+    } else if ((rc = rewind_body(w)) < 0) {
+        return rc;
+    }
+    cio__redirect_strip(w->headers, &rd);
+    if (rd.cross_origin) {
+        w->cookies = NULL; /* the request's explicit cookies stay home */
+        k->auth_set = false;
+        k->proxy_auth_set = false;
+        k->digest_on = false;
+    }
+    (*hops)++;
+    return 0;
+}
+
+int cio__policy_send(struct cio__send *st, cio_response **out)
+{
+    cio_client *c = st->c;
+    const struct cio_request_info *q = st->req;
+    struct work k = {.st = st, .orig = q, .w = *q};
+    int rc;
+
+    if (c->budget.ratio == 0)
+        cio__retry_budget_init(&c->budget, c->retry.budget_ratio);
+    cio__retry_budget_deposit(&c->budget);
+
+    k.w.headers = NULL;
+    k.w.url = NULL;
+    if ((rc = cio_headers_clone(&k.w.headers, q->headers)) < 0)
+        return rc;
+    if ((rc = cio_url_dup(&k.w.url, q->url)) < 0)
+        goto done;
+    st->req = &k.w;
+
+    uint32_t hops = 0;
+    cio_response *r = NULL;
+    for (;;) {
+        if ((rc = hop(&k, &r)) < 0)
+            break;
+        if (!k.w.follow_redirects || !cio__redirect_status(r->status) ||
+            cio_response_header(r, "Location") == NULL)
+            break;
+        rc = follow(&k, r, &hops);
+        cio_response_free(r);
+        r = NULL;
+        if (rc < 0)
+            break;
+    }
+    if (rc == 0) {
+        r->nhist = k.nhist;
+        r->hist_status = k.hist_status;
+        r->hist_url = k.hist_url;
+        k.nhist = 0;
+        k.hist_status = NULL;
+        k.hist_url = NULL;
+        *out = r;
+    }
+done:
+    st->req = (struct cio_request_info *)q;
+    st->proxy = NULL;
+    st->proxy_auth = NULL;
+    st->absolute_form = false;
+    for (size_t i = 0; i < k.nhist; i++)
+        cio__free(k.hist_url[i]);
+    cio__free(k.hist_url);
+    cio__free(k.hist_status);
+    cio__digest_fini(&k.dg);
+    cio_url_free(k.proxy);
+    cio__free(k.proxy_auth);
+    cio__free(k.abs_target);
+    cio_url_free(k.w.url);
+    cio_headers_free(k.w.headers);
+    return rc;
+}

@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The client through an HTTP proxy (tests/peers/mini_proxy.py, a small
+ * forwarding proxy: nginx cannot CONNECT) to the aiohttp test server:
+ * absolute-form for http:// (no userinfo or fragment in the target, proxy
+ * credentials to the proxy only), a CONNECT tunnel for https:// (TLS to
+ * the origin verified against the test CA), refusals as CIO_EPROXY, and
+ * the environment (HTTP_PROXY, NO_PROXY).
+ */
+#include <jansson.h>
+#include <stdlib.h>
+
+#include "test.h"
+#include "aiohttp_peer.h"
+#include "tls_fixture.h"
+
+TLS_FIXTURE_PRE_ALL()
+TLS_FIXTURE_POST_ALL()
+
+static struct aiohttp_peer origin, proxy;
+static char logpath[256];
+
+static void start(int tls, const char *auth)
+{
+    tls_fixture_require();
+    int rc;
+    if (tls) {
+        char cert[512], key[512];
+        snprintf(cert, sizeof(cert), "%s", tls_fixture_path("server.pem"));
+        snprintf(key, sizeof(key), "%s", tls_fixture_path("server.key"));
+        rc = py_peer_start(&origin, "aiohttp_server.py",
+                           (const char *const[]){"--tls", cert, key, NULL});
+    } else {
+        rc = aiohttp_peer_start(&origin);
+    }
+    if (rc == 77)
+        cr_skip_test("python3-aiohttp is not installed");
+    cr_assert_eq(rc, 0);
+    snprintf(logpath, sizeof(logpath), "/tmp/cio_proxy_log.%d", (int)getpid());
+    unlink(logpath);
+    const char *args[5] = {"--log", logpath, NULL, NULL, NULL};
+    if (auth != NULL) {
+        args[2] = "--auth";
+        args[3] = auth;
+    }
+    rc = py_peer_start(&proxy, "mini_proxy.py", args);
+    cr_assert_eq(rc, 0);
+}
+
+static void stop(void)
+{
+    aiohttp_peer_stop(&proxy);
+    aiohttp_peer_stop(&origin);
+    unlink(logpath);
+}
+
+static const char *proxy_log(void)
+{
+    static char buf[2048];
+    buf[0] = '\0';
+    FILE *f = fopen(logpath, "r");
+    if (f != NULL) {
+        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+        buf[n] = '\0';
+        fclose(f);
+    }
+    return buf;
+}
+
+struct run {
+    struct cio_client_opts opts;
+    const char *url;
+    int rc, status;
+    char body[2048];
+    char msg[256];
+};
+
+static int run_main(void *arg)
+{
+    struct run *x = arg;
+    cio_client *c;
+    int rc = cio_client_new(&c, &x->opts);
+    if (rc < 0)
+        return rc;
+    cio_response *r;
+    x->rc = cio_get(c, x->url, NULL, &r);
+    snprintf(x->msg, sizeof(x->msg), "%s", cio_last_error());
+    if (x->rc == 0) {
+        x->status = cio_response_status(r);
+        size_t n;
+        const char *b = cio_response_body(r, &n);
+        snprintf(x->body, sizeof(x->body), "%.*s", b ? (int)n : 0, b ? b : "");
+        cio_response_free(r);
+    }
+    cio_client_free(c);
+    return 0;
+}
+
+static void run(struct run *x)
+{
+    CIO_ASSERT_RC(cio_test_run(run_main, x), 0);
+}
+
+Test(client_proxy, http_goes_in_absolute_form_with_proxy_credentials)
+{
+    start(0, "pu:pp");
+    char purl[96], url[160], want[200];
+    snprintf(purl, sizeof(purl), "http://pu:pp@127.0.0.1:%u", proxy.port);
+    /* Userinfo and fragment of the target never reach the proxy. */
+    snprintf(url, sizeof(url), "http://ou:op@127.0.0.1:%u/headers#frag", origin.port);
+    struct run x = {.opts = {.proxy = purl}, .url = url};
+    run(&x);
+    CIO_EXPECT_RC(x.rc, 0);
+    cr_expect_eq(x.status, 200, "%d %s", x.status, x.body);
+    snprintf(want, sizeof(want), "GET http://127.0.0.1:%u/headers HTTP/1.1 auth=yes\n",
+             origin.port);
+    cr_expect_str_eq(proxy_log(), want);
+    /* The origin saw its own Basic credentials, not the proxy's. */
+    json_t *j = json_loads(x.body, 0, NULL);
+    cr_assert_not_null(j, "%s", x.body);
+    cr_expect_null(json_object_get(j, "Proxy-Authorization"));
+    cr_expect_str_eq(json_string_value(json_object_get(j, "Authorization")), "Basic b3U6b3A=");
+    json_decref(j);
+
+    /* Without credentials the proxy's 407 is the response. */
+    snprintf(purl, sizeof(purl), "127.0.0.1:%u", proxy.port);
+    struct run y = {.opts = {.proxy = purl}, .url = url};
+    run(&y);
+    CIO_EXPECT_RC(y.rc, 0);
+    cr_expect_eq(y.status, 407);
+    stop();
+    cio_test_no_leaks();
+}
+
+Test(client_proxy, https_goes_through_a_connect_tunnel)
+{
+    start(1, "pu:pp");
+    char purl[96], url[160], want[200];
+    snprintf(purl, sizeof(purl), "http://pu:pp@127.0.0.1:%u", proxy.port);
+    snprintf(url, sizeof(url), "https://127.0.0.1:%u/headers", origin.port);
+    struct run x = {.opts = {.proxy = purl, .tls.ca_file = tls_fixture_path("ca.pem")},
+                    .url = url};
+    run(&x);
+    cr_expect_eq(x.rc, 0, "%s: %s", cio_errname(x.rc), x.msg);
+    cr_expect_eq(x.status, 200);
+    snprintf(want, sizeof(want), "CONNECT 127.0.0.1:%u HTTP/1.1 auth=yes\n", origin.port);
+    cr_expect_str_eq(proxy_log(), want);
+    /* The proxy's credentials stayed outside the tunnel. */
+    cr_expect(strstr(x.body, "Proxy-Authorization") == NULL, "%s", x.body);
+
+    /* Verification still applies inside the tunnel: no CA, no trust. */
+    struct run v = {.opts = {.proxy = purl}, .url = url};
+    run(&v);
+    CIO_EXPECT_RC(v.rc, CIO_ECERT);
+
+    /* A refused CONNECT is a typed error naming the status. */
+    snprintf(purl, sizeof(purl), "http://pu:wrong@127.0.0.1:%u", proxy.port);
+    struct run y = {.opts = {.proxy = purl, .tls.ca_file = tls_fixture_path("ca.pem")},
+                    .url = url};
+    run(&y);
+    CIO_EXPECT_RC(y.rc, CIO_EPROXY);
+    cr_expect(strstr(y.msg, "407") != NULL, "%s", y.msg);
+    stop();
+    cio_test_no_leaks();
+}
+
+Test(client_proxy, environment_and_no_proxy)
+{
+    start(0, NULL);
+    char purl[96], url[160];
+    snprintf(purl, sizeof(purl), "http://127.0.0.1:%u", proxy.port);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/json", origin.port);
+    setenv("http_proxy", purl, 1);
+    unsetenv("no_proxy");
+    unsetenv("NO_PROXY");
+    struct run x = {.url = url};
+    run(&x);
+    CIO_EXPECT_RC(x.rc, 0);
+    cr_expect(strstr(proxy_log(), "GET http://127.0.0.1") != NULL, "[%s]", proxy_log());
+    unlink(logpath);
+
+    /* NO_PROXY exempts the host; no_trust_env ignores everything. */
+    setenv("NO_PROXY", "localhost, 127.0.0.0/8", 1);
+    struct run y = {.url = url};
+    run(&y);
+    CIO_EXPECT_RC(y.rc, 0);
+    cr_expect_str_eq(proxy_log(), "");
+    unsetenv("NO_PROXY");
+    struct run z = {.url = url, .opts = {.no_trust_env = true}};
+    run(&z);
+    CIO_EXPECT_RC(z.rc, 0);
+    cr_expect_str_eq(proxy_log(), "");
+    unsetenv("http_proxy");
+    stop();
+    cio_test_no_leaks();
+}

@@ -22,12 +22,12 @@
 #include <corio/error.h>
 
 static ptrdiff_t parse_copy(const uint8_t *data, size_t len,
-                            struct cio__proxy_info *info)
+                            struct cio__proxy_proto_info *info)
 {
     char *copy = malloc(len > 0 ? len : 1);
     assert(copy != NULL);
     memcpy(copy, data, len);
-    ptrdiff_t n = cio__proxy_parse(copy, len, info);
+    ptrdiff_t n = cio__proxy_proto_parse(copy, len, info);
     free(copy);
     return n;
 }
@@ -49,7 +49,7 @@ static void split_addr(const char *s, char *ip, char *port)
     strcpy(port, colon + 1);
 }
 
-static void check_round_trip(const struct cio__proxy_info *info)
+static void check_round_trip(const struct cio__proxy_proto_info *info)
 {
     char sip[64], sport[8], dip[64], dport[8], line[160];
     split_addr(info->src, sip, sport);
@@ -58,7 +58,7 @@ static void check_round_trip(const struct cio__proxy_info *info)
                      info->family == AF_INET ? "TCP4" : "TCP6", sip, dip,
                      sport, dport);
     assert(n > 0 && n <= CIO__PROXY_V1_MAX);
-    struct cio__proxy_info again;
+    struct cio__proxy_proto_info again;
     assert(parse_copy((const uint8_t *)line, (size_t)n, &again) == n);
     assert(again.family == info->family && again.local == 0);
     assert(strcmp(again.src, info->src) == 0);
@@ -67,7 +67,7 @@ static void check_round_trip(const struct cio__proxy_info *info)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct cio__proxy_info info;
+    struct cio__proxy_proto_info info;
     char msg[300];
     ptrdiff_t n = parse_copy(data, size, &info);
     snprintf(msg, sizeof msg, "%s", cio_last_error());
@@ -82,7 +82,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             assert(info.src[0] == '\0' && info.dst[0] == '\0');
         if (info.family == AF_INET || info.family == AF_INET6)
             check_round_trip(&info);
-        struct cio__proxy_info alone;
+        struct cio__proxy_proto_info alone;
         assert(parse_copy(data, (size_t)n, &alone) == n);
         assert(memcmp(&alone, &info, sizeof info) == 0);
     }
@@ -90,7 +90,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t step = size <= 256 ? 1 : size / 97 + 1;
     size_t upto = n > 0 ? (size_t)n : size;
     for (size_t k = 0; k < upto; k += step) {
-        struct cio__proxy_info p;
+        struct cio__proxy_proto_info p;
         ptrdiff_t r = parse_copy(data, k, &p);
         if (r == CIO_EMORE)
             continue;

@@ -62,7 +62,7 @@ static int v1_addr(int af, const char *s, size_t n, unsigned port, char *out,
 }
 
 static ptrdiff_t v1_parse(const char *buf, size_t len,
-                          struct cio__proxy_info *out)
+                          struct cio__proxy_proto_info *out)
 {
     static const char magic[] = "PROXY ";
     size_t n = len < 6 ? len : 6;
@@ -109,7 +109,7 @@ static ptrdiff_t v1_parse(const char *buf, size_t len,
                 break;
         }
     }
-    struct cio__proxy_info info = {0};
+    struct cio__proxy_proto_info info = {0};
     if (nf >= 2 && f[1].len == 7 && memcmp(f[1].ptr, "UNKNOWN", 7) == 0) {
         info.local = 1;
         info.family = AF_UNSPEC;
@@ -189,7 +189,7 @@ static void fmt_unix(const char *p, char *out, size_t cap)
 }
 
 static ptrdiff_t v2_parse(const char *buf, size_t len,
-                          struct cio__proxy_info *out)
+                          struct cio__proxy_proto_info *out)
 {
     size_t n = len < 12 ? len : 12;
     if (memcmp(buf, v2_sig, n) != 0)
@@ -251,7 +251,7 @@ static ptrdiff_t v2_parse(const char *buf, size_t len,
     if (len < total)
         return CIO_EMORE;
 
-    struct cio__proxy_info info = {0};
+    struct cio__proxy_proto_info info = {0};
     if (skip) {
         info.local = 1;
         info.family = AF_UNSPEC;
@@ -272,8 +272,8 @@ static ptrdiff_t v2_parse(const char *buf, size_t len,
     return (ptrdiff_t)total;
 }
 
-ptrdiff_t cio__proxy_parse(const char *buf, size_t len,
-                           struct cio__proxy_info *out)
+ptrdiff_t cio__proxy_proto_parse(const char *buf, size_t len,
+                           struct cio__proxy_proto_info *out)
 {
     if (len == 0)
         return CIO_EMORE;

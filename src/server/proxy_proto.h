@@ -20,7 +20,7 @@
  * length is refused rather than buffered. */
 #define CIO__PROXY_V2_MAX 2048
 
-struct cio__proxy_info {
+struct cio__proxy_proto_info {
     /* 1 when the header carries no address to use (v2 LOCAL command, v2
      * AF_UNSPEC, v1 UNKNOWN): keep the socket's addresses. */
     int local;
@@ -51,7 +51,7 @@ struct cio__proxy_info {
  * the addresses, and TLVs that are skipped but must tile the rest exactly;
  * or family UNSPEC with transport UNSPEC, block skipped (local = 1).
  */
-ptrdiff_t cio__proxy_parse(const char *buf, size_t len,
-                           struct cio__proxy_info *out);
+ptrdiff_t cio__proxy_proto_parse(const char *buf, size_t len,
+                           struct cio__proxy_proto_info *out);
 
 #endif

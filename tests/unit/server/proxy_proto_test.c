@@ -166,12 +166,12 @@ static void fill_unix_bodies(void)
 
 /* Parses in[0..len) from an exact-size copy. */
 static ptrdiff_t parse_exact(const char *in, size_t len,
-                             struct cio__proxy_info *out)
+                             struct cio__proxy_proto_info *out)
 {
     char *copy = malloc(len > 0 ? len : 1);
     cr_assert(copy != NULL);
     memcpy(copy, in, len);
-    ptrdiff_t n = cio__proxy_parse(copy, len, out);
+    ptrdiff_t n = cio__proxy_proto_parse(copy, len, out);
     free(copy);
     return n;
 }
@@ -180,7 +180,7 @@ static ptrdiff_t parse_exact(const char *in, size_t len,
 static void check(const char *what, const char *in, size_t len, int rc,
                   int local, int family, const char *src, const char *dst)
 {
-    struct cio__proxy_info info, sentinel;
+    struct cio__proxy_proto_info info, sentinel;
     memset(&sentinel, 0x5a, sizeof sentinel);
 
     info = sentinel;
@@ -265,7 +265,7 @@ Test(proxy_proto, v2)
 Test(proxy_proto, v2_signature)
 {
     static const char sig[] = "\r\n\r\n\0\r\nQUIT\n";
-    struct cio__proxy_info info;
+    struct cio__proxy_proto_info info;
     for (size_t i = 1; i < 12; i++) {
         char buf[16];
         memcpy(buf, sig, 12);
@@ -277,14 +277,14 @@ Test(proxy_proto, v2_signature)
         cr_expect_eq(parse_exact(buf, i + 1, &info), CIO_EPROTO, "byte %zu", i);
         cr_expect_eq(parse_exact(buf, i, &info), CIO_EMORE, "byte %zu", i);
     }
-    CIO_EXPECT_RC(cio__proxy_parse("", 0, &info), CIO_EMORE);
+    CIO_EXPECT_RC(cio__proxy_proto_parse("", 0, &info), CIO_EMORE);
 }
 
 /* A v2 header as long as allowed, full of TLVs, then one byte more. */
 Test(proxy_proto, v2_limit)
 {
     char buf[CIO__PROXY_V2_MAX + 1];
-    struct cio__proxy_info info;
+    struct cio__proxy_proto_info info;
     memcpy(buf, "\r\n\r\n\0\r\nQUIT\n\x21\x11", 14);
     memcpy(buf + 16, INET_BODY, 12);
     size_t body = CIO__PROXY_V2_MAX - 16, off = 12;

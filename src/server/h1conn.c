@@ -98,7 +98,9 @@ int cio__h1_accept(struct cio__worker *w, const struct cio__lsn_conf *lc,
     struct cio_server *srv = w->srv;
     struct cio__conn *c;
 
+    atomic_fetch_add(&w->accepted, 1);
     if (atomic_load(&w->nconns) >= srv->lim.max_conns || w->stopping) {
+        atomic_fetch_add(&w->shed, 1);
         cio_stream_close(s); /* overload: shed at once, the peer sees FIN */
         return CIO_EBUSY;
     }

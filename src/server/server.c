@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/alloc.h"
@@ -230,6 +231,22 @@ static void accept_loop(void *arg)
     }
 }
 
+/* Samples the loop lag: how late a 100 ms sleep wakes up. */
+static void lag_loop(void *arg)
+{
+    struct cio__worker *w = arg;
+    struct timespec a, b;
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        if (cio_sleep(cio_after(100)) < 0)
+            return;
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        int64_t us = (b.tv_sec - a.tv_sec) * 1000000 +
+                     (b.tv_nsec - a.tv_nsec) / 1000 - 100000;
+        atomic_store(&w->lag_us, us > 0 ? (uint32_t)us : 0);
+    }
+}
+
 static void stop_cb(void *arg)
 {
     struct cio__worker *w = arg;
@@ -271,6 +288,7 @@ static int worker_serve(struct cio__worker *w)
         if (rc < 0)
             goto out_acc;
     }
+    (void)cio_go(acc, lag_loop, w);
     if (srv->on_listen != NULL)
         srv->on_listen(srv, srv->ud);
     if (!w->stopping)
@@ -400,6 +418,11 @@ void cio_server_stats(const cio_server *srv, struct cio_server_stats *out)
         out->conns += atomic_load(&w->nconns);
         out->conns_idle += atomic_load(&w->nidle);
         out->inflight += atomic_load(&w->inflight);
+        out->accepted += atomic_load(&w->accepted);
+        out->shed += atomic_load(&w->shed);
+        uint32_t lag = atomic_load(&w->lag_us);
+        if (lag > out->loop_lag_us)
+            out->loop_lag_us = lag;
     }
 }
 

@@ -11,6 +11,7 @@
 
 #include "base/alloc.h"
 #include "base/errmsg.h"
+#include "net/tls_int.h"
 #include "server/server_int.h"
 
 #define DEF(v, d) ((v) != 0 ? (v) : (d))
@@ -30,8 +31,8 @@ static int lsn_conf(struct cio__lsn_conf *lc, const struct cio_listen *l)
         return cio__err(CIO_EINVAL, "listener without an address");
     if (l->proxy_protocol)
         return cio__err(CIO_ENOTSUP, "PROXY protocol not available yet");
-    if (l->sni_certs != NULL && l->sni_certs[0] != NULL)
-        return cio__err(CIO_ENOTSUP, "SNI certificates not available yet");
+    if (l->sni_certs != NULL && l->sni_certs[0] != NULL && l->tls_cert == NULL)
+        return cio__err(CIO_EINVAL, "SNI certificates need tls_cert");
     lc->is_unix = strncmp(l->addr, "unix:", 5) == 0;
     lc->addr = cio__strdup(lc->is_unix ? l->addr + 5 : l->addr);
     if (lc->addr == NULL)
@@ -46,6 +47,21 @@ static int lsn_conf(struct cio__lsn_conf *lc, const struct cio_listen *l)
         int rc = cio_tls_ctx_new(&lc->tls, &to);
         if (rc < 0)
             return rc;
+        for (size_t i = 0; l->sni_certs != NULL && l->sni_certs[i] != NULL; i++) {
+            cio_tls_ctx *alt;
+            to.cert_file = l->sni_certs[i];
+            to.key_file = l->sni_keys != NULL && l->sni_keys[i] != NULL
+                              ? l->sni_keys[i]
+                              : l->sni_certs[i];
+            rc = cio_tls_ctx_new(&alt, &to);
+            if (rc < 0)
+                return rc;
+            rc = cio__tls_ctx_add_sni(lc->tls, alt);
+            if (rc < 0) {
+                cio_tls_ctx_free(alt);
+                return rc;
+            }
+        }
     }
     return 0;
 }

@@ -703,3 +703,34 @@ Test(server_h1, idle_keepalive_connections_cost_under_1k_heap)
         close(fds[i]);
     srvfx_stop(&f);
 }
+
+Test(server_h1, tls_sni_chooses_certificate_by_name)
+{
+    struct srvfx f = {0};
+    struct cio_listen ls[2] = {{0}};
+    const char *certs[3], *keys[3];
+    char cmd[1024], out[8192];
+    certs[0] = tls_fixture_path("wrong.pem");
+    keys[0] = tls_fixture_path("wrong.key");
+    certs[1] = tls_fixture_path("wild.pem");
+    keys[1] = tls_fixture_path("wild.key");
+    certs[2] = keys[2] = NULL;
+    ls[0].addr = "127.0.0.1:0";
+    ls[0].tls_cert = tls_fixture_path("server.pem");
+    ls[0].tls_key = tls_fixture_path("server.key");
+    ls[0].sni_certs = certs;
+    ls[0].sni_keys = keys;
+    f.opts.listens = ls;
+    start(&f);
+    /* each name verifies only if the server picked the matching cert */
+    const char *names[] = {"localhost", "wrong.test", "x.a.test"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(cmd, sizeof(cmd),
+                 "curl -s --max-time 10 --cacert %s --resolve %s:%u:127.0.0.1 "
+                 "https://%s:%u/ 2>&1",
+                 tls_fixture_path("ca.pem"), names[i], f.port, names[i], f.port);
+        cr_expect_eq(srvfx_sh(cmd, out, sizeof(out)), 0, "%s: %s", names[i], out);
+        cr_expect_str_eq(out, "Hello, World!", "%s", names[i]);
+    }
+    srvfx_stop(&f);
+}

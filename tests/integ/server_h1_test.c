@@ -183,6 +183,12 @@ static int cookie(cio_req *req, cio_resp *res, void *ud)
                            v ? v : "none");
 }
 
+static int peer(cio_req *req, cio_resp *res, void *ud)
+{
+    (void)ud;
+    return cio_resp_printf(res, 200, "text/plain", "peer=%s", cio_req_peer(req));
+}
+
 static cio_app *make_app(void)
 {
     cio_app *app, *sub;
@@ -199,6 +205,7 @@ static cio_app *make_app(void)
     cr_assert_eq(cio_app_post(app, "/form", form, NULL), 0);
     cr_assert_eq(cio_app_post(app, "/upload", upload, NULL), 0);
     cr_assert_eq(cio_app_get(app, "/cookie", cookie, NULL), 0);
+    cr_assert_eq(cio_app_get(app, "/peer", peer, NULL), 0);
     cr_assert_eq(cio_app_use(app, order_mw, "a"), 0);
     cr_assert_eq(cio_app_use(app, order_mw, "b"), 0);
     cr_assert_eq(cio_app_set_state(app, "db", "pool", NULL), 0);
@@ -732,5 +739,42 @@ Test(server_h1, tls_sni_chooses_certificate_by_name)
         cr_expect_eq(srvfx_sh(cmd, out, sizeof(out)), 0, "%s: %s", names[i], out);
         cr_expect_str_eq(out, "Hello, World!", "%s", names[i]);
     }
+    srvfx_stop(&f);
+}
+
+Test(server_h1, proxy_protocol_sets_peer)
+{
+    struct srvfx f = {0};
+    struct cio_listen ls[2] = {{0}};
+    char out[4096];
+    int closed;
+    ls[0].addr = "127.0.0.1:0";
+    ls[0].proxy_protocol = true;
+    f.opts.listens = ls;
+    start(&f);
+    raw(&f, "PROXY TCP4 192.0.2.7 198.51.100.1 4711 80\r\n"
+            "GET /peer HTTP/1.1\r\nHost: a\r\n\r\n"
+            "GET /peer HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+        out, sizeof(out), &closed);
+    cr_expect_eq(srvfx_count(out, "peer=192.0.2.7:4711"), 2, "%s", out);
+    /* v2 binary, IPv6 */
+    static const unsigned char v2[] = {
+        0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a,
+        0x21, 0x21, 0x00, 0x24,
+        0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01,
+        0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02,
+        0x12, 0x34, 0x00, 0x50};
+    char req[256];
+    memcpy(req, v2, sizeof(v2));
+    const char *g = "GET /peer HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+    memcpy(req + sizeof(v2), g, strlen(g));
+    int fd = srvfx_connect(f.port);
+    srvfx_exchange(fd, req, sizeof(v2) + strlen(g), out, sizeof(out), 3000, &closed);
+    close(fd);
+    cr_expect(strstr(out, "peer=[2001:db8::1]:4660") != NULL, "%s", out);
+    /* no header: closed without a response */
+    raw(&f, "GET /peer HTTP/1.1\r\nHost: a\r\n\r\n", out, sizeof(out), &closed);
+    cr_expect_eq(out[0], '\0', "%s", out);
+    cr_expect_eq(closed, 1);
     srvfx_stop(&f);
 }

@@ -155,19 +155,111 @@ static int regcomp_err(int rc, const regex_t *re, const char *pat,
                     pat, (int)name.len, name.ptr, msg);
 }
 
-/*
- * 1 if re has '^' or '$' outside a bracket expression: a route's regex is
- * anchored already, and an anchor inside it would mean "where this part of
- * the route begins", which depends on how the route is split.
- */
-static int has_anchor(const char *s, size_t n)
+/* Most nested groups, and most regex nodes after glibc expands repeats,
+ * accepted in one parameter's regex. */
+#define MAX_RX_DEPTH 32
+#define MAX_RX_COST 2048
+
+static size_t sat_mul(size_t a, size_t b)
 {
+    return a != 0 && b > SIZE_MAX / 4 / a ? SIZE_MAX / 4 : a * b;
+}
+
+/* An interval "{n}", "{n,}" or "{n,m}" at s[i] (s[i] == '{'): returns its
+ * length and *factor, the copies glibc makes of the atom; 0 if it is not
+ * one (regcomp then decides). */
+static size_t interval(const char *s, size_t n, size_t i, size_t *factor)
+{
+    size_t j = i + 1, lo = 0, hi = 0, nd = 0;
+    while (j < n && s[j] >= '0' && s[j] <= '9' && nd < 6) {
+        lo = lo * 10 + (size_t)(s[j++] - '0');
+        nd++;
+    }
+    if (nd == 0)
+        return 0;
+    hi = lo;
+    if (j < n && s[j] == ',') {
+        j++;
+        nd = 0;
+        while (j < n && s[j] >= '0' && s[j] <= '9' && nd < 6) {
+            hi = hi * 10 + (size_t)(s[j++] - '0');
+            nd++;
+        }
+        hi = nd == 0 ? lo + 1 : hi;
+    }
+    if (j >= n || s[j] != '}')
+        return 0;
+    *factor = (hi > lo ? hi : lo) + 1;
+    return j - i + 1;
+}
+
+/*
+ * Checks what regcomp cannot see once re is wrapped as "(re)": a ')' that
+ * closes nothing ("a)|(b" would balance inside the wrapper and change its
+ * meaning), a back-reference (group numbers shift once re is embedded in a
+ * route's regex, and back-references make matching exponential), and '^'
+ * or '$' outside brackets (a route is anchored already; an inner anchor
+ * would depend on where the route is split). Also bounds the cost of
+ * compiling: glibc copies an atom for each repeat ("a+" is "aa*", "a{3}"
+ * is "aaa"), so stacked or nested repeats grow exponentially ("a++++..."
+ * ran the fuzzer out of memory); the estimated node count is bounded and
+ * a repeat of a repeat is refused. Returns the fault or NULL.
+ */
+static const char *regex_lint(const char *s, size_t n)
+{
+    /* Per open group: the cost of its finished atoms, and of its last atom
+     * (0 when there is none to repeat). */
+    size_t sum[MAX_RX_DEPTH + 1] = {0}, last[MAX_RX_DEPTH + 1] = {0};
+    size_t d = 0;
+    int repeated = 0; /* the last token was a repeat */
     for (size_t i = 0; i < n; i++) {
-        if (s[i] == '\\') {
+        size_t factor = 0, skip = 0;
+        char c = s[i];
+        if (c == '*' || c == '?')
+            factor = 1;
+        else if (c == '+')
+            factor = 2;
+        else if (c == '{')
+            skip = interval(s, n, i, &factor);
+        if (factor != 0) {
+            if (repeated)
+                return "a repeat of a repeat";
+            last[d] = sat_mul(last[d] != 0 ? last[d] : 1, factor);
+            if (last[d] > MAX_RX_COST)
+                return "a regex too large once repeats are expanded";
+            repeated = 1;
+            if (skip != 0)
+                i += skip - 1;
+            continue;
+        }
+        repeated = 0;
+        if (c == '\\') {
+            if (i + 1 < n && s[i + 1] >= '1' && s[i + 1] <= '9')
+                return "back-reference";
             i++;
-        } else if (s[i] == '^' || s[i] == '$') {
-            return 1;
-        } else if (s[i] == '[') {
+        } else if (c == '^' || c == '$') {
+            return "'^' or '$' (routes are anchored already)";
+        } else if (c == '(') {
+            if (d == MAX_RX_DEPTH)
+                return "groups nested too deeply";
+            sum[d] += last[d];
+            last[d] = 0;
+            d++;
+            sum[d] = last[d] = 0;
+            continue;
+        } else if (c == ')') {
+            if (d == 0)
+                return "unbalanced parentheses";
+            size_t inner = sum[d] + last[d] + 1;
+            d--;
+            sum[d] += last[d];
+            last[d] = inner;
+            continue;
+        } else if (c == '|') {
+            sum[d] += last[d];
+            last[d] = 0;
+            continue;
+        } else if (c == '[') {
             /* POSIX brackets: a leading '^' negates, a first ']' is a
              * member, "[:class:]" "[.coll.]" "[=equiv=]" nest, and a
              * backslash is an ordinary member. */
@@ -179,16 +271,25 @@ static int has_anchor(const char *s, size_t n)
             while (i < n && s[i] != ']') {
                 if (s[i] == '[' && i + 1 < n &&
                     (s[i + 1] == ':' || s[i + 1] == '.' || s[i + 1] == '=')) {
-                    char d = s[i + 1];
+                    char e = s[i + 1];
                     i += 2;
-                    while (i + 1 < n && !(s[i] == d && s[i + 1] == ']'))
+                    while (i + 1 < n && !(s[i] == e && s[i + 1] == ']'))
                         i++;
                 }
                 i++;
             }
         }
+        /* An atom: a byte, an escape, '.', a bracket expression. */
+        sum[d] += last[d];
+        last[d] = 1;
+        if (sum[d] > MAX_RX_COST)
+            return "a regex too large once repeats are expanded";
     }
-    return 0;
+    if (d != 0)
+        return "unbalanced parentheses";
+    if (sum[0] + last[0] > MAX_RX_COST)
+        return "a regex too large once repeats are expanded";
+    return NULL;
 }
 
 /*
@@ -202,21 +303,11 @@ static int has_anchor(const char *s, size_t n)
 static int compile_param_regex(const char *pat, const struct part *p,
                                int extra, regex_t *out, size_t *nsub)
 {
-    for (size_t i = 0; i + 1 < p->re.len; i++) {
-        if (p->re.ptr[i] == '\\') {
-            if (p->re.ptr[i + 1] >= '1' && p->re.ptr[i + 1] <= '9')
-                return cio__err(CIO_EINVAL,
-                                "route pattern \"%.80s\": back-reference in "
-                                "the regex for {%.*s}",
-                                pat, (int)p->name.len, p->name.ptr);
-            i++;
-        }
-    }
-    if (has_anchor(p->re.ptr, p->re.len))
+    const char *fault = regex_lint(p->re.ptr, p->re.len);
+    if (fault != NULL)
         return cio__err(CIO_EINVAL,
-                        "route pattern \"%.80s\": '^' or '$' in the regex for "
-                        "{%.*s} (routes are anchored already)",
-                        pat, (int)p->name.len, p->name.ptr);
+                        "route pattern \"%.80s\": %s in the regex for {%.*s}",
+                        pat, fault, (int)p->name.len, p->name.ptr);
     char *src = cio__malloc(p->re.len + 5);
     if (src == NULL)
         return CIO_ENOMEM;
@@ -269,6 +360,9 @@ struct endpoint {
     struct cio_str names[CIO__ROUTER_MAX_PARAMS]; /* into pattern */
     size_t ntrie;         /* the first ntrie are "{name}" tree edges */
     int has_re;           /* a regex endpoint: re matches the path's rest */
+    /* The tail is one "{name:.+}" (2) or "{name:.*}" (1): the rest of the
+     * path, at least catch_all - 1 bytes long, matches without regexec. */
+    int catch_all;
     regex_t re;
     size_t group[CIO__ROUTER_MAX_PARAMS]; /* re's group of names[ntrie+i] */
     struct method_target *mt;
@@ -284,6 +378,11 @@ struct child {
 struct node {
     struct child *kids; /* sorted by (bytes, length) */
     size_t nkids, capkids;
+    /* After compile, for nodes with many children: an open-addressing
+     * index of kids (slot = kid index + 1, 0 = empty), mask + 1 slots, at
+     * most half full. NULL: bisection. */
+    uint32_t *slots;
+    size_t mask;
     struct node *param; /* the "{name}" child, or NULL */
     struct endpoint **eps; /* patterns ending here, in registration order */
     size_t neps, capeps;
@@ -332,6 +431,7 @@ static void node_fini(struct node *n)
         cio__free(n->kids[i].seg);
     }
     cio__free(n->kids);
+    cio__free(n->slots);
     if (n->param != NULL) {
         node_fini(n->param);
         cio__free(n->param);
@@ -556,6 +656,13 @@ static int compile_tail(struct endpoint *ep, const struct parsed *pp,
         goto free_src;
     }
     ep->has_re = 1;
+    /* "{name:.+}" at the end, the seeds' "/files/{filename:.+}": '.'
+     * matches every byte but NUL (RE_DOT_NOT_NULL), so no regex is run for
+     * the rest of a path without NUL. */
+    const struct part *last = &pp->parts[pp->nparts - 1];
+    if (last->kind == PART_REGEX && last->off == pos && last->re.len == 2 &&
+        last->re.ptr[0] == '.' && (last->re.ptr[1] == '+' || last->re.ptr[1] == '*'))
+        ep->catch_all = last->re.ptr[1] == '+' ? 2 : 1;
     rc = 0;
 free_src:
     cio__free(src);
@@ -683,10 +790,71 @@ int cio__router_add(struct cio__router *r, const char *method,
                     target);
 }
 
+/* Children from which a node gets a hash index: below it, bisection
+ * takes as few comparisons. */
+#define HASH_MIN_KIDS 8
+
+/* FNV-1a: the keys are the app's own segments, fixed at compile time, so a
+ * client choosing paths cannot lengthen a probe sequence. */
+static uint64_t seg_hash(const char *s, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
+    /* A multiply carries only upward: fold the high bits into the low ones
+     * the mask keeps, or "res1" ... "res9999" cluster. */
+    h ^= h >> 32;
+    h *= 0x9e3779b97f4a7c15ULL;
+    return h ^ (h >> 29);
+}
+
+static void index_node(struct node *n)
+{
+    for (size_t i = 0; i < n->nkids; i++)
+        index_node(n->kids[i].node);
+    if (n->param != NULL)
+        index_node(n->param);
+    if (n->nkids < HASH_MIN_KIDS || n->slots != NULL)
+        return;
+    size_t cap = 16;
+    while (cap < 2 * n->nkids)
+        cap *= 2;
+    /* Without memory the node keeps bisection: slower, not wrong. */
+    n->slots = cio__calloc(cap, sizeof *n->slots);
+    if (n->slots == NULL)
+        return;
+    n->mask = cap - 1;
+    for (size_t i = 0; i < n->nkids; i++) {
+        size_t j = seg_hash(n->kids[i].seg, n->kids[i].len) & n->mask;
+        while (n->slots[j] != 0)
+            j = (j + 1) & n->mask;
+        n->slots[j] = (uint32_t)(i + 1);
+    }
+}
+
 int cio__router_compile(struct cio__router *r)
 {
+    if (!r->compiled)
+        index_node(&r->root);
     r->compiled = 1;
     return 0;
+}
+
+static const struct node *kid_lookup(const struct node *n, const char *seg,
+                                     size_t len)
+{
+    if (n->slots != NULL) {
+        size_t j = seg_hash(seg, len) & n->mask;
+        for (uint32_t v; (v = n->slots[j]) != 0; j = (j + 1) & n->mask) {
+            const struct child *k = &n->kids[v - 1];
+            if (k->len == len && memcmp(k->seg, seg, len) == 0)
+                return k->node;
+        }
+        return NULL;
+    }
+    int found;
+    size_t i = kid_find(n, seg, len, &found);
+    return found ? n->kids[i].node : NULL;
 }
 
 /* ---------------------------------------------------------------- matching */
@@ -808,9 +976,8 @@ static int walk(struct mstate *st, const struct node *n, size_t pos,
     int last = slash == NULL;
 
     if (n->nkids > 0) {
-        int found;
-        size_t i = kid_find(n, seg, seglen, &found);
-        if (found && walk(st, n->kids[i].node, next, last))
+        const struct node *k = kid_lookup(n, seg, seglen);
+        if (k != NULL && walk(st, k, next, last))
             return 1;
     }
     if (n->param != NULL && seglen > 0) {
@@ -824,6 +991,16 @@ static int walk(struct mstate *st, const struct node *n, size_t pos,
         size_t rest = st->len - pos;
         for (size_t i = 0; i < n->nrx; i++) {
             const struct endpoint *ep = n->rx[i];
+            if (ep->catch_all != 0 && rest + 1 >= (size_t)ep->catch_all &&
+                memchr(seg, '\0', rest) == NULL) {
+                pm[1].rm_so = 0;
+                pm[1].rm_eo = (regoff_t)rest;
+                if (try_endpoint(st, ep, seg, pm))
+                    return 1;
+                continue;
+            }
+            if (ep->catch_all != 0 && rest + 1 < (size_t)ep->catch_all)
+                continue;
             /* REG_STARTEND: the path is not NUL-terminated. The range
              * starts at the string given, so '^' anchors there. */
             pm[0].rm_so = 0;

@@ -52,6 +52,7 @@ static const struct rdef routes[] = {
     /* 29 */ {"*", "/mix"},
     /* 30 */ {"GET", "/mix"},
     /* 31 */ {"GET", "/neg/{v:[^x$]+[[:digit:]]}"},
+    /* 32 */ {"GET", "/iv/{v:(ab){2}[0-9]{1,3}x{2,}}"},
 };
 
 struct mcase {
@@ -145,6 +146,10 @@ static const struct mcase mcases[] = {
     {"GET", "/neg/ab1", CIO__ROUTE_FOUND, 31, "v=ab1", NULL},
     {"GET", "/neg/a$1", CIO__ROUTE_NOT_FOUND, 0, NULL, NULL},
     {"GET", "/neg/ax1", CIO__ROUTE_NOT_FOUND, 0, NULL, NULL},
+    /* Intervals. */
+    {"GET", "/iv/abab12xx", CIO__ROUTE_FOUND, 32, "v=abab12xx", NULL},
+    {"GET", "/iv/abab1234xx", CIO__ROUTE_NOT_FOUND, 0, NULL, NULL},
+    {"GET", "/iv/ab12xx", CIO__ROUTE_NOT_FOUND, 0, NULL, NULL},
     /* Not paths. */
     {"GET", "", CIO__ROUTE_NOT_FOUND, 0, NULL, NULL},
     {"GET", "users", CIO__ROUTE_NOT_FOUND, 0, NULL, NULL},
@@ -270,11 +275,22 @@ static const struct ecase {
     {"GET", "/a/{i d}", "invalid character in parameter name"},
     {"GET", "/a/{id:}", "empty regex"},
     {"GET", "/a/{id:[}", "bad regex for {id}"},
-    {"GET", "/a/{id:(a}", "bad regex for {id}"},
-    {"GET", "/a/{id:a)|(b}", "{id}"},
-    {"GET", "/a/{id:*+}", "bad regex for {id}"},
+    {"GET", "/a/{id:(a}", "unbalanced parentheses in the regex for {id}"},
+    {"GET", "/a/{id:a{1}", "unbalanced"},
+    {"GET", "/a/{id:a)|(b}", "unbalanced parentheses in the regex for {id}"},
+    {"GET", "/a/{id:a)|b}", "unbalanced parentheses"},
+    {"GET", "/a/{id:[(]a)}", "unbalanced parentheses"},
+    {"GET", "/a/{id:*+}", "a repeat of a repeat"},
+    {"GET", "/a/{id:a[b}", "bad regex for {id}"},
+    {"GET", "/a/{id:a{2,1}}", "bad regex for {id}"},
     {"GET", "/a/{x:(a)\\1}", "back-reference"},
-    {"GET", "/a/{x:^a}", "'^' or '$' in the regex for {x}"},
+    {"GET", "/a/{x:a++}", "a repeat of a repeat"},
+    {"GET", "/a/{x:a*{2}}", "a repeat of a repeat"},
+    {"GET", "/a/{x:((a{50}){50}){50}}", "too large once repeats are expanded"},
+    {"GET", "/a/{x:[a-z]{3000}}", "too large"},
+    {"GET", "/a/{x:(((((((((((((((((((((((((((((((((a)))))))))))))))))))))))))))))))))}",
+     "nested too deeply"},
+    {"GET", "/a/{x:^a}", "'^' or '$' (routes are anchored already) in the regex for {x}"},
     {"GET", "/a/{x:a$}", "'^' or '$'"},
     {"GET", "/a/{x:a|^b}", "'^' or '$'"},
     {"GET", "/{a}/{b}/{c}/{d}/{e}/{f}/{g}/{h}/{i}/{j}/{k}/{l}/{m}/{n}/{o}/{p}/{q}",
@@ -440,6 +456,42 @@ Test(router, url_for_round_trip)
     cio__router_free(r);
 }
 
+/* A wide node (hash index after compile) answers as bisection did before
+ * compile, for hits, misses, prefixes and the {name} fallback. */
+Test(router, wide_node_same_before_and_after_compile)
+{
+    struct cio__router *r;
+    char pat[32];
+    CIO_ASSERT_RC(cio__router_new(&r), 0);
+    for (int i = 0; i < 300; i++) {
+        snprintf(pat, sizeof pat, "/w/s%d", i * 7);
+        CIO_ASSERT_RC(cio__router_add(r, "GET", pat, T(i)), 0);
+    }
+    CIO_ASSERT_RC(cio__router_add(r, "GET", "/w/{other}", T(1000)), 0);
+    CIO_ASSERT_RC(cio__router_add(r, "GET", "/w/", T(1001)), 0);
+    void *before[2200];
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < 2200; i++) {
+            char path[32];
+            struct cio__route_match m;
+            if (i < 2100)
+                snprintf(path, sizeof path, "/w/s%d", i);
+            else
+                snprintf(path, sizeof path, "/w/%.*s", i % 4, "s123");
+            int rc = cio__router_match(r, CIO_STR_LIT("GET"), cio_str_c(path), &m);
+            cr_assert_eq(rc, CIO__ROUTE_FOUND, "%s", path);
+            if (pass == 0)
+                before[i] = m.target;
+            else
+                cr_expect_eq(m.target, before[i], "%s", path);
+            if (i < 2100)
+                cr_expect_eq(m.target, i % 7 == 0 ? T(i / 7) : T(1000), "%s", path);
+        }
+        CIO_ASSERT_RC(cio__router_compile(r), 0);
+    }
+    cio__router_free(r);
+}
+
 Test(router, empty_router)
 {
     struct cio__router *r;
@@ -461,6 +513,8 @@ static double ns_per_match(const struct cio__router *r, const char *method,
     struct cio__route_match m;
     const int iters = 20000;
     struct cio_str ms = cio_str_c(method), ps = cio_str_c(path);
+    for (int i = 0; i < iters / 10; i++) /* warm the caches */
+        cr_assert_eq(cio__router_match(r, ms, ps, &m), want, "%s", path);
     clock_gettime(CLOCK_MONOTONIC, &a);
     for (int i = 0; i < iters; i++)
         cr_assert_eq(cio__router_match(r, ms, ps, &m), want, "%s", path);

@@ -853,6 +853,7 @@ static int mock_attempt(struct cio__send *st, cio_response *r,
         cio__buf_fini(&m.body);
         return rc;
     }
+    cn->ops = &cio__h1_ops; /* framing: Content-Length over the buffer */
     cn->rbuf = m.body; /* the body is the "wire" */
     cio__buf_init(&cn->wbuf, 1);
     cn->active = 1;
@@ -1006,7 +1007,7 @@ static int net_attempt(struct cio__send *st, cio_response *r,
             return rc;
         bool reused = cn->reused, sent_any, got_any;
         r->conn = cn;
-        rc = cio__h1_exchange(st, cn, extra, r, &sent_any, &got_any);
+        rc = cn->ops->exchange(st, cn, extra, r, &sent_any, &got_any);
         if (rc == 0)
             return 0;
         r->conn = NULL;

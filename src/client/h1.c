@@ -21,6 +21,8 @@ static void h1_fini(struct cio__conn *cn)
 
 const struct cio__conn_ops cio__h1_ops = {
     .proto = "http/1.1",
+    .exchange = cio__h1_exchange,
+    .read_body = cio__resp_read_raw,
     .fini = h1_fini,
 };
 

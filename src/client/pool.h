@@ -35,9 +35,20 @@ struct cio__pool;
 struct cio__pool_host;
 struct cio__conn;
 
+struct cio__send;
+struct cio_kv;
+
 /* What a protocol implements (h1.c now, h2 later). */
 struct cio__conn_ops {
     const char *proto;               /* "http/1.1" */
+    /* One exchange: send the request of st, read the response head into
+     * r (see cio__h1_exchange in client_int.h). */
+    int (*exchange)(struct cio__send *st, struct cio__conn *cn,
+                    const struct cio_kv *extra, cio_response *r,
+                    bool *sent_any, bool *got_any);
+    /* Body bytes of r with the transfer framing removed: > 0, 0 at the
+     * end (the exchange slot is then released), or an error. */
+    ptrdiff_t (*read_body)(cio_response *r, void *buf, size_t cap);
     /* Frees protocol state; the pool closes the stream afterwards. */
     void (*fini)(struct cio__conn *cn);
 };

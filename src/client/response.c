@@ -245,6 +245,15 @@ ptrdiff_t cio__resp_read_raw(cio_response *r, void *buf, size_t cap)
     }
 }
 
+/* Body bytes through the protocol of the connection (HTTP/1.1 framing
+ * for now; the state lives in r). */
+static ptrdiff_t read_body(cio_response *r, void *buf, size_t cap)
+{
+    if (r->conn != NULL && r->conn->ops != NULL && r->conn->ops->read_body != NULL)
+        return r->conn->ops->read_body(r, buf, cap);
+    return cio__resp_read_raw(r, buf, cap);
+}
+
 /* ------------------------------------------------------------ decoding */
 
 static int decoder_setup(cio_response *r)
@@ -285,7 +294,7 @@ ptrdiff_t cio_response_read(cio_response *r, void *buf, size_t cap)
             return rc;
     }
     if (r->dec == NULL)
-        return cio__resp_read_raw(r, buf, cap);
+        return read_body(r, buf, cap);
     if (r->err != 0)
         return r->err;
     if (r->dec_done || cap == 0)
@@ -305,7 +314,7 @@ ptrdiff_t cio_response_read(cio_response *r, void *buf, size_t cap)
             continue;
         }
         if (r->doff == r->dlen) {
-            ptrdiff_t n = cio__resp_read_raw(r, r->dbuf, DBUF_SIZE);
+            ptrdiff_t n = read_body(r, r->dbuf, DBUF_SIZE);
             if (n < 0)
                 return n;
             r->doff = 0;
@@ -333,7 +342,7 @@ ptrdiff_t cio_response_read_raw(cio_response *r, void *buf, size_t cap)
     if (r->dec != NULL)
         return cio__err(CIO_EINVAL, "read_raw after decoded reads");
     r->dec_tried = true; /* no decoding from now on */
-    return cio__resp_read_raw(r, buf, cap);
+    return read_body(r, buf, cap);
 }
 
 const char *cio_response_body(cio_response *r, size_t *len)

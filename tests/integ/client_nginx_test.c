@@ -99,7 +99,7 @@ static int plain_main(void *arg)
     CIO_ASSERT_RC(cio_get(c, "/204", NULL, &r), 0);
     cr_expect_eq(cio_response_status(r), 204);
     cio_response_free(r);
-    CIO_ASSERT_RC(cio_get(c, "/small.txt", &(struct cio_request){
+    CIO_ASSERT_RC(cio_get(c, "/big.bin", &(struct cio_request){
         .headers = (struct cio_kv[]){{"If-Modified-Since", lm}, {0}}}, &r), 0);
     cr_expect_eq(cio_response_status(r), 304);
     cio_response_body(r, &n);

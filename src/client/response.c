@@ -33,7 +33,10 @@ const char *cio_response_reason(const cio_response *r) { return r->reason; }
 int cio_response_version(const cio_response *r) { return r->version; }
 const cio_headers *cio_response_headers(const cio_response *r) { return r->headers; }
 const char *cio_response_url(const cio_response *r) { return cio_url_href(r->url); }
-int cio_response_error(const cio_response *r) { return r->err; }
+int cio_response_error(const cio_response *r)
+{
+    return r->err != 0 ? r->err : r->raw_coding ? CIO_ENOTSUP : 0;
+}
 
 const char *cio_response_header(const cio_response *r, const char *name)
 {
@@ -273,7 +276,7 @@ static int decoder_setup(cio_response *r)
     int rc = cio__decoder_new(&r->dec, (struct cio_str){ce, (size_t)n}, &o);
     if (rc == CIO_ENOTSUP) {
         /* Unknown coding: the raw body, flagged (RELIABILITY E.50). */
-        r->err = 0;
+        r->raw_coding = true;
         return 0;
     }
     if (rc < 0)

@@ -246,6 +246,7 @@ static void t_coding(struct ctx *x)
     /* E.50: unknown coding: raw body. */
     CIO_ASSERT_RC(cio_get(x->c, "/xz", NULL, &r), 0);
     cr_expect_str_eq(cio_response_body(r, &n), "rawbytes");
+    CIO_EXPECT_RC(cio_response_error(r), CIO_ENOTSUP);
     cio_response_free(r);
     /* E.48: corrupt gzip: error, no hang. */
     CIO_EXPECT_RC(cio_get(x->c, "/corrupt", NULL, &r), CIO_ECODING);

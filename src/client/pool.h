@@ -66,6 +66,7 @@ struct cio__pool_host {
     unsigned port;
     bool tls;
     uint32_t nconns;                 /* open or being opened (incl. reserved) */
+    uint32_t nidle;
     struct cio__list idle;           /* LIFO: push_front, pop_front */
     struct cio__list busy;           /* carrying exchanges */
 };
@@ -122,6 +123,9 @@ void cio__pool_open_failed(struct cio__pool *p, struct cio__pool_host *h);
 /* An exchange ended. reusable: the connection is clean and may carry
  * another one; else it is closed once it carries no exchange. */
 void cio__pool_release(struct cio__conn *cn, bool reusable);
+
+/* Closes every idle connection of h (after one turned out stale). */
+void cio__pool_close_idle(struct cio__pool *p, struct cio__pool_host *h);
 
 /* Closes and frees a connection that belongs to no pool (mock, orphan). */
 void cio__conn_destroy(struct cio__conn *cn);

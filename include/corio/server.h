@@ -310,7 +310,8 @@ struct cio_file_opts {
     bool no_etag;
     bool no_range;
     bool no_compress;         /* no on-the-fly compression */
-    bool precompressed;       /* serve path.br / path.gz siblings if present */
+    bool precompressed;       /* serve path.br / path.zst / path.gz siblings
+                               * when present and accepted */
     uint32_t max_ranges;      /* 0 = 16 (more: the whole file, 200) */
     const char *cache_control;/* NULL = none */
 };
@@ -330,12 +331,23 @@ struct cio_static_opts {
     const char *index;     /* "index.html" by default; "" = none */
     bool show_dotfiles;    /* hidden (404) by default */
     bool follow_symlinks;  /* inside the root only, even when true */
+    bool list_dirs;        /* an HTML listing for a directory without an
+                            * index (off: 404); hidden entries, symlinks
+                            * (unless followed) and special files are left
+                            * out; at most 10000 entries */
 };
 /*
- * Serves the directory root under prefix ("/static"): the rest of the path
- * is resolved beneath root (openat2 RESOLVE_BENEATH), so "..", absolute
- * symlinks and symlinks out of root give 404; FIFOs, devices and sockets
- * give 403.
+ * Serves the directory root under prefix ("/static"; "" = the whole
+ * site) by adding the GET route "<prefix>/{path:.*}". root is opened
+ * once, here; the rest of the path is resolved beneath it by the kernel
+ * (openat2 RESOLVE_BENEATH; a per-component O_NOFOLLOW walk where openat2
+ * is missing, which never follows symlinks), so "..", absolute symlinks
+ * and symlinks out of root give 404; dotfiles and an encoded NUL give 404;
+ * FIFOs, devices and sockets give 403. A directory serves its index
+ * ("/dir" redirects to "/dir/" first), else its listing if list_dirs is
+ * set, else 404.
+ * Errors: CIO_EINVAL (prefix not "" or "/...", root not a directory, index
+ * with a '/'), CIO_ENOMEM, and those of cio_app_route.
  */
 CIO_API int cio_app_static(cio_app *app, const char *prefix, const char *root,
                            const struct cio_static_opts *opts);

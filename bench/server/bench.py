@@ -228,6 +228,8 @@ def parse_wrk(out):
     r["rps"] = float(m.group(1)) if m else None
     m = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s|m)\b", out, re.M)
     r["p99_ms"] = to_ms(*m.groups()) if m else None
+    if r["p99_ms"] == 0:
+        r["p99_ms"] = None  # wrk prints 0 when it kept no latency samples (pipelined runs)
     m = re.search(r"(\d+) requests in", out)
     r["requests"] = int(m.group(1)) if m else None
     r["errors"] = bool(re.search(r"Socket errors|Non-2xx", out))

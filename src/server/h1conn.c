@@ -960,8 +960,13 @@ static int handle(struct cio__ctx *x, size_t hlen)
         rc = send_buffered(x);
         if (rc < 0)
             x->broken = 1;
-    } else if (!res->finished) {
+    } else if (!res->finished && rc >= 0) {
         (void)h1_finish(res);
+    } else if (!res->finished) {
+        /* the handler failed mid-stream: no last chunk, so the client
+         * sees a truncated response, and the connection is not reused */
+        res->finished = 1;
+        res->close = 1;
     }
     if (res->prepared && res->until_close)
         res->close = 1;

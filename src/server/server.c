@@ -405,7 +405,11 @@ void cio_server_stop(cio_server *srv)
         return;
     for (unsigned i = 0; i < srv->nworkers; i++) {
         struct cio__worker *w = &srv->workers[i];
-        if (w->loop != NULL)
+        /* on our own loop, act now: a post could run after the server
+         * is freed (stop, then run returns at once, then free) */
+        if (w->loop != NULL && w->loop == cio_loop_current())
+            stop_cb(w);
+        else if (w->loop != NULL)
             (void)cio_loop_post(w->loop, stop_cb, w);
     }
 }

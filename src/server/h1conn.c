@@ -274,7 +274,17 @@ static int put_head(struct cio__ctx *x, int64_t cl, int chunked)
     size_t need = 0;
 
     if (cl >= 0) {
-        snprintf(clbuf, sizeof(clbuf), "%lld", (long long)cl);
+        /* hot path: no snprintf */
+        char tmp[24];
+        size_t t = 0, o = 0;
+        uint64_t v = (uint64_t)cl;
+        do {
+            tmp[t++] = (char)('0' + v % 10);
+            v /= 10;
+        } while (v != 0);
+        while (t > 0)
+            clbuf[o++] = tmp[--t];
+        clbuf[o] = '\0';
         extra[k++] = (struct cio_kv){"Content-Length", clbuf};
     }
     if (chunked)

@@ -197,6 +197,24 @@ static int abort_mid_stream(cio_req *req, cio_resp *res, void *ud)
     return rc < 0 ? rc : CIO_EINVAL;
 }
 
+static int big(cio_req *req, cio_resp *res, void *ud)
+{
+    static char chunk[65536];
+    (void)req;
+    (void)ud;
+    for (int i = 0; i < 1024; i++) {
+        int rc = cio_resp_write(res, chunk, sizeof(chunk));
+        if (rc < 0) {
+            cio_req_set_state(req, "err", (void *)(intptr_t)rc, NULL);
+            *(int *)cio_app_state(cio_req_app(req), "write_err") = rc;
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static int write_err;
+
 static cio_app *make_app(void)
 {
     cio_app *app, *sub;
@@ -215,6 +233,9 @@ static cio_app *make_app(void)
     cr_assert_eq(cio_app_get(app, "/cookie", cookie, NULL), 0);
     cr_assert_eq(cio_app_get(app, "/peer", peer, NULL), 0);
     cr_assert_eq(cio_app_get(app, "/abort", abort_mid_stream, NULL), 0);
+    cr_assert_eq(cio_app_get(app, "/big", big, NULL), 0);
+    write_err = 0;
+    cr_assert_eq(cio_app_set_state(app, "write_err", &write_err, NULL), 0);
     cr_assert_eq(cio_app_use(app, order_mw, "a"), 0);
     cr_assert_eq(cio_app_use(app, order_mw, "b"), 0);
     cr_assert_eq(cio_app_set_state(app, "db", "pool", NULL), 0);
@@ -857,4 +878,44 @@ Test(server_h1, cio_serve_stops_on_sigterm)
              bin != NULL ? bin : ".");
     cr_expect_eq(srvfx_sh(cmd, out, sizeof(out)), 0);
     cr_expect_str_eq(out, "Hello, World! exit=0\n");
+}
+
+Test(server_h1, reliability_slow_reader_write_timeout_and_chunked_413)
+{
+    struct srvfx f = {0};
+    char cmd[512], out[4096];
+    int closed;
+    f.opts.timeouts.write_ms = 300;
+    start(&f);
+    /* J86 slow read: a client that never reads; the write deadline ends
+     * the response and the connection, memory stays bounded */
+    int fd = srvfx_connect(f.port);
+    int small = 4096;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    cr_assert_eq(send(fd, "GET /big HTTP/1.1\r\nHost: a\r\n\r\n", 30, 0), 30);
+    struct cio_server_stats st;
+    for (int i = 0; i < 500; i++) {
+        cio_server_stats(f.srv, &st);
+        if (st.inflight == 1)
+            break;
+        usleep(10000);
+    }
+    cr_expect_eq(st.inflight, 1);
+    for (int i = 0; i < 1000; i++) {
+        cio_server_stats(f.srv, &st);
+        if (st.conns == 0)
+            break;
+        usleep(10000);
+    }
+    cr_expect_eq(st.conns, 0, "slow reader still connected");
+    CIO_EXPECT_RC(write_err, CIO_ETIMEDOUT);
+    close(fd);
+    /* a chunked body over max_body: 413 and close */
+    snprintf(cmd, sizeof(cmd),
+             "head -c 2000000 /dev/zero | curl -s --max-time 10 -o /dev/null -w '%%{http_code}' "
+             "-H 'Transfer-Encoding: chunked' --data-binary @- %s/echo", f.url);
+    srvfx_sh(cmd, out, sizeof(out));
+    cr_expect_str_eq(out, "413");
+    (void)closed;
+    srvfx_stop(&f);
 }

@@ -945,6 +945,17 @@ static int handle(struct cio__ctx *x, size_t hlen)
         req->app = srv->app;
         req->chain = srv->d.root_chain;
         req->nchain = srv->d.nroot;
+        /* under a sub-app's prefix, its middleware answers */
+        for (size_t i = 0; i < srv->d.nmounts; i++) {
+            const struct cio__mount_chain *mc = &srv->d.mounts[i];
+            if (plen >= mc->plen && memcmp(req->path, mc->prefix, mc->plen) == 0 &&
+                (req->path[mc->plen] == '/' || req->path[mc->plen] == '\0')) {
+                req->app = mc->app;
+                req->chain = mc->chain;
+                req->nchain = mc->nchain;
+                break;
+            }
+        }
         req->fn_ud = NULL;
         req->fn = rc == CIO__ROUTE_NOT_FOUND ? h_not_found
                   : x->fr.method == CIO__H1_M_OPTIONS ? h_options

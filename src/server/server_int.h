@@ -83,8 +83,20 @@ struct cio__target {
     size_t nchain;
 };
 
+/* A mounted sub-app, for answers without a route (404/405/OPTIONS) under
+ * its prefix: its middleware chain runs around them. */
+struct cio__mount_chain {
+    char *prefix;          /* full prefix, e.g. "/admin" */
+    size_t plen;
+    cio_app *app;
+    struct cio__mw *chain;
+    size_t nchain;
+};
+
 /* The flattened app: one router, all targets. Read-only once built. */
 struct cio__dispatch {
+    struct cio__mount_chain *mounts; /* deepest prefix first */
+    size_t nmounts;
     struct cio__router *router;
     struct cio__target *targets;
     size_t ntargets;

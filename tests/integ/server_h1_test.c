@@ -335,6 +335,14 @@ Test(server_h1, middleware_onion_subapp_state_and_short_circuit)
     raw(&f, "GET /sub/x/1 HTTP/1.1\r\nHost: a\r\nX-Block: 1\r\n"
             "Connection: close\r\n\r\n", out, sizeof(out), &closed);
     cr_expect(strncmp(out, "HTTP/1.1 403 ", 13) == 0, "%s", out);
+    /* a 404 under the sub-app's prefix runs the sub-app's middleware */
+    raw(&f, "GET /sub/nope HTTP/1.1\r\nHost: a\r\nX-Block: 1\r\n"
+            "Connection: close\r\n\r\n", out, sizeof(out), &closed);
+    cr_expect(strncmp(out, "HTTP/1.1 403 ", 13) == 0, "%s", out);
+    raw(&f, "GET /sub/nope HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+        out, sizeof(out), &closed);
+    cr_expect(strncmp(out, "HTTP/1.1 404 ", 13) == 0, "%s", out);
+    cr_expect(strstr(out, "X-Order: <s<b<a\r\n") != NULL, "%s", out);
     char url[64];
     cr_expect_eq(cio_app_url_for(f.app, "subx",
                                  (struct cio_kv[]){{"n", "a b/c"}, {NULL, NULL}},
@@ -872,7 +880,7 @@ Test(server_h1, cio_serve_stops_on_sigterm)
     const char *bin = getenv("CIO_TEST_BIN");
     snprintf(cmd, sizeof(cmd),
              "d=$(mktemp -d); %s/tests/prog/server_demo 127.0.0.1:0 2 > $d/out 2>$d/err & p=$!; "
-             "for i in $(seq 100); do grep -q listening $d/out && break; sleep 0.05; done; "
+             "for i in $(seq 100); do grep -qs listening $d/out && break; sleep 0.05; done; "
              "a=$(awk '{print $2}' $d/out); curl -s --max-time 5 http://$a/; "
              "kill -TERM $p; wait $p; echo \" exit=$?\"; cat $d/err; rm -rf $d",
              bin != NULL ? bin : ".");

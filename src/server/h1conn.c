@@ -972,6 +972,10 @@ static int handle(struct cio__ctx *x, size_t hlen)
         if (req->body_err < 0 || res->prepared)
             res->close = 1;
     }
+    /* a body never invited with 100 Continue is not read: answer and
+     * close (the client may not send it at all) */
+    if (req->expect_continue && x->rpos == x->rb.len)
+        res->close = 1;
     /* the request body must be consumed before the next request */
     if (!req->body_done && !res->close && drain_body(req) < 0)
         res->close = 1;

@@ -927,3 +927,20 @@ Test(server_h1, reliability_slow_reader_write_timeout_and_chunked_413)
     (void)closed;
     srvfx_stop(&f);
 }
+
+Test(server_h1, expect_continue_not_sent_when_body_unread)
+{
+    struct srvfx f = {0};
+    char out[4096];
+    int closed;
+    start(&f);
+    /* the handler answers without reading: no 100 Continue, the answer
+     * comes at once and the connection closes (the body never came) */
+    raw(&f, "GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n"
+            "Content-Length: 5000\r\n\r\n", out, sizeof(out), &closed);
+    cr_expect(strncmp(out, "HTTP/1.1 200 OK\r\n", 17) == 0, "%s", out);
+    cr_expect(strstr(out, "100 Continue") == NULL, "%s", out);
+    cr_expect(strstr(out, "Connection: close\r\n") != NULL, "%s", out);
+    cr_expect_eq(closed, 1);
+    srvfx_stop(&f);
+}

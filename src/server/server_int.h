@@ -13,6 +13,7 @@
  * arrive and given back when the connection goes idle again.
  */
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -240,7 +241,7 @@ struct cio__ctx;
 struct cio__worker {
     struct cio_server *srv;
     unsigned idx;
-    cio_loop *loop;
+    cio_loop *loop;          /* under srv->stop_mu: set while posts to it are safe */
     cio_thread *thr;
     cio_group *conns;        /* connection tasks */
     struct cio__list all;    /* every struct cio__conn */
@@ -272,6 +273,7 @@ struct cio_server {
     unsigned nworkers;
     struct cio__worker *workers;
     atomic_int stopping;
+    pthread_mutex_t stop_mu; /* orders stop's posts with workers' exits */
     int running;
     int started_hooks;
     int handle_signals;

@@ -18,6 +18,7 @@
 #include "base/alloc.h"
 #include "base/errmsg.h"
 #include "http/h1_write.h"
+#include "server/proxy_proto.h"
 #include "server/server_int.h"
 
 enum { CONN_IDLE = 0, CONN_ACTIVE = 1 };
@@ -31,6 +32,7 @@ struct cio__conn {
     uint8_t state;
     uint8_t fresh;   /* no byte received yet */
     uint8_t tls_done;
+    char *peer;      /* from the PROXY header, or NULL: the socket's */
 };
 
 struct cio__ctx {
@@ -68,6 +70,7 @@ static void conn_close(struct cio__conn *c)
     if (c->state == CONN_IDLE)
         atomic_fetch_sub(&w->nidle, 1);
     cio_stream_close(c->s);
+    cio__free(c->peer);
     cio__free(c);
 }
 
@@ -98,7 +101,9 @@ int cio__h1_accept(struct cio__worker *w, const struct cio__lsn_conf *lc,
     struct cio_server *srv = w->srv;
     struct cio__conn *c;
 
+    atomic_fetch_add(&w->accepted, 1);
     if (atomic_load(&w->nconns) >= srv->lim.max_conns || w->stopping) {
+        atomic_fetch_add(&w->shed, 1);
         cio_stream_close(s); /* overload: shed at once, the peer sees FIN */
         return CIO_EBUSY;
     }
@@ -269,7 +274,17 @@ static int put_head(struct cio__ctx *x, int64_t cl, int chunked)
     size_t need = 0;
 
     if (cl >= 0) {
-        snprintf(clbuf, sizeof(clbuf), "%lld", (long long)cl);
+        /* hot path: no snprintf */
+        char tmp[24];
+        size_t t = 0, o = 0;
+        uint64_t v = (uint64_t)cl;
+        do {
+            tmp[t++] = (char)('0' + v % 10);
+            v /= 10;
+        } while (v != 0);
+        while (t > 0)
+            clbuf[o++] = tmp[--t];
+        clbuf[o] = '\0';
         extra[k++] = (struct cio_kv){"Content-Length", clbuf};
     }
     if (chunked)
@@ -562,7 +577,8 @@ static ptrdiff_t h1_read(cio_req *req, void *buf, size_t cap)
 
 static const char *h1_peer(cio_req *req)
 {
-    return cio_stream_peer(((struct cio__conn *)req->conn)->s);
+    struct cio__conn *c = req->conn;
+    return c->peer != NULL ? c->peer : cio_stream_peer(c->s);
 }
 
 static const struct cio__req_ops h1_ops = {
@@ -929,6 +945,17 @@ static int handle(struct cio__ctx *x, size_t hlen)
         req->app = srv->app;
         req->chain = srv->d.root_chain;
         req->nchain = srv->d.nroot;
+        /* under a sub-app's prefix, its middleware answers */
+        for (size_t i = 0; i < srv->d.nmounts; i++) {
+            const struct cio__mount_chain *mc = &srv->d.mounts[i];
+            if (plen >= mc->plen && memcmp(req->path, mc->prefix, mc->plen) == 0 &&
+                (req->path[mc->plen] == '/' || req->path[mc->plen] == '\0')) {
+                req->app = mc->app;
+                req->chain = mc->chain;
+                req->nchain = mc->nchain;
+                break;
+            }
+        }
         req->fn_ud = NULL;
         req->fn = rc == CIO__ROUTE_NOT_FOUND ? h_not_found
                   : x->fr.method == CIO__H1_M_OPTIONS ? h_options
@@ -945,6 +972,10 @@ static int handle(struct cio__ctx *x, size_t hlen)
         if (req->body_err < 0 || res->prepared)
             res->close = 1;
     }
+    /* a body never invited with 100 Continue is not read: answer and
+     * close (the client may not send it at all) */
+    if (req->expect_continue && x->rpos == x->rb.len)
+        res->close = 1;
     /* the request body must be consumed before the next request */
     if (!req->body_done && !res->close && drain_body(req) < 0)
         res->close = 1;
@@ -954,8 +985,13 @@ static int handle(struct cio__ctx *x, size_t hlen)
         rc = send_buffered(x);
         if (rc < 0)
             x->broken = 1;
-    } else if (!res->finished) {
+    } else if (!res->finished && rc >= 0) {
         (void)h1_finish(res);
+    } else if (!res->finished) {
+        /* the handler failed mid-stream: no last chunk, so the client
+         * sees a truncated response, and the connection is not reused */
+        res->finished = 1;
+        res->close = 1;
     }
     if (res->prepared && res->until_close)
         res->close = 1;
@@ -964,6 +1000,43 @@ static int handle(struct cio__ctx *x, size_t hlen)
     atomic_fetch_sub(&w->inflight, 1);
     atomic_fetch_add(&w->requests, 1);
     return keep;
+}
+
+/* Reads the PROXY header that starts the connection; the bytes after it
+ * stay in rb for the first request. */
+static int read_proxy(struct cio__ctx *x)
+{
+    struct cio__conn *c = x->c;
+    struct cio__proxy_info pi;
+    cio_time dl = cio_after(x->req.srv->to.head_ms);
+
+    if (cio__buf_reserve(&x->rb, 4096) < 0)
+        return CIO_ENOMEM;
+    for (;;) {
+        ptrdiff_t n = cio__proxy_parse(x->rb.base, x->rb.len, &pi);
+        if (n > 0) {
+            x->rpos = (size_t)n;
+            if (!pi.local) {
+                c->peer = cio__strdup(pi.src);
+                if (c->peer == NULL)
+                    return CIO_ENOMEM;
+            } else {
+                c->peer = cio__strdup(cio_stream_peer(c->s));
+                if (c->peer == NULL)
+                    return CIO_ENOMEM;
+            }
+            return 0;
+        }
+        if (n != CIO_EMORE)
+            return (int)n; /* not a PROXY header: close without a word */
+        if (cio__buf_room(&x->rb) == 0)
+            return CIO_EPROTO;
+        n = cio_stream_read(c->s, cio__buf_tail(&x->rb), cio__buf_room(&x->rb),
+                            dl);
+        if (n <= 0)
+            return n < 0 ? (int)n : CIO_EPROTO;
+        cio__buf_commit(&x->rb, (size_t)n);
+    }
 }
 
 /* Serves requests until the connection may go idle (1) or must close (0). */
@@ -1019,6 +1092,11 @@ static void conn_task(void *arg)
         return;
     }
     x->c = c;
+    if (c->lc->proxy && c->nreq == 0 && c->peer == NULL && read_proxy(x) < 0) {
+        ctx_put(w, x);
+        conn_close(c);
+        return;
+    }
     keep = serve(x);
     ctx_put(w, x);
     if (keep && !w->stopping)

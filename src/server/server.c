@@ -6,10 +6,12 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/alloc.h"
 #include "base/errmsg.h"
+#include "net/tls_int.h"
 #include "server/server_int.h"
 
 #define DEF(v, d) ((v) != 0 ? (v) : (d))
@@ -27,10 +29,11 @@ static int lsn_conf(struct cio__lsn_conf *lc, const struct cio_listen *l)
 
     if (l->addr == NULL)
         return cio__err(CIO_EINVAL, "listener without an address");
-    if (l->proxy_protocol)
-        return cio__err(CIO_ENOTSUP, "PROXY protocol not available yet");
-    if (l->sni_certs != NULL && l->sni_certs[0] != NULL)
-        return cio__err(CIO_ENOTSUP, "SNI certificates not available yet");
+    if (l->proxy_protocol && l->tls_cert != NULL)
+        return cio__err(CIO_ENOTSUP, "PROXY protocol before TLS is not supported yet");
+    lc->proxy = l->proxy_protocol;
+    if (l->sni_certs != NULL && l->sni_certs[0] != NULL && l->tls_cert == NULL)
+        return cio__err(CIO_EINVAL, "SNI certificates need tls_cert");
     lc->is_unix = strncmp(l->addr, "unix:", 5) == 0;
     lc->addr = cio__strdup(lc->is_unix ? l->addr + 5 : l->addr);
     if (lc->addr == NULL)
@@ -45,6 +48,21 @@ static int lsn_conf(struct cio__lsn_conf *lc, const struct cio_listen *l)
         int rc = cio_tls_ctx_new(&lc->tls, &to);
         if (rc < 0)
             return rc;
+        for (size_t i = 0; l->sni_certs != NULL && l->sni_certs[i] != NULL; i++) {
+            cio_tls_ctx *alt;
+            to.cert_file = l->sni_certs[i];
+            to.key_file = l->sni_keys != NULL && l->sni_keys[i] != NULL
+                              ? l->sni_keys[i]
+                              : l->sni_certs[i];
+            rc = cio_tls_ctx_new(&alt, &to);
+            if (rc < 0)
+                return rc;
+            rc = cio__tls_ctx_add_sni(lc->tls, alt);
+            if (rc < 0) {
+                cio_tls_ctx_free(alt);
+                return rc;
+            }
+        }
     }
     return 0;
 }
@@ -113,6 +131,7 @@ int cio_server_new(cio_server **out, cio_app *app,
     if (srv == NULL)
         return CIO_ENOMEM;
     srv->app = app;
+    pthread_mutex_init(&srv->stop_mu, NULL);
     srv->lim = opts->limits;
     srv->lim.max_head = DEF(srv->lim.max_head, 16384);
     srv->lim.max_fields = DEF(srv->lim.max_fields, 100);
@@ -230,6 +249,22 @@ static void accept_loop(void *arg)
     }
 }
 
+/* Samples the loop lag: how late a 100 ms sleep wakes up. */
+static void lag_loop(void *arg)
+{
+    struct cio__worker *w = arg;
+    struct timespec a, b;
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        if (cio_sleep(cio_after(100)) < 0)
+            return;
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        int64_t us = (b.tv_sec - a.tv_sec) * 1000000 +
+                     (b.tv_nsec - a.tv_nsec) / 1000 - 100000;
+        atomic_store(&w->lag_us, us > 0 ? (uint32_t)us : 0);
+    }
+}
+
 static void stop_cb(void *arg)
 {
     struct cio__worker *w = arg;
@@ -246,7 +281,6 @@ static int worker_serve(struct cio__worker *w)
     struct acc *accs = NULL;
     int rc;
 
-    w->loop = cio_loop_current();
     rc = cio_event_new(&w->stop_ev);
     if (rc < 0)
         return rc;
@@ -271,6 +305,7 @@ static int worker_serve(struct cio__worker *w)
         if (rc < 0)
             goto out_acc;
     }
+    (void)cio_go(acc, lag_loop, w);
     if (srv->on_listen != NULL)
         srv->on_listen(srv, srv->ud);
     if (!w->stopping)
@@ -300,12 +335,25 @@ out_ev:
 static int worker_main(void *arg)
 {
     struct cio__worker *w = arg;
-    int rc = bind_all(w);
+    struct cio_server *srv = w->srv;
+    int rc;
+
+    /* Publish the loop before looking at the stop flag: a stop either
+     * sees the loop (and posts) or set the flag before we look at it. */
+    pthread_mutex_lock(&srv->stop_mu);
+    w->loop = cio_loop_current();
+    pthread_mutex_unlock(&srv->stop_mu);
+    rc = bind_all(w);
     if (rc < 0) {
         close_listeners(w);
         w->rc = rc;
     }
-    return worker_serve(w);
+    rc = worker_serve(w);
+    /* no post may reach this loop once the thread ends */
+    pthread_mutex_lock(&srv->stop_mu);
+    w->loop = NULL;
+    pthread_mutex_unlock(&srv->stop_mu);
+    return rc;
 }
 
 static void sig_task(void *arg)
@@ -339,10 +387,9 @@ int cio_server_run(cio_server *srv)
         rc = cio_thread_new(&w->thr, worker_main, w);
         if (rc < 0)
             break;
-        w->loop = cio_thread_loop(w->thr);
     }
     if (rc < 0)
-        atomic_store(&srv->stopping, 1);
+        cio_server_stop(srv);
     if (srv->handle_signals && cio_group_new(&sig) == 0)
         (void)cio_go(sig, sig_task, srv);
     rc = worker_serve(&srv->workers[0]);
@@ -357,7 +404,6 @@ int cio_server_run(cio_server *srv)
         while (cio_thread_join(w->thr, CIO_NEVER, NULL) == CIO_ECANCELED) {
         }
         w->thr = NULL;
-        w->loop = NULL;
     }
     (void)cio__app_run_hooks(srv->app, 2);
     srv->running = 0;
@@ -370,8 +416,14 @@ void cio_server_stop(cio_server *srv)
         return;
     for (unsigned i = 0; i < srv->nworkers; i++) {
         struct cio__worker *w = &srv->workers[i];
-        if (w->loop != NULL)
+        /* on our own loop, act now: a post could run after the server
+         * is freed (stop, then run returns at once, then free) */
+        pthread_mutex_lock(&srv->stop_mu);
+        if (w->loop != NULL && w->loop == cio_loop_current())
+            stop_cb(w);
+        else if (w->loop != NULL)
             (void)cio_loop_post(w->loop, stop_cb, w);
+        pthread_mutex_unlock(&srv->stop_mu);
     }
 }
 
@@ -400,6 +452,11 @@ void cio_server_stats(const cio_server *srv, struct cio_server_stats *out)
         out->conns += atomic_load(&w->nconns);
         out->conns_idle += atomic_load(&w->nidle);
         out->inflight += atomic_load(&w->inflight);
+        out->accepted += atomic_load(&w->accepted);
+        out->shed += atomic_load(&w->shed);
+        uint32_t lag = atomic_load(&w->lag_us);
+        if (lag > out->loop_lag_us)
+            out->loop_lag_us = lag;
     }
 }
 
@@ -423,6 +480,7 @@ void cio_server_free(cio_server *srv)
     if (srv->app != NULL)
         app_set_serving(srv->app, 0);
     cio__free(srv->server_name);
+    pthread_mutex_destroy(&srv->stop_mu);
     cio__free(srv);
 }
 

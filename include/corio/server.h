@@ -312,7 +312,8 @@ struct cio_file_opts {
     bool no_compress;         /* no on-the-fly compression */
     bool precompressed;       /* serve path.br / path.zst / path.gz siblings
                                * when present and accepted */
-    uint32_t max_ranges;      /* 0 = 16 (more: the whole file, 200) */
+    uint32_t max_ranges;      /* 0 = 16, at most 64 (more left after
+                               * merging overlaps: the whole file, 200) */
     const char *cache_control;/* NULL = none */
 };
 

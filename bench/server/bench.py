@@ -228,6 +228,8 @@ def parse_wrk(out):
     r["rps"] = float(m.group(1)) if m else None
     m = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s|m)\b", out, re.M)
     r["p99_ms"] = to_ms(*m.groups()) if m else None
+    if r["p99_ms"] == 0:
+        r["p99_ms"] = None  # wrk prints 0 when it kept no latency samples (pipelined runs)
     m = re.search(r"(\d+) requests in", out)
     r["requests"] = int(m.group(1)) if m else None
     r["errors"] = bool(re.search(r"Socket errors|Non-2xx", out))
@@ -415,6 +417,29 @@ def tables(rows, idle):
                     f"{fmt(u, '.2f')} | {fmt(ratio(u, ng.get('us_per_req')), '.2f')} | "
                     f"{fmt(ratio(u, fl.get('us_per_req')), '.2f')} | "
                     f"{fmt(ratio(r['rps'], ng.get('rps')), '.2f')} | {r['foreign_cpu_s']:.2f} |")
+    # The issue's targets, checked on this run's figures (corio vs peers).
+    def get(test, load, name, k):
+        return by.get((test, load, name), {}).get(k)
+    checks = []
+    for test in ("hello", "json"):
+        for load in ("c64", "c256"):
+            c, n, f = (get(test, load, "corio", "us_per_req"), get(test, load, "nginx", "us_per_req"),
+                       get("hello", load, "floor", "us_per_req"))
+            checks.append((f"{test} {load}: server CPU/req ≤ 0.9× nginx", ratio(c, n), 0.9))
+            checks.append((f"{test} {load}: server CPU/req ≤ 1.1× floor", ratio(c, f), 1.1))
+        checks.append((f"{test} p16: req/s ≥ 4× nginx (shown as nginx ÷ corio ≤ 0.25)",
+                       ratio(get(test, "p16", "nginx", "rps"), get(test, "p16", "corio", "rps")), 0.25))
+        checks.append((f"{test} c256: p99 ≤ nginx's", ratio(get(test, "c256", "corio", "p99_ms"),
+                                                           get(test, "c256", "nginx", "p99_ms")), 1.0))
+    mem = {r["server"]: r["bytes_per_conn"] for r in idle}
+    checks.append(("idle keep-alive connection ≤ 1 KiB (bytes ÷ 1024)",
+                   ratio(mem.get("corio"), 1024), 1.0))
+    lines.append("\n### Targets (issue 5), on this run\n")
+    lines.append("| target | measured ratio | limit | verdict |")
+    lines.append("|---|---|---|---|")
+    for what, v, lim in checks:
+        verdict = "-" if v is None else ("met" if v <= lim else "missed")
+        lines.append(f"| {what} | {fmt(v, '.2f')} | {lim} | {verdict} |")
     lines.append(f"\n### Memory per idle keep-alive connection ({N_IDLE} held)\n")
     lines.append("| server | conns held | RSS before KiB | RSS after KiB | bytes/conn | ÷ nginx |")
     lines.append("|---|---|---|---|---|---|")
@@ -461,7 +486,8 @@ Compare ratios measured in one run; absolute figures move with the machine
 and its load. **Noise caveat:** this machine has 2 cores shared with other
 helpers building and testing; the "foreign CPU" column is the CPU other
 processes used during each wrk run ({foreign:.1f} s summed; {noisy} of
-{len(rows)} runs above 5% of their wall time are marked "noisy").
+{len(rows)} runs above 5% of their wall time are marked "noisy"; the target
+verdicts of noisy runs are indicative only).
 
 - date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; run took {total:.0f} s
 - machine: {cpu}, {os.cpu_count()} cpus; load average before / after: {load0} / {sh("cut -d' ' -f1-3 /proc/loadavg")}

@@ -366,7 +366,7 @@ ptrdiff_t cio_app_url_for(const cio_app *app, const char *name,
 
 struct flat {
     struct cio__dispatch *d;
-    size_t cap;
+    size_t cap, mcap;
 };
 
 static int flatten(struct flat *f, cio_app *app, const char *prefix,
@@ -417,8 +417,33 @@ static int flatten(struct flat *f, cio_app *app, const char *prefix,
     rc = 0;
     for (size_t i = 0; i < app->nmounts && rc == 0; i++) {
         char p[1024];
+        cio_app *sub = app->mounts[i].sub;
         snprintf(p, sizeof(p), "%s%s", prefix, app->mounts[i].prefix);
-        rc = flatten(f, app->mounts[i].sub, p, chain, nchain);
+        if (vec_grow((void **)&f->d->mounts, &f->mcap, f->d->nmounts,
+                     sizeof(struct cio__mount_chain)) < 0) {
+            rc = CIO_ENOMEM;
+            break;
+        }
+        struct cio__mount_chain *mc = &f->d->mounts[f->d->nmounts];
+        size_t n = nchain + sub->nmws;
+        memset(mc, 0, sizeof(*mc));
+        mc->prefix = cio__strdup(p);
+        mc->chain = cio__malloc((n ? n : 1) * sizeof(*chain));
+        if (mc->prefix == NULL || mc->chain == NULL) {
+            cio__free(mc->prefix);
+            cio__free(mc->chain);
+            rc = CIO_ENOMEM;
+            break;
+        }
+        if (nchain)
+            memcpy(mc->chain, chain, nchain * sizeof(*chain));
+        if (sub->nmws)
+            memcpy(mc->chain + nchain, sub->mws, sub->nmws * sizeof(*chain));
+        mc->plen = strlen(p);
+        mc->app = sub;
+        mc->nchain = n;
+        f->d->nmounts++;
+        rc = flatten(f, sub, p, chain, nchain);
     }
     cio__free(chain);
     return rc;
@@ -433,12 +458,17 @@ void cio__dispatch_fini(struct cio__dispatch *d)
     }
     cio__free(d->targets);
     cio__free(d->root_chain);
+    for (size_t i = 0; i < d->nmounts; i++) {
+        cio__free(d->mounts[i].prefix);
+        cio__free(d->mounts[i].chain);
+    }
+    cio__free(d->mounts);
     memset(d, 0, sizeof(*d));
 }
 
 int cio__dispatch_build(cio_app *app, struct cio__dispatch *d)
 {
-    struct flat f = {d, 0};
+    struct flat f = {d, 0, 0};
     int rc;
 
     memset(d, 0, sizeof(*d));
@@ -493,6 +523,13 @@ int cio__dispatch_build(cio_app *app, struct cio__dispatch *d)
     rc = cio__router_compile(d->router);
     if (rc < 0)
         goto fail;
+    /* deepest prefix first, so the first prefix that matches wins */
+    for (size_t i = 1; i < d->nmounts; i++)
+        for (size_t j = i; j > 0 && d->mounts[j].plen > d->mounts[j - 1].plen; j--) {
+            struct cio__mount_chain t = d->mounts[j];
+            d->mounts[j] = d->mounts[j - 1];
+            d->mounts[j - 1] = t;
+        }
     d->nroot = app->nmws;
     d->root_chain = cio__malloc((app->nmws ? app->nmws : 1) * sizeof(struct cio__mw));
     if (d->root_chain == NULL) {

@@ -274,7 +274,17 @@ static int put_head(struct cio__ctx *x, int64_t cl, int chunked)
     size_t need = 0;
 
     if (cl >= 0) {
-        snprintf(clbuf, sizeof(clbuf), "%lld", (long long)cl);
+        /* hot path: no snprintf */
+        char tmp[24];
+        size_t t = 0, o = 0;
+        uint64_t v = (uint64_t)cl;
+        do {
+            tmp[t++] = (char)('0' + v % 10);
+            v /= 10;
+        } while (v != 0);
+        while (t > 0)
+            clbuf[o++] = tmp[--t];
+        clbuf[o] = '\0';
         extra[k++] = (struct cio_kv){"Content-Length", clbuf};
     }
     if (chunked)
@@ -935,6 +945,17 @@ static int handle(struct cio__ctx *x, size_t hlen)
         req->app = srv->app;
         req->chain = srv->d.root_chain;
         req->nchain = srv->d.nroot;
+        /* under a sub-app's prefix, its middleware answers */
+        for (size_t i = 0; i < srv->d.nmounts; i++) {
+            const struct cio__mount_chain *mc = &srv->d.mounts[i];
+            if (plen >= mc->plen && memcmp(req->path, mc->prefix, mc->plen) == 0 &&
+                (req->path[mc->plen] == '/' || req->path[mc->plen] == '\0')) {
+                req->app = mc->app;
+                req->chain = mc->chain;
+                req->nchain = mc->nchain;
+                break;
+            }
+        }
         req->fn_ud = NULL;
         req->fn = rc == CIO__ROUTE_NOT_FOUND ? h_not_found
                   : x->fr.method == CIO__H1_M_OPTIONS ? h_options
@@ -951,6 +972,10 @@ static int handle(struct cio__ctx *x, size_t hlen)
         if (req->body_err < 0 || res->prepared)
             res->close = 1;
     }
+    /* a body never invited with 100 Continue is not read: answer and
+     * close (the client may not send it at all) */
+    if (req->expect_continue && x->rpos == x->rb.len)
+        res->close = 1;
     /* the request body must be consumed before the next request */
     if (!req->body_done && !res->close && drain_body(req) < 0)
         res->close = 1;
@@ -960,8 +985,13 @@ static int handle(struct cio__ctx *x, size_t hlen)
         rc = send_buffered(x);
         if (rc < 0)
             x->broken = 1;
-    } else if (!res->finished) {
+    } else if (!res->finished && rc >= 0) {
         (void)h1_finish(res);
+    } else if (!res->finished) {
+        /* the handler failed mid-stream: no last chunk, so the client
+         * sees a truncated response, and the connection is not reused */
+        res->finished = 1;
+        res->close = 1;
     }
     if (res->prepared && res->until_close)
         res->close = 1;

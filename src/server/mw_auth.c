@@ -27,47 +27,6 @@ struct auth {
     char invalid[200];   /* the same with error="invalid_token" (Bearer) */
 };
 
-static int b64_val(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    return c == '+' ? 62 : c == '/' ? 63 : -1;
-}
-
-/* Strict base64 (padding optional); out NUL-terminated. -1 if invalid. */
-static ptrdiff_t b64_decode(const char *in, char *out, size_t cap)
-{
-    size_t n = 0;
-    unsigned acc = 0;
-    int bits = 0;
-    const char *p = in;
-
-    for (; *p != '\0' && *p != '='; p++) {
-        int v = b64_val((unsigned char)*p);
-        if (v < 0)
-            return -1;
-        acc = (acc << 6) | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (n + 1 >= cap)
-                return -1;
-            out[n++] = (char)((acc >> bits) & 0xff);
-        }
-    }
-    size_t pad = 0;
-    for (; *p == '='; p++)
-        pad++;
-    if (*p != '\0' || pad > 2 || bits >= 6)
-        return -1;
-    out[n] = '\0';
-    return (ptrdiff_t)n;
-}
-
 static int challenge(cio_resp *res, const struct auth *a, int invalid_token)
 {
     int rc = cio_resp_error(res, 401, "authentication required");
@@ -100,7 +59,7 @@ static int auth_mw(cio_req *req, cio_resp *res, void *ud)
         char *dec = cio__arena_alloc(req->arena, MAX_CREDENTIALS);
         if (dec == NULL)
             return CIO_ENOMEM;
-        ptrdiff_t n = b64_decode(cred, dec, MAX_CREDENTIALS);
+        ptrdiff_t n = cio__b64_decode(cred, dec, MAX_CREDENTIALS);
         char *colon = n > 0 ? memchr(dec, ':', (size_t)n) : NULL;
         /* A NUL or a control character inside user or password is never
          * legitimate (RFC 7617 §2) and would let "a\0b" pass as "a". */

@@ -8,6 +8,7 @@
  * records how late the timeout fired; it ends at once when the worker
  * begins a graceful stop, so it never holds the stop up.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -66,26 +67,29 @@ static void lag_start(struct cio__metrics *m, cio_req *req)
 {
     struct cio_server *srv = req->srv;
     cio_loop *loop = cio_loop_current();
+    struct cio__worker *mine = NULL;
 
     if (srv == NULL)
         return;
-    for (unsigned i = 0; i < srv->nworkers; i++) {
-        struct cio__worker *w = &srv->workers[i];
-        if (w->loop != loop || w->conns == NULL || w->stop_ev == NULL || w->stopping)
-            continue;
-        if (lag_worker == w)
-            return;
-        struct lag *l = cio__malloc(sizeof(*l));
-        if (l == NULL)
-            return;
-        *l = (struct lag){m, w};
-        if (cio_go(w->conns, lag_task, l) < 0) {
-            cio__free(l);
-            return;
-        }
-        lag_worker = w;
+    /* Other workers publish their loop pointers under stop_mu; this
+     * worker's conns and stop_ev were set by this very thread. */
+    pthread_mutex_lock(&srv->stop_mu);
+    for (unsigned i = 0; i < srv->nworkers && mine == NULL; i++)
+        if (srv->workers[i].loop == loop)
+            mine = &srv->workers[i];
+    pthread_mutex_unlock(&srv->stop_mu);
+    if (mine == NULL || mine->conns == NULL || mine->stop_ev == NULL || mine->stopping ||
+        lag_worker == mine)
+        return;
+    struct lag *l = cio__malloc(sizeof(*l));
+    if (l == NULL)
+        return;
+    *l = (struct lag){m, mine};
+    if (cio_go(mine->conns, lag_task, l) < 0) {
+        cio__free(l);
         return;
     }
+    lag_worker = mine;
 }
 
 static int metrics_mw(cio_req *req, cio_resp *res, void *ud)

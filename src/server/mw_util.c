@@ -235,3 +235,49 @@ void cio__peer_host(const char *peer, char *out, size_t cap)
     memcpy(out, peer, n);
     out[n] = '\0';
 }
+
+static int b64_val(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    return c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+
+ptrdiff_t cio__b64_decode(const char *in, char *out, size_t cap)
+{
+    size_t n = 0;
+    unsigned acc = 0;
+    int bits = 0;
+    const char *p = in;
+
+    if (cap == 0)
+        return -1;
+    for (; *p != '\0' && *p != '='; p++) {
+        int v = b64_val((unsigned char)*p);
+        if (v < 0)
+            return -1;
+        acc = (acc << 6) | (unsigned)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (n + 1 >= cap)
+                return -1;
+            out[n++] = (char)((acc >> bits) & 0xff);
+        }
+    }
+    size_t pad = 0;
+    for (; *p == '='; p++)
+        pad++;
+    /* Leftover bits must be zero (RFC 4648 §3.5): one encoding per value. */
+    if (*p != '\0' || pad > 2 || bits >= 6 || (acc & ((1u << bits) - 1)) != 0)
+        return -1;
+    if (pad > 0 && (n + pad) % 3 != 0)
+        return -1;
+    out[n] = '\0';
+    return (ptrdiff_t)n;
+}
+

@@ -45,6 +45,14 @@ void cio__esc_json(char *dst, size_t *len, size_t cap, const char *src);
 /* Appends raw text (no escaping), truncating. */
 void cio__put(char *dst, size_t *len, size_t cap, const char *src);
 
+/*
+ * Strict base64 (RFC 4648 alphabet; '=' padding optional but, if present,
+ * right; leftover bits zero) of the NUL-terminated in into out, which gets
+ * a NUL after the data. Returns the decoded length, or -1 if in is not
+ * base64 or the result does not fit in cap - 1 bytes.
+ */
+ptrdiff_t cio__b64_decode(const char *in, char *out, size_t cap);
+
 struct cio_app;
 
 /*

@@ -131,6 +131,7 @@ int cio_server_new(cio_server **out, cio_app *app,
     if (srv == NULL)
         return CIO_ENOMEM;
     srv->app = app;
+    pthread_mutex_init(&srv->stop_mu, NULL);
     srv->lim = opts->limits;
     srv->lim.max_head = DEF(srv->lim.max_head, 16384);
     srv->lim.max_fields = DEF(srv->lim.max_fields, 100);
@@ -280,7 +281,6 @@ static int worker_serve(struct cio__worker *w)
     struct acc *accs = NULL;
     int rc;
 
-    w->loop = cio_loop_current();
     rc = cio_event_new(&w->stop_ev);
     if (rc < 0)
         return rc;
@@ -335,12 +335,25 @@ out_ev:
 static int worker_main(void *arg)
 {
     struct cio__worker *w = arg;
-    int rc = bind_all(w);
+    struct cio_server *srv = w->srv;
+    int rc;
+
+    /* Publish the loop before looking at the stop flag: a stop either
+     * sees the loop (and posts) or set the flag before we look at it. */
+    pthread_mutex_lock(&srv->stop_mu);
+    w->loop = cio_loop_current();
+    pthread_mutex_unlock(&srv->stop_mu);
+    rc = bind_all(w);
     if (rc < 0) {
         close_listeners(w);
         w->rc = rc;
     }
-    return worker_serve(w);
+    rc = worker_serve(w);
+    /* no post may reach this loop once the thread ends */
+    pthread_mutex_lock(&srv->stop_mu);
+    w->loop = NULL;
+    pthread_mutex_unlock(&srv->stop_mu);
+    return rc;
 }
 
 static void sig_task(void *arg)
@@ -374,10 +387,9 @@ int cio_server_run(cio_server *srv)
         rc = cio_thread_new(&w->thr, worker_main, w);
         if (rc < 0)
             break;
-        w->loop = cio_thread_loop(w->thr);
     }
     if (rc < 0)
-        atomic_store(&srv->stopping, 1);
+        cio_server_stop(srv);
     if (srv->handle_signals && cio_group_new(&sig) == 0)
         (void)cio_go(sig, sig_task, srv);
     rc = worker_serve(&srv->workers[0]);
@@ -392,7 +404,6 @@ int cio_server_run(cio_server *srv)
         while (cio_thread_join(w->thr, CIO_NEVER, NULL) == CIO_ECANCELED) {
         }
         w->thr = NULL;
-        w->loop = NULL;
     }
     (void)cio__app_run_hooks(srv->app, 2);
     srv->running = 0;
@@ -405,8 +416,14 @@ void cio_server_stop(cio_server *srv)
         return;
     for (unsigned i = 0; i < srv->nworkers; i++) {
         struct cio__worker *w = &srv->workers[i];
-        if (w->loop != NULL)
+        /* on our own loop, act now: a post could run after the server
+         * is freed (stop, then run returns at once, then free) */
+        pthread_mutex_lock(&srv->stop_mu);
+        if (w->loop != NULL && w->loop == cio_loop_current())
+            stop_cb(w);
+        else if (w->loop != NULL)
             (void)cio_loop_post(w->loop, stop_cb, w);
+        pthread_mutex_unlock(&srv->stop_mu);
     }
 }
 
@@ -463,6 +480,7 @@ void cio_server_free(cio_server *srv)
     if (srv->app != NULL)
         app_set_serving(srv->app, 0);
     cio__free(srv->server_name);
+    pthread_mutex_destroy(&srv->stop_mu);
     cio__free(srv);
 }
 

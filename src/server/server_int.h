@@ -13,6 +13,7 @@
  * arrive and given back when the connection goes idle again.
  */
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -83,8 +84,20 @@ struct cio__target {
     size_t nchain;
 };
 
+/* A mounted sub-app, for answers without a route (404/405/OPTIONS) under
+ * its prefix: its middleware chain runs around them. */
+struct cio__mount_chain {
+    char *prefix;          /* full prefix, e.g. "/admin" */
+    size_t plen;
+    cio_app *app;
+    struct cio__mw *chain;
+    size_t nchain;
+};
+
 /* The flattened app: one router, all targets. Read-only once built. */
 struct cio__dispatch {
+    struct cio__mount_chain *mounts; /* deepest prefix first */
+    size_t nmounts;
     struct cio__router *router;
     struct cio__target *targets;
     size_t ntargets;
@@ -228,7 +241,7 @@ struct cio__ctx;
 struct cio__worker {
     struct cio_server *srv;
     unsigned idx;
-    cio_loop *loop;
+    cio_loop *loop;          /* under srv->stop_mu: set while posts to it are safe */
     cio_thread *thr;
     cio_group *conns;        /* connection tasks */
     struct cio__list all;    /* every struct cio__conn */
@@ -260,6 +273,7 @@ struct cio_server {
     unsigned nworkers;
     struct cio__worker *workers;
     atomic_int stopping;
+    pthread_mutex_t stop_mu; /* orders stop's posts with workers' exits */
     int running;
     int started_hooks;
     int handle_signals;

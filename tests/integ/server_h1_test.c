@@ -189,6 +189,32 @@ static int peer(cio_req *req, cio_resp *res, void *ud)
     return cio_resp_printf(res, 200, "text/plain", "peer=%s", cio_req_peer(req));
 }
 
+static int abort_mid_stream(cio_req *req, cio_resp *res, void *ud)
+{
+    (void)req;
+    (void)ud;
+    int rc = cio_resp_write(res, "partial", 7);
+    return rc < 0 ? rc : CIO_EINVAL;
+}
+
+static int big(cio_req *req, cio_resp *res, void *ud)
+{
+    static char chunk[65536];
+    (void)req;
+    (void)ud;
+    for (int i = 0; i < 1024; i++) {
+        int rc = cio_resp_write(res, chunk, sizeof(chunk));
+        if (rc < 0) {
+            cio_req_set_state(req, "err", (void *)(intptr_t)rc, NULL);
+            *(int *)cio_app_state(cio_req_app(req), "write_err") = rc;
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static int write_err;
+
 static cio_app *make_app(void)
 {
     cio_app *app, *sub;
@@ -206,6 +232,10 @@ static cio_app *make_app(void)
     cr_assert_eq(cio_app_post(app, "/upload", upload, NULL), 0);
     cr_assert_eq(cio_app_get(app, "/cookie", cookie, NULL), 0);
     cr_assert_eq(cio_app_get(app, "/peer", peer, NULL), 0);
+    cr_assert_eq(cio_app_get(app, "/abort", abort_mid_stream, NULL), 0);
+    cr_assert_eq(cio_app_get(app, "/big", big, NULL), 0);
+    write_err = 0;
+    cr_assert_eq(cio_app_set_state(app, "write_err", &write_err, NULL), 0);
     cr_assert_eq(cio_app_use(app, order_mw, "a"), 0);
     cr_assert_eq(cio_app_use(app, order_mw, "b"), 0);
     cr_assert_eq(cio_app_set_state(app, "db", "pool", NULL), 0);
@@ -305,6 +335,14 @@ Test(server_h1, middleware_onion_subapp_state_and_short_circuit)
     raw(&f, "GET /sub/x/1 HTTP/1.1\r\nHost: a\r\nX-Block: 1\r\n"
             "Connection: close\r\n\r\n", out, sizeof(out), &closed);
     cr_expect(strncmp(out, "HTTP/1.1 403 ", 13) == 0, "%s", out);
+    /* a 404 under the sub-app's prefix runs the sub-app's middleware */
+    raw(&f, "GET /sub/nope HTTP/1.1\r\nHost: a\r\nX-Block: 1\r\n"
+            "Connection: close\r\n\r\n", out, sizeof(out), &closed);
+    cr_expect(strncmp(out, "HTTP/1.1 403 ", 13) == 0, "%s", out);
+    raw(&f, "GET /sub/nope HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+        out, sizeof(out), &closed);
+    cr_expect(strncmp(out, "HTTP/1.1 404 ", 13) == 0, "%s", out);
+    cr_expect(strstr(out, "X-Order: <s<b<a\r\n") != NULL, "%s", out);
     char url[64];
     cr_expect_eq(cio_app_url_for(f.app, "subx",
                                  (struct cio_kv[]){{"n", "a b/c"}, {NULL, NULL}},
@@ -775,6 +813,134 @@ Test(server_h1, proxy_protocol_sets_peer)
     /* no header: closed without a response */
     raw(&f, "GET /peer HTTP/1.1\r\nHost: a\r\n\r\n", out, sizeof(out), &closed);
     cr_expect_eq(out[0], '\0', "%s", out);
+    cr_expect_eq(closed, 1);
+    srvfx_stop(&f);
+}
+
+Test(server_h1, reliability_fin_mid_body_and_abort_mid_stream)
+{
+    struct srvfx f = {0};
+    char out[4096];
+    int closed;
+    start(&f);
+    /* A18: the client ends its side mid-body: the handler sees an error
+     * (400 here), never a short "complete" body */
+    int fd = srvfx_connect(f.port);
+    const char *req = "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nonly ten b";
+    cr_assert_eq(send(fd, req, strlen(req), 0), (ssize_t)strlen(req));
+    shutdown(fd, SHUT_WR);
+    srvfx_exchange(fd, "", 0, out, sizeof(out), 3000, &closed);
+    close(fd);
+    cr_expect(strncmp(out, "HTTP/1.1 400 ", 13) == 0, "%s", out);
+    cr_expect(strstr(out, "only ten b") == NULL, "%s", out);
+    cr_expect_eq(closed, 1);
+    /* J95: a handler that fails after the head was sent: the connection
+     * closes without the last chunk and is never reused */
+    raw(&f, "GET /abort HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n",
+        out, sizeof(out), &closed);
+    cr_expect(strstr(out, "7\r\npartial\r\n") != NULL, "%s", out);
+    cr_expect(strstr(out, "0\r\n\r\n") == NULL, "%s", out);
+    cr_expect(strstr(out, "Hello") == NULL, "%s", out);
+    cr_expect_eq(closed, 1);
+    srvfx_stop(&f);
+}
+
+Test(server_h1, two_workers_reuseport_and_unix_listener)
+{
+    struct srvfx f = {0};
+    struct cio_listen ls[3] = {{0}};
+    char path[108], cmd[512], out[8192];
+    snprintf(path, sizeof(path), "/tmp/cio-srv-%d.sock", (int)getpid());
+    unlink(path);
+    char unix_addr[120];
+    snprintf(unix_addr, sizeof(unix_addr), "unix:%s", path);
+    ls[0].addr = "127.0.0.1:0";
+    ls[1].addr = unix_addr;
+    f.opts.listens = ls;
+    f.opts.workers = 2;
+    start(&f);
+    snprintf(cmd, sizeof(cmd), "timeout 20 h2load --h1 -n 400 -c 8 %s/ 2>&1", f.url);
+    cr_expect_eq(srvfx_sh(cmd, out, sizeof(out)), 0, "%s", out);
+    cr_expect(strstr(out, "400 succeeded, 0 failed, 0 errored") != NULL, "%s", out);
+    snprintf(cmd, sizeof(cmd), "curl -s --max-time 10 --unix-socket %s http://x/users/u", path);
+    cr_expect_eq(srvfx_sh(cmd, out, sizeof(out)), 0);
+    cr_expect_str_eq(out, "{\"id\":\"u\"}");
+    struct cio_server_stats st;
+    cio_server_stats(f.srv, &st);
+    cr_expect_geq(st.requests, 401);
+    cr_expect_eq(st.accepted, 9);
+    srvfx_stop(&f);
+    cr_expect_neq(access(path, F_OK), 0, "socket file left behind");
+}
+
+/* cio_serve in a real program: SIGTERM stops it gracefully (exit 0). */
+Test(server_h1, cio_serve_stops_on_sigterm)
+{
+    char cmd[1024], out[4096];
+    const char *bin = getenv("CIO_TEST_BIN");
+    snprintf(cmd, sizeof(cmd),
+             "d=$(mktemp -d); %s/tests/prog/server_demo 127.0.0.1:0 2 > $d/out 2>$d/err & p=$!; "
+             "for i in $(seq 100); do grep -qs listening $d/out && break; sleep 0.05; done; "
+             "a=$(awk '{print $2}' $d/out); curl -s --max-time 5 http://$a/; "
+             "kill -TERM $p; wait $p; echo \" exit=$?\"; cat $d/err; rm -rf $d",
+             bin != NULL ? bin : ".");
+    cr_expect_eq(srvfx_sh(cmd, out, sizeof(out)), 0);
+    cr_expect_str_eq(out, "Hello, World! exit=0\n");
+}
+
+Test(server_h1, reliability_slow_reader_write_timeout_and_chunked_413)
+{
+    struct srvfx f = {0};
+    char cmd[512], out[4096];
+    int closed;
+    f.opts.timeouts.write_ms = 300;
+    start(&f);
+    /* J86 slow read: a client that never reads; the write deadline ends
+     * the response and the connection, memory stays bounded */
+    int fd = srvfx_connect(f.port);
+    int small = 4096;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    cr_assert_eq(send(fd, "GET /big HTTP/1.1\r\nHost: a\r\n\r\n", 30, 0), 30);
+    struct cio_server_stats st;
+    for (int i = 0; i < 500; i++) {
+        cio_server_stats(f.srv, &st);
+        if (st.inflight == 1)
+            break;
+        usleep(10000);
+    }
+    cr_expect_eq(st.inflight, 1);
+    for (int i = 0; i < 1000; i++) {
+        cio_server_stats(f.srv, &st);
+        if (st.conns == 0)
+            break;
+        usleep(10000);
+    }
+    cr_expect_eq(st.conns, 0, "slow reader still connected");
+    CIO_EXPECT_RC(write_err, CIO_ETIMEDOUT);
+    close(fd);
+    /* a chunked body over max_body: 413 and close */
+    snprintf(cmd, sizeof(cmd),
+             "head -c 2000000 /dev/zero | curl -s --max-time 10 -o /dev/null -w '%%{http_code}' "
+             "-H 'Transfer-Encoding: chunked' --data-binary @- %s/echo", f.url);
+    srvfx_sh(cmd, out, sizeof(out));
+    cr_expect_str_eq(out, "413");
+    (void)closed;
+    srvfx_stop(&f);
+}
+
+Test(server_h1, expect_continue_not_sent_when_body_unread)
+{
+    struct srvfx f = {0};
+    char out[4096];
+    int closed;
+    start(&f);
+    /* the handler answers without reading: no 100 Continue, the answer
+     * comes at once and the connection closes (the body never came) */
+    raw(&f, "GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n"
+            "Content-Length: 5000\r\n\r\n", out, sizeof(out), &closed);
+    cr_expect(strncmp(out, "HTTP/1.1 200 OK\r\n", 17) == 0, "%s", out);
+    cr_expect(strstr(out, "100 Continue") == NULL, "%s", out);
+    cr_expect(strstr(out, "Connection: close\r\n") != NULL, "%s", out);
     cr_expect_eq(closed, 1);
     srvfx_stop(&f);
 }

@@ -694,7 +694,7 @@ int cmd_http(int argc, char **argv)
     }
     h.color = pretty != NULL ? strcmp(pretty, "all") == 0 : isatty(STDOUT_FILENO);
     if (h.show == 0)
-        h.show = h.color ? SHOW_HEAD | SHOW_BODY : SHOW_BODY;
+        h.show = isatty(STDOUT_FILENO) ? SHOW_HEAD | SHOW_BODY : SHOW_BODY;
     if (strcmp(h.method, "HEAD") == 0 && !(h.show & SHOW_HEAD))
         h.show |= SHOW_HEAD;
     if (h.resume && !h.download) {

@@ -33,16 +33,20 @@ static const struct command commands[] = {
     {"head", cmd_http, "HEAD URL [ITEM...]"},
     {"serve", cmd_serve, "[DIR]: static files plus httpbin-like endpoints"},
     {"demo", cmd_demo, "[--quick]: sequential vs gathered requests, measured"},
+    /* {"bench", cmd_bench, "..."}: added with tools/corio/bench*.c */
     {NULL, NULL, NULL},
 };
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: corio COMMAND [OPTIONS] [ARGS]   (corio %s)\n\ncommands:\n",
+    fprintf(f,
+            "usage: corio COMMAND [OPTIONS] [ARGS]   (corio %s)\n\ncommands:\n",
             cio_version());
     for (const struct command *c = commands; c->name != NULL; c++)
-        fprintf(f, "  %-7s %s\n", c->name, c->help);
-    fprintf(f, "\n`corio COMMAND --help` describes a command; see also corio(1).\n");
+        fprintf(f, "  %-7s %s\n", c->name, c->help != NULL ? c->help : "");
+    fprintf(
+        f,
+        "\n`corio COMMAND --help` describes a command; see also corio(1).\n");
 }
 
 int main(int argc, char **argv)

@@ -327,9 +327,15 @@ static int on_request(const cio_request_info *req, void *ud)
         fprintf(f, "%sHost%s: %.*s\n", col(h, C_CYAN), col(h, C_RESET),
                 (int)host.len, host.ptr);
     print_headers(f, h, hs);
-    fputc('\n', f);
     size_t blen = 0;
     const void *body = cio_request_info_body(req, &blen);
+    /* The framing header is written with the head, after this hook. */
+    if (body != NULL && blen > 0 &&
+        cio_headers_get(hs, "Content-Length") == NULL &&
+        cio_headers_get(hs, "Transfer-Encoding") == NULL)
+        fprintf(f, "%sContent-Length%s: %zu\n", col(h, C_CYAN), col(h, C_RESET),
+                blen);
+    fputc('\n', f);
     if (body != NULL && blen > 0 && (h->show & SHOW_REQ_BODY)) {
         print_body(f, h, body, blen, cio_headers_get(hs, "Content-Type"));
         fputs("\n\n", f);

@@ -110,6 +110,20 @@ static cio_time ms_deadline(uint64_t ns)
     return (cio_time)((ns + 999999u) / 1000000u);
 }
 
+/*
+ * The loop's timers have millisecond resolution, so an open-loop send
+ * wakes at the millisecond boundary before its schedule and counts as due
+ * up to SLACK_NS early. A request sent early counts from when it was sent;
+ * one sent late counts from its schedule. Without this, timer rounding
+ * alone would add up to 2 ms to every corrected latency.
+ */
+#define SLACK_NS 1000000u
+
+static cio_time ms_floor(uint64_t ns)
+{
+    return (cio_time)(ns / 1000000u);
+}
+
 static void count_code(struct tally *t, int code, uint64_t n)
 {
     for (int i = 0; i < MAX_CODES; i++) {
@@ -170,7 +184,7 @@ static uint32_t due(struct conn *c, uint64_t now, uint64_t *from)
      * counts from its schedule, not from when it could be sent. */
     uint32_t k = 0;
     *from = c->next_due_ns;
-    while (k < room && c->next_due_ns <= now) {
+    while (k < room && c->next_due_ns <= now + SLACK_NS) {
         c->next_due_ns += c->interval_ns;
         k++;
     }
@@ -179,12 +193,13 @@ static uint32_t due(struct conn *c, uint64_t now, uint64_t *from)
     return got;
 }
 
-static int send_batch(struct conn *c, uint32_t k, uint64_t from)
+static int send_batch(struct conn *c, uint32_t k, uint64_t from, uint64_t now)
 {
     const struct plan *pl = c->w->pl;
     for (uint32_t i = 0; i < k; i++) {
         uint32_t slot = (c->head + c->n + i) % pl->inflight;
-        c->sent[slot] = from + (uint64_t)i * c->interval_ns;
+        uint64_t t = from + (uint64_t)i * c->interval_ns;
+        c->sent[slot] = t < now ? t : now;
     }
     c->n += k;
     ptrdiff_t r = cio_stream_write(c->s, pl->reqs, pl->reqlen * k,
@@ -400,7 +415,7 @@ static void conn_task(void *arg)
         uint64_t from;
         uint32_t k = due(c, now, &from);
         if (k > 0) {
-            int rc = send_batch(c, k, from);
+            int rc = send_batch(c, k, from, now);
             if (rc < 0) {
                 conn_fail(c, CIO_BENCH_ERR_WRITE, rc);
                 continue;
@@ -410,7 +425,7 @@ static void conn_task(void *arg)
             if (stopping(w, now))
                 break;
             if (c->interval_ns) {
-                cio_sleep(ms_deadline(c->next_due_ns));
+                cio_sleep(ms_floor(c->next_due_ns));
                 continue;
             }
             continue; /* closed loop: k was 0 only when stopping */
@@ -418,11 +433,11 @@ static void conn_task(void *arg)
         int rc = read_some(c, now);
         if (rc == CIO_EAGAIN) {
             uint64_t limit = c->sent[c->head] + timeout_ns;
-            uint64_t wake = limit;
-            if (c->interval_ns && c->n < pl->inflight &&
-                c->next_due_ns < wake && !stopping(w, now))
-                wake = c->next_due_ns;
-            rc = c->s->vt->wait(c->s, CIO__IN, ms_deadline(wake));
+            cio_time wake = ms_deadline(limit);
+            if (c->interval_ns && c->n < pl->inflight && !stopping(w, now) &&
+                ms_floor(c->next_due_ns) < wake)
+                wake = ms_floor(c->next_due_ns);
+            rc = c->s->vt->wait(c->s, CIO__IN, wake);
             if (rc == CIO_ETIMEDOUT) {
                 if (now_ns() >= limit)
                     conn_fail(c, CIO_BENCH_ERR_TIMEOUT, CIO_ETIMEDOUT);

@@ -3,9 +3,11 @@
 # Thin front end over the CMake presets (CMakePresets.json); build trees go
 # to build/<preset>/. Quick start on a fresh machine:
 #
-#   make demo     install missing packages, build (release), run the demo
+#   make demo     install missing packages, build (release), run `corio demo`
 #   make test     install missing packages, build (dev: ASan+UBSan), run tests
 #
+# After `make` (or `make demo`) the corio program is at build/corio (a
+# symlink to build/release/tools/corio); DEMO_ARGS=--quick shortens the demo.
 # Other targets: all (release build), tsan, fuzz, install PREFIX=..., clean,
 # format, check-format. JOBS=n sets build parallelism; TEST_JOBS=n the number
 # of test programs run at once (each one also forks 2 Criterion workers).
@@ -33,8 +35,12 @@ endef
 
 .PHONY: all deps test demo tsan fuzz install clean format check-format
 
+# build/corio: the CLI where the README says it is.
+CORIO_LINK = ln -sfn release/tools/corio build/corio
+
 all:
 	$(call build,release)
+	$(CORIO_LINK)
 
 deps:
 	scripts/install-deps
@@ -44,8 +50,9 @@ test: deps
 	ctest --preset dev -j $(TEST_JOBS) --output-on-failure
 
 demo: deps
-	$(call build,release,--target echo_demo)
-	build/release/examples/echo_demo
+	$(call build,release,--target corio_cli)
+	$(CORIO_LINK)
+	build/corio demo $(DEMO_ARGS)
 
 tsan: deps
 	$(call build,tsan)

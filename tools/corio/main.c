@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * corio: the command-line face of the library.
+ *
+ *   corio get|post|put|patch|delete|head URL [ITEM...]   an HTTP client
+ *   corio serve [DIR]                                     files + httpbin
+ *   corio demo [--quick]                                  the seeds' story
+ *   corio bench [URL]                                     a load generator
+ *
+ * Each command lives in its own file and is declared in cmd.h; this file
+ * only dispatches on the first argument.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <corio/corio.h>
+
+#include "cmd.h"
+
+struct command {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *help;
+};
+
+/* One line per command. */
+static const struct command commands[] = {
+    {"get", cmd_http, "GET URL [ITEM...]: send a request, print the response"},
+    {"post", cmd_http, "POST URL [ITEM...]"},
+    {"put", cmd_http, "PUT URL [ITEM...]"},
+    {"patch", cmd_http, "PATCH URL [ITEM...]"},
+    {"delete", cmd_http, "DELETE URL [ITEM...]"},
+    {"head", cmd_http, "HEAD URL [ITEM...]"},
+    {"serve", cmd_serve, "[DIR]: static files plus httpbin-like endpoints"},
+    {"demo", cmd_demo, "[--quick]: sequential vs gathered requests, measured"},
+    {NULL, NULL, NULL},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: corio COMMAND [OPTIONS] [ARGS]   (corio %s)\n\ncommands:\n",
+            cio_version());
+    for (const struct command *c = commands; c->name != NULL; c++)
+        fprintf(f, "  %-7s %s\n", c->name, c->help);
+    fprintf(f, "\n`corio COMMAND --help` describes a command; see also corio(1).\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 1;
+    }
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+        printf("corio %s\n", cio_version());
+        return 0;
+    }
+    for (const struct command *c = commands; c->name != NULL; c++)
+        if (strcmp(argv[1], c->name) == 0)
+            return c->fn(argc - 1, argv + 1);
+    fprintf(stderr, "corio: unknown command \"%s\"\n\n", argv[1]);
+    usage(stderr);
+    return 1;
+}

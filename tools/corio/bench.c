@@ -18,8 +18,7 @@
 #include <corio/corio.h>
 
 #include "bench_out.h"
-
-int cmd_bench(int argc, char **argv);
+#include "cmd.h"
 
 static void usage(FILE *f)
 {

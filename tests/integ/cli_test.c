@@ -47,10 +47,10 @@ static long now_ms(void)
 /* ---------------------------------------------------------------- running corio */
 
 struct run {
-    int status;        /* exit status, or -1 if killed / not exited */
-    char out[262144];  /* stdout, NUL-terminated */
+    int status;       /* exit status, or -1 if killed / not exited */
+    char out[262144]; /* stdout, NUL-terminated */
     size_t out_len;
-    char err[16384];   /* stderr, NUL-terminated */
+    char err[16384]; /* stderr, NUL-terminated */
 };
 
 static struct run RUN;
@@ -75,7 +75,8 @@ static void run_corio(struct run *r, long limit_ms, const char *const *args)
     posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
     posix_spawn_file_actions_adddup2(&fa, efd, 2);
     pid_t pid;
-    int rc = posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
+    int rc =
+        posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     close(pfd[1]);
     cr_assert_eq(rc, 0, "cannot run %s: %s", argv[0], strerror(rc));
@@ -107,7 +108,8 @@ static void run_corio(struct run *r, long limit_ms, const char *const *args)
     r->err[e > 0 ? e : 0] = '\0';
     close(efd);
     unlink(errpath);
-    cr_expect(strstr(r->err, "Sanitizer") == NULL && strstr(r->err, "runtime error") == NULL,
+    cr_expect(strstr(r->err, "Sanitizer") == NULL &&
+                  strstr(r->err, "runtime error") == NULL,
               "sanitizer report from corio:\n%s", r->err);
 }
 
@@ -134,21 +136,24 @@ static void write_file(const char *path, const void *data, size_t len)
 static void serve_start(void)
 {
     if (access(CIO_CORIO_BIN, X_OK) != 0)
-        cr_skip_test("the corio program is not built (CIO_BUILD_TOOLS, jansson, zlib)");
+        cr_skip_test(
+            "the corio program is not built (CIO_BUILD_TOOLS, jansson, zlib)");
     snprintf(dir, sizeof(dir), "/tmp/cio-cli-dir-XXXXXX");
     cr_assert(mkdtemp(dir) != NULL);
     char path[128];
     snprintf(path, sizeof(path), "%s/hello.txt", dir);
     write_file(path, "hello, corio\n", 13);
 
-    const char *argv[] = {CIO_CORIO_BIN, "serve", dir, "--listen", "127.0.0.1:0", "--quiet",
-                          "--student-delay", "0.05", NULL};
+    const char *argv[] = {CIO_CORIO_BIN,     "serve",       dir,
+                          "--listen",        "127.0.0.1:0", "--quiet",
+                          "--student-delay", "0.05",        NULL};
     int pfd[2];
     cr_assert(pipe2(pfd, O_CLOEXEC) == 0);
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
-    int rc = posix_spawn(&srv_pid, argv[0], &fa, NULL, (char *const *)argv, environ);
+    int rc =
+        posix_spawn(&srv_pid, argv[0], &fa, NULL, (char *const *)argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     close(pfd[1]);
     cr_assert_eq(rc, 0);
@@ -187,7 +192,8 @@ static void serve_stop(void)
             }
             usleep(10000);
         }
-        cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "corio serve exit status %#x", st);
+        cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+                  "corio serve exit status %#x", st);
         srv_pid = 0;
     }
     if (dir[0] != '\0') {
@@ -226,17 +232,38 @@ TestSuite(cli, .init = serve_start, .fini = serve_stop);
 
 static const struct {
     const char *path;
-    const char *curl[6];  /* extra curl arguments before the URL */
+    const char *curl[6]; /* extra curl arguments before the URL */
     int status;
-    const char *body[3];  /* substrings of the body (spaces ignored) */
-    const char *header;   /* "Name: value" expected in the head, or NULL */
+    const char *body[3]; /* substrings of the body (spaces ignored) */
+    const char *header;  /* "Name: value" expected in the head, or NULL */
 } endpoints[] = {
-    {"/get?a=1&a=2&b=x", {0}, 200, {"\"args\":{\"a\":[\"1\",\"2\"],\"b\":\"x\"}", "\"url\":\"http://127.0.0.1:"}, NULL},
-    {"/post", {"-d", "k=v"}, 200, {"\"form\":{\"k\":\"v\"}", "\"method\":\"POST\""}, NULL},
-    {"/put", {"-X", "PUT", "-H", "Content-Type: application/json", "-d", "{\"a\":[1]}"}, 200, {"\"json\":{\"a\":[1]}"}, NULL},
-    {"/patch", {"-X", "PATCH", "-H", "Content-Type: text/plain", "--data-binary", "raw!"}, 200, {"\"data\":\"raw!\"", "\"method\":\"PATCH\""}, NULL},
+    {"/get?a=1&a=2&b=x",
+     {0},
+     200,
+     {"\"args\":{\"a\":[\"1\",\"2\"],\"b\":\"x\"}",
+      "\"url\":\"http://127.0.0.1:"},
+     NULL},
+    {"/post",
+     {"-d", "k=v"},
+     200,
+     {"\"form\":{\"k\":\"v\"}", "\"method\":\"POST\""},
+     NULL},
+    {"/put",
+     {"-X", "PUT", "-H", "Content-Type: application/json", "-d", "{\"a\":[1]}"},
+     200,
+     {"\"json\":{\"a\":[1]}"},
+     NULL},
+    {"/patch",
+     {"-X", "PATCH", "-H", "Content-Type: text/plain", "--data-binary", "raw!"},
+     200,
+     {"\"data\":\"raw!\"", "\"method\":\"PATCH\""},
+     NULL},
     {"/delete", {"-X", "DELETE"}, 200, {"\"method\":\"DELETE\""}, NULL},
-    {"/anything/x/y?q=1", {"-X", "OPTIONS"}, 200, {"\"method\":\"OPTIONS\"", "\"args\":{\"q\":\"1\"}", "/anything/x/y"}, NULL},
+    {"/anything/x/y?q=1",
+     {"-X", "OPTIONS"},
+     200,
+     {"\"method\":\"OPTIONS\"", "\"args\":{\"q\":\"1\"}", "/anything/x/y"},
+     NULL},
     {"/status/418", {0}, 418, {0}, NULL},
     {"/status/302", {0}, 302, {0}, "Location: /redirect/1"},
     {"/status/599", {0}, 599, {0}, NULL},
@@ -244,19 +271,56 @@ static const struct {
     {"/delay/0.1", {0}, 200, {"\"url\":\"http://127.0.0.1:"}, NULL},
     {"/headers", {"-H", "X-Test: 42"}, 200, {"\"X-Test\":\"42\""}, NULL},
     {"/ip", {0}, 200, {"\"origin\":\"127.0.0.1\""}, NULL},
-    {"/user-agent", {"-A", "probe/1"}, 200, {"\"user-agent\":\"probe/1\""}, NULL},
-    {"/json", {0}, 200, {"\"slideshow\":{", "\"title\":\"SampleSlideShow\""}, NULL},
+    {"/user-agent",
+     {"-A", "probe/1"},
+     200,
+     {"\"user-agent\":\"probe/1\""},
+     NULL},
+    {"/json",
+     {0},
+     200,
+     {"\"slideshow\":{", "\"title\":\"SampleSlideShow\""},
+     NULL},
     {"/bytes/1000?seed=1", {0}, 200, {0}, "Content-Length: 1000"},
     {"/stream/3", {0}, 200, {"\"id\":0", "\"id\":2"}, NULL},
-    {"/cookies", {"-b", "a=1; b=two"}, 200, {"\"cookies\":{\"a\":\"1\",\"b\":\"two\"}"}, NULL},
-    {"/cookies/set?flavour=oat", {0}, 302, {0}, "Set-Cookie: flavour=oat; Path=/"},
+    {"/cookies",
+     {"-b", "a=1; b=two"},
+     200,
+     {"\"cookies\":{\"a\":\"1\",\"b\":\"two\"}"},
+     NULL},
+    {"/cookies/set?flavour=oat",
+     {0},
+     302,
+     {0},
+     "Set-Cookie: flavour=oat; Path=/"},
+    {"/cookies/delete?flavour", {0}, 302, {0}, "Location: /cookies"},
     {"/redirect/3", {0}, 302, {0}, "Location: /redirect/2"},
     {"/redirect/1", {0}, 302, {0}, "Location: /get"},
-    {"/basic-auth/ann/s3cret", {"-u", "ann:s3cret"}, 200, {"\"authenticated\":true", "\"user\":\"ann\""}, NULL},
-    {"/basic-auth/ann/s3cret", {"-u", "ann:wrong"}, 401, {0}, "WWW-Authenticate: Basic realm=\"Fake Realm\""},
-    {"/gzip", {"--compressed"}, 200, {"\"gzipped\":true", "\"method\":\"GET\""}, "Content-Encoding: gzip"},
-    {"/sse?n=3", {0}, 200, {"event:tick", "data:{\"n\":3,\"of\":3}"}, "Content-Type: text/event-stream"},
-    {"/getStudentInfo?id=7", {0}, 200, {"\"id\":7", "\"name\":\"student-7\""}, NULL},
+    {"/basic-auth/ann/s3cret",
+     {"-u", "ann:s3cret"},
+     200,
+     {"\"authenticated\":true", "\"user\":\"ann\""},
+     NULL},
+    {"/basic-auth/ann/s3cret",
+     {"-u", "ann:wrong"},
+     401,
+     {0},
+     "WWW-Authenticate: Basic realm=\"Fake Realm\""},
+    {"/gzip",
+     {"--compressed"},
+     200,
+     {"\"gzipped\":true", "\"method\":\"GET\""},
+     "Content-Encoding: gzip"},
+    {"/sse?n=3",
+     {0},
+     200,
+     {"event:tick", "data:{\"n\":3,\"of\":3}"},
+     "Content-Type: text/event-stream"},
+    {"/getStudentInfo?id=7",
+     {0},
+     200,
+     {"\"id\":7", "\"name\":\"student-7\""},
+     NULL},
     {"/getStudentInfo?id=7&delay=0.01", {0}, 200, {"\"id\":7"}, NULL},
     {"/hello.txt", {0}, 200, {"hello,corio"}, "Accept-Ranges: bytes"},
     {"/nope.txt", {0}, 404, {0}, NULL},
@@ -271,24 +335,27 @@ Test(cli, serve_endpoints)
             args[n++] = endpoints[i].curl[k];
         args[n++] = url(0, endpoints[i].path);
         args[n] = NULL;
-        cr_assert_eq(http_curl(&R, args), 0, "curl %s failed", endpoints[i].path);
-        cr_expect_eq(R.status, endpoints[i].status, "%s: status %d, body %s", endpoints[i].path,
-                     R.status, R.body);
+        cr_assert_eq(http_curl(&R, args), 0, "curl %s failed",
+                     endpoints[i].path);
+        cr_expect_eq(R.status, endpoints[i].status, "%s: status %d, body %s",
+                     endpoints[i].path, R.status, R.body);
         for (size_t k = 0; k < 3 && endpoints[i].body[k] != NULL; k++)
-            cr_expect(has_nospace(R.body, endpoints[i].body[k]), "%s: no %s in %s",
-                      endpoints[i].path, endpoints[i].body[k], R.body);
+            cr_expect(has_nospace(R.body, endpoints[i].body[k]),
+                      "%s: no %s in %s", endpoints[i].path,
+                      endpoints[i].body[k], R.body);
         if (endpoints[i].header != NULL) {
             char name[64];
             const char *colon = strchr(endpoints[i].header, ':');
-            snprintf(name, sizeof(name), "%.*s", (int)(colon - endpoints[i].header),
-                     endpoints[i].header);
+            snprintf(name, sizeof(name), "%.*s",
+                     (int)(colon - endpoints[i].header), endpoints[i].header);
             const char *v = http_header(&R, name);
-            cr_expect(v != NULL && strcmp(v, colon + 2) == 0, "%s: %s is %s", endpoints[i].path,
-                      name, v != NULL ? v : "(none)");
+            cr_expect(v != NULL && strcmp(v, colon + 2) == 0, "%s: %s is %s",
+                      endpoints[i].path, name, v != NULL ? v : "(none)");
         }
     }
     /* /bytes is exactly n bytes, reproducible with a seed; /stream is n lines. */
-    cr_assert_eq(http_curl(&R, (const char *[]){url(0, "/bytes/4096?seed=9"), NULL}), 0);
+    cr_assert_eq(
+        http_curl(&R, (const char *[]){url(0, "/bytes/4096?seed=9"), NULL}), 0);
     cr_expect_eq(R.body_len, 4096);
     cr_assert_eq(http_curl(&R, (const char *[]){url(0, "/stream/5"), NULL}), 0);
     size_t lines = 0;
@@ -301,7 +368,8 @@ Test(cli, serve_endpoints)
 
 static json_t *run_json(void)
 {
-    cr_assert_eq(RUN.status, 0, "corio exit %d; stderr: %s", RUN.status, RUN.err);
+    cr_assert_eq(RUN.status, 0, "corio exit %d; stderr: %s", RUN.status,
+                 RUN.err);
     json_error_t e;
     json_t *j = json_loads(RUN.out, 0, &e);
     cr_assert(j != NULL, "not JSON (%s): %s", e.text, RUN.out);
@@ -319,18 +387,21 @@ static const char *jstr(json_t *j, const char *path1, const char *path2)
 Test(cli, items_make_the_exact_request)
 {
     /* JSON (the default): headers, params, strings, raw JSON. */
-    CORIO(20000, "post", url(0, "/anything"), "X-Api:k1", "page==2", "q==a b", "name=ann",
-          "age:=42", "tags:=[\"x\",true]", "esc\\=aped=v");
+    CORIO(20000, "post", url(0, "/anything"), "X-Api:k1", "page==2", "q==a b",
+          "name=ann", "age:=42", "tags:=[\"x\",true]", "esc\\=aped=v");
     json_t *j = run_json();
     cr_expect_str_eq(jstr(j, "method", NULL), "POST");
     cr_expect_str_eq(jstr(j, "headers", "X-Api"), "k1");
     cr_expect_str_eq(jstr(j, "headers", "Content-Type"), "application/json");
-    cr_expect_str_eq(jstr(j, "headers", "Accept"), "application/json, */*;q=0.5");
+    cr_expect_str_eq(jstr(j, "headers", "Accept"),
+                     "application/json, */*;q=0.5");
     cr_expect_str_eq(jstr(j, "args", "page"), "2");
     cr_expect_str_eq(jstr(j, "args", "q"), "a b");
-    json_t *want = json_loads("{\"name\":\"ann\",\"age\":42,\"tags\":[\"x\",true],\"esc=aped\":\"v\"}",
+    json_t *want = json_loads("{\"name\":\"ann\",\"age\":42,\"tags\":[\"x\","
+                              "true],\"esc=aped\":\"v\"}",
                               0, NULL);
-    cr_expect(json_equal(json_object_get(j, "json"), want), "json: %s", RUN.out);
+    cr_expect(json_equal(json_object_get(j, "json"), want), "json: %s",
+              RUN.out);
     json_decref(want);
     json_decref(j);
 
@@ -338,7 +409,8 @@ Test(cli, items_make_the_exact_request)
     CORIO(20000, "put", "--form", url(0, "/anything"), "a=1", "b=x y");
     j = run_json();
     cr_expect_str_eq(jstr(j, "method", NULL), "PUT");
-    cr_expect_str_eq(jstr(j, "headers", "Content-Type"), "application/x-www-form-urlencoded");
+    cr_expect_str_eq(jstr(j, "headers", "Content-Type"),
+                     "application/x-www-form-urlencoded");
     cr_expect_str_eq(jstr(j, "form", "a"), "1");
     cr_expect_str_eq(jstr(j, "form", "b"), "x y");
     json_decref(j);
@@ -351,13 +423,15 @@ Test(cli, items_make_the_exact_request)
     snprintf(item, sizeof(item), "doc@%s", path);
     CORIO(20000, "post", url(0, "/anything"), item, "title=report");
     j = run_json();
-    cr_expect(strncmp(jstr(j, "headers", "Content-Type"), "multipart/form-data; boundary=", 30) == 0);
+    cr_expect(strncmp(jstr(j, "headers", "Content-Type"),
+                      "multipart/form-data; boundary=", 30) == 0);
     cr_expect_str_eq(jstr(j, "files", "doc"), "file body\n");
     cr_expect_str_eq(jstr(j, "form", "title"), "report");
     json_decref(j);
 
     /* --raw: the bytes as given. */
-    CORIO(20000, "patch", "--raw", "<hello/>", url(0, "/anything"), "Content-Type:text/xml");
+    CORIO(20000, "patch", "--raw", "<hello/>", url(0, "/anything"),
+          "Content-Type:text/xml");
     j = run_json();
     cr_expect_str_eq(jstr(j, "method", NULL), "PATCH");
     cr_expect_str_eq(jstr(j, "data", NULL), "<hello/>");
@@ -371,7 +445,8 @@ Test(cli, items_make_the_exact_request)
     j = run_json();
     cr_expect_str_eq(jstr(j, "method", NULL), "DELETE");
     char want_url[96];
-    snprintf(want_url, sizeof(want_url), "http://localhost:%s/anything", srv_port);
+    snprintf(want_url, sizeof(want_url), "http://localhost:%s/anything",
+             srv_port);
     cr_expect_str_eq(jstr(j, "url", NULL), want_url);
     json_decref(j);
 
@@ -392,7 +467,9 @@ Test(cli, items_make_the_exact_request)
     cr_expect(strstr(RUN.out, "X-Trace: on\n") != NULL, "%s", RUN.out);
     cr_expect(strstr(RUN.out, "HTTP/1.1 200 OK\n") != NULL, "%s", RUN.out);
     CORIO(20000, "get", "--pretty", "all", "-b", url(0, "/ip"));
-    cr_expect(strstr(RUN.out, "\033[") != NULL && strstr(RUN.out, "\n    ") != NULL, "%s", RUN.out);
+    cr_expect(strstr(RUN.out, "\033[") != NULL &&
+                  strstr(RUN.out, "\n    ") != NULL,
+              "%s", RUN.out);
     /* piped: the body unchanged, no colours. */
     CORIO(20000, "get", url(0, "/bytes/3000?seed=5"));
     cr_expect_eq(RUN.out_len, 3000);
@@ -408,8 +485,9 @@ Test(cli, check_status_exit_codes)
         int follow;
         int want;
     } cases[] = {
-        {"/status/200", 1, 0, 0}, {"/status/302", 1, 0, 3}, {"/status/302", 1, 1, 0},
-        {"/status/404", 1, 0, 4}, {"/status/418", 1, 0, 4}, {"/status/503", 1, 0, 5},
+        {"/status/200", 1, 0, 0}, {"/status/302", 1, 0, 3},
+        {"/status/302", 1, 1, 0}, {"/status/404", 1, 0, 4},
+        {"/status/418", 1, 0, 4}, {"/status/503", 1, 0, 5},
         {"/status/404", 0, 0, 0}, {"/status/500", 0, 0, 0},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -421,8 +499,9 @@ Test(cli, check_status_exit_codes)
             a[n++] = "--follow";
         a[n] = NULL;
         run_corio(&RUN, 20000, a);
-        cr_expect_eq(RUN.status, cases[i].want, "%s check=%d follow=%d: exit %d (%s)",
-                     cases[i].path, cases[i].check, cases[i].follow, RUN.status, RUN.err);
+        cr_expect_eq(RUN.status, cases[i].want,
+                     "%s check=%d follow=%d: exit %d (%s)", cases[i].path,
+                     cases[i].check, cases[i].follow, RUN.status, RUN.err);
     }
     /* A timeout is 2, a refused connection 1 (port 1 on loopback is closed). */
     CORIO(20000, "get", "--timeout", "0.2", url(0, "/delay/3"));
@@ -469,7 +548,8 @@ Test(cli, download_and_resume_byte_exact)
     cr_assert_eq(RUN.status, 0, "download: exit %d: %s", RUN.status, RUN.err);
     size_t len;
     char *got = read_all(out, &len);
-    cr_expect(len == SIZE && memcmp(got, data, SIZE) == 0, "download differs (%zu bytes)", len);
+    cr_expect(len == SIZE && memcmp(got, data, SIZE) == 0,
+              "download differs (%zu bytes)", len);
     free(got);
 
     /* Cut it short, then resume with -c: a Range request, appended. */
@@ -478,7 +558,8 @@ Test(cli, download_and_resume_byte_exact)
     cr_assert_eq(RUN.status, 0, "resume: exit %d: %s", RUN.status, RUN.err);
     cr_expect(strstr(RUN.err, "resumed") != NULL, "not resumed: %s", RUN.err);
     got = read_all(out, &len);
-    cr_expect(len == SIZE && memcmp(got, data, SIZE) == 0, "resumed file differs (%zu bytes)", len);
+    cr_expect(len == SIZE && memcmp(got, data, SIZE) == 0,
+              "resumed file differs (%zu bytes)", len);
     free(got);
 
     /* Resuming a complete file: nothing to do, unchanged. */
@@ -500,11 +581,13 @@ Test(cli, download_and_resume_byte_exact)
 Test(cli, demo_quick_prints_every_row)
 {
     CORIO(120000, "demo", "--quick");
-    cr_assert_eq(RUN.status, 0, "demo exit %d\nstdout:\n%s\nstderr:\n%s", RUN.status, RUN.out,
-                 RUN.err);
+    cr_assert_eq(RUN.status, 0, "demo exit %d\nstdout:\n%s\nstderr:\n%s",
+                 RUN.status, RUN.out, RUN.err);
     static const char *const rows[] = {
-        "one after another", "gathered (cio_spawn", "lookup blocks the loop",
-        "lookup on the executor", "semaphore of 3", "executor lookup + barrier", "1,000 x 200 ms gathered",
+        "one after another",       "gathered (cio_spawn",
+        "lookup blocks the loop",  "lookup on the executor",
+        "semaphore of 3",          "executor lookup + barrier",
+        "1,000 x 200 ms gathered",
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         const char *line = strstr(RUN.out, rows[i]);

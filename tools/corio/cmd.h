@@ -8,7 +8,7 @@
  * the process exit status. main.c maps names to these functions.
  */
 
-int cmd_http(int argc, char **argv);  /* get post put patch delete head */
+int cmd_http(int argc, char **argv); /* get post put patch delete head */
 int cmd_serve(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_bench(int argc, char **argv); /* tools/corio/bench*.c */

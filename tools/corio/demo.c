@@ -18,6 +18,7 @@
  * a 200 ms endpoint) is the same in both modes.
  */
 #include <getopt.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -54,8 +55,8 @@ struct demo {
     cio_client *client;
     cio_sem *sem;
     cio_barrier *barrier;
-    size_t ok;     /* 200 responses with the right id in the current row */
-    int err;       /* first transport error of the current row */
+    size_t ok; /* 200 responses with the right id in the current row */
+    int err;   /* first transport error of the current row */
     double total;
 };
 
@@ -92,8 +93,9 @@ static int server_main(void *arg)
     }
     rc = httpbin_register(app, &d->hb);
     if (rc == 0)
-        rc = cio_server_new(&srv, app, &(struct cio_server_opts){.listen = "127.0.0.1:0",
-                                                                 .workers = 1});
+        rc = cio_server_new(
+            &srv, app,
+            &(struct cio_server_opts){.listen = "127.0.0.1:0", .workers = 1});
     server_publish(d, rc == 0 ? srv : NULL, rc);
     if (rc == 0) {
         rc = cio_server_run(srv);
@@ -135,7 +137,8 @@ static void fetch(struct demo *d, int id, double delay_override)
 {
     char url[192];
     if (delay_override > 0)
-        snprintf(url, sizeof(url), "%s/getStudentInfo?id=%d&delay=%g", d->base, id, delay_override);
+        snprintf(url, sizeof(url), "%s/getStudentInfo?id=%d&delay=%g", d->base,
+                 id, delay_override);
     else
         snprintf(url, sizeof(url), "%s/getStudentInfo?id=%d", d->base, id);
     cio_response *r;
@@ -149,7 +152,8 @@ static void fetch(struct demo *d, int id, double delay_override)
     const char *body = cio_response_body(r, &len);
     char want[32];
     snprintf(want, sizeof(want), "\"id\":%d,", id);
-    if (cio_response_status(r) == 200 && body != NULL && strstr(body, want) != NULL)
+    if (cio_response_status(r) == 200 && body != NULL &&
+        strstr(body, want) != NULL)
         d->ok++;
     cio_response_free(r);
 }
@@ -197,7 +201,8 @@ static int job_main(void *arg)
 
 /* Runs n jobs of one mode (one after another for SEQ, else gathered) and
  * prints the row. */
-static int row(struct demo *d, int num, const char *title, enum mode mode, int n, double expect)
+static int row(struct demo *d, int num, const char *title, enum mode mode,
+               int n, double expect)
 {
     struct job *jobs = calloc((size_t)n, sizeof(*jobs));
     cio_group *g = NULL;
@@ -242,13 +247,14 @@ static int row(struct demo *d, int num, const char *title, enum mode mode, int n
     pthread_mutex_unlock(&d->arr.mu);
 
     d->total += wall;
-    printf("%2d  %-44s %5d %5zu %8.2f s %8.2f s %9.1f ms %9.3f s\n", num, title, n, d->ok, wall,
-           expect, cpu * 1e3, hi - lo);
+    printf("%2d  %-44s %5d %5zu %8.2f s %8.2f s %9.1f ms %9.3f s\n", num, title,
+           n, d->ok, wall, expect, cpu * 1e3, hi - lo);
     fflush(stdout);
     if (rc == 0 && d->err < 0)
         rc = d->err;
     if (rc < 0)
-        fprintf(stderr, "corio demo: row %d: %s: %s\n", num, cio_strerror(rc), cio_last_error());
+        fprintf(stderr, "corio demo: row %d: %s: %s\n", num, cio_strerror(rc),
+                cio_last_error());
     return rc;
 }
 
@@ -267,13 +273,16 @@ static int demo_main(void *arg)
         goto fail_sem;
 
     printf("corio demo%s: the seeds' story against an embedded server at %s\n"
-           "/getStudentInfo answers after %.2f s; a lookup is a blocking usleep of %.2f, %.2f "
-           "or %.2f s\n(the seed's database call); client CPU is the client thread's "
-           "(getrusage RUSAGE_THREAD);\narrival spread = last minus first request arrival at "
+           "/getStudentInfo answers after %.2f s; a lookup is a blocking "
+           "usleep of %.2f, %.2f "
+           "or %.2f s\n(the seed's database call); client CPU is the client "
+           "thread's "
+           "(getrusage RUSAGE_THREAD);\narrival spread = last minus first "
+           "request arrival at "
            "the server.\n\n",
            d->quick ? " --quick" : "", d->base, D, u, 3 * u, 5 * u);
-    printf("%2s  %-44s %5s %5s %10s %10s %12s %11s\n", "#", "scenario", "reqs", "ok", "wall",
-           "expected", "client CPU", "spread");
+    printf("%2s  %-44s %5s %5s %10s %10s %12s %11s\n", "#", "scenario", "reqs",
+           "ok", "wall", "expected", "client CPU", "spread");
 
     double sum_lookups = 0;
     for (int i = 0; i < NREQ; i++)
@@ -286,23 +295,29 @@ static int demo_main(void *arg)
     } rows[] = {
         {"one after another (the for loop)", SEQ, NREQ, NREQ * D},
         {"gathered (cio_spawn + cio_group_wait)", GATHER, NREQ, D},
-        {"lookup blocks the loop (usleep in the task)", LOOKUP_LOOP, NREQ, sum_lookups + D},
+        {"lookup blocks the loop (usleep in the task)", LOOKUP_LOOP, NREQ,
+         sum_lookups + D},
         {"lookup on the executor (cio_blocking)", LOOKUP_EXEC, NREQ, 5 * u + D},
         {"semaphore of 3 (cio_sem): 4 waves", SEM3, NREQ, 4 * D},
         {"executor lookup + barrier (cio_barrier)", BARRIER, NREQ, 5 * u + D},
         {"1,000 x 200 ms gathered, default client", MANY, NMANY, MANY_DELAY_S},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]) && rc == 0; i++)
-        rc = row(d, (int)i + 1, rows[i].title, rows[i].mode, rows[i].n, rows[i].expect);
+        rc = row(d, (int)i + 1, rows[i].title, rows[i].mode, rows[i].n,
+                 rows[i].expect);
 
     if (rc == 0) {
         struct cio_pool_stats ps;
         cio_client_pool_stats(d->client, &ps);
-        printf("\ntotal %.2f s. Rows 1-2: gathering turns N x D into D. Row 3: a blocking call "
-               "on the loop\nserialises everything (and spreads the arrivals); row 4 moves it to "
-               "the executor; row 6's\nbarrier makes the requests leave together again (spread "
-               "~0). Row 7: %u connections at once\n(pool max_active), no waves of 100.\n",
-               d->total, ps.max_active);
+        printf("\ntotal %.2f s. Rows 1-2: gathering turns N x D into D. Row 3: "
+               "a blocking call "
+               "on the loop\nserialises everything (and spreads the arrivals); "
+               "row 4 moves it to "
+               "the executor; row 6's\nbarrier makes the requests leave "
+               "together again (spread "
+               "~0). Row 7: %u connections at once\n(pool max_active), %" PRIu64
+               " ms spent waiting for a pool slot: no waves of 100.\n",
+               d->total, ps.max_active, ps.wait_ms_total);
     }
     cio_barrier_free(d->barrier);
 fail_sem:
@@ -318,7 +333,9 @@ static void raise_nofile(void)
 {
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 8192) {
-        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > 8192 ? 8192 : rl.rlim_max;
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > 8192
+                          ? 8192
+                          : rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
 }
@@ -336,12 +353,17 @@ int cmd_demo(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
         switch (c) {
-        case 'q': d.quick = true; break;
+        case 'q':
+            d.quick = true;
+            break;
         case 'h':
-            printf("usage: corio demo [--quick]\n\nThe seeds' concurrency story, measured "
-                   "against an embedded server\n(~20 s; --quick divides the delays by 10).\n");
+            printf("usage: corio demo [--quick]\n\nThe seeds' concurrency "
+                   "story, measured "
+                   "against an embedded server\n(~20 s; --quick divides the "
+                   "delays by 10).\n");
             return 0;
-        default: return 1;
+        default:
+            return 1;
         }
     }
     if (d.quick) {
@@ -349,12 +371,16 @@ int cmd_demo(int argc, char **argv)
         d.unit /= 10;
     }
     raise_nofile();
+    /* The seed's ThreadPoolExecutor(max_workers=10): one thread per lookup
+     * (the default, max(4, 2 x cores), would run rows 4 and 6 in waves). */
+    cio_executor_set_max_threads(NREQ);
     pthread_mutex_init(&d.mu, NULL);
     pthread_cond_init(&d.cv, NULL);
     pthread_mutex_init(&d.arr.mu, NULL);
     d.arr.cap = 2 * NMANY;
     d.arr.t = calloc(d.arr.cap, sizeof(double));
-    d.hb = (struct httpbin_opts){.student_delay_ms = (uint32_t)(d.delay * 1000 + 0.5),
+    d.hb = (struct httpbin_opts){.student_delay_ms =
+                                     (uint32_t)(d.delay * 1000 + 0.5),
                                  .arrivals = &d.arr};
     int rc = d.arr.t != NULL ? 0 : CIO_ENOMEM;
 
@@ -369,7 +395,8 @@ int cmd_demo(int argc, char **argv)
         rc = d.srv_rc;
     }
     if (rc == 0) {
-        snprintf(d.base, sizeof(d.base), "http://%s", cio_server_addr(d.srv, 0));
+        snprintf(d.base, sizeof(d.base), "http://%s",
+                 cio_server_addr(d.srv, 0));
         rc = cio_run(demo_main, &d);
         /* Stop from the server's own thread: cio_server_stop reads srv after
          * posting the stop, and the server thread frees srv as soon as
@@ -385,7 +412,8 @@ int cmd_demo(int argc, char **argv)
     pthread_cond_destroy(&d.cv);
     pthread_mutex_destroy(&d.mu);
     if (rc < 0) {
-        fprintf(stderr, "corio demo: %s: %s\n", cio_strerror(rc), cio_last_error());
+        fprintf(stderr, "corio demo: %s: %s\n", cio_strerror(rc),
+                cio_last_error());
         return 1;
     }
     return 0;

@@ -51,36 +51,43 @@ struct http_cli {
     uint32_t max_redirects;
     unsigned show;
     struct kvlist headers, params, fields;
-    struct kvlist files;   /* name -> path */
-    json_t *data;          /* JSON body fields */
+    struct kvlist files; /* name -> path */
+    json_t *data;        /* JSON body fields */
     bool has_data;
     int exit_code;
 };
 
 static void http_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: corio get|post|put|patch|delete|head [OPTIONS] URL [ITEM...]\n\n"
-            "ITEMs:  Header:value   param==value   field=value (JSON string)\n"
-            "        field:=json (raw JSON)   field@path (multipart file)\n"
-            "URL:    ':8080/x' = http://localhost:8080/x; no scheme = http://\n\n"
-            "  -f, --form             fields as a form (multipart when a file is given)\n"
-            "  -j, --json             JSON body (the default) and Accept: application/json\n"
-            "      --raw BODY         send BODY as is\n"
-            "      --timeout SEC      connect/read/write timeout (fractions ok)\n"
-            "  -F, --follow           follow redirects (off by default)\n"
-            "      --max-redirects N  with --follow (default 30)\n"
-            "      --cacert FILE      trust this CA bundle\n"
-            "  -k, --insecure         do not verify the server's certificate\n"
-            "      --http1.1          HTTP/1.1 only (the only version for now)\n"
-            "  -v, --verbose          print the request too\n"
-            "  -h, --headers          print the response head only\n"
-            "  -b, --body             print the response body only\n"
-            "  -d, --download         save the body to a file, with a progress bar\n"
-            "  -o, --output FILE      the file for --download\n"
-            "  -c, --continue         resume a --download (Range from the file's size)\n"
-            "      --check-status     exit 3/4/5 on a 3xx/4xx/5xx status\n"
-            "      --pretty all|none  colours and formatting (default: on a terminal)\n");
+    fprintf(
+        f,
+        "usage: corio get|post|put|patch|delete|head [OPTIONS] URL "
+        "[ITEM...]\n\n"
+        "ITEMs:  Header:value   param==value   field=value (JSON string)\n"
+        "        field:=json (raw JSON)   field@path (multipart file)\n"
+        "URL:    ':8080/x' = http://localhost:8080/x; no scheme = http://\n\n"
+        "  -f, --form             fields as a form (multipart when a file is "
+        "given)\n"
+        "  -j, --json             JSON body (the default) and Accept: "
+        "application/json\n"
+        "      --raw BODY         send BODY as is\n"
+        "      --timeout SEC      connect/read/write timeout (fractions ok)\n"
+        "  -F, --follow           follow redirects (off by default)\n"
+        "      --max-redirects N  with --follow (default 30)\n"
+        "      --cacert FILE      trust this CA bundle\n"
+        "  -k, --insecure         do not verify the server's certificate\n"
+        "      --http1.1          HTTP/1.1 only (the only version for now)\n"
+        "  -v, --verbose          print the request too\n"
+        "  -h, --headers          print the response head only\n"
+        "  -b, --body             print the response body only\n"
+        "  -d, --download         save the body to a file, with a progress "
+        "bar\n"
+        "  -o, --output FILE      the file for --download\n"
+        "  -c, --continue         resume a --download (Range from the file's "
+        "size)\n"
+        "      --check-status     exit 3/4/5 on a 3xx/4xx/5xx status\n"
+        "      --pretty all|none  colours and formatting (default: on a "
+        "terminal)\n");
 }
 
 static int kv_push(struct kvlist *l, const char *name, const char *value)
@@ -140,8 +147,10 @@ static int parse_item(struct http_cli *h, char *item)
             if (*name == '\0')
                 break;
             switch (k) {
-            case 0: return kv_push(&h->params, name, unescape(value));
-            case 4: return kv_push(&h->headers, name, value);
+            case 0:
+                return kv_push(&h->params, name, unescape(value));
+            case 4:
+                return kv_push(&h->headers, name, value);
             case 3:
                 h->has_data = true;
                 return kv_push(&h->files, name, unescape(value));
@@ -154,8 +163,9 @@ static int parse_item(struct http_cli *h, char *item)
                 json_error_t err;
                 json_t *v = json_loads(value, JSON_DECODE_ANY, &err);
                 if (v == NULL) {
-                    fprintf(stderr, "corio: item \"%s:=%s\": invalid JSON: %s\n", name, value,
-                            err.text);
+                    fprintf(stderr,
+                            "corio: item \"%s:=%s\": invalid JSON: %s\n", name,
+                            value, err.text);
                     return CIO_EINVAL;
                 }
                 h->has_data = true;
@@ -165,8 +175,11 @@ static int parse_item(struct http_cli *h, char *item)
             }
         }
     }
-    fprintf(stderr, "corio: \"%s\" is not an item (Header:value, param==value, field=value, "
-                    "field:=json, field@file)\n", item);
+    fprintf(stderr,
+            "corio: \"%s\" is not an item (Header:value, param==value, "
+            "field=value, "
+            "field:=json, field@file)\n",
+            item);
     return CIO_EINVAL;
 }
 
@@ -179,8 +192,8 @@ static char *expand_url(const char *u)
     if (strstr(u, "://") != NULL)
         n = asprintf(&out, "%s", u);
     else if (u[0] == ':')
-        n = asprintf(&out, "http://localhost%s%s", isdigit((unsigned char)u[1]) ? ":" : "",
-                     u + 1);
+        n = asprintf(&out, "http://localhost%s%s",
+                     isdigit((unsigned char)u[1]) ? ":" : "", u + 1);
     else
         n = asprintf(&out, "http://%s", u);
     return n < 0 ? NULL : out;
@@ -202,19 +215,22 @@ static const char *col(const struct http_cli *h, const char *c)
     return h->color ? c : "";
 }
 
-static void print_headers(FILE *f, const struct http_cli *h, const cio_headers *hs)
+static void print_headers(FILE *f, const struct http_cli *h,
+                          const cio_headers *hs)
 {
     struct cio_field fl;
     for (size_t i = 0; hs != NULL && cio_headers_at(hs, i, &fl) == 0; i++)
-        fprintf(f, "%s%s%s: %s\n", col(h, C_CYAN), fl.name.ptr, col(h, C_RESET), fl.value.ptr);
+        fprintf(f, "%s%s%s: %s\n", col(h, C_CYAN), fl.name.ptr, col(h, C_RESET),
+                fl.value.ptr);
 }
 
 static void print_status(FILE *f, const struct http_cli *h, cio_response *r)
 {
     int st = cio_response_status(r), v = cio_response_version(r);
     const char *sc = st < 300 ? C_GREEN : st < 400 ? C_YELLOW : C_RED;
-    fprintf(f, "%sHTTP/%d.%d%s %s%s%d %s%s\n", col(h, C_BLUE), v / 10, v % 10, col(h, C_RESET),
-            col(h, C_BOLD), col(h, sc), st, cio_response_reason(r), col(h, C_RESET));
+    fprintf(f, "%sHTTP/%d.%d%s %s%s%d %s%s\n", col(h, C_BLUE), v / 10, v % 10,
+            col(h, C_RESET), col(h, C_BOLD), col(h, sc), st,
+            cio_response_reason(r), col(h, C_RESET));
 }
 
 /* Colours a pretty-printed JSON text: keys blue, strings green, numbers
@@ -231,7 +247,8 @@ static void print_json_colored(FILE *f, const char *s)
             const char *after = e;
             while (*after == ' ')
                 after++;
-            fprintf(f, "%s%.*s%s", *after == ':' ? C_BLUE : C_GREEN, (int)(e - s), s, C_RESET);
+            fprintf(f, "%s%.*s%s", *after == ':' ? C_BLUE : C_GREEN,
+                    (int)(e - s), s, C_RESET);
             s = e;
         } else if (*s == '-' || isdigit((unsigned char)*s)) {
             size_t n = strspn(s, "-+.eE0123456789");
@@ -260,8 +277,8 @@ static bool is_json_type(const char *ct)
 
 /* Prints a body: pretty JSON on a terminal, a note for binary data on a
  * terminal, else the bytes as they are. */
-static void print_body(FILE *f, const struct http_cli *h, const char *body, size_t len,
-                       const char *ctype)
+static void print_body(FILE *f, const struct http_cli *h, const char *body,
+                       size_t len, const char *ctype)
 {
     if (len == 0)
         return;
@@ -273,7 +290,8 @@ static void print_body(FILE *f, const struct http_cli *h, const char *body, size
     }
     if (h->color && is_json_type(ctype)) {
         json_t *v = json_loadb(body, len, JSON_DECODE_ANY, NULL);
-        char *s = v != NULL ? json_dumps(v, JSON_INDENT(4) | JSON_ENCODE_ANY) : NULL;
+        char *s =
+            v != NULL ? json_dumps(v, JSON_INDENT(4) | JSON_ENCODE_ANY) : NULL;
         json_decref(v);
         if (s != NULL) {
             print_json_colored(f, s);
@@ -301,15 +319,23 @@ static int on_request(const cio_request_info *req, void *ud)
         host = cio_url_hostport(u);
     }
     FILE *f = h->download ? stderr : stdout;
-    fprintf(f, "%s%s%s %.*s %sHTTP/1.1%s\n", col(h, C_BOLD C_GREEN), cio_request_info_method(req),
-            col(h, C_RESET), (int)target.len, target.ptr, col(h, C_BLUE), col(h, C_RESET));
+    fprintf(f, "%s%s%s %.*s %sHTTP/1.1%s\n", col(h, C_BOLD C_GREEN),
+            cio_request_info_method(req), col(h, C_RESET), (int)target.len,
+            target.ptr, col(h, C_BLUE), col(h, C_RESET));
     const cio_headers *hs = cio_request_info_headers(req);
     if (cio_headers_get(hs, "Host") == NULL)
-        fprintf(f, "%sHost%s: %.*s\n", col(h, C_CYAN), col(h, C_RESET), (int)host.len, host.ptr);
+        fprintf(f, "%sHost%s: %.*s\n", col(h, C_CYAN), col(h, C_RESET),
+                (int)host.len, host.ptr);
     print_headers(f, h, hs);
-    fputc('\n', f);
     size_t blen = 0;
     const void *body = cio_request_info_body(req, &blen);
+    /* The framing header is written with the head, after this hook. */
+    if (body != NULL && blen > 0 &&
+        cio_headers_get(hs, "Content-Length") == NULL &&
+        cio_headers_get(hs, "Transfer-Encoding") == NULL)
+        fprintf(f, "%sContent-Length%s: %zu\n", col(h, C_CYAN), col(h, C_RESET),
+                blen);
+    fputc('\n', f);
     if (body != NULL && blen > 0 && (h->show & SHOW_REQ_BODY)) {
         print_body(f, h, body, blen, cio_headers_get(hs, "Content-Type"));
         fputs("\n\n", f);
@@ -339,7 +365,8 @@ static void human(char *buf, size_t cap, double v)
 }
 
 /* One progress line on stderr: percent, bar, size, rate, ETA. */
-static void progress(uint64_t done, int64_t total, uint64_t start_at, double t0, bool final)
+static void progress(uint64_t done, int64_t total, uint64_t start_at, double t0,
+                     bool final)
 {
     char d[32], t[32], r[32], line[160];
     double el = mono() - t0;
@@ -356,12 +383,14 @@ static void progress(uint64_t done, int64_t total, uint64_t start_at, double t0,
         human(t, sizeof(t), (double)total);
         double eta = rate > 0 ? (double)((uint64_t)total - done) / rate : 0;
         if (final)
-            snprintf(line, sizeof(line), "%3d%% [%s] %s/%s  %s/s  in %.2f s", pct, bar, d, t, r, el);
+            snprintf(line, sizeof(line), "%3d%% [%s] %s/%s  %s/s  in %.2f s",
+                     pct, bar, d, t, r, el);
         else
-            snprintf(line, sizeof(line), "%3d%% [%s] %s/%s  %s/s  ETA %d:%02d", pct, bar, d, t, r,
-                     (int)eta / 60, (int)eta % 60);
+            snprintf(line, sizeof(line), "%3d%% [%s] %s/%s  %s/s  ETA %d:%02d",
+                     pct, bar, d, t, r, (int)eta / 60, (int)eta % 60);
     } else {
-        snprintf(line, sizeof(line), "%s  %s/s  %s %.2f s", d, r, final ? "in" : "elapsed", el);
+        snprintf(line, sizeof(line), "%s  %s/s  %s %.2f s", d, r,
+                 final ? "in" : "elapsed", el);
     }
     fprintf(stderr, "\r%-78s%s", line, final ? "\n" : "");
     fflush(stderr);
@@ -385,7 +414,8 @@ static char *download_name(const char *url)
 }
 
 /* Streams the body of r into path; resumed (appended) when r is a 206. */
-static int download_body(struct http_cli *h, cio_response *r, const char *path, uint64_t have)
+static int download_body(struct http_cli *h, cio_response *r, const char *path,
+                         uint64_t have)
 {
     int st = cio_response_status(r);
     const char *cl = cio_response_header(r, "Content-Length");
@@ -396,15 +426,20 @@ static int download_body(struct http_cli *h, cio_response *r, const char *path, 
     if (st == 206) {
         const char *slash = cr != NULL ? strchr(cr, '/') : NULL;
         unsigned long long first = 0;
-        if (cr == NULL || sscanf(cr, "bytes %llu-", &first) != 1 || first != have) {
-            fprintf(stderr, "corio: the server resumed at a different offset (%s)\n",
+        if (cr == NULL || sscanf(cr, "bytes %llu-", &first) != 1 ||
+            first != have) {
+            fprintf(stderr,
+                    "corio: the server resumed at a different offset (%s)\n",
                     cr != NULL ? cr : "no Content-Range");
             return EXIT_ERROR;
         }
         done = have;
-        total = slash != NULL && slash[1] != '*' ? strtoll(slash + 1, NULL, 10) : -1;
+        total = slash != NULL && slash[1] != '*' ? strtoll(slash + 1, NULL, 10)
+                                                 : -1;
     }
-    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (st == 206 ? O_APPEND : O_TRUNC), 0644);
+    int fd = open(
+        path, O_WRONLY | O_CREAT | O_CLOEXEC | (st == 206 ? O_APPEND : O_TRUNC),
+        0644);
     if (fd < 0) {
         fprintf(stderr, "corio: %s: %s\n", path, strerror(errno));
         return EXIT_ERROR;
@@ -442,13 +477,16 @@ static int download_body(struct http_cli *h, cio_response *r, const char *path, 
     close(fd);
     progress(done, total, start_at, t0, true);
     if (n < 0) {
-        fprintf(stderr, "corio: download interrupted: %s (%s); resume with -c\n",
+        fprintf(stderr,
+                "corio: download interrupted: %s (%s); resume with -c\n",
                 cio_strerror((int)n), cio_last_error());
         return n == CIO_ETIMEDOUT ? EXIT_TIMEOUT : EXIT_ERROR;
     }
     if (total >= 0 && done != (uint64_t)total) {
-        fprintf(stderr, "corio: incomplete download: %" PRIu64 " of %" PRId64 " bytes\n", done,
-                total);
+        fprintf(stderr,
+                "corio: incomplete download: %" PRIu64 " of %" PRId64
+                " bytes\n",
+                done, total);
         rc = EXIT_ERROR;
     }
     return rc;
@@ -500,15 +538,18 @@ static int run_request(void *arg)
         req.body = h->raw;
         req.body_len = strlen(h->raw);
         if (kv_get(&h->headers, "Content-Type") == NULL)
-            req.content_type = h->form ? CIO_FORM_CONTENT_TYPE : "application/json";
+            req.content_type =
+                h->form ? CIO_FORM_CONTENT_TYPE : "application/json";
     } else if (h->files.n > 0) {
         if ((rc = cio_multipart_new(&mp, NULL)) < 0)
             goto fail;
         for (size_t i = 0; rc == 0 && i < h->fields.n; i++)
-            rc = cio_multipart_add_field(mp, h->fields.v[i].name, cio_str_c(h->fields.v[i].value));
+            rc = cio_multipart_add_field(mp, h->fields.v[i].name,
+                                         cio_str_c(h->fields.v[i].value));
         for (size_t i = 0; rc == 0 && i < h->files.n; i++)
             rc = cio_multipart_add_file_path(
-                mp, &(struct cio_multipart_file){.name = h->files.v[i].name}, h->files.v[i].value);
+                mp, &(struct cio_multipart_file){.name = h->files.v[i].name},
+                h->files.v[i].value);
         if (rc < 0)
             goto fail;
         req.multipart = mp;
@@ -557,7 +598,8 @@ static int run_request(void *arg)
 
     int st = cio_response_status(r);
     FILE *hf = h->download ? stderr : stdout;
-    if (h->show & SHOW_HEAD || (h->download && (isatty(STDERR_FILENO) || st >= 300))) {
+    if (h->show & SHOW_HEAD ||
+        (h->download && (isatty(STDERR_FILENO) || st >= 300))) {
         print_status(hf, h, r);
         print_headers(hf, h, cio_response_headers(r));
         if (h->show & SHOW_BODY || h->download)
@@ -568,13 +610,16 @@ static int run_request(void *arg)
             const char *cr = cio_response_header(r, "Content-Range");
             const char *slash = cr != NULL ? strchr(cr, '/') : NULL;
             if (slash != NULL && strtoull(slash + 1, NULL, 10) == have) {
-                fprintf(stderr, "\"%s\" is already complete (%" PRIu64 " bytes)\n", path, have);
+                fprintf(stderr,
+                        "\"%s\" is already complete (%" PRIu64 " bytes)\n",
+                        path, have);
                 h->exit_code = 0;
                 goto done;
             }
         }
         if (st >= 300) {
-            fprintf(stderr, "corio: download failed: HTTP %d %s\n", st, cio_response_reason(r));
+            fprintf(stderr, "corio: download failed: HTTP %d %s\n", st,
+                    cio_response_reason(r));
             h->exit_code = status_exit(st, h->follow);
             if (h->exit_code == 0)
                 h->exit_code = EXIT_ERROR;
@@ -597,7 +642,8 @@ static int run_request(void *arg)
             ptrdiff_t n = CIO_ENOMEM;
             while (buf != NULL && (n = cio_response_read(r, buf, IO_BUF)) > 0) {
                 if (h->color && memchr(buf, '\0', (size_t)n) != NULL) {
-                    print_body(stdout, h, buf, (size_t)n, ct); /* the binary note */
+                    print_body(stdout, h, buf, (size_t)n,
+                               ct); /* the binary note */
                     break;
                 }
                 fwrite(buf, 1, (size_t)n, stdout);
@@ -614,14 +660,16 @@ static int run_request(void *arg)
     if (h->check_status) {
         h->exit_code = status_exit(st, h->follow);
         if (h->exit_code != 0)
-            fprintf(stderr, "corio: warning: HTTP %d %s\n", st, cio_response_reason(r));
+            fprintf(stderr, "corio: warning: HTTP %d %s\n", st,
+                    cio_response_reason(r));
     }
 done:
     rc = 0;
 fail:
     if (rc < 0) {
         fflush(stdout);
-        fprintf(stderr, "corio: error: %s: %s\n", cio_strerror(rc), cio_last_error());
+        fprintf(stderr, "corio: error: %s: %s\n", cio_strerror(rc),
+                cio_last_error());
         h->exit_code = rc == CIO_ETIMEDOUT ? EXIT_TIMEOUT : EXIT_ERROR;
     }
     cio_response_free(r);
@@ -663,38 +711,77 @@ int cmd_http(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "fjFkvhbdo:c", longopts, NULL)) != -1) {
         switch (c) {
-        case 'f': h.form = true; break;
-        case 'j': h.json = true; break;
-        case 'R': h.raw = optarg; break;
-        case 'T': h.timeout = strtod(optarg, NULL); break;
-        case 'F': h.follow = true; break;
-        case 'M': h.max_redirects = (uint32_t)strtoul(optarg, NULL, 10); break;
-        case 'C': h.cacert = optarg; break;
-        case 'k': h.insecure = true; break;
-        case '1': break;
-        case 'v': h.show |= SHOW_REQ_HEAD | SHOW_REQ_BODY | SHOW_HEAD | SHOW_BODY; break;
-        case 'h': h.show |= SHOW_HEAD; break;
-        case 'b': h.show |= SHOW_BODY; break;
-        case 'd': h.download = true; break;
-        case 'o': h.output = optarg; break;
-        case 'c': h.resume = true; break;
-        case 'S': h.check_status = true; break;
-        case 'P': pretty = optarg; break;
-        case 'H': http_usage(stdout); return 0;
-        default: http_usage(stderr); return EXIT_ERROR;
+        case 'f':
+            h.form = true;
+            break;
+        case 'j':
+            h.json = true;
+            break;
+        case 'R':
+            h.raw = optarg;
+            break;
+        case 'T':
+            h.timeout = strtod(optarg, NULL);
+            break;
+        case 'F':
+            h.follow = true;
+            break;
+        case 'M':
+            h.max_redirects = (uint32_t)strtoul(optarg, NULL, 10);
+            break;
+        case 'C':
+            h.cacert = optarg;
+            break;
+        case 'k':
+            h.insecure = true;
+            break;
+        case '1':
+            break;
+        case 'v':
+            h.show |= SHOW_REQ_HEAD | SHOW_REQ_BODY | SHOW_HEAD | SHOW_BODY;
+            break;
+        case 'h':
+            h.show |= SHOW_HEAD;
+            break;
+        case 'b':
+            h.show |= SHOW_BODY;
+            break;
+        case 'd':
+            h.download = true;
+            break;
+        case 'o':
+            h.output = optarg;
+            break;
+        case 'c':
+            h.resume = true;
+            break;
+        case 'S':
+            h.check_status = true;
+            break;
+        case 'P':
+            pretty = optarg;
+            break;
+        case 'H':
+            http_usage(stdout);
+            return 0;
+        default:
+            http_usage(stderr);
+            return EXIT_ERROR;
         }
     }
     if (optind >= argc) {
         http_usage(stderr);
         return EXIT_ERROR;
     }
-    if (pretty != NULL && strcmp(pretty, "all") != 0 && strcmp(pretty, "none") != 0) {
+    if (pretty != NULL && strcmp(pretty, "all") != 0 &&
+        strcmp(pretty, "none") != 0) {
         fprintf(stderr, "corio: --pretty wants all or none\n");
         return EXIT_ERROR;
     }
-    h.color = pretty != NULL ? strcmp(pretty, "all") == 0 : isatty(STDOUT_FILENO);
+    h.color =
+        pretty != NULL ? strcmp(pretty, "all") == 0 : isatty(STDOUT_FILENO);
     if (h.show == 0)
-        h.show = h.color ? SHOW_HEAD | SHOW_BODY : SHOW_BODY;
+        h.show = isatty(STDOUT_FILENO) ? SHOW_HEAD | SHOW_BODY : SHOW_BODY;
     if (strcmp(h.method, "HEAD") == 0 && !(h.show & SHOW_HEAD))
         h.show |= SHOW_HEAD;
     if (h.resume && !h.download) {

@@ -42,20 +42,23 @@ static json_t *headers_obj(cio_req *req)
         if (old != NULL) {
             /* Repeated fields read as one comma-joined list (RFC 9110 §5.3). */
             char *j = NULL;
-            if (asprintf(&j, "%s, %s", json_string_value(old), f.value.ptr) >= 0) {
+            if (asprintf(&j, "%s, %s", json_string_value(old), f.value.ptr) >=
+                0) {
                 json_object_set_new(o, f.name.ptr, json_string(j));
                 free(j);
             }
         } else {
             json_t *v = json_stringn(f.value.ptr, f.value.len);
-            json_object_set_new(o, f.name.ptr, v != NULL ? v : json_string("?"));
+            json_object_set_new(o, f.name.ptr,
+                                v != NULL ? v : json_string("?"));
         }
     }
     return o;
 }
 
 /* Adds name=value to o; a repeated name becomes an array (as httpbin). */
-static void multi_add(json_t *o, const char *name, size_t nlen, const char *val, size_t vlen)
+static void multi_add(json_t *o, const char *name, size_t nlen, const char *val,
+                      size_t vlen)
 {
     char key[256];
     snprintf(key, sizeof(key), "%.*s", (int)(nlen < 255 ? nlen : 255), name);
@@ -101,7 +104,8 @@ static json_t *origin_str(const cio_req *req)
         return json_string("");
     if (peer[0] == '[') {
         const char *e = strchr(peer, ']');
-        return json_stringn(peer + 1, e != NULL ? (size_t)(e - peer - 1) : strlen(peer + 1));
+        return json_stringn(peer + 1, e != NULL ? (size_t)(e - peer - 1)
+                                                : strlen(peer + 1));
     }
     const char *c = strrchr(peer, ':');
     return json_stringn(peer, c != NULL ? (size_t)(c - peer) : strlen(peer));
@@ -130,7 +134,8 @@ static json_t *get_info(cio_req *req)
     return o;
 }
 
-static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char b64[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 static char *base64_encode(const unsigned char *p, size_t n)
 {
@@ -138,7 +143,8 @@ static char *base64_encode(const unsigned char *p, size_t n)
     if (out == NULL)
         return NULL;
     for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) |
+        unsigned v = (unsigned)p[i] << 16 |
+                     (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) |
                      (i + 2 < n ? p[i + 2] : 0);
         *o++ = b64[v >> 18 & 63];
         *o++ = b64[v >> 12 & 63];
@@ -181,8 +187,8 @@ static json_t *data_str(const char *body, size_t len, const char *ctype)
     char *enc = base64_encode((const unsigned char *)body, len);
     char *u = NULL;
     if (enc == NULL ||
-        asprintf(&u, "data:%s;base64,%s", ctype != NULL ? ctype : "application/octet-stream",
-                 enc) < 0) {
+        asprintf(&u, "data:%s;base64,%s",
+                 ctype != NULL ? ctype : "application/octet-stream", enc) < 0) {
         free(enc);
         return json_string("");
     }
@@ -217,7 +223,8 @@ static int read_multipart(cio_req *req, json_t *form, json_t *files)
         }
         const char *name = part.name != NULL ? part.name : "";
         if (part.filename != NULL)
-            json_object_set_new(files, name, data_str(buf, len, part.content_type));
+            json_object_set_new(files, name,
+                                data_str(buf, len, part.content_type));
         else
             multi_add(form, name, strlen(name), buf, len);
     }
@@ -250,7 +257,8 @@ static int anything(cio_req *req, cio_resp *res, void *ud)
         size_t len;
         if ((rc = cio_req_body(req, 0, &body, &len)) == 0) {
             data = data_str(body, len, ct);
-            json_t *parsed = len > 0 ? json_loadb(body, len, JSON_DECODE_ANY, NULL) : NULL;
+            json_t *parsed =
+                len > 0 ? json_loadb(body, len, JSON_DECODE_ANY, NULL) : NULL;
             if (parsed != NULL) {
                 json_decref(js);
                 js = parsed;
@@ -329,7 +337,8 @@ static int status(cio_req *req, cio_resp *res, void *ud)
     if (code >= 300 && code < 400 && code != 304)
         return cio_resp_set_header(res, "Location", "/redirect/1");
     if (code == 401)
-        return cio_resp_set_header(res, "WWW-Authenticate", "Basic realm=\"Fake Realm\"");
+        return cio_resp_set_header(res, "WWW-Authenticate",
+                                   "Basic realm=\"Fake Realm\"");
     return 0;
 }
 
@@ -344,7 +353,8 @@ static uint32_t seconds_ms(const char *s, double cap)
 static int delay(cio_req *req, cio_resp *res, void *ud)
 {
     (void)ud;
-    int rc = cio_sleep(cio_after(seconds_ms(cio_req_param(req, "seconds"), MAX_DELAY_S)));
+    int rc = cio_sleep(
+        cio_after(seconds_ms(cio_req_param(req, "seconds"), MAX_DELAY_S)));
     if (rc < 0)
         return rc;
     return reply(res, get_info(req));
@@ -356,9 +366,12 @@ static int json_sample(cio_req *req, cio_resp *res, void *ud)
     (void)ud;
     return cio_resp_json_str(
         res, 200,
-        "{\"slideshow\": {\"author\": \"Yours Truly\", \"date\": \"date of publication\", "
-        "\"slides\": [{\"title\": \"Wake up to WonderWidgets!\", \"type\": \"all\"}, "
-        "{\"items\": [\"Why <em>WonderWidgets</em> are great\", \"Who <em>buys</em> "
+        "{\"slideshow\": {\"author\": \"Yours Truly\", \"date\": \"date of "
+        "publication\", "
+        "\"slides\": [{\"title\": \"Wake up to WonderWidgets!\", \"type\": "
+        "\"all\"}, "
+        "{\"items\": [\"Why <em>WonderWidgets</em> are great\", \"Who "
+        "<em>buys</em> "
         "WonderWidgets\"], \"title\": \"Overview\", \"type\": \"all\"}], "
         "\"title\": \"Sample Slide Show\"}}");
 }
@@ -378,7 +391,8 @@ static int bytes(cio_req *req, cio_resp *res, void *ud)
     x = x * 0x9E3779B97F4A7C15ull + 1;
     char len[32];
     snprintf(len, sizeof(len), "%ld", n);
-    int rc = cio_resp_set_header(res, "Content-Type", "application/octet-stream");
+    int rc =
+        cio_resp_set_header(res, "Content-Type", "application/octet-stream");
     if (rc == 0)
         rc = cio_resp_set_header(res, "Content-Length", len);
     if (rc == 0)
@@ -442,7 +456,8 @@ static json_t *cookies_obj(cio_req *req)
             size_t len = e != NULL ? (size_t)(e - p) : strlen(p);
             const char *eq = memchr(p, '=', len);
             if (eq != NULL && eq > p)
-                multi_add(o, p, (size_t)(eq - p), eq + 1, len - (size_t)(eq - p) - 1);
+                multi_add(o, p, (size_t)(eq - p), eq + 1,
+                          len - (size_t)(eq - p) - 1);
             p += len;
         }
     }
@@ -464,7 +479,8 @@ static int cookies_change(cio_req *req, cio_resp *res, void *ud)
     for (size_t i = 0; rc == 0 && i < cio_params_count(p); i++) {
         char name[256];
         struct cio_str n = cio_params_name(p, i), v = cio_params_value(p, i);
-        snprintf(name, sizeof(name), "%.*s", (int)(n.len < 255 ? n.len : 255), n.ptr);
+        snprintf(name, sizeof(name), "%.*s", (int)(n.len < 255 ? n.len : 255),
+                 n.ptr);
         if (del)
             rc = cio_resp_del_cookie(res, name, "/", NULL);
         else
@@ -493,15 +509,19 @@ static int redirect(cio_req *req, cio_resp *res, void *ud)
 static int basic_auth(cio_req *req, cio_resp *res, void *ud)
 {
     (void)ud;
-    const char *user = cio_req_param(req, "user"), *pass = cio_req_param(req, "pass");
+    const char *user = cio_req_param(req, "user"),
+               *pass = cio_req_param(req, "pass");
     const char *auth = cio_req_header(req, "Authorization");
     char want[512], got[512];
     snprintf(want, sizeof(want), "%s:%s", user, pass);
     if (auth != NULL && strncasecmp(auth, "Basic ", 6) == 0 &&
-        base64_decode(auth + 6, got, sizeof(got)) >= 0 && cio_secure_equal(got, want))
-        return reply(res, json_pack("{s:b,s:s}", "authenticated", 1, "user", user));
+        base64_decode(auth + 6, got, sizeof(got)) >= 0 &&
+        cio_secure_equal(got, want))
+        return reply(res,
+                     json_pack("{s:b,s:s}", "authenticated", 1, "user", user));
     cio_resp_set_status(res, 401);
-    return cio_resp_set_header(res, "WWW-Authenticate", "Basic realm=\"Fake Realm\"");
+    return cio_resp_set_header(res, "WWW-Authenticate",
+                               "Basic realm=\"Fake Realm\"");
 }
 
 static int gzip_reply(cio_req *req, cio_resp *res, void *ud)
@@ -521,7 +541,8 @@ static int gzip_reply(cio_req *req, cio_resp *res, void *ud)
     unsigned char *out = malloc(cap);
     int rc = CIO_ENOMEM;
     /* windowBits 15 + 16: a gzip wrapper, not zlib's. */
-    if (out != NULL && deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK) {
+    if (out != NULL && deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8,
+                                    Z_DEFAULT_STRATEGY) == Z_OK) {
         z.next_in = (unsigned char *)text;
         z.avail_in = (uInt)tlen;
         z.next_out = out;
@@ -552,7 +573,9 @@ static int sse(cio_req *req, cio_resp *res, void *ud)
         char id[32], data[96];
         snprintf(id, sizeof(id), "%ld", i);
         snprintf(data, sizeof(data), "{\"n\": %ld, \"of\": %ld}", i + 1, n);
-        rc = cio_resp_sse_send(res, &(struct cio_sse_event){.event = "tick", .id = id, .data = data});
+        rc = cio_resp_sse_send(
+            res,
+            &(struct cio_sse_event){.event = "tick", .id = id, .data = data});
         if (rc == 0 && gap > 0 && i + 1 < n)
             rc = cio_sleep(cio_after(gap));
     }
@@ -588,7 +611,8 @@ static int student(cio_req *req, cio_resp *res, void *ud)
     long num = strtol(id, &end, 10);
     char name[64];
     snprintf(name, sizeof(name), "student-%.40s", id);
-    json_t *v = *id != '\0' && *end == '\0' ? json_integer(num) : json_string(id);
+    json_t *v =
+        *id != '\0' && *end == '\0' ? json_integer(num) : json_string(id);
     return reply(res, json_pack("{s:o?,s:s}", "id", v, "name", name));
 }
 
@@ -600,10 +624,12 @@ static int index_page(cio_req *req, cio_resp *res, void *ud)
         res, 200,
         "corio serve: httpbin-like endpoints\n\n"
         "GET  /get /headers /ip /user-agent /json\n"
-        "ANY  /anything[/...]   POST /post  PUT /put  PATCH /patch  DELETE /delete\n"
+        "ANY  /anything[/...]   POST /post  PUT /put  PATCH /patch  DELETE "
+        "/delete\n"
         "GET  /status/{code} /delay/{seconds} /bytes/{n} /stream/{n}\n"
         "GET  /cookies /cookies/set?name=value /cookies/delete?name\n"
-        "GET  /redirect/{n} /basic-auth/{user}/{pass} /gzip /sse?n=5&interval=0.1\n"
+        "GET  /redirect/{n} /basic-auth/{user}/{pass} /gzip "
+        "/sse?n=5&interval=0.1\n"
         "GET  /getStudentInfo?id=1[&delay=SECONDS]\n");
 }
 

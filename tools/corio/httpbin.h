@@ -22,15 +22,15 @@
  * by the server's workers and read by the demo; thread-safe via mu. */
 struct httpbin_arrivals {
     pthread_mutex_t mu;
-    double *t;       /* t[0..n) */
-    size_t n, cap;   /* arrivals beyond cap are counted in dropped */
+    double *t;     /* t[0..n) */
+    size_t n, cap; /* arrivals beyond cap are counted in dropped */
     size_t dropped;
 };
 
 struct httpbin_opts {
-    uint32_t student_delay_ms;          /* /getStudentInfo answers after this */
-    struct httpbin_arrivals *arrivals;  /* NULL = not recorded */
-    int index_page;                     /* serve a text index at "/" */
+    uint32_t student_delay_ms;         /* /getStudentInfo answers after this */
+    struct httpbin_arrivals *arrivals; /* NULL = not recorded */
+    int index_page;                    /* serve a text index at "/" */
 };
 
 /* Registers every endpoint on app. opts (and arrivals) must outlive app.

@@ -39,11 +39,14 @@ static const struct command commands[] = {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: corio COMMAND [OPTIONS] [ARGS]   (corio %s)\n\ncommands:\n",
+    fprintf(f,
+            "usage: corio COMMAND [OPTIONS] [ARGS]   (corio %s)\n\ncommands:\n",
             cio_version());
     for (const struct command *c = commands; c->name != NULL; c++)
-        fprintf(f, "  %-7s %s\n", c->name, c->help);
-    fprintf(f, "\n`corio COMMAND --help` describes a command; see also corio(1).\n");
+        fprintf(f, "  %-7s %s\n", c->name, c->help != NULL ? c->help : "");
+    fprintf(
+        f,
+        "\n`corio COMMAND --help` describes a command; see also corio(1).\n");
 }
 
 int main(int argc, char **argv)

@@ -24,14 +24,18 @@ static void serve_usage(FILE *f)
     fprintf(f,
             "usage: corio serve [DIR] [OPTIONS]\n\n"
             "Serves DIR's files (if given) and httpbin-like endpoints\n"
-            "(/get /post /anything /status/N /delay/S /bytes/N /stream/N /sse ...).\n\n"
-            "  -l, --listen ADDR        host:port or unix:/path (default 127.0.0.1:8080;\n"
+            "(/get /post /anything /status/N /delay/S /bytes/N /stream/N /sse "
+            "...).\n\n"
+            "  -l, --listen ADDR        host:port or unix:/path (default "
+            "127.0.0.1:8080;\n"
             "                           port 0 = any free port)\n"
             "      --tls-cert FILE      PEM certificate chain (HTTPS)\n"
             "      --tls-key FILE       PEM private key\n"
-            "  -w, --workers N          worker threads (default 1; 0 = one per CPU)\n"
+            "  -w, --workers N          worker threads (default 1; 0 = one per "
+            "CPU)\n"
             "      --access-log FMT     common, combined or json (to stderr)\n"
-            "      --student-delay S    /getStudentInfo answers after S seconds (default 0)\n"
+            "      --student-delay S    /getStudentInfo answers after S "
+            "seconds (default 0)\n"
             "  -q, --quiet              no banner\n");
 }
 
@@ -68,7 +72,8 @@ int cmd_serve(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *listen = "127.0.0.1:8080", *cert = NULL, *key = NULL, *log = NULL;
+    const char *listen = "127.0.0.1:8080", *cert = NULL, *key = NULL,
+               *log = NULL;
     unsigned workers = 1;
     double student = 0;
     struct serve_ctx ctx = {0};
@@ -77,15 +82,33 @@ int cmd_serve(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "l:w:qh", longopts, NULL)) != -1) {
         switch (c) {
-        case 'l': listen = optarg; break;
-        case 'c': cert = optarg; break;
-        case 'k': key = optarg; break;
-        case 'w': workers = (unsigned)strtoul(optarg, NULL, 10); break;
-        case 'a': log = optarg; break;
-        case 's': student = strtod(optarg, NULL); break;
-        case 'q': ctx.quiet = 1; break;
-        case 'h': serve_usage(stdout); return 0;
-        default: serve_usage(stderr); return 1;
+        case 'l':
+            listen = optarg;
+            break;
+        case 'c':
+            cert = optarg;
+            break;
+        case 'k':
+            key = optarg;
+            break;
+        case 'w':
+            workers = (unsigned)strtoul(optarg, NULL, 10);
+            break;
+        case 'a':
+            log = optarg;
+            break;
+        case 's':
+            student = strtod(optarg, NULL);
+            break;
+        case 'q':
+            ctx.quiet = 1;
+            break;
+        case 'h':
+            serve_usage(stdout);
+            return 0;
+        default:
+            serve_usage(stderr);
+            return 1;
         }
     }
     if (optind < argc)
@@ -94,9 +117,10 @@ int cmd_serve(int argc, char **argv)
         serve_usage(stderr);
         return 1;
     }
-    if (log != NULL && strcmp(log, "common") != 0 && strcmp(log, "combined") != 0 &&
-        strcmp(log, "json") != 0) {
-        fprintf(stderr, "corio serve: --access-log wants common, combined or json\n");
+    if (log != NULL && strcmp(log, "common") != 0 &&
+        strcmp(log, "combined") != 0 && strcmp(log, "json") != 0) {
+        fprintf(stderr,
+                "corio serve: --access-log wants common, combined or json\n");
         return 1;
     }
     if (student < 0 || student > 10) {
@@ -112,15 +136,18 @@ int cmd_serve(int argc, char **argv)
     int rc = cio_app_new(&app);
     if (rc < 0)
         goto fail;
-    if (log != NULL && (rc = cio_app_use_access_log(app, STDERR_FILENO, log)) < 0)
+    if (log != NULL &&
+        (rc = cio_app_use_access_log(app, STDERR_FILENO, log)) < 0)
         goto fail_app;
     if ((rc = httpbin_register(app, &hb)) < 0)
         goto fail_app;
     if (ctx.dir != NULL &&
-        (rc = cio_app_static(app, "", ctx.dir, &(struct cio_static_opts){.list_dirs = true})) < 0)
+        (rc = cio_app_static(app, "", ctx.dir,
+                             &(struct cio_static_opts){.list_dirs = true})) < 0)
         goto fail_app;
 
-    struct cio_listen listens[2] = {{.addr = listen, .tls_cert = cert, .tls_key = key}, {0}};
+    struct cio_listen listens[2] = {
+        {.addr = listen, .tls_cert = cert, .tls_key = key}, {0}};
     struct cio_server_opts opts = {
         .listens = listens,
         .workers = workers,
@@ -133,7 +160,8 @@ fail_app:
     cio_app_free(app);
 fail:
     if (rc < 0) {
-        fprintf(stderr, "corio serve: %s: %s\n", cio_strerror(rc), cio_last_error());
+        fprintf(stderr, "corio serve: %s: %s\n", cio_strerror(rc),
+                cio_last_error());
         return 1;
     }
     return 0;

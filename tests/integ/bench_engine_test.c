@@ -4,13 +4,18 @@
  * threads (-n 2000: every attempt answered, all 200, no errors, histogram
  * count = responses), the open loop (-n 300 at 3000/s), a 404 counted as a
  * status not an error, and connect errors against a closed port that still
- * end after -n attempts.
+ * end after -n attempts; over TLS (nginx with a test certificate): trusted
+ * CA -> every request answered, untrusted -> connect errors (CIO_ECERT).
  */
 #include "test.h"
 
 #include <corio/bench.h>
 
 #include "peers.h"
+#include "tls_fixture.h"
+
+TLS_FIXTURE_PRE_ALL()
+TLS_FIXTURE_POST_ALL()
 
 static struct peer nginx;
 static char url[128];
@@ -108,4 +113,55 @@ Test(bench_engine, bad_options)
                       .url = url, .headers = (struct cio_kv[]){{"A", "x\r\nB: y"}, {0}}},
                                 &r), CIO_EINVAL);
     cr_assert_null(r);
+}
+
+static void tls_case(bool trust)
+{
+    struct peer p;
+    tls_fixture_require();
+    cr_assert_eq(peer_prepare(&p, "nginx"), 0);
+    cr_assert_eq(peer_put_file(&p, "hello.txt", "Hello, World!\n", 14), 0);
+    char cert[256], key[256];
+    snprintf(cert, sizeof cert, "%s", tls_fixture_path("server.pem"));
+    snprintf(key, sizeof key, "%s", tls_fixture_path("server.key"));
+    p.tls_cert = cert;
+    p.tls_key = key;
+    int rc = peer_start(&p);
+    if (rc == 77)
+        cr_skip_test("nginx not installed");
+    cr_assert_eq(rc, 0);
+    char u[160];
+    snprintf(u, sizeof u, "https://localhost:%u/hello.txt", p.tls_port);
+    cio_bench_result *r;
+    struct cio_bench_opts o = {
+        .url = u, .connections = 4, .requests = 200, .inflight = 2,
+        .ca_file = trust ? tls_fixture_path("ca.pem") : NULL,
+        .timeout_ms = 20000,
+    };
+    rc = cio_bench_run(&o, &r);
+    peer_stop(&p);
+    CIO_ASSERT_RC(rc, 0);
+    if (trust) {
+        cr_assert_eq(cio_bench_requests(r), 200);
+        cr_assert_eq(cio_bench_status(r, 200), 200);
+        cr_assert_eq(cio_bench_errors(r, CIO_BENCH_ERR_KINDS), 0);
+    } else {
+        cr_assert_eq(cio_bench_requests(r), 0);
+        cr_assert_eq(cio_bench_errors(r, CIO_BENCH_ERR_CONNECT), 200);
+        int code;
+        uint64_t n;
+        cr_assert_eq(cio_bench_error_codes(r, &code, &n, 1), 1);
+        CIO_EXPECT_RC(code, CIO_ECERT);
+    }
+    cio_bench_result_free(r);
+}
+
+Test(bench_tls, trusted_ca_answers_all)
+{
+    tls_case(true);
+}
+
+Test(bench_tls, untrusted_is_connect_error)
+{
+    tls_case(false);
 }

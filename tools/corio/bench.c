@@ -120,6 +120,7 @@ struct embedded {
     char addr[128];
     int state; /* 0 starting, 1 listening, -1 failed */
     int rc;
+    bool stop_returned; /* cio_server_stop came back: srv may be freed */
 };
 
 static int hello(cio_req *req, cio_resp *res, void *ud)
@@ -160,6 +161,12 @@ static int server_main(void *arg)
     if ((rc = cio_server_new(&srv, app, &o)) < 0)
         goto out_app;
     rc = cio_server_run(srv);
+    /* cio_server_stop, called on the main thread, may still be reading srv
+     * after it woke this loop: free only once it has returned. */
+    pthread_mutex_lock(&e->mu);
+    while (!e->stop_returned)
+        pthread_cond_wait(&e->cv, &e->mu);
+    pthread_mutex_unlock(&e->mu);
     cio_server_free(srv);
 out_app:
     cio_app_free(app);
@@ -203,6 +210,10 @@ static int embedded_start(struct embedded *e)
 static void embedded_stop(struct embedded *e)
 {
     cio_server_stop(e->srv);
+    pthread_mutex_lock(&e->mu);
+    e->stop_returned = true;
+    pthread_cond_broadcast(&e->cv);
+    pthread_mutex_unlock(&e->mu);
     pthread_join(e->thread, NULL);
     pthread_mutex_destroy(&e->mu);
     pthread_cond_destroy(&e->cv);

@@ -26,6 +26,15 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static double user0;
+
+static double cpu_user(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
+}
+
 static double cpu(void)
 {
     struct rusage ru;
@@ -66,16 +75,18 @@ static int bench_main(void *arg)
     cio_group *g;
     cio_group_new(&g);
     double t0 = now(), c0 = cpu();
+    user0 = cpu_user();
     for (long i = 0; i < conc; i++)
         cio_go(g, worker, NULL);
     cio_group_wait(g, cio_after(120000));
-    double wall = now() - t0, used = cpu() - c0;
+    double wall = now() - t0, used = cpu() - c0, user = cpu_user() - user0;
     cio_group_free(g);
     struct cio_pool_stats st;
     cio_client_pool_stats(client, &st);
     printf("requests=%ld ok=%ld errors=%ld wall_s=%.4f rps=%.0f cpu_s=%.4f "
-           "new_connections=%llu max_active=%u\n", total, ok, errors, wall,
-           (double)ok / wall, used, (unsigned long long)st.created, st.max_active);
+           "user_s=%.4f new_connections=%llu max_active=%u\n", total, ok, errors,
+           wall, (double)ok / wall, used, user, (unsigned long long)st.created,
+           st.max_active);
     cio_client_free(client);
     return 0;
 }

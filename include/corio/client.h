@@ -275,7 +275,9 @@ CIO_API const char *cio_response_body(cio_response *r, size_t *len);
 CIO_API int cio_response_text(cio_response *r, const char **text, size_t *len);
 /* The body parsed as JSON (owned by r). Errors: CIO_EPROTO, CIO_ENOTSUP. */
 CIO_API int cio_response_json(cio_response *r, struct json_t **out);
-/* The error that ended a body read, or 0. */
+/* The error that ended a body read, or 0. CIO_ENOTSUP (with the body
+ * intact) when the Content-Encoding is unknown: the body is the raw,
+ * still-encoded bytes. */
 CIO_API int cio_response_error(const cio_response *r);
 
 /* CIO_ESTATUS (message "404 Not Found for url ...") for 4xx and 5xx, else 0. */

@@ -312,7 +312,8 @@ struct cio_file_opts {
     bool no_compress;         /* no on-the-fly compression */
     bool precompressed;       /* serve path.br / path.zst / path.gz siblings
                                * when present and accepted */
-    uint32_t max_ranges;      /* 0 = 16 (more: the whole file, 200) */
+    uint32_t max_ranges;      /* 0 = 16, at most 64 (more left after
+                               * merging overlaps: the whole file, 200) */
     const char *cache_control;/* NULL = none */
 };
 
@@ -428,6 +429,12 @@ struct cio_server_stats {
     uint32_t conns;        /* open now */
     uint32_t conns_idle;   /* of which idle keep-alive */
     uint32_t inflight;     /* requests being handled */
+    /* Loop lag: how late a 100 ms timer fired on each worker's loop, the
+     * largest of the last sample of every worker, in microseconds (a busy
+     * or blocked loop shows here first). */
+    uint32_t loop_lag_us;
+    uint64_t accepted;     /* connections accepted since start */
+    uint64_t shed;         /* connections closed at once: over max_conns */
 };
 CIO_API void cio_server_stats(const cio_server *srv, struct cio_server_stats *out);
 

@@ -855,6 +855,7 @@ static int mock_attempt(struct cio__send *st, cio_response *r,
         cio__buf_fini(&m.body);
         return rc;
     }
+    cn->ops = &cio__h1_ops; /* framing: Content-Length over the buffer */
     cn->rbuf = m.body; /* the body is the "wire" */
     cio__buf_init(&cn->wbuf, 1);
     cn->active = 1;
@@ -1037,7 +1038,7 @@ static int net_attempt(struct cio__send *st, cio_response *r,
             return rc;
         bool reused = cn->reused, sent_any, got_any;
         r->conn = cn;
-        rc = cio__h1_exchange(st, cn, extra, r, &sent_any, &got_any);
+        rc = cn->ops->exchange(st, cn, extra, r, &sent_any, &got_any);
         if (rc == 0)
             return 0;
         r->conn = NULL;
@@ -1052,16 +1053,7 @@ static int net_attempt(struct cio__send *st, cio_response *r,
                 return cio__err(CIO_EPROTO, "connection closed before the "
                                 "response; the body cannot be sent again");
             /* Its idle siblings are likely stale as well. */
-            struct cio__list *n;
-            while ((n = h->idle.next) != &h->idle) {
-                struct cio__conn *ic = CIO_CONTAINER_OF(n, struct cio__conn, node);
-                cio__list_remove(&ic->node);
-                c->pool.nidle--;
-                cio__list_push_back(&h->busy, &ic->node);
-                ic->active = 1;
-                c->pool.nactive++;
-                cio__pool_release(ic, false);
-            }
+            cio__pool_close_idle(&c->pool, h);
             /* Reset what the failed exchange put in r. */
             cio_headers_free(r->headers);
             r->headers = NULL;

@@ -147,6 +147,7 @@ struct cio_response {
     bool reusable;                   /* keep-alive allowed by the head */
     struct cio__decoder *dec;
     bool dec_tried, dec_eof, dec_done;
+    bool raw_coding;                 /* unknown Content-Encoding: body kept raw */
     char *dbuf;                      /* raw input staged for the decoder */
     size_t dlen, doff;
     uint32_t read_ms;

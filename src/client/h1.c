@@ -21,6 +21,8 @@ static void h1_fini(struct cio__conn *cn)
 
 const struct cio__conn_ops cio__h1_ops = {
     .proto = "http/1.1",
+    .exchange = cio__h1_exchange,
+    .read_body = cio__resp_read_raw,
     .fini = h1_fini,
 };
 
@@ -275,30 +277,24 @@ int cio__h1_exchange(struct cio__send *st, struct cio__conn *cn,
 
     if (body_pending && q->expect_continue) {
         /* Wait up to 1 s for 100 Continue or a final status; a server
-         * that ignores Expect gets the body after the wait. */
-        cio_time dl = phase_deadline(CIO__CLIENT_CONTINUE_MS, st->total_deadline);
-        rc = cn->rbuf.len > 0 ? 0 : cn->s->vt->wait_readable(cn->s, dl);
-        if (rc == 0) {
-            n = read_head(cn, r, &h, got_any);
-            if (n < 0)
-                return (int)n;
-            if (h.status == 100) {
-                cio__buf_consume(&cn->rbuf, (size_t)n);
-                cio__h1_head_reset(&h);
-            } else if (h.status >= 200) {
-                body_skipped = true; /* the final answer came without it */
-                goto parsed;
-            } else {
-                cio__h1_head_reset(&h);
-                cio__buf_consume(&cn->rbuf, (size_t)n);
-            }
-        } else if (rc != CIO_ETIMEDOUT ||
-                   (st->total_deadline != CIO_NEVER &&
-                    cio_now() >= st->total_deadline)) {
-            if (rc == CIO_ETIMEDOUT)
-                return timeout_err(0, st->total_deadline, "total",
-                                   "waiting for 100 Continue from", cn->peer);
-            return rc;
+         * that ignores Expect gets the body after the wait. The parser
+         * keeps its state, so a head cut by the wait resumes below. */
+        uint32_t saved = r->read_ms;
+        r->read_ms = CIO__CLIENT_CONTINUE_MS;
+        n = read_head(cn, r, &h, got_any);
+        r->read_ms = saved;
+        if (n == CIO_ETIMEDOUT && (st->total_deadline == CIO_NEVER ||
+                                   cio_now() < st->total_deadline)) {
+            n = 0; /* no answer: send the body */
+        } else if (n < 0) {
+            return (int)n;
+        } else if (h.status >= 200) {
+            body_skipped = true; /* the final answer came without it */
+            goto parsed;
+        } else {
+            interim += h.status != 100; /* 100 (or another 1xx) */
+            cio__buf_consume(&cn->rbuf, (size_t)n);
+            cio__h1_head_reset(&h);
         }
     }
     if (body_pending) {

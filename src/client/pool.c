@@ -32,13 +32,6 @@ void cio__conn_destroy(struct cio__conn *cn)
     cio__free(cn);
 }
 
-static uint32_t host_idle_count(const struct cio__pool_host *h)
-{
-    uint32_t n = 0;
-    cio__list_each(it, &h->idle) n++;
-    return n;
-}
-
 /* Closes a connection of h that carries no exchange (idle or just
  * released). */
 static void close_conn(struct cio__pool *p, struct cio__conn *cn)
@@ -54,6 +47,7 @@ static void close_conn(struct cio__pool *p, struct cio__conn *cn)
 static void close_idle(struct cio__pool *p, struct cio__conn *cn)
 {
     p->nidle--;
+    cn->host->nidle--;
     close_conn(p, cn);
 }
 
@@ -95,6 +89,7 @@ static void take_idle(struct cio__pool *p, struct cio__conn *cn)
     cio__list_remove(&cn->node);
     cio__list_push_back(&h->busy, &cn->node);
     p->nidle--;
+    h->nidle--;
     cn->active = 1;
     cn->reused = true;
     p->nactive++;
@@ -233,13 +228,9 @@ int cio__pool_acquire(struct cio__pool *p, struct cio__pool_host *h,
     p->wait_ms_total += waited;
     slot->waited_ms = waited;
     if (rc < 0) {
-        /* The runtime unlinked us; count the waiter out once. */
-        if (w.conn == NULL && !w.reserved)
-            p->nwaiting--;
-        else if (w.conn != NULL)
-            cio__pool_release(w.conn, true);
-        else
-            cio__pool_open_failed(p, h);
+        /* Timed out or canceled: the runtime unlinked us at once, so
+         * kick() never handed us anything (a wait ends exactly once). */
+        p->nwaiting--;
         return rc;
     }
     slot->conn = w.conn;
@@ -297,14 +288,23 @@ void cio__pool_release(struct cio__conn *cn, bool reusable)
     if (cn->active > 0)
         return; /* HTTP/2: other streams go on */
     p->nactive--;
-    if (cn->draining || host_idle_count(h) >= p->max_idle_per_host) {
+    if (cn->draining || h->nidle >= p->max_idle_per_host) {
         close_conn(p, cn);
     } else {
         cio__list_remove(&cn->node);
         cn->idle_since = cio_now();
         cio__list_push_front(&h->idle, &cn->node);
         p->nidle++;
+        h->nidle++;
     }
+    kick(p);
+}
+
+void cio__pool_close_idle(struct cio__pool *p, struct cio__pool_host *h)
+{
+    struct cio__list *n;
+    while ((n = h->idle.next) != &h->idle)
+        close_idle(p, CIO_CONTAINER_OF(n, struct cio__conn, node));
     kick(p);
 }
 

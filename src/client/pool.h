@@ -35,9 +35,20 @@ struct cio__pool;
 struct cio__pool_host;
 struct cio__conn;
 
+struct cio__send;
+struct cio_kv;
+
 /* What a protocol implements (h1.c now, h2 later). */
 struct cio__conn_ops {
     const char *proto;               /* "http/1.1" */
+    /* One exchange: send the request of st, read the response head into
+     * r (see cio__h1_exchange in client_int.h). */
+    int (*exchange)(struct cio__send *st, struct cio__conn *cn,
+                    const struct cio_kv *extra, cio_response *r,
+                    bool *sent_any, bool *got_any);
+    /* Body bytes of r with the transfer framing removed: > 0, 0 at the
+     * end (the exchange slot is then released), or an error. */
+    ptrdiff_t (*read_body)(cio_response *r, void *buf, size_t cap);
     /* Frees protocol state; the pool closes the stream afterwards. */
     void (*fini)(struct cio__conn *cn);
 };
@@ -66,6 +77,7 @@ struct cio__pool_host {
     unsigned port;
     bool tls;
     uint32_t nconns;                 /* open or being opened (incl. reserved) */
+    uint32_t nidle;
     struct cio__list idle;           /* LIFO: push_front, pop_front */
     struct cio__list busy;           /* carrying exchanges */
 };
@@ -122,6 +134,9 @@ void cio__pool_open_failed(struct cio__pool *p, struct cio__pool_host *h);
 /* An exchange ended. reusable: the connection is clean and may carry
  * another one; else it is closed once it carries no exchange. */
 void cio__pool_release(struct cio__conn *cn, bool reusable);
+
+/* Closes every idle connection of h (after one turned out stale). */
+void cio__pool_close_idle(struct cio__pool *p, struct cio__pool_host *h);
 
 /* Closes and frees a connection that belongs to no pool (mock, orphan). */
 void cio__conn_destroy(struct cio__conn *cn);

@@ -33,7 +33,10 @@ const char *cio_response_reason(const cio_response *r) { return r->reason; }
 int cio_response_version(const cio_response *r) { return r->version; }
 const cio_headers *cio_response_headers(const cio_response *r) { return r->headers; }
 const char *cio_response_url(const cio_response *r) { return cio_url_href(r->url); }
-int cio_response_error(const cio_response *r) { return r->err; }
+int cio_response_error(const cio_response *r)
+{
+    return r->err != 0 ? r->err : r->raw_coding ? CIO_ENOTSUP : 0;
+}
 
 const char *cio_response_header(const cio_response *r, const char *name)
 {
@@ -245,6 +248,15 @@ ptrdiff_t cio__resp_read_raw(cio_response *r, void *buf, size_t cap)
     }
 }
 
+/* Body bytes through the protocol of the connection (HTTP/1.1 framing
+ * for now; the state lives in r). */
+static ptrdiff_t read_body(cio_response *r, void *buf, size_t cap)
+{
+    if (r->conn != NULL && r->conn->ops != NULL && r->conn->ops->read_body != NULL)
+        return r->conn->ops->read_body(r, buf, cap);
+    return cio__resp_read_raw(r, buf, cap);
+}
+
 /* ------------------------------------------------------------ decoding */
 
 static int decoder_setup(cio_response *r)
@@ -264,7 +276,7 @@ static int decoder_setup(cio_response *r)
     int rc = cio__decoder_new(&r->dec, (struct cio_str){ce, (size_t)n}, &o);
     if (rc == CIO_ENOTSUP) {
         /* Unknown coding: the raw body, flagged (RELIABILITY E.50). */
-        r->err = 0;
+        r->raw_coding = true;
         return 0;
     }
     if (rc < 0)
@@ -285,7 +297,7 @@ ptrdiff_t cio_response_read(cio_response *r, void *buf, size_t cap)
             return rc;
     }
     if (r->dec == NULL)
-        return cio__resp_read_raw(r, buf, cap);
+        return read_body(r, buf, cap);
     if (r->err != 0)
         return r->err;
     if (r->dec_done || cap == 0)
@@ -305,7 +317,7 @@ ptrdiff_t cio_response_read(cio_response *r, void *buf, size_t cap)
             continue;
         }
         if (r->doff == r->dlen) {
-            ptrdiff_t n = cio__resp_read_raw(r, r->dbuf, DBUF_SIZE);
+            ptrdiff_t n = read_body(r, r->dbuf, DBUF_SIZE);
             if (n < 0)
                 return n;
             r->doff = 0;
@@ -333,7 +345,7 @@ ptrdiff_t cio_response_read_raw(cio_response *r, void *buf, size_t cap)
     if (r->dec != NULL)
         return cio__err(CIO_EINVAL, "read_raw after decoded reads");
     r->dec_tried = true; /* no decoding from now on */
-    return cio__resp_read_raw(r, buf, cap);
+    return read_body(r, buf, cap);
 }
 
 const char *cio_response_body(cio_response *r, size_t *len)

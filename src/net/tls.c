@@ -73,6 +73,8 @@ struct cio_tls_ctx {
     char **protos;              /* the same names, NUL-terminated; NULL-ended */
     uint8_t server;
     uint8_t verify;             /* client: check the chain and the name */
+    struct cio_tls_ctx **sni;   /* server: alternatives chosen by SNI */
+    size_t nsni;
 };
 
 enum tls_op { OP_READ, OP_WRITE, OP_HANDSHAKE, OP_SHUTDOWN, OP_COUNT };
@@ -390,6 +392,9 @@ static void ctx_unref(struct cio_tls_ctx *c)
     if (atomic_fetch_sub(&c->refs, 1) != 1)
         return;
     SSL_CTX_free(c->ssl);
+    for (size_t i = 0; i < c->nsni; i++)
+        ctx_unref(c->sni[i]);
+    cio__free(c->sni);
     if (c->protos != NULL) {
         for (char **p = c->protos; *p != NULL; p++)
             cio__free(*p);
@@ -403,6 +408,44 @@ void cio_tls_ctx_free(cio_tls_ctx *ctx)
 {
     if (ctx != NULL)
         ctx_unref(ctx);
+}
+
+/* Server SNI: the first alternative whose certificate covers the name the
+ * client asked for; none: the context's own certificate. */
+static int select_sni(SSL *ssl, int *alert, void *arg)
+{
+    const struct cio_tls_ctx *c = arg;
+    const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    (void)alert;
+
+    if (name == NULL)
+        return SSL_TLSEXT_ERR_NOACK;
+    for (size_t i = 0; i < c->nsni; i++) {
+        X509 *x = SSL_CTX_get0_certificate(c->sni[i]->ssl);
+        if (x != NULL && X509_check_host(x, name, 0, 0, NULL) == 1) {
+            SSL_set_SSL_CTX(ssl, c->sni[i]->ssl);
+            break;
+        }
+    }
+    return SSL_TLSEXT_ERR_OK;
+}
+
+int cio__tls_ctx_add_sni(cio_tls_ctx *ctx, cio_tls_ctx *alt)
+{
+    struct cio_tls_ctx **v;
+
+    if (ctx == NULL || alt == NULL || !ctx->server || !alt->server)
+        return CIO_EINVAL;
+    v = cio__realloc(ctx->sni, (ctx->nsni + 1) * sizeof(*v));
+    if (v == NULL)
+        return CIO_ENOMEM;
+    ctx->sni = v;
+    ctx->sni[ctx->nsni++] = alt;
+    if (ctx->nsni == 1) {
+        SSL_CTX_set_tlsext_servername_callback(ctx->ssl, select_sni);
+        SSL_CTX_set_tlsext_servername_arg(ctx->ssl, ctx);
+    }
+    return 0;
 }
 
 /* Server ALPN: the first of our protocols, in our order, that the client

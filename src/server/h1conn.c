@@ -18,6 +18,7 @@
 #include "base/alloc.h"
 #include "base/errmsg.h"
 #include "http/h1_write.h"
+#include "server/proxy_proto.h"
 #include "server/server_int.h"
 
 enum { CONN_IDLE = 0, CONN_ACTIVE = 1 };
@@ -31,6 +32,7 @@ struct cio__conn {
     uint8_t state;
     uint8_t fresh;   /* no byte received yet */
     uint8_t tls_done;
+    char *peer;      /* from the PROXY header, or NULL: the socket's */
 };
 
 struct cio__ctx {
@@ -68,6 +70,7 @@ static void conn_close(struct cio__conn *c)
     if (c->state == CONN_IDLE)
         atomic_fetch_sub(&w->nidle, 1);
     cio_stream_close(c->s);
+    cio__free(c->peer);
     cio__free(c);
 }
 
@@ -98,7 +101,9 @@ int cio__h1_accept(struct cio__worker *w, const struct cio__lsn_conf *lc,
     struct cio_server *srv = w->srv;
     struct cio__conn *c;
 
+    atomic_fetch_add(&w->accepted, 1);
     if (atomic_load(&w->nconns) >= srv->lim.max_conns || w->stopping) {
+        atomic_fetch_add(&w->shed, 1);
         cio_stream_close(s); /* overload: shed at once, the peer sees FIN */
         return CIO_EBUSY;
     }
@@ -562,7 +567,8 @@ static ptrdiff_t h1_read(cio_req *req, void *buf, size_t cap)
 
 static const char *h1_peer(cio_req *req)
 {
-    return cio_stream_peer(((struct cio__conn *)req->conn)->s);
+    struct cio__conn *c = req->conn;
+    return c->peer != NULL ? c->peer : cio_stream_peer(c->s);
 }
 
 static const struct cio__req_ops h1_ops = {
@@ -966,6 +972,43 @@ static int handle(struct cio__ctx *x, size_t hlen)
     return keep;
 }
 
+/* Reads the PROXY header that starts the connection; the bytes after it
+ * stay in rb for the first request. */
+static int read_proxy(struct cio__ctx *x)
+{
+    struct cio__conn *c = x->c;
+    struct cio__proxy_proto_info pi;
+    cio_time dl = cio_after(x->req.srv->to.head_ms);
+
+    if (cio__buf_reserve(&x->rb, 4096) < 0)
+        return CIO_ENOMEM;
+    for (;;) {
+        ptrdiff_t n = cio__proxy_proto_parse(x->rb.base, x->rb.len, &pi);
+        if (n > 0) {
+            x->rpos = (size_t)n;
+            if (!pi.local) {
+                c->peer = cio__strdup(pi.src);
+                if (c->peer == NULL)
+                    return CIO_ENOMEM;
+            } else {
+                c->peer = cio__strdup(cio_stream_peer(c->s));
+                if (c->peer == NULL)
+                    return CIO_ENOMEM;
+            }
+            return 0;
+        }
+        if (n != CIO_EMORE)
+            return (int)n; /* not a PROXY header: close without a word */
+        if (cio__buf_room(&x->rb) == 0)
+            return CIO_EPROTO;
+        n = cio_stream_read(c->s, cio__buf_tail(&x->rb), cio__buf_room(&x->rb),
+                            dl);
+        if (n <= 0)
+            return n < 0 ? (int)n : CIO_EPROTO;
+        cio__buf_commit(&x->rb, (size_t)n);
+    }
+}
+
 /* Serves requests until the connection may go idle (1) or must close (0). */
 static int serve(struct cio__ctx *x)
 {
@@ -1019,6 +1062,11 @@ static void conn_task(void *arg)
         return;
     }
     x->c = c;
+    if (c->lc->proxy && c->nreq == 0 && c->peer == NULL && read_proxy(x) < 0) {
+        ctx_put(w, x);
+        conn_close(c);
+        return;
+    }
     keep = serve(x);
     ctx_put(w, x);
     if (keep && !w->stopping)

@@ -360,6 +360,9 @@ struct endpoint {
     struct cio_str names[CIO__ROUTER_MAX_PARAMS]; /* into pattern */
     size_t ntrie;         /* the first ntrie are "{name}" tree edges */
     int has_re;           /* a regex endpoint: re matches the path's rest */
+    /* The tail is one "{name:.+}" (2) or "{name:.*}" (1): the rest of the
+     * path, at least catch_all - 1 bytes long, matches without regexec. */
+    int catch_all;
     regex_t re;
     size_t group[CIO__ROUTER_MAX_PARAMS]; /* re's group of names[ntrie+i] */
     struct method_target *mt;
@@ -375,6 +378,11 @@ struct child {
 struct node {
     struct child *kids; /* sorted by (bytes, length) */
     size_t nkids, capkids;
+    /* After compile, for nodes with many children: an open-addressing
+     * index of kids (slot = kid index + 1, 0 = empty), mask + 1 slots, at
+     * most half full. NULL: bisection. */
+    uint32_t *slots;
+    size_t mask;
     struct node *param; /* the "{name}" child, or NULL */
     struct endpoint **eps; /* patterns ending here, in registration order */
     size_t neps, capeps;
@@ -423,6 +431,7 @@ static void node_fini(struct node *n)
         cio__free(n->kids[i].seg);
     }
     cio__free(n->kids);
+    cio__free(n->slots);
     if (n->param != NULL) {
         node_fini(n->param);
         cio__free(n->param);
@@ -647,6 +656,13 @@ static int compile_tail(struct endpoint *ep, const struct parsed *pp,
         goto free_src;
     }
     ep->has_re = 1;
+    /* "{name:.+}" at the end, the seeds' "/files/{filename:.+}": '.'
+     * matches every byte but NUL (RE_DOT_NOT_NULL), so no regex is run for
+     * the rest of a path without NUL. */
+    const struct part *last = &pp->parts[pp->nparts - 1];
+    if (last->kind == PART_REGEX && last->off == pos && last->re.len == 2 &&
+        last->re.ptr[0] == '.' && (last->re.ptr[1] == '+' || last->re.ptr[1] == '*'))
+        ep->catch_all = last->re.ptr[1] == '+' ? 2 : 1;
     rc = 0;
 free_src:
     cio__free(src);
@@ -774,10 +790,71 @@ int cio__router_add(struct cio__router *r, const char *method,
                     target);
 }
 
+/* Children from which a node gets a hash index: below it, bisection
+ * takes as few comparisons. */
+#define HASH_MIN_KIDS 8
+
+/* FNV-1a: the keys are the app's own segments, fixed at compile time, so a
+ * client choosing paths cannot lengthen a probe sequence. */
+static uint64_t seg_hash(const char *s, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
+    /* A multiply carries only upward: fold the high bits into the low ones
+     * the mask keeps, or "res1" ... "res9999" cluster. */
+    h ^= h >> 32;
+    h *= 0x9e3779b97f4a7c15ULL;
+    return h ^ (h >> 29);
+}
+
+static void index_node(struct node *n)
+{
+    for (size_t i = 0; i < n->nkids; i++)
+        index_node(n->kids[i].node);
+    if (n->param != NULL)
+        index_node(n->param);
+    if (n->nkids < HASH_MIN_KIDS || n->slots != NULL)
+        return;
+    size_t cap = 16;
+    while (cap < 2 * n->nkids)
+        cap *= 2;
+    /* Without memory the node keeps bisection: slower, not wrong. */
+    n->slots = cio__calloc(cap, sizeof *n->slots);
+    if (n->slots == NULL)
+        return;
+    n->mask = cap - 1;
+    for (size_t i = 0; i < n->nkids; i++) {
+        size_t j = seg_hash(n->kids[i].seg, n->kids[i].len) & n->mask;
+        while (n->slots[j] != 0)
+            j = (j + 1) & n->mask;
+        n->slots[j] = (uint32_t)(i + 1);
+    }
+}
+
 int cio__router_compile(struct cio__router *r)
 {
+    if (!r->compiled)
+        index_node(&r->root);
     r->compiled = 1;
     return 0;
+}
+
+static const struct node *kid_lookup(const struct node *n, const char *seg,
+                                     size_t len)
+{
+    if (n->slots != NULL) {
+        size_t j = seg_hash(seg, len) & n->mask;
+        for (uint32_t v; (v = n->slots[j]) != 0; j = (j + 1) & n->mask) {
+            const struct child *k = &n->kids[v - 1];
+            if (k->len == len && memcmp(k->seg, seg, len) == 0)
+                return k->node;
+        }
+        return NULL;
+    }
+    int found;
+    size_t i = kid_find(n, seg, len, &found);
+    return found ? n->kids[i].node : NULL;
 }
 
 /* ---------------------------------------------------------------- matching */
@@ -899,9 +976,8 @@ static int walk(struct mstate *st, const struct node *n, size_t pos,
     int last = slash == NULL;
 
     if (n->nkids > 0) {
-        int found;
-        size_t i = kid_find(n, seg, seglen, &found);
-        if (found && walk(st, n->kids[i].node, next, last))
+        const struct node *k = kid_lookup(n, seg, seglen);
+        if (k != NULL && walk(st, k, next, last))
             return 1;
     }
     if (n->param != NULL && seglen > 0) {
@@ -915,6 +991,16 @@ static int walk(struct mstate *st, const struct node *n, size_t pos,
         size_t rest = st->len - pos;
         for (size_t i = 0; i < n->nrx; i++) {
             const struct endpoint *ep = n->rx[i];
+            if (ep->catch_all != 0 && rest + 1 >= (size_t)ep->catch_all &&
+                memchr(seg, '\0', rest) == NULL) {
+                pm[1].rm_so = 0;
+                pm[1].rm_eo = (regoff_t)rest;
+                if (try_endpoint(st, ep, seg, pm))
+                    return 1;
+                continue;
+            }
+            if (ep->catch_all != 0 && rest + 1 < (size_t)ep->catch_all)
+                continue;
             /* REG_STARTEND: the path is not NUL-terminated. The range
              * starts at the string given, so '^' anchors there. */
             pm[0].rm_so = 0;

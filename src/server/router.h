@@ -54,7 +54,10 @@ void cio__router_free(struct cio__router *r);
 int cio__router_add(struct cio__router *r, const char *method,
                     const char *pattern, void *target);
 
-/* Freezes r after all adds; a later add is CIO_EINVAL. Returns 0. */
+/* Freezes r after all adds (a later add is CIO_EINVAL) and indexes nodes
+ * with many children by hash. Returns 0: without memory for an index, the
+ * node keeps bisection (slower, not wrong). Matching before compile works,
+ * by bisection only. */
 int cio__router_compile(struct cio__router *r);
 
 struct cio__route_param {

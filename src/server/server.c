@@ -6,10 +6,12 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/alloc.h"
 #include "base/errmsg.h"
+#include "net/tls_int.h"
 #include "server/server_int.h"
 
 #define DEF(v, d) ((v) != 0 ? (v) : (d))
@@ -27,10 +29,11 @@ static int lsn_conf(struct cio__lsn_conf *lc, const struct cio_listen *l)
 
     if (l->addr == NULL)
         return cio__err(CIO_EINVAL, "listener without an address");
-    if (l->proxy_protocol)
-        return cio__err(CIO_ENOTSUP, "PROXY protocol not available yet");
-    if (l->sni_certs != NULL && l->sni_certs[0] != NULL)
-        return cio__err(CIO_ENOTSUP, "SNI certificates not available yet");
+    if (l->proxy_protocol && l->tls_cert != NULL)
+        return cio__err(CIO_ENOTSUP, "PROXY protocol before TLS is not supported yet");
+    lc->proxy = l->proxy_protocol;
+    if (l->sni_certs != NULL && l->sni_certs[0] != NULL && l->tls_cert == NULL)
+        return cio__err(CIO_EINVAL, "SNI certificates need tls_cert");
     lc->is_unix = strncmp(l->addr, "unix:", 5) == 0;
     lc->addr = cio__strdup(lc->is_unix ? l->addr + 5 : l->addr);
     if (lc->addr == NULL)
@@ -45,6 +48,21 @@ static int lsn_conf(struct cio__lsn_conf *lc, const struct cio_listen *l)
         int rc = cio_tls_ctx_new(&lc->tls, &to);
         if (rc < 0)
             return rc;
+        for (size_t i = 0; l->sni_certs != NULL && l->sni_certs[i] != NULL; i++) {
+            cio_tls_ctx *alt;
+            to.cert_file = l->sni_certs[i];
+            to.key_file = l->sni_keys != NULL && l->sni_keys[i] != NULL
+                              ? l->sni_keys[i]
+                              : l->sni_certs[i];
+            rc = cio_tls_ctx_new(&alt, &to);
+            if (rc < 0)
+                return rc;
+            rc = cio__tls_ctx_add_sni(lc->tls, alt);
+            if (rc < 0) {
+                cio_tls_ctx_free(alt);
+                return rc;
+            }
+        }
     }
     return 0;
 }
@@ -230,6 +248,22 @@ static void accept_loop(void *arg)
     }
 }
 
+/* Samples the loop lag: how late a 100 ms sleep wakes up. */
+static void lag_loop(void *arg)
+{
+    struct cio__worker *w = arg;
+    struct timespec a, b;
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        if (cio_sleep(cio_after(100)) < 0)
+            return;
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        int64_t us = (b.tv_sec - a.tv_sec) * 1000000 +
+                     (b.tv_nsec - a.tv_nsec) / 1000 - 100000;
+        atomic_store(&w->lag_us, us > 0 ? (uint32_t)us : 0);
+    }
+}
+
 static void stop_cb(void *arg)
 {
     struct cio__worker *w = arg;
@@ -271,6 +305,7 @@ static int worker_serve(struct cio__worker *w)
         if (rc < 0)
             goto out_acc;
     }
+    (void)cio_go(acc, lag_loop, w);
     if (srv->on_listen != NULL)
         srv->on_listen(srv, srv->ud);
     if (!w->stopping)
@@ -400,6 +435,11 @@ void cio_server_stats(const cio_server *srv, struct cio_server_stats *out)
         out->conns += atomic_load(&w->nconns);
         out->conns_idle += atomic_load(&w->nidle);
         out->inflight += atomic_load(&w->inflight);
+        out->accepted += atomic_load(&w->accepted);
+        out->shed += atomic_load(&w->shed);
+        uint32_t lag = atomic_load(&w->lag_us);
+        if (lag > out->loop_lag_us)
+            out->loop_lag_us = lag;
     }
 }
 

@@ -241,6 +241,8 @@ struct cio__worker {
     /* stats (read racily by cio_server_stats: counters only) */
     _Atomic uint64_t requests;
     _Atomic uint32_t nconns, nidle, inflight;
+    _Atomic uint32_t lag_us;
+    _Atomic uint64_t accepted, shed;
     int rc;
 };
 

@@ -19,6 +19,7 @@
 #include <corio/error.h>
 
 #include "base/alloc.h"
+#include "base/errmsg.h"
 #include "base/list.h"
 
 #define SHORT_KEY 64
@@ -118,11 +119,18 @@ static void random_keys(uint64_t k[4])
 
 int cio__tb_new(struct cio__tb **out, const struct cio__tb_opts *opts)
 {
-    /* The negated comparisons also refuse NaN. */
-    if (opts == NULL || !(opts->rate >= 0.001 && opts->rate <= 1e6) ||
-        opts->burst < 1 || opts->burst > 1000000 || opts->max_keys < 1 ||
-        opts->max_keys > (1u << 22))
-        return CIO_EINVAL;
+    if (opts == NULL)
+        return cio__err(CIO_EINVAL, "token bucket: no options");
+    /* The negated comparison also refuses NaN. */
+    if (!(opts->rate >= 0.001 && opts->rate <= 1e6))
+        return cio__err(CIO_EINVAL, "token bucket: rate %g is not within "
+                        "0.001 to 1e6 per second", opts->rate);
+    if (opts->burst < 1 || opts->burst > 1000000)
+        return cio__err(CIO_EINVAL, "token bucket: burst %u is not within 1 "
+                        "to 1e6", opts->burst);
+    if (opts->max_keys < 1 || opts->max_keys > (1u << 22))
+        return cio__err(CIO_EINVAL, "token bucket: max_keys %u is not within "
+                        "1 to 2^22", opts->max_keys);
     struct cio__tb *tb = cio__calloc(1, sizeof *tb);
     if (tb == NULL)
         return CIO_ENOMEM;

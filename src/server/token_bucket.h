@@ -29,7 +29,8 @@ struct cio__tb_opts {
     uint32_t max_keys; /* keys tracked, 1 to 1 << 22 */
 };
 
-/* Errors: CIO_EINVAL (an option out of range), CIO_ENOMEM. */
+/* Errors: CIO_EINVAL (an option out of range; the message names it),
+ * CIO_ENOMEM. */
 int cio__tb_new(struct cio__tb **out, const struct cio__tb_opts *opts);
 
 /* NULL ok. */

@@ -30,6 +30,10 @@
 #include <jansson.h>
 
 #include "srvproc.h"
+#include "tls_fixture.h"
+
+TLS_FIXTURE_PRE_ALL()
+TLS_FIXTURE_POST_ALL()
 
 extern char **environ;
 
@@ -133,6 +137,60 @@ static void write_file(const char *path, const void *data, size_t len)
     fclose(f);
 }
 
+/* Starts `corio serve ARGS...` and reads its address line into addr. */
+static pid_t spawn_serve(const char *const *argv, char *addr, size_t cap)
+{
+    int pfd[2];
+    pid_t pid;
+    cr_assert(pipe2(pfd, O_CLOEXEC) == 0);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
+    int rc =
+        posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(pfd[1]);
+    cr_assert_eq(rc, 0);
+    size_t got = 0;
+    long t0 = now_ms();
+    memset(addr, 0, cap);
+    while (got < cap - 1 && memchr(addr, '\n', got) == NULL) {
+        struct pollfd pf = {.fd = pfd[0], .events = POLLIN};
+        long left = 10000 - (now_ms() - t0);
+        if (left <= 0 || poll(&pf, 1, (int)left) <= 0)
+            break;
+        ssize_t k = read(pfd[0], addr + got, cap - 1 - got);
+        if (k <= 0)
+            break;
+        got += (size_t)k;
+    }
+    close(pfd[0]);
+    char *nl = memchr(addr, '\n', got);
+    if (nl == NULL)
+        kill(pid, SIGKILL);
+    cr_assert(nl != NULL, "corio serve printed no address");
+    *nl = '\0';
+    return pid;
+}
+
+/* SIGTERM, bounded wait; a graceful stop exits 0. */
+static void stop_serve(pid_t pid)
+{
+    kill(pid, SIGTERM);
+    int st = 0;
+    long t0 = now_ms();
+    while (waitpid(pid, &st, WNOHANG) == 0) {
+        if (now_ms() - t0 > 10000) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &st, 0);
+            break;
+        }
+        usleep(10000);
+    }
+    cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+              "corio serve exit status %#x", st);
+}
+
 static void serve_start(void)
 {
     if (access(CIO_CORIO_BIN, X_OK) != 0)
@@ -147,33 +205,7 @@ static void serve_start(void)
     const char *argv[] = {CIO_CORIO_BIN,     "serve",       dir,
                           "--listen",        "127.0.0.1:0", "--quiet",
                           "--student-delay", "0.05",        NULL};
-    int pfd[2];
-    cr_assert(pipe2(pfd, O_CLOEXEC) == 0);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
-    int rc =
-        posix_spawn(&srv_pid, argv[0], &fa, NULL, (char *const *)argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    close(pfd[1]);
-    cr_assert_eq(rc, 0);
-    size_t got = 0;
-    long t0 = now_ms();
-    memset(srv_addr, 0, sizeof(srv_addr));
-    while (got < sizeof(srv_addr) - 1 && memchr(srv_addr, '\n', got) == NULL) {
-        struct pollfd pf = {.fd = pfd[0], .events = POLLIN};
-        long left = 10000 - (now_ms() - t0);
-        if (left <= 0 || poll(&pf, 1, (int)left) <= 0)
-            break;
-        ssize_t k = read(pfd[0], srv_addr + got, sizeof(srv_addr) - 1 - got);
-        if (k <= 0)
-            break;
-        got += (size_t)k;
-    }
-    close(pfd[0]);
-    char *nl = memchr(srv_addr, '\n', got);
-    cr_assert(nl != NULL, "corio serve printed no address");
-    *nl = '\0';
+    srv_pid = spawn_serve(argv, srv_addr, sizeof(srv_addr));
     snprintf(srv_base, sizeof(srv_base), "http://%s", srv_addr);
     snprintf(srv_port, sizeof(srv_port), "%s", strrchr(srv_addr, ':') + 1);
 }
@@ -181,19 +213,7 @@ static void serve_start(void)
 static void serve_stop(void)
 {
     if (srv_pid > 0) {
-        kill(srv_pid, SIGTERM);
-        int st = 0;
-        long t0 = now_ms();
-        while (waitpid(srv_pid, &st, WNOHANG) == 0) {
-            if (now_ms() - t0 > 10000) {
-                kill(srv_pid, SIGKILL);
-                waitpid(srv_pid, &st, 0);
-                break;
-            }
-            usleep(10000);
-        }
-        cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0,
-                  "corio serve exit status %#x", st);
+        stop_serve(srv_pid);
         srv_pid = 0;
     }
     if (dir[0] != '\0') {
@@ -601,4 +621,33 @@ Test(cli, demo_quick_prints_every_row)
                   "row \"%s\": %d requests, %d ok", rows[i], reqs, ok);
     }
     cr_expect(strstr(RUN.out, "total ") != NULL);
+}
+
+/* ---------------------------------------------------------------- TLS */
+
+Test(cli, tls_serve_and_verify)
+{
+    tls_fixture_require();
+    char cert[256], key[256], ca[256], addr[64], u[128];
+    snprintf(cert, sizeof(cert), "%s", tls_fixture_path("server.pem"));
+    snprintf(key, sizeof(key), "%s", tls_fixture_path("server.key"));
+    snprintf(ca, sizeof(ca), "%s", tls_fixture_path("ca.pem"));
+    const char *argv[] = {CIO_CORIO_BIN, "serve", "--listen",  "127.0.0.1:0",
+                          "--tls-cert",  cert,    "--tls-key", key,
+                          "--quiet",     NULL};
+    pid_t pid = spawn_serve(argv, addr, sizeof(addr));
+    snprintf(u, sizeof(u), "https://localhost:%s/ip", strrchr(addr, ':') + 1);
+
+    /* The test CA is not in the system store: refused, exit 1. */
+    CORIO(20000, "get", u);
+    cr_expect_eq(RUN.status, 1, "unverified: exit %d (%s)", RUN.status,
+                 RUN.err);
+    CORIO(20000, "get", "--cacert", ca, u);
+    cr_expect_eq(RUN.status, 0, "--cacert: exit %d (%s)", RUN.status, RUN.err);
+    cr_expect(strstr(RUN.out, "\"origin\":\"127.0.0.1\"") != NULL, "%s",
+              RUN.out);
+    CORIO(20000, "get", "--insecure", u);
+    cr_expect_eq(RUN.status, 0, "--insecure: exit %d (%s)", RUN.status,
+                 RUN.err);
+    stop_serve(pid);
 }

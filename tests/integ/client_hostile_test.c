@@ -8,6 +8,11 @@
 #include <time.h>
 #include <zlib.h>
 
+#include "config.h"
+#if CIO_HAVE_ZSTD
+#include <zstd.h>
+#endif
+
 #include "test.h"
 #include "rawsrv.h"
 
@@ -366,6 +371,40 @@ Test(client_hostile, redirect_body_is_not_decoded)
     cr_expect_str_eq(x.body[0], "ok");
     free(z);
     cio_test_no_leaks();
+}
+
+/* E.48 (RFC 9659): a zstd frame whose window is above 8 MiB is refused
+ * before the decoder allocates it. */
+Test(client_hostile, zstd_window_above_8_mib_is_refused)
+{
+#if CIO_HAVE_ZSTD
+    ZSTD_CCtx *cc = ZSTD_createCCtx();
+    ZSTD_CCtx_setParameter(cc, ZSTD_c_windowLog, 27); /* 128 MiB */
+    ZSTD_CCtx_setParameter(cc, ZSTD_c_contentSizeFlag, 0);
+    static unsigned char frame[256];
+    ZSTD_outBuffer out = {frame, sizeof(frame), 0};
+    ZSTD_inBuffer in = {"hello", 5, 0};
+    /* Flush first: ending in the first call would tell zstd the size, and
+     * it would shrink the window to fit. */
+    cr_assert(!ZSTD_isError(ZSTD_compressStream2(cc, &out, &in, ZSTD_e_flush)));
+    ZSTD_inBuffer none = {"", 0, 0};
+    cr_assert(!ZSTD_isError(ZSTD_compressStream2(cc, &out, &none, ZSTD_e_end)));
+    /* The frame header declares the window (Window_Descriptor: log 27). */
+    cr_assert((frame[4] & 0x20) == 0 && (frame[5] >> 3) + 10 == 27,
+              "frame header %02x %02x", frame[4], frame[5]);
+    ZSTD_freeCCtx(cc);
+    static char head[160];
+    snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Encoding: zstd\r\n"
+                                 "Content-Length: %zu\r\n\r\n", out.pos);
+    struct raw_step s[] = {RAW_READ, RAW_SEND(head), RAW_SEND_N(frame, out.pos), RAW_END};
+    struct run x = {.scripts = SCRIPTS(s)};
+    run(&x);
+    CIO_EXPECT_RC(x.rc[0], CIO_ECODING);
+    cr_expect(strstr(x.msg[0], "8 MiB") != NULL, "%s", x.msg[0]);
+    cio_test_no_leaks();
+#else
+    cr_skip_test("built without zstd");
+#endif
 }
 
 /* ------------------------------------------------------- C: cookies */

@@ -22,9 +22,13 @@ TLS_FIXTURE_POST_ALL()
 static char *big;
 static char text[60000];
 
-static void start(struct peer *p, const char *cert)
+static void start(struct peer *p, const char *cert, bool client_ca)
 {
     cr_assert_eq(peer_prepare(p, "nginx"), 0);
+    if (client_ca) {
+        tls_fixture_require();
+        p->tls_client_ca = strdup(tls_fixture_path("ca.pem"));
+    }
     if (cert != NULL) {
         tls_fixture_require();
         char c[256], k[256];
@@ -53,6 +57,7 @@ static void stop(struct peer *p)
     peer_stop(p);
     free((void *)p->tls_cert);
     free((void *)p->tls_key);
+    free((void *)p->tls_client_ca);
     free(big);
 }
 
@@ -94,7 +99,7 @@ static int plain_main(void *arg)
     CIO_ASSERT_RC(cio_get(c, "/204", NULL, &r), 0);
     cr_expect_eq(cio_response_status(r), 204);
     cio_response_free(r);
-    CIO_ASSERT_RC(cio_get(c, "/small.txt", &(struct cio_request){
+    CIO_ASSERT_RC(cio_get(c, "/big.bin", &(struct cio_request){
         .headers = (struct cio_kv[]){{"If-Modified-Since", lm}, {0}}}, &r), 0);
     cr_expect_eq(cio_response_status(r), 304);
     cio_response_body(r, &n);
@@ -127,7 +132,7 @@ static int plain_main(void *arg)
 Test(client_nginx, static_gzip_head_204_304_keepalive)
 {
     struct ctx x = {0};
-    start(&x.p, NULL);
+    start(&x.p, NULL, false);
     snprintf(x.base, sizeof(x.base), "http://127.0.0.1:%u", x.p.port);
     int rc = cio_test_run(plain_main, &x);
     stop(&x.p);
@@ -138,7 +143,7 @@ Test(client_nginx, static_gzip_head_204_304_keepalive)
 Test(client_nginx, fetch_blocking)
 {
     struct ctx x = {0};
-    start(&x.p, NULL);
+    start(&x.p, NULL, false);
     char url[128];
     snprintf(url, sizeof(url), "http://127.0.0.1:%u/small.txt", x.p.port);
     cio_response *r = NULL;
@@ -156,6 +161,9 @@ Test(client_nginx, fetch_blocking)
 
 struct tls_case {
     const char *cert;     /* served by nginx */
+    bool need_client_cert;/* nginx requires one */
+    bool send_client_cert;
+    int want_status;
     const char *host;     /* in the URL */
     bool trust_ca;        /* ca_file = the test CA, else the system store */
     bool insecure;
@@ -170,14 +178,20 @@ static int tls_main(void *arg)
     cio_client *c;
     CIO_ASSERT_RC(cio_client_new(&c, &(struct cio_client_opts){
         .tls.ca_file = tc->trust_ca ? tls_fixture_path("ca.pem") : NULL,
+        .tls.cert_file = tc->send_client_cert ? tls_fixture_path("client.pem") : NULL,
+        .tls.key_file = tc->send_client_cert ? tls_fixture_path("client.key") : NULL,
         .tls.insecure_skip_verify = tc->insecure}), 0);
     char url[128];
     snprintf(url, sizeof(url), "https://%s:%u/small.txt", tc->host, x->p.tls_port);
     cio_response *r;
     int rc = cio_get(c, url, NULL, &r);
     CIO_EXPECT_RC(rc, tc->want);
-    if (rc == 0) {
+    if (rc == 0 && tc->want_status != 0) {
+        cr_expect_eq(cio_response_status(r), tc->want_status);
+        cio_response_free(r);
+    } else if (rc == 0) {
         size_t n;
+        cr_expect_eq(cio_response_status(r), 200);
         cr_expect_str_eq(cio_response_body(r, &n), "small\n");
         cio_response_free(r);
         /* reused over TLS too */
@@ -197,7 +211,7 @@ static int tls_main(void *arg)
 static void tls_run(const struct tls_case *tc)
 {
     struct ctx x = {0};
-    start(&x.p, tc->cert);
+    start(&x.p, tc->cert, tc->need_client_cert);
     void *a[2] = {&x, (void *)tc};
     int rc = cio_test_run(tls_main, a);
     stop(&x.p);
@@ -205,37 +219,52 @@ static void tls_run(const struct tls_case *tc)
     cio_test_no_leaks();
 }
 
+Test(client_tls, client_certificate_sent)
+{
+    tls_run(&(struct tls_case){.cert = "server", .need_client_cert = true,
+                               .send_client_cert = true, .host = "localhost",
+                               .trust_ca = true});
+}
+
+Test(client_tls, client_certificate_missing_is_400)
+{
+    /* nginx answers 400 "No required SSL certificate was sent". */
+    tls_run(&(struct tls_case){.cert = "server", .need_client_cert = true,
+                               .host = "localhost", .trust_ca = true,
+                               .want_status = 400});
+}
+
 Test(client_tls, ok_by_name)
 {
-    tls_run(&(struct tls_case){"server", "localhost", true, false, 0});
+    tls_run(&(struct tls_case){.cert = "server", .host = "localhost", .trust_ca = true, .insecure = false, .want = 0});
 }
 
 Test(client_tls, ok_by_ip_san)
 {
-    tls_run(&(struct tls_case){"server", "127.0.0.1", true, false, 0});
+    tls_run(&(struct tls_case){.cert = "server", .host = "127.0.0.1", .trust_ca = true, .insecure = false, .want = 0});
 }
 
 Test(client_tls, wrong_host_name)
 {
-    tls_run(&(struct tls_case){"wrong", "localhost", true, false, CIO_ECERT});
+    tls_run(&(struct tls_case){.cert = "wrong", .host = "localhost", .trust_ca = true, .insecure = false, .want = CIO_ECERT});
 }
 
 Test(client_tls, untrusted_issuer)
 {
-    tls_run(&(struct tls_case){"server", "localhost", false, false, CIO_ECERT});
+    tls_run(&(struct tls_case){.cert = "server", .host = "localhost", .trust_ca = false, .insecure = false, .want = CIO_ECERT});
 }
 
 Test(client_tls, self_signed)
 {
-    tls_run(&(struct tls_case){"self", "localhost", true, false, CIO_ECERT});
+    tls_run(&(struct tls_case){.cert = "self", .host = "localhost", .trust_ca = true, .insecure = false, .want = CIO_ECERT});
 }
 
 Test(client_tls, expired)
 {
-    tls_run(&(struct tls_case){"expired", "localhost", true, false, CIO_ECERT});
+    tls_run(&(struct tls_case){.cert = "expired", .host = "localhost", .trust_ca = true, .insecure = false, .want = CIO_ECERT});
 }
 
 Test(client_tls, insecure_skip_verify_accepts_wrong_name)
 {
-    tls_run(&(struct tls_case){"wrong", "localhost", false, true, 0});
+    tls_run(&(struct tls_case){.cert = "wrong", .host = "localhost", .trust_ca = false, .insecure = true, .want = 0});
 }

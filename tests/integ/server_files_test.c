@@ -109,6 +109,7 @@ static void make_tree(void)
     static char js[4096];
     memset(js, ';', sizeof(js));
     put("root/app.js", js, sizeof(js));
+    put("root/photo.png", js, sizeof(js)); /* compressible bytes, png type */
     snprintf(p, sizeof(p), "%s/root/app.js.gz", fx.dir);
     char cmd[700];
     snprintf(cmd, sizeof(cmd), "printf 'precompressed sibling\\n' | gzip -9n > '%s'", p);
@@ -685,6 +686,17 @@ static int t_compression(struct fx *f)
               memcmp(r.body, big, sizeof(big)) == 0,
           "fly decoded %d %zu", r.status, r.blen);
     reply_free(&r);
+    /* A Range request gets the identity bytes even when gzip is accepted. */
+    CHECK(curl(f, &r, "/static/big.txt",
+               ARGS("-H", "Accept-Encoding: gzip", "-r", "0-9")) == 0 &&
+              r.status == 206 && r.blen == 10 && memcmp(r.body, big, 10) == 0 &&
+              hdr(&r, "content-encoding") == NULL,
+          "range with gzip accepted %d", r.status);
+    /* Already-compressed types are sent as they are. */
+    CHECK(curl(f, &r, "/static/photo.png", ARGS("-H", "Accept-Encoding: gzip")) == 0 &&
+              r.status == 200 && r.blen == 4096 && hdr(&r, "content-encoding") == NULL &&
+              hdr(&r, "content-type") && strcmp(hdr(&r, "content-type"), "image/png") == 0,
+          "png %d", r.status);
     /* Small bodies are not compressed. */
     CHECK(curl(f, &r, "/static/hello.txt", ARGS("-H", "Accept-Encoding: gzip")) == 0 &&
               hdr(&r, "content-encoding") == NULL,

@@ -10,8 +10,29 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <malloc.h>
+#include <sys/socket.h>
+#include <jansson.h>
+
 #include "server_fixture.h"
 #include "test.h"
+#include "tls_fixture.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+size_t __sanitizer_get_current_allocated_bytes(void);
+static size_t heap_bytes(void)
+{
+    return __sanitizer_get_current_allocated_bytes();
+}
+#else
+static size_t heap_bytes(void)
+{
+    return mallinfo2().uordblks;
+}
+#endif
+
+TLS_FIXTURE_PRE_ALL()
+TLS_FIXTURE_POST_ALL()
 
 static int hello(cio_req *req, cio_resp *res, void *ud)
 {
@@ -101,6 +122,73 @@ static int show_log(cio_req *req, cio_resp *res, void *ud)
                            cio_req_route_pattern(req));
 }
 
+static int json_echo(cio_req *req, cio_resp *res, void *ud)
+{
+    json_t *j;
+    (void)ud;
+    if (cio_req_json(req, &j) < 0)
+        return cio_resp_error(res, 400, cio_last_error());
+    json_t *o = json_pack("{s:O}", "got", j);
+    int rc = cio_resp_json(res, 200, o);
+    json_decref(o);
+    return rc;
+}
+
+static int form(cio_req *req, cio_resp *res, void *ud)
+{
+    const cio_params *p;
+    (void)ud;
+    if (cio_req_form(req, &p) < 0)
+        return cio_resp_error(res, 400, cio_last_error());
+    return cio_resp_printf(res, 200, "text/plain", "a=%s b=%s",
+                           cio_params_get(p, "a"), cio_params_get(p, "b"));
+}
+
+static int upload(cio_req *req, cio_resp *res, void *ud)
+{
+    struct cio_part part;
+    char out[2048];
+    size_t o = 0;
+    int rc;
+    (void)ud;
+    while ((rc = cio_req_part_next(req, &part)) == 1) {
+        char buf[1000], first[16] = "";
+        ptrdiff_t n;
+        uint64_t total = 0;
+        while ((n = cio_req_part_read(req, buf, sizeof(buf))) > 0) {
+            if (total == 0 && part.filename == NULL)
+                snprintf(first, sizeof(first), "%.*s", (int)n, buf);
+            total += (uint64_t)n;
+        }
+        if (n < 0)
+            return (int)n;
+        o += (size_t)snprintf(out + o, sizeof(out) - o, "%s:%s:%llu:%s\n",
+                              part.name, part.filename ? part.filename : "-",
+                              (unsigned long long)total, first);
+        if (o >= sizeof(out))
+            return cio_resp_error(res, 413, NULL);
+    }
+    if (rc < 0)
+        return cio_resp_error(res, 400, cio_last_error());
+    return cio_resp_text(res, 200, out);
+}
+
+static int cookie(cio_req *req, cio_resp *res, void *ud)
+{
+    const char *v = cio_req_cookie(req, "session");
+    (void)ud;
+    cio_resp_set_cookie(res, "seen", "1",
+                        &(struct cio_cookie_opts){.path = "/", .http_only = true});
+    return cio_resp_printf(res, 200, "text/plain", "session=%s",
+                           v ? v : "none");
+}
+
+static int peer(cio_req *req, cio_resp *res, void *ud)
+{
+    (void)ud;
+    return cio_resp_printf(res, 200, "text/plain", "peer=%s", cio_req_peer(req));
+}
+
 static cio_app *make_app(void)
 {
     cio_app *app, *sub;
@@ -113,6 +201,11 @@ static cio_app *make_app(void)
     cr_assert_eq(cio_app_get(app, "/slow", slow, NULL), 0);
     cr_assert_eq(cio_app_get(app, "/stream", stream, NULL), 0);
     cr_assert_eq(cio_app_get(app, "/fail", fail, NULL), 0);
+    cr_assert_eq(cio_app_post(app, "/json", json_echo, NULL), 0);
+    cr_assert_eq(cio_app_post(app, "/form", form, NULL), 0);
+    cr_assert_eq(cio_app_post(app, "/upload", upload, NULL), 0);
+    cr_assert_eq(cio_app_get(app, "/cookie", cookie, NULL), 0);
+    cr_assert_eq(cio_app_get(app, "/peer", peer, NULL), 0);
     cr_assert_eq(cio_app_use(app, order_mw, "a"), 0);
     cr_assert_eq(cio_app_use(app, order_mw, "b"), 0);
     cr_assert_eq(cio_app_set_state(app, "db", "pool", NULL), 0);
@@ -530,5 +623,158 @@ Test(server_h1, wrk_and_h2load_smoke_zero_errors)
     cr_expect(strstr(out, "2000 succeeded, 0 failed, 0 errored") != NULL, "%s",
               out);
     cr_expect(strstr(out, "status codes: 2000 2xx") != NULL, "%s", out);
+    srvfx_stop(&f);
+}
+
+Test(server_h1, httpx_json_form_multipart_cookies)
+{
+    struct srvfx f = {0};
+    char cmd[512], out[4096];
+    start(&f);
+    snprintf(cmd, sizeof(cmd), "timeout 60 /usr/bin/python3 %s %s 2>&1",
+             cio_test_data("../peers/server_httpx.py"), f.url);
+    int st = srvfx_sh(cmd, out, sizeof(out));
+    cr_expect_eq(st, 0, "%s", out);
+    cr_expect_eq(srvfx_count(out, "ok "), 7, "%s", out);
+    srvfx_stop(&f);
+}
+
+Test(server_h1, tls_curl_alpn_http11_keepalive)
+{
+    struct srvfx f = {0};
+    struct cio_listen ls[2] = {{0}};
+    char cmd[1024], out[8192];
+    ls[0].addr = "127.0.0.1:0";
+    ls[0].tls_cert = tls_fixture_path("server.pem");
+    ls[0].tls_key = tls_fixture_path("server.key");
+    f.opts.listens = ls;
+    start(&f);
+    snprintf(cmd, sizeof(cmd),
+             "curl -sv --max-time 10 --cacert %s --resolve localhost:%u:127.0.0.1 "
+             "https://localhost:%u/ https://localhost:%u/users/7 2>&1",
+             tls_fixture_path("ca.pem"), f.port, f.port, f.port);
+    cr_assert_eq(srvfx_sh(cmd, out, sizeof(out)), 0, "%s", out);
+    cr_expect(strstr(out, "ALPN: server accepted http/1.1") != NULL, "%s", out);
+    cr_expect(strstr(out, "Hello, World!") != NULL, "%s", out);
+    cr_expect(strstr(out, "{\"id\":\"7\"}") != NULL, "%s", out);
+    cr_expect(strstr(out, "Re-using existing connection") != NULL, "%s", out);
+    srvfx_stop(&f);
+}
+
+/* An idle keep-alive connection holds no task and no buffer: the heap
+ * grows by a few hundred bytes per connection (the stream and the
+ * connection record). Reported, and bounded generously (1 KiB). */
+Test(server_h1, idle_keepalive_connections_cost_under_1k_heap)
+{
+    enum { N = 1000 };
+    static int fds[N];
+    struct srvfx f = {0};
+    struct cio_server_stats st;
+    char out[512];
+    int closed;
+    start(&f);
+    /* warm up: the first request creates the pooled request context */
+    int w = srvfx_connect(f.port);
+    srvfx_exchange(w, "GET / HTTP/1.1\r\nHost: a\r\n\r\n", 27, out, sizeof(out), 200, &closed);
+    close(w);
+    for (int i = 0; i < 300; i++) {
+        cio_server_stats(f.srv, &st);
+        if (st.conns == 0)
+            break;
+        usleep(10000);
+    }
+    size_t before = heap_bytes();
+    for (int i = 0; i < N; i++) {
+        fds[i] = srvfx_connect(f.port);
+        cr_assert_geq(fds[i], 0);
+        cr_assert_eq(send(fds[i], "GET / HTTP/1.1\r\nHost: a\r\n\r\n", 27, 0), 27);
+    }
+    for (int i = 0; i < N; i++) {
+        ssize_t n = recv(fds[i], out, sizeof(out), 0);
+        cr_assert_gt(n, 0);
+    }
+    for (int i = 0; i < 500; i++) {
+        cio_server_stats(f.srv, &st);
+        if (st.conns_idle == N && st.inflight == 0)
+            break;
+        usleep(10000);
+    }
+    cr_expect_eq(st.conns, N);
+    cr_expect_eq(st.conns_idle, N);
+    size_t after = heap_bytes();
+    double per = ((double)after - (double)before) / N;
+    fprintf(stderr, "idle keep-alive: %.0f heap bytes per connection (%d held)\n",
+            per, N);
+    cr_expect_lt(per, 1024.0, "%.0f bytes per idle connection", per);
+    for (int i = 0; i < N; i++)
+        close(fds[i]);
+    srvfx_stop(&f);
+}
+
+Test(server_h1, tls_sni_chooses_certificate_by_name)
+{
+    struct srvfx f = {0};
+    struct cio_listen ls[2] = {{0}};
+    const char *certs[3], *keys[3];
+    char cmd[1024], out[8192];
+    certs[0] = tls_fixture_path("wrong.pem");
+    keys[0] = tls_fixture_path("wrong.key");
+    certs[1] = tls_fixture_path("wild.pem");
+    keys[1] = tls_fixture_path("wild.key");
+    certs[2] = keys[2] = NULL;
+    ls[0].addr = "127.0.0.1:0";
+    ls[0].tls_cert = tls_fixture_path("server.pem");
+    ls[0].tls_key = tls_fixture_path("server.key");
+    ls[0].sni_certs = certs;
+    ls[0].sni_keys = keys;
+    f.opts.listens = ls;
+    start(&f);
+    /* each name verifies only if the server picked the matching cert */
+    const char *names[] = {"localhost", "wrong.test", "x.a.test"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(cmd, sizeof(cmd),
+                 "curl -s --max-time 10 --cacert %s --resolve %s:%u:127.0.0.1 "
+                 "https://%s:%u/ 2>&1",
+                 tls_fixture_path("ca.pem"), names[i], f.port, names[i], f.port);
+        cr_expect_eq(srvfx_sh(cmd, out, sizeof(out)), 0, "%s: %s", names[i], out);
+        cr_expect_str_eq(out, "Hello, World!", "%s", names[i]);
+    }
+    srvfx_stop(&f);
+}
+
+Test(server_h1, proxy_protocol_sets_peer)
+{
+    struct srvfx f = {0};
+    struct cio_listen ls[2] = {{0}};
+    char out[4096];
+    int closed;
+    ls[0].addr = "127.0.0.1:0";
+    ls[0].proxy_protocol = true;
+    f.opts.listens = ls;
+    start(&f);
+    raw(&f, "PROXY TCP4 192.0.2.7 198.51.100.1 4711 80\r\n"
+            "GET /peer HTTP/1.1\r\nHost: a\r\n\r\n"
+            "GET /peer HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+        out, sizeof(out), &closed);
+    cr_expect_eq(srvfx_count(out, "peer=192.0.2.7:4711"), 2, "%s", out);
+    /* v2 binary, IPv6 */
+    static const unsigned char v2[] = {
+        0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a,
+        0x21, 0x21, 0x00, 0x24,
+        0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01,
+        0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02,
+        0x12, 0x34, 0x00, 0x50};
+    char req[256];
+    memcpy(req, v2, sizeof(v2));
+    const char *g = "GET /peer HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+    memcpy(req + sizeof(v2), g, strlen(g));
+    int fd = srvfx_connect(f.port);
+    srvfx_exchange(fd, req, sizeof(v2) + strlen(g), out, sizeof(out), 3000, &closed);
+    close(fd);
+    cr_expect(strstr(out, "peer=[2001:db8::1]:4660") != NULL, "%s", out);
+    /* no header: closed without a response */
+    raw(&f, "GET /peer HTTP/1.1\r\nHost: a\r\n\r\n", out, sizeof(out), &closed);
+    cr_expect_eq(out[0], '\0', "%s", out);
+    cr_expect_eq(closed, 1);
     srvfx_stop(&f);
 }

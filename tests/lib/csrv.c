@@ -72,7 +72,15 @@ static void serve(void *arg)
         req->conn_requests = ++nreq;
         bool cont = f.expect_continue;
         cio__buf_consume(&in, (size_t)hl);
-        if (cont) {
+        if (cont && s->expect_mode == 1) {
+            s->requests++;
+            const char *no = "HTTP/1.1 417 Expectation Failed\r\n"
+                             "Content-Length: 0\r\n\r\n";
+            cio_stream_write(st, no, strlen(no), cio_after(5000));
+            cio_sleep(cio_after(2000)); /* the client must not send the body */
+            goto close_stream;
+        }
+        if (cont && s->expect_mode == 0) {
             cio_stream_write(st, "HTTP/1.1 100 Continue\r\n\r\n", 25,
                              cio_after(5000));
         }
@@ -143,9 +151,14 @@ static void serve(void *arg)
         int flags = s->fn != NULL ? s->fn(s, req, &out, s->ud)
                                   : csrv_reply(&out, 200, NULL, "ok");
         cio__buf_fini(&body);
-        if (out.len > 0 &&
-            cio_stream_write(st, out.base, out.len, cio_after(30000)) < 0)
-            goto close_stream;
+        for (size_t off = 0, step = s->trickle ? s->trickle : out.len;
+             off < out.len; off += step) {
+            size_t k = out.len - off < step ? out.len - off : step;
+            if (cio_stream_write(st, out.base + off, k, cio_after(30000)) < 0)
+                goto close_stream;
+            if (s->trickle && cio_sleep(cio_after(1)) < 0)
+                goto close_stream;
+        }
         if (flags & CSRV_HOLD) {
             cio_sleep(cio_after(60000));
             goto close_stream;

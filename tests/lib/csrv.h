@@ -45,6 +45,11 @@ struct csrv {
     unsigned delay_ms;          /* before each response */
     bool silent;                /* accept, then never read or write */
     bool no_read;               /* accept and read nothing (write timeout) */
+    int expect_mode;            /* Expect: 100-continue: 0 = answer 100,
+                                 * 1 = answer 417 at once and close,
+                                 * 2 = ignore it (read the body anyway) */
+    unsigned trickle;           /* > 0: write responses in pieces of this
+                                 * many bytes, yielding between them */
     bool close_idle;            /* close a connection right after each
                                  * response is written (keep-alive header
                                  * still says open: a stale connection) */

@@ -96,13 +96,16 @@ int peer_put_file(struct peer *p, const char *rel, const void *data,
 
 static int nginx_conf(struct peer *p, char *conf, size_t cap)
 {
-    char text[4096], tls[1024] = "";
+    char text[4096], tls[1024] = "", verify[512] = "";
+    if (p->tls_client_ca != NULL)
+        snprintf(verify, sizeof(verify), "    ssl_client_certificate %s;\n"
+                 "    ssl_verify_client on;\n", p->tls_client_ca);
     if (p->tls_cert != NULL) {
         p->tls_port = free_port();
         snprintf(tls, sizeof(tls),
                  "  server {\n    listen 127.0.0.1:%u ssl;\n    root %s/www;\n"
-                 "    ssl_certificate %s;\n    ssl_certificate_key %s;\n  }\n",
-                 p->tls_port, p->dir, p->tls_cert, p->tls_key);
+                 "    ssl_certificate %s;\n    ssl_certificate_key %s;\n%s  }\n",
+                 p->tls_port, p->dir, p->tls_cert, p->tls_key, verify);
     }
     int n = snprintf(
         text, sizeof(text),

@@ -20,6 +20,8 @@ struct peer {
     /* nginx only, optional: also serve www/ over TLS with this certificate
      * chain and key (PEM paths) on tls_port, picked by peer_start. */
     const char *tls_cert, *tls_key;
+    const char *tls_client_ca;  /* also require a client certificate
+                                 * issued by this CA (PEM path) */
     unsigned tls_port;
 };
 

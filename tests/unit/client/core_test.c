@@ -384,3 +384,77 @@ Test(client_core, stream_lines_chunked)
     run(&x, t_lines);
     cio_test_no_leaks();
 }
+
+/* ---------------------------------------------------------------- expect */
+
+static void t_expect_rejected(struct ctx *x)
+{
+    cio_response *r;
+    CIO_ASSERT_RC(cio_post(x->c, "/", &(struct cio_request){.body = "abc",
+        .body_len = 3, .expect_continue = true}, &r), 0);
+    cr_expect_eq(cio_response_status(r), 417);
+    cio_response_free(r);
+    struct cio_pool_stats st;
+    cio_client_pool_stats(x->c, &st);
+    cr_expect_eq(st.conns, 0, "the declared body was never sent: not reusable");
+}
+
+Test(client_core, expect_continue_final_status_skips_body)
+{
+    struct ctx x = {.srv.expect_mode = 1};
+    run(&x, t_expect_rejected);
+    cio_test_no_leaks();
+}
+
+static void t_expect_ignored(struct ctx *x)
+{
+    cio_response *r;
+    CIO_ASSERT_RC(cio_post(x->c, "/", &(struct cio_request){.body = "abc",
+        .body_len = 3, .expect_continue = true}, &r), 0);
+    size_t n;
+    cr_expect_str_eq(cio_response_body(r, &n), "abc", "sent after the 1 s wait");
+    cio_response_free(r);
+}
+
+Test(client_core, expect_continue_ignored_by_server)
+{
+    struct ctx x = {.srv.expect_mode = 2, .srv.fn = echo};
+    run(&x, t_expect_ignored);
+    cio_test_no_leaks();
+}
+
+/* ---------------------------------------------------------------- close */
+
+static int conn_close(struct csrv *s, const struct csrv_req *req,
+                      struct cio__buf *out, void *ud)
+{
+    (void)s; (void)ud;
+    if (strcmp(req->target, "/close") == 0)
+        return csrv_reply(out, 200, "Connection: close\r\n", "bye"), 0;
+    if (strcmp(req->target, "/http10") == 0)
+        return cio__buf_printf(out, "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok"), 0;
+    return csrv_reply(out, 200, NULL, "ok"), 0;
+}
+
+static void t_conn_close(struct ctx *x)
+{
+    cio_response *r;
+    const char *paths[] = {"/close", "/http10"};
+    for (int i = 0; i < 2; i++) {
+        CIO_ASSERT_RC(cio_get(x->c, paths[i], NULL, &r), 0);
+        cio_response_free(r);
+        struct cio_pool_stats st;
+        cio_client_pool_stats(x->c, &st);
+        cr_expect_eq(st.conns, 0, "%s: not kept", paths[i]);
+    }
+    CIO_ASSERT_RC(cio_get(x->c, "/http10", NULL, &r), 0);
+    cr_expect_eq(cio_response_version(r), 10);
+    cio_response_free(r);
+}
+
+Test(client_core, connection_close_and_http10_not_reused)
+{
+    struct ctx x = {.srv.fn = conn_close};
+    run(&x, t_conn_close);
+    cio_test_no_leaks();
+}

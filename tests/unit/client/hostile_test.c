@@ -246,6 +246,7 @@ static void t_coding(struct ctx *x)
     /* E.50: unknown coding: raw body. */
     CIO_ASSERT_RC(cio_get(x->c, "/xz", NULL, &r), 0);
     cr_expect_str_eq(cio_response_body(r, &n), "rawbytes");
+    CIO_EXPECT_RC(cio_response_error(r), CIO_ENOTSUP);
     cio_response_free(r);
     /* E.48: corrupt gzip: error, no hang. */
     CIO_EXPECT_RC(cio_get(x->c, "/corrupt", NULL, &r), CIO_ECODING);
@@ -283,5 +284,63 @@ Test(client_hostile, cookies_refused)
 {
     struct ctx x = {.srv.fn = script};
     run(&x, t_cookies);
+    cio_test_no_leaks();
+}
+
+/* The same responses cut into 1- and 7-byte writes: every parser and
+ * decoder state of the client resumes across reads. */
+static int trickled(struct csrv *s, const struct csrv_req *req,
+                    struct cio__buf *out, void *ud)
+{
+    (void)s;
+    (void)ud;
+    if (strcmp(req->target, "/chunked_gzip") == 0) {
+        size_t zl;
+        char *z = gz("trickled chunked gzip body\nline two\n", 36, &zl);
+        cio__buf_printf(out, "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n"
+                        "Transfer-Encoding: chunked\r\n\r\n");
+        size_t half = zl / 2;
+        cio__buf_printf(out, "%zx\r\n", half);
+        cio__buf_append(out, z, half);
+        cio__buf_printf(out, "\r\n%zx;ext=1\r\n", zl - half);
+        cio__buf_append(out, z + half, zl - half);
+        cio__buf_printf(out, "\r\n0\r\nX-Trailer: t\r\n\r\n");
+        free(z);
+        return 0;
+    }
+    return csrv_reply(out, 200, "X-A: 1\r\n", "plain trickled"), 0;
+}
+
+static void t_trickle(struct ctx *x)
+{
+    for (int i = 0; i < 2; i++) {
+        cio_response *r;
+        size_t n;
+        CIO_ASSERT_RC(cio_get(x->c, "/chunked_gzip", NULL, &r), 0);
+        cr_expect_str_eq(cio_response_body(r, &n), "trickled chunked gzip body\nline two\n");
+        cio_response_free(r);
+        CIO_ASSERT_RC(cio_get(x->c, "/plain", &(struct cio_request){.stream = true}, &r), 0);
+        const char *l;
+        CIO_ASSERT_RC(cio_response_read_line(r, &l, &n, 0), 1);
+        cr_expect_str_eq(l, "plain trickled");
+        CIO_EXPECT_RC(cio_response_read_line(r, &l, &n, 0), 0);
+        cio_response_free(r);
+    }
+    struct cio_pool_stats st;
+    cio_client_pool_stats(x->c, &st);
+    cr_expect_eq(st.created, 1, "every trickled response ended cleanly");
+}
+
+Test(client_hostile, trickled_1_byte)
+{
+    struct ctx x = {.srv.fn = trickled, .srv.trickle = 1};
+    run(&x, t_trickle);
+    cio_test_no_leaks();
+}
+
+Test(client_hostile, trickled_7_bytes)
+{
+    struct ctx x = {.srv.fn = trickled, .srv.trickle = 7};
+    run(&x, t_trickle);
     cio_test_no_leaks();
 }

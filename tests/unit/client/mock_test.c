@@ -199,3 +199,108 @@ Test(client_mock, unfreed_stream_reported)
 #endif
     cio_test_no_leaks();
 }
+
+/* ------------------------------------------------------- text charsets */
+
+static int text_handler(const cio_request_info *req, cio_mock_resp *m, void *ud)
+{
+    (void)ud;
+    const char *url = cio_request_info_url(req);
+    if (strstr(url, "latin1") != NULL) {
+        cio_mock_header(m, "Content-Type", "text/plain; charset=ISO-8859-1");
+        return cio_mock_body(m, "caf\xe9", 4);
+    }
+    if (strstr(url, "koi8") != NULL) {
+        cio_mock_header(m, "Content-Type", "text/plain; charset=koi8-r");
+        return cio_mock_body(m, "x", 1);
+    }
+    cio_mock_header(m, "Content-Type", "application/json");
+    return cio_mock_body(m, "{not json", 9);
+}
+
+static int text_main(void *arg)
+{
+    (void)arg;
+    cio_client *c;
+    CIO_ASSERT_RC(cio_client_new(&c, &(struct cio_client_opts){.mock = text_handler}), 0);
+    cio_response *r;
+    const char *t;
+    size_t n;
+    CIO_ASSERT_RC(cio_get(c, "http://m.test/latin1", NULL, &r), 0);
+    CIO_ASSERT_RC(cio_response_text(r, &t, &n), 0);
+    cr_expect_str_eq(t, "caf\xc3\xa9");
+    cr_expect_eq(n, 5);
+    cr_expect_eq(cio_response_history(r), 0);
+    CIO_EXPECT_RC(cio_response_history_at(r, 0, NULL, NULL), CIO_EINVAL);
+    cio_response_free(r);
+    CIO_ASSERT_RC(cio_get(c, "http://m.test/koi8", NULL, &r), 0);
+    CIO_EXPECT_RC(cio_response_text(r, &t, &n), CIO_ENOTSUP);
+    cio_response_free(r);
+    CIO_ASSERT_RC(cio_get(c, "http://m.test/json", NULL, &r), 0);
+    struct json_t *j;
+    CIO_EXPECT_RC(cio_response_json(r, &j), CIO_EPROTO);
+    cio_response_free(r);
+    cio_client_free(c);
+    return 0;
+}
+
+Test(client_mock, text_charsets_and_json_errors)
+{
+    CIO_ASSERT_RC(cio_test_run(text_main, NULL), 0);
+    cio_test_no_leaks();
+}
+
+/* ------------------------------------------------------- cookie file */
+
+static int ck_handler(const cio_request_info *req, cio_mock_resp *m, void *ud)
+{
+    char *seen = ud;
+    const char *ck = cio_headers_get(cio_request_info_headers(req), "Cookie");
+    snprintf(seen, 256, "%s", ck != NULL ? ck : "");
+    if (strstr(cio_request_info_url(req), "/set") != NULL)
+        cio_mock_header(m, "Set-Cookie", "keep=1; Max-Age=3600; Path=/");
+    return 0;
+}
+
+static int ck_main(void *arg)
+{
+    const char *path = arg;
+    char seen[256];
+    cio_client *c;
+    cio_response *r;
+    CIO_ASSERT_RC(cio_client_new(&c, &(struct cio_client_opts){
+        .mock = ck_handler, .mock_ud = seen, .cookie_file = path,
+        .cookies = (struct cio_kv[]){{"everywhere", "e"}, {0}}}), 0);
+    CIO_ASSERT_RC(cio_get(c, "http://a.test/set", NULL, &r), 0);
+    cio_response_free(r);
+    cio_client_free(c); /* saves the file */
+    CIO_ASSERT_RC(cio_client_new(&c, &(struct cio_client_opts){
+        .mock = ck_handler, .mock_ud = seen, .cookie_file = path}), 0);
+    CIO_ASSERT_RC(cio_get(c, "http://a.test/x", &(struct cio_request){
+        .cookies = (struct cio_kv[]){{"req", "r"}, {0}}}, &r), 0);
+    cio_response_free(r);
+    cr_expect_str_eq(seen, "keep=1; req=r");
+    CIO_ASSERT_RC(cio_get(c, "http://b.test/x", NULL, &r), 0);
+    cio_response_free(r);
+    cr_expect_str_eq(seen, "", "host-only cookie not sent to another host");
+    cio_client_free(c);
+    return 0;
+}
+
+Test(client_mock, cookie_file_persisted)
+{
+    char path[] = "/tmp/cio_cookiesXXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    unlink(path); /* a missing file is fine: created at free */
+    CIO_ASSERT_RC(cio_test_run(ck_main, path), 0);
+    char buf[2048] = {0};
+    fd = open(path, O_RDONLY);
+    cr_assert(fd >= 0);
+    cr_expect(read(fd, buf, sizeof(buf) - 1) > 0);
+    close(fd);
+    unlink(path);
+    cr_expect(strstr(buf, "a.test\tFALSE\t/\tFALSE\t") != NULL, "%s", buf);
+    cr_expect(strstr(buf, "\tkeep\t1") != NULL, "%s", buf);
+    cio_test_no_leaks();
+}

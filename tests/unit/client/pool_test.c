@@ -8,6 +8,7 @@
 #include "test.h"
 
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -183,6 +184,18 @@ static void t_1000(struct ctx *x)
 
 Test(client_pool, thousand_concurrent_default_limits)
 {
+    /* Client and server ends in one process: 2,000 descriptors. The
+     * test may raise its own soft limit (before the client derives its
+     * defaults from it); below that it cannot run. */
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    if (rl.rlim_cur < 2200 && rl.rlim_max >= 2200) {
+        rl.rlim_cur = 2200;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    getrlimit(RLIMIT_NOFILE, &rl);
+    if (rl.rlim_cur < 2200)
+        cr_skip_test("RLIMIT_NOFILE below 2,200");
     struct ctx x = {.srv.delay_ms = 200};
     run(&x, t_1000);
     cio_test_no_leaks();
@@ -430,5 +443,83 @@ Test(client_pool, free_drains_small_closes_big)
 {
     struct ctx x = {.srv.fn = sized};
     run(&x, t_drain);
+    cio_test_no_leaks();
+}
+
+/* ---------------------------------------------------------------- expiry */
+
+static void t_expiry(struct ctx *x)
+{
+    cio_response *r;
+    CIO_ASSERT_RC(cio_get(x->c, "/", NULL, &r), 0);
+    cio_response_free(r);
+    cio_sleep(cio_after(120));
+    CIO_ASSERT_RC(cio_get(x->c, "/", NULL, &r), 0);
+    cio_response_free(r);
+    struct cio_pool_stats st;
+    cio_client_pool_stats(x->c, &st);
+    cr_expect_eq(st.created, 2, "the idle connection expired");
+    cr_expect_eq(st.reused, 0);
+    cr_expect_eq(x->srv.accepted, 2);
+}
+
+Test(client_pool, keepalive_expiry)
+{
+    struct ctx x = {.opts.limits.keepalive_ms = 50};
+    run(&x, t_expiry);
+    cio_test_no_leaks();
+}
+
+/* Total limit 1: a request to a second origin closes the first origin's
+ * idle connection instead of waiting. */
+static void t_lru(struct ctx *x)
+{
+    struct csrv other = {0};
+    CIO_ASSERT_RC(csrv_start(&other), 0);
+    cio_response *r;
+    CIO_ASSERT_RC(cio_get(x->c, "/", NULL, &r), 0);
+    cio_response_free(r);
+    char url[96];
+    snprintf(url, sizeof(url), "%s/", other.addr);
+    CIO_ASSERT_RC(cio_get(x->c, url, NULL, &r), 0);
+    cio_response_free(r);
+    struct cio_pool_stats st;
+    cio_client_pool_stats(x->c, &st);
+    cr_expect_eq(st.conns, 1);
+    cr_expect_eq(st.created, 2);
+    cr_expect_eq(st.wait_ms_total, 0);
+    csrv_stop(&other);
+}
+
+Test(client_pool, total_limit_evicts_idle_of_other_origin)
+{
+    struct ctx x = {.opts.limits.max_conns = 1};
+    run(&x, t_lru);
+    cio_test_no_leaks();
+}
+
+/* max_idle_per_host: connections above it are closed when released. */
+static void t_max_idle(struct ctx *x)
+{
+    cio_group *g;
+    struct job jobs[4];
+    CIO_ASSERT_RC(cio_group_new(&g), 0);
+    for (int i = 0; i < 4; i++) {
+        jobs[i] = (struct job){x, i};
+        CIO_ASSERT_RC(cio_go(g, get_task, &jobs[i]), 0);
+    }
+    CIO_EXPECT_RC(cio_group_wait(g, cio_after(20000)), 0);
+    cio_group_free(g);
+    struct cio_pool_stats st;
+    cio_client_pool_stats(x->c, &st);
+    cr_expect_eq(st.created, 4);
+    cr_expect_eq(st.idle, 2);
+    cr_expect_eq(st.conns, 2);
+}
+
+Test(client_pool, max_idle_per_host)
+{
+    struct ctx x = {.srv.delay_ms = 20, .opts.limits.max_idle_per_host = 2};
+    run(&x, t_max_idle);
     cio_test_no_leaks();
 }

@@ -18,6 +18,7 @@ struct worker {
     int id;
     int steps;                  /* loop-local: no atomics needed */
     pthread_t self;
+    atomic_int *go;             /* set once the test has every loop */
 };
 
 static void stepper(void *arg)
@@ -36,6 +37,11 @@ static int worker_main(void *arg)
     cio_group *g;
 
     w->self = pthread_self();
+    /* A loop lives as long as its thread: stay alive until the test has
+     * compared every loop, or a finished thread's loop memory could be
+     * reused by a later one and compare equal. */
+    for (int i = 0; i < 10000 && !atomic_load(w->go); i++)
+        CIO_ASSERT_RC(cio_sleep(cio_after(1)), 0);
     CIO_ASSERT_RC(cio_group_new(&g), 0);
     for (int i = 0; i < 10; i++)
         CIO_ASSERT_RC(cio_go(g, stepper, w), 0);
@@ -50,9 +56,11 @@ Test(thread, n_loops_on_n_threads)
     struct worker w[N] = {0};
     cio_thread *t[N];
     cio_loop *loops[N];
+    atomic_int go = 0;
 
     for (int i = 0; i < N; i++) {
         w[i].id = i;
+        w[i].go = &go;
         CIO_ASSERT_RC(cio_thread_new(&t[i], worker_main, &w[i]), 0);
     }
     for (int i = 0; i < N; i++) {
@@ -60,6 +68,7 @@ Test(thread, n_loops_on_n_threads)
         for (int j = 0; j < i; j++)
             cr_expect_neq(loops[i], loops[j], "one loop per thread");
     }
+    atomic_store(&go, 1);
     for (int i = 0; i < N; i++) {
         int res = 0;
         CIO_ASSERT_RC(cio_thread_join(t[i], cio_after(10000), &res), 0);

@@ -456,6 +456,42 @@ Test(router, url_for_round_trip)
     cio__router_free(r);
 }
 
+/* A wide node (hash index after compile) answers as bisection did before
+ * compile, for hits, misses, prefixes and the {name} fallback. */
+Test(router, wide_node_same_before_and_after_compile)
+{
+    struct cio__router *r;
+    char pat[32];
+    CIO_ASSERT_RC(cio__router_new(&r), 0);
+    for (int i = 0; i < 300; i++) {
+        snprintf(pat, sizeof pat, "/w/s%d", i * 7);
+        CIO_ASSERT_RC(cio__router_add(r, "GET", pat, T(i)), 0);
+    }
+    CIO_ASSERT_RC(cio__router_add(r, "GET", "/w/{other}", T(1000)), 0);
+    CIO_ASSERT_RC(cio__router_add(r, "GET", "/w/", T(1001)), 0);
+    void *before[2200];
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < 2200; i++) {
+            char path[32];
+            struct cio__route_match m;
+            if (i < 2100)
+                snprintf(path, sizeof path, "/w/s%d", i);
+            else
+                snprintf(path, sizeof path, "/w/%.*s", i % 4, "s123");
+            int rc = cio__router_match(r, CIO_STR_LIT("GET"), cio_str_c(path), &m);
+            cr_assert_eq(rc, CIO__ROUTE_FOUND, "%s", path);
+            if (pass == 0)
+                before[i] = m.target;
+            else
+                cr_expect_eq(m.target, before[i], "%s", path);
+            if (i < 2100)
+                cr_expect_eq(m.target, i % 7 == 0 ? T(i / 7) : T(1000), "%s", path);
+        }
+        CIO_ASSERT_RC(cio__router_compile(r), 0);
+    }
+    cio__router_free(r);
+}
+
 Test(router, empty_router)
 {
     struct cio__router *r;
@@ -477,6 +513,8 @@ static double ns_per_match(const struct cio__router *r, const char *method,
     struct cio__route_match m;
     const int iters = 20000;
     struct cio_str ms = cio_str_c(method), ps = cio_str_c(path);
+    for (int i = 0; i < iters / 10; i++) /* warm the caches */
+        cr_assert_eq(cio__router_match(r, ms, ps, &m), want, "%s", path);
     clock_gettime(CLOCK_MONOTONIC, &a);
     for (int i = 0; i < iters; i++)
         cr_assert_eq(cio__router_match(r, ms, ps, &m), want, "%s", path);

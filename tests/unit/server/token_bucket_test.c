@@ -199,6 +199,12 @@ Test(token_bucket, options)
         CIO_EXPECT_RC(cio__tb_new(&tb, &bad[i]), CIO_EINVAL);
     struct cio__tb_opts nan_rate = {NAN, 1, 1};
     CIO_EXPECT_RC(cio__tb_new(&tb, &nan_rate), CIO_EINVAL);
+    cr_expect(strstr(cio_last_error(), "rate nan is not within") != NULL, "%s",
+              cio_last_error());
+    CIO_EXPECT_RC(cio__tb_new(&tb, &bad[4]), CIO_EINVAL);
+    cr_expect(strstr(cio_last_error(), "burst 0") != NULL, "%s", cio_last_error());
+    CIO_EXPECT_RC(cio__tb_new(&tb, &bad[6]), CIO_EINVAL);
+    cr_expect(strstr(cio_last_error(), "max_keys 0") != NULL, "%s", cio_last_error());
     CIO_EXPECT_RC(cio__tb_new(&tb, NULL), CIO_EINVAL);
     cr_expect_null(tb);
     /* The extremes are accepted. */

@@ -9,6 +9,7 @@
 #include <corio/tls.h>
 #include <corio/http.h>
 #include <corio/client.h>
+#include <corio/bench.h>
 #include <corio/server.h>
 
 #endif

@@ -33,7 +33,7 @@ static const struct command commands[] = {
     {"head", cmd_http, "HEAD URL [ITEM...]"},
     {"serve", cmd_serve, "[DIR]: static files plus httpbin-like endpoints"},
     {"demo", cmd_demo, "[--quick]: sequential vs gathered requests, measured"},
-    /* {"bench", cmd_bench, "..."}: added with tools/corio/bench*.c */
+    {"bench", cmd_bench, "[URL]: load generator, latency percentiles (--help)"},
     {NULL, NULL, NULL},
 };
 

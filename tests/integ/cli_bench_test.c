@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `corio bench` as a program: against nginx (-n 1000 -c 8 --json: 1000
+ * requests, 0 errors, all 200), the open loop (--rate), --plot writing an
+ * SVG file, and the embedded server (no URL). The binary is CIO_CORIO_BIN
+ * when defined at compile time, else $CIO_TEST_BIN/corio (CTest sets
+ * CIO_TEST_BIN to the build directory).
+ */
+#include "test.h"
+
+#include <unistd.h>
+
+#include "peers.h"
+
+static struct peer nginx;
+static char url[128];
+static char bin[512];
+
+static void find_bin(void)
+{
+#ifdef CIO_CORIO_BIN
+    snprintf(bin, sizeof bin, "%s", CIO_CORIO_BIN);
+#else
+    const char *d = getenv("CIO_TEST_BIN");
+    snprintf(bin, sizeof bin, "%s/corio", d ? d : ".");
+#endif
+    if (access(bin, X_OK) != 0)
+        cr_skip_test("%s not built", bin);
+}
+
+static void start(void)
+{
+    find_bin();
+    cr_assert_eq(peer_prepare(&nginx, "nginx"), 0);
+    cr_assert_eq(peer_put_file(&nginx, "hello.txt", "Hello, World!\n", 14), 0);
+    int rc = peer_start(&nginx);
+    if (rc == 77)
+        cr_skip_test("nginx not installed");
+    cr_assert_eq(rc, 0);
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/hello.txt", nginx.port);
+}
+
+static void stop(void)
+{
+    if (nginx.pid > 0)
+        peer_stop(&nginx);
+}
+
+/* The number after "key": in the JSON report; -1 if absent. */
+static long long json_num(const char *js, const char *key)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *p = strstr(js, pat);
+    if (p == NULL)
+        return -1;
+    return strtoll(p + strlen(pat), NULL, 10);
+}
+
+static char out[65536];
+
+static void run(char *const argv[])
+{
+    ptrdiff_t n = peer_run_capture(argv, out, sizeof out - 1);
+    cr_assert(n > 0, "%s failed", argv[0]);
+    out[n] = '\0';
+}
+
+TestSuite(cli_bench, .init = start, .fini = stop);
+
+Test(cli_bench, nginx_n1000_json)
+{
+    run((char *const[]){bin, "bench", "-n", "1000", "-c", "8", "--json",
+                        "-q", url, NULL});
+    cr_assert_eq(json_num(out, "requests"), 1000, "%s", out);
+    cr_assert_eq(json_num(out, "errors"), 0, "%s", out);
+    cr_assert_eq(json_num(out, "200"), 1000, "%s", out);
+    cr_assert_eq(json_num(out, "count"), 1000, "%s", out);
+}
+
+Test(cli_bench, rate_mode_completes)
+{
+    run((char *const[]){bin, "bench", "-n", "300", "-c", "4", "--rate",
+                        "1500", "--json", "-q", url, NULL});
+    cr_assert_eq(json_num(out, "requests"), 300, "%s", out);
+    cr_assert_eq(json_num(out, "errors"), 0, "%s", out);
+}
+
+Test(cli_bench, plot_writes_svg)
+{
+    char path[] = "/tmp/cio_bench_plot_XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0);
+    close(fd);
+    run((char *const[]){bin, "bench", "-n", "200", "-c", "2", "-q", "--plot",
+                        path, url, NULL});
+    cr_assert(strstr(out, "Requests") != NULL, "%s", out);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f);
+    static char svg[1 << 20];
+    size_t n = fread(svg, 1, sizeof svg - 1, f);
+    fclose(f);
+    unlink(path);
+    svg[n] = '\0';
+    cr_assert(strstr(svg, "<svg") != NULL);
+    cr_assert(strstr(svg, "<polyline") != NULL);
+    cr_assert(strstr(svg, "</svg>") != NULL);
+}
+
+Test(cli_bench, embedded_server)
+{
+    run((char *const[]){bin, "bench", "-n", "500", "-c", "4", "--json", "-q",
+                        NULL});
+    cr_assert_eq(json_num(out, "requests"), 500, "%s", out);
+    cr_assert_eq(json_num(out, "errors"), 0, "%s", out);
+}
+
+Test(cli_bench, bad_option_fails)
+{
+    char buf[256];
+    cr_assert_eq(peer_run_capture((char *const[]){bin, "bench", "-c", "0",
+                                                  url, NULL},
+                                  buf, sizeof buf),
+                 -1);
+}

@@ -390,8 +390,9 @@ int cio_server_run(cio_server *srv)
     }
     if (rc < 0)
         cio_server_stop(srv);
-    if (srv->handle_signals && cio_group_new(&sig) == 0)
-        (void)cio_go(sig, sig_task, srv);
+    if (srv->handle_signals && cio_group_new(&sig) == 0 &&
+        cio_go(sig, sig_task, srv) == 0)
+        (void)cio_yield(); /* the handler is installed before on_listen */
     rc = worker_serve(&srv->workers[0]);
     cio_group_free(sig);
     /* the calling task may have been canceled: stop the others too */

@@ -10,7 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <fcntl.h>
 #include <malloc.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <jansson.h>
 
@@ -215,6 +217,25 @@ static int big(cio_req *req, cio_resp *res, void *ud)
 
 static int write_err;
 
+/* sendfile of this test's own source: sized (Content-Length) or chunked */
+static int sendfile_h(cio_req *req, cio_resp *res, void *ud)
+{
+    (void)ud;
+    int fd = open(cio_test_data("../integ/server_h1_test.c"), O_RDONLY);
+    if (fd < 0)
+        return cio_resp_error(res, 404, NULL);
+    struct stat st;
+    fstat(fd, &st);
+    if (cio_req_query(req, "sized") != NULL) {
+        char n[32];
+        snprintf(n, sizeof(n), "%lld", (long long)st.st_size);
+        cio_resp_set_header(res, "Content-Length", n);
+    }
+    int rc = cio_resp_sendfile(res, fd, 0, (uint64_t)st.st_size);
+    close(fd);
+    return rc;
+}
+
 static cio_app *make_app(void)
 {
     cio_app *app, *sub;
@@ -234,6 +255,7 @@ static cio_app *make_app(void)
     cr_assert_eq(cio_app_get(app, "/peer", peer, NULL), 0);
     cr_assert_eq(cio_app_get(app, "/abort", abort_mid_stream, NULL), 0);
     cr_assert_eq(cio_app_get(app, "/big", big, NULL), 0);
+    cr_assert_eq(cio_app_get(app, "/sendfile", sendfile_h, NULL), 0);
     write_err = 0;
     cr_assert_eq(cio_app_set_state(app, "write_err", &write_err, NULL), 0);
     cr_assert_eq(cio_app_use(app, order_mw, "a"), 0);
@@ -941,6 +963,47 @@ Test(server_h1, expect_continue_not_sent_when_body_unread)
     cr_expect(strncmp(out, "HTTP/1.1 200 OK\r\n", 17) == 0, "%s", out);
     cr_expect(strstr(out, "100 Continue") == NULL, "%s", out);
     cr_expect(strstr(out, "Connection: close\r\n") != NULL, "%s", out);
+    cr_expect_eq(closed, 1);
+    srvfx_stop(&f);
+}
+
+Test(server_h1, sendfile_sized_and_chunked_with_curl)
+{
+    struct srvfx f = {0};
+    char cmd[1024], out[256];
+    start(&f);
+    for (int sized = 0; sized < 2; sized++) {
+        snprintf(cmd, sizeof(cmd),
+                 "curl -s --max-time 10 '%s/sendfile%s' | cmp - %s && echo same",
+                 f.url, sized ? "?sized=1" : "",
+                 cio_test_data("../integ/server_h1_test.c"));
+        srvfx_sh(cmd, out, sizeof(out));
+        cr_expect_str_eq(out, "same\n", "sized=%d", sized);
+    }
+    srvfx_stop(&f);
+}
+
+Test(server_h1, http10_and_max_requests_per_conn)
+{
+    struct srvfx f = {0};
+    char out[4096];
+    int closed;
+    f.opts.limits.max_requests_per_conn = 2;
+    start(&f);
+    /* 1.0 without keep-alive: answered, then closed */
+    raw(&f, "GET / HTTP/1.0\r\n\r\n", out, sizeof(out), &closed);
+    cr_expect(strncmp(out, "HTTP/1.1 200 OK", 15) == 0, "%s", out);
+    cr_expect_eq(closed, 1);
+    /* 1.0 streaming without a length: close-delimited, no chunked */
+    raw(&f, "GET /stream HTTP/1.0\r\n\r\n", out, sizeof(out), &closed);
+    cr_expect(strstr(out, "chunked") == NULL, "%s", out);
+    cr_expect(strstr(out, "\r\n\r\nline 0\nline 1\nline 2\n") != NULL, "%s", out);
+    cr_expect_eq(closed, 1);
+    /* the second request of a connection is its last */
+    raw(&f, "GET / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"
+            "GET / HTTP/1.1\r\nHost: a\r\n\r\n", out, sizeof(out), &closed);
+    cr_expect_eq(srvfx_count(out, "HTTP/1.1 200 OK"), 2, "%s", out);
+    cr_expect_eq(srvfx_count(out, "Connection: close"), 1, "%s", out);
     cr_expect_eq(closed, 1);
     srvfx_stop(&f);
 }

@@ -1039,6 +1039,45 @@ static int read_proxy(struct cio__ctx *x)
     }
 }
 
+/* The PROXY header in front of a TLS handshake: read exactly its bytes
+ * (the ClientHello after it belongs to TLS), v1 a byte at a time after its
+ * first 8, v2 by its declared length. */
+static int read_proxy_exact(struct cio__conn *c, cio_time dl)
+{
+    char buf[CIO__PROXY_V2_MAX];
+    struct cio__proxy_info pi;
+    size_t len = 0, want = 8;
+
+    for (;;) {
+        while (len < want) {
+            ptrdiff_t n = cio_stream_read(c->s, buf + len, want - len, dl);
+            if (n <= 0)
+                return n < 0 ? (int)n : CIO_EPROTO;
+            len += (size_t)n;
+        }
+        ptrdiff_t n = cio__proxy_parse(buf, len, &pi);
+        if (n > 0) {
+            c->peer = cio__strdup(pi.local ? cio_stream_peer(c->s) : pi.src);
+            return c->peer != NULL ? 0 : CIO_ENOMEM;
+        }
+        if (n != CIO_EMORE)
+            return (int)n;
+        if (buf[0] == '\r') {
+            /* v2: 16 fixed bytes, then the length they declare */
+            size_t total = len < 16 ? 16
+                                    : 16 + (((size_t)(unsigned char)buf[14] << 8) |
+                                            (unsigned char)buf[15]);
+            if (total > sizeof(buf) || total <= len)
+                return CIO_EPROTO;
+            want = total;
+        } else {
+            if (len >= CIO__PROXY_V1_MAX)
+                return CIO_EPROTO;
+            want = len + 1;
+        }
+    }
+}
+
 /* Serves requests until the connection may go idle (1) or must close (0). */
 static int serve(struct cio__ctx *x)
 {
@@ -1079,6 +1118,10 @@ static void conn_task(void *arg)
     }
     if (c->lc->tls != NULL && !c->tls_done) {
         cio_stream *t;
+        if (c->lc->proxy && read_proxy_exact(c, cio_after(srv->to.head_ms)) < 0) {
+            conn_close(c);
+            return;
+        }
         if (cio_tls_server(&t, c->s, c->lc->tls, cio_after(srv->to.head_ms)) < 0) {
             conn_close(c);
             return;

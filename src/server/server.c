@@ -29,8 +29,6 @@ static int lsn_conf(struct cio__lsn_conf *lc, const struct cio_listen *l)
 
     if (l->addr == NULL)
         return cio__err(CIO_EINVAL, "listener without an address");
-    if (l->proxy_protocol && l->tls_cert != NULL)
-        return cio__err(CIO_ENOTSUP, "PROXY protocol before TLS is not supported yet");
     lc->proxy = l->proxy_protocol;
     if (l->sni_certs != NULL && l->sni_certs[0] != NULL && l->tls_cert == NULL)
         return cio__err(CIO_EINVAL, "SNI certificates need tls_cert");

@@ -1048,3 +1048,25 @@ Test(server_h1, slowhttptest_slowloris_closed_at_head_deadline)
     cr_expect(strstr(one, "Hello, World!") != NULL);
     srvfx_stop(&f);
 }
+
+/* PROXY v1 in front of TLS (a TCP load balancer): the header is read
+ * byte-exactly, the handshake follows, the peer comes from the header. */
+Test(server_h1, proxy_protocol_before_tls)
+{
+    struct srvfx f = {0};
+    struct cio_listen ls[2] = {{0}};
+    char cmd[1024], out[4096];
+    ls[0].addr = "127.0.0.1:0";
+    ls[0].tls_cert = tls_fixture_path("server.pem");
+    ls[0].tls_key = tls_fixture_path("server.key");
+    ls[0].proxy_protocol = true;
+    f.opts.listens = ls;
+    start(&f);
+    snprintf(cmd, sizeof(cmd),
+             "curl -s --max-time 10 --haproxy-protocol --cacert %s "
+             "--resolve localhost:%u:127.0.0.1 https://localhost:%u/peer 2>&1",
+             tls_fixture_path("ca.pem"), f.port, f.port);
+    cr_expect_eq(srvfx_sh(cmd, out, sizeof(out)), 0, "%s", out);
+    cr_expect(strncmp(out, "peer=127.0.0.1:", 15) == 0, "%s", out);
+    srvfx_stop(&f);
+}

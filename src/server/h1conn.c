@@ -966,7 +966,7 @@ static int handle(struct cio__ctx *x, size_t hlen)
     if (rc < 0 || req->body_err < 0) {
         int st = map_body_err(req->body_err);
         if (!res->prepared) {
-            cio_headers_clear(res->headers);
+            /* headers set by middleware (request id, CORS) stay */
             cio_resp_error(res, st ? st : 500, st ? cio_last_error() : NULL);
         }
         if (req->body_err < 0 || res->prepared)

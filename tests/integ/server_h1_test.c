@@ -385,6 +385,8 @@ Test(server_h1, handler_error_is_500_and_streaming_is_chunked)
     raw(&f, "GET /fail HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", out,
         sizeof(out), &closed);
     cr_expect(strncmp(out, "HTTP/1.1 500 ", 13) == 0, "%s", out);
+    /* the middleware's header survives the error */
+    cr_expect(strstr(out, "X-Order: <b<a\r\n") != NULL, "%s", out);
     raw(&f, "GET /stream HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", out,
         sizeof(out), &closed);
     cr_expect(strstr(out, "Transfer-Encoding: chunked\r\n") != NULL, "%s", out);

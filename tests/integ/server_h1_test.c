@@ -217,6 +217,17 @@ static int big(cio_req *req, cio_resp *res, void *ud)
 
 static int write_err;
 
+static int small_body(cio_req *req, cio_resp *res, void *ud)
+{
+    const char *b;
+    size_t n;
+    (void)ud;
+    int rc = cio_req_body(req, 10, &b, &n);
+    if (rc < 0)
+        return rc; /* the server maps the body error */
+    return cio_resp_body(res, b, n, "text/plain");
+}
+
 /* sendfile of this test's own source: sized (Content-Length) or chunked */
 static int sendfile_h(cio_req *req, cio_resp *res, void *ud)
 {
@@ -256,6 +267,7 @@ static cio_app *make_app(void)
     cr_assert_eq(cio_app_get(app, "/abort", abort_mid_stream, NULL), 0);
     cr_assert_eq(cio_app_get(app, "/big", big, NULL), 0);
     cr_assert_eq(cio_app_get(app, "/sendfile", sendfile_h, NULL), 0);
+    cr_assert_eq(cio_app_post(app, "/small", small_body, NULL), 0);
     write_err = 0;
     cr_assert_eq(cio_app_set_state(app, "write_err", &write_err, NULL), 0);
     cr_assert_eq(cio_app_use(app, order_mw, "a"), 0);
@@ -1070,5 +1082,24 @@ Test(server_h1, proxy_protocol_before_tls)
              tls_fixture_path("ca.pem"), f.port, f.port);
     cr_expect_eq(srvfx_sh(cmd, out, sizeof(out)), 0, "%s", out);
     cr_expect(strncmp(out, "peer=127.0.0.1:", 15) == 0, "%s", out);
+    srvfx_stop(&f);
+}
+
+Test(server_h1, handler_body_limit_maps_to_413)
+{
+    struct srvfx f = {0};
+    char out[4096];
+    int closed;
+    start(&f);
+    raw(&f, "POST /small HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\nhello world",
+        out, sizeof(out), &closed);
+    cr_expect(strncmp(out, "HTTP/1.1 413 ", 13) == 0, "%s", out);
+    cr_expect_eq(closed, 1);
+    raw(&f, "POST /small HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+            "b\r\nhello world\r\n0\r\n\r\n", out, sizeof(out), &closed);
+    cr_expect(strncmp(out, "HTTP/1.1 413 ", 13) == 0, "%s", out);
+    raw(&f, "POST /small HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n"
+            "Connection: close\r\n\r\nhelloworld", out, sizeof(out), &closed);
+    cr_expect(strstr(out, "\r\n\r\nhelloworld") != NULL, "%s", out);
     srvfx_stop(&f);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
 #include <sys/stat.h>
@@ -1101,5 +1102,23 @@ Test(server_h1, handler_body_limit_maps_to_413)
     raw(&f, "POST /small HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n"
             "Connection: close\r\n\r\nhelloworld", out, sizeof(out), &closed);
     cr_expect(strstr(out, "\r\n\r\nhelloworld") != NULL, "%s", out);
+    srvfx_stop(&f);
+}
+
+Test(server_h1, ipv6_listener)
+{
+    struct srvfx f = {0};
+    char cmd[512], out[4096];
+    f.opts.listen = "[::1]:0";
+    f.app = make_app();
+    int rc = srvfx_start(&f);
+    if (rc == -EADDRNOTAVAIL || rc == -EAFNOSUPPORT)
+        cr_skip("no IPv6 loopback");
+    CIO_ASSERT_RC(rc, 0);
+    cr_expect(strncmp(cio_server_addr(f.srv, 0), "[::1]:", 6) == 0, "%s",
+              cio_server_addr(f.srv, 0));
+    snprintf(cmd, sizeof(cmd), "curl -s -g --max-time 10 'http://[::1]:%u/users/6'", f.port);
+    cr_expect_eq(srvfx_sh(cmd, out, sizeof(out)), 0);
+    cr_expect_str_eq(out, "{\"id\":\"6\"}");
     srvfx_stop(&f);
 }

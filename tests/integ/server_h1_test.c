@@ -230,11 +230,13 @@ static int small_body(cio_req *req, cio_resp *res, void *ud)
     return cio_resp_body(res, b, n, "text/plain");
 }
 
-/* sendfile of this test's own source: sized (Content-Length) or chunked */
+/* sendfile of this test's own source: sized (Content-Length) or chunked;
+ * the path is set by the main thread before the server starts */
+static char self_path[1024];
 static int sendfile_h(cio_req *req, cio_resp *res, void *ud)
 {
     (void)ud;
-    int fd = open(cio_test_data("../integ/server_h1_test.c"), O_RDONLY);
+    int fd = open(self_path, O_RDONLY);
     if (fd < 0)
         return cio_resp_error(res, 404, NULL);
     struct stat st;
@@ -284,6 +286,8 @@ static cio_app *make_app(void)
 
 static void start(struct srvfx *f)
 {
+    snprintf(self_path, sizeof(self_path), "%s",
+             cio_test_data("../integ/server_h1_test.c"));
     f->app = make_app();
     CIO_ASSERT_RC(srvfx_start(f), 0);
 }
@@ -1127,10 +1131,12 @@ Test(server_h1, ipv6_listener)
 /* J93: the n-th allocation on a request path fails, for every n: the
  * client gets an answer or a close, never a hang; nothing leaks (LSan at
  * exit) and the server keeps serving. */
-static atomic_int fail_at, alloc_seen;
+static atomic_int fail_at, alloc_seen, armed;
 static int fail_nth(size_t size)
 {
     (void)size;
+    if (!atomic_load(&armed))
+        return 0;
     return atomic_fetch_add(&alloc_seen, 1) == atomic_load(&fail_at);
 }
 
@@ -1139,6 +1145,9 @@ Test(server_h1, reliability_allocation_failure_sweep)
     struct srvfx f = {0};
     char out[4096];
     int closed, completed = 0;
+    /* the hook is installed before the server thread starts and removed
+     * after it ended; the atomic flag arms it */
+    cio__alloc_fail_hook = fail_nth;
     start(&f);
     static const char *reqs[] = {
         "POST /form HTTP/1.1\r\nHost: a\r\nContent-Type: application/x-www-form-urlencoded\r\n"
@@ -1153,9 +1162,9 @@ Test(server_h1, reliability_allocation_failure_sweep)
             cr_assert_geq(fd, 0);
             atomic_store(&alloc_seen, 0);
             atomic_store(&fail_at, n);
-            cio__alloc_fail_hook = fail_nth;
+            atomic_store(&armed, 1);
             srvfx_exchange(fd, reqs[r], strlen(reqs[r]), out, sizeof(out), 3000, &closed);
-            cio__alloc_fail_hook = NULL;
+            atomic_store(&armed, 0);
             close(fd);
             int status = out[0] != '\0' ? atoi(out + 9) : 0;
             cr_expect(closed, "req %zu fail #%d: no close", r, n);
@@ -1171,4 +1180,5 @@ Test(server_h1, reliability_allocation_failure_sweep)
         sizeof(out), &closed);
     cr_expect(strstr(out, "Hello, World!") != NULL, "%s", out);
     srvfx_stop(&f);
+    cio__alloc_fail_hook = NULL;
 }

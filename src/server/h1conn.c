@@ -30,7 +30,6 @@ struct cio__conn {
     const struct cio__lsn_conf *lc;
     uint32_t nreq;
     uint8_t state;
-    uint8_t fresh;   /* no byte received yet */
     uint8_t tls_done;
     char *peer;      /* from the PROXY header, or NULL: the socket's */
 };
@@ -82,6 +81,10 @@ static void conn_readable(cio_stream *s, int status, void *ud)
         conn_close(c);
         return;
     }
+    /* ACTIVE from now on, not when the task first runs: a stop in between
+     * closes idle connections and must not free this one under its task */
+    c->state = CONN_ACTIVE;
+    atomic_fetch_sub(&c->w->nidle, 1);
     if (cio_go(c->w->conns, conn_task, c) < 0)
         conn_close(c);
 }
@@ -115,7 +118,6 @@ int cio__h1_accept(struct cio__worker *w, const struct cio__lsn_conf *lc,
     c->s = s;
     c->w = w;
     c->lc = lc;
-    c->fresh = 1;
     cio__list_push_back(&w->all, &c->node);
     atomic_fetch_add(&w->nconns, 1);
     if (lc->tls != NULL) {
@@ -643,7 +645,6 @@ static void rebase(struct cio__ctx *x, ptrdiff_t delta)
  * response was sent. */
 static ptrdiff_t read_head(struct cio__ctx *x)
 {
-    struct cio_server *srv = x->req.srv;
     struct cio__conn *c = x->c;
     ptrdiff_t n;
 
@@ -680,8 +681,6 @@ static ptrdiff_t read_head(struct cio__ctx *x)
         n = cio_stream_read(c->s, cio__buf_tail(&x->rb), cio__buf_room(&x->rb),
                             x->deadline);
         if (n > 0) {
-            if (c->fresh)
-                c->fresh = 0;
             cio__buf_commit(&x->rb, (size_t)n);
             continue;
         }
@@ -689,7 +688,6 @@ static ptrdiff_t read_head(struct cio__ctx *x)
             error_and_close(x, 408, "request head not received in time");
             return -1;
         }
-        (void)srv;
         return 0; /* EOF, reset, timeout before any byte, cancel */
     }
 }
@@ -1112,10 +1110,6 @@ static void conn_task(void *arg)
     struct cio__ctx *x;
     int keep;
 
-    if (c->state == CONN_IDLE) {
-        atomic_fetch_sub(&w->nidle, 1);
-        c->state = CONN_ACTIVE;
-    }
     if (c->lc->tls != NULL && !c->tls_done) {
         cio_stream *t;
         if (c->lc->proxy && read_proxy_exact(c, cio_after(srv->to.head_ms)) < 0) {

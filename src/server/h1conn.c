@@ -765,6 +765,14 @@ static int h_options(cio_req *req, cio_resp *res, void *ud)
     return cio_resp_set_header(res, "Allow", allow);
 }
 
+static int h_options_star(cio_req *req, cio_resp *res, void *ud)
+{
+    (void)req;
+    (void)ud;
+    cio_resp_set_status(res, 204);
+    return 0;
+}
+
 static int map_body_err(int err)
 {
     switch (err) {
@@ -958,6 +966,9 @@ static int handle(struct cio__ctx *x, size_t hlen)
         req->fn = rc == CIO__ROUTE_NOT_FOUND ? h_not_found
                   : x->fr.method == CIO__H1_M_OPTIONS ? h_options
                                                       : h_no_method;
+        /* "OPTIONS *" asks about the server itself (RFC 9110 §9.3.7) */
+        if (x->fr.method == CIO__H1_M_OPTIONS && strcmp(req->path, "*") == 0)
+            req->fn = h_options_star;
     }
 
     rc = cio__req_run(req, res);

@@ -354,6 +354,9 @@ Test(server_h1, not_found_method_not_allowed_and_options)
         out, sizeof(out), &closed);
     cr_expect(strncmp(out, "HTTP/1.1 204 ", 13) == 0, "%s", out);
     cr_expect(strstr(out, "Allow: POST, PUT, OPTIONS\r\n") != NULL, "%s", out);
+    raw(&f, "OPTIONS * HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+        out, sizeof(out), &closed);
+    cr_expect(strncmp(out, "HTTP/1.1 204 ", 13) == 0, "%s", out);
     raw(&f, "GET /nope HTTP/1.1\r\nHost: a\r\nAccept: application/json\r\n"
             "Connection: close\r\n\r\n", out, sizeof(out), &closed);
     cr_expect(strstr(out, "{\"status\":404,\"error\":\"Not Found\",\"message\":null}") != NULL,

@@ -356,7 +356,9 @@ CIO_API int cio_app_static(cio_app *app, const char *prefix, const char *root,
 /* ------------------------------------------------------------ serving */
 
 struct cio_server_limits {
-    uint32_t max_head;          /* request line + fields; 0 = 16 KiB (431) */
+    uint32_t max_head;          /* header section; 0 = 16 KiB (431); the
+                                 * request line and each field line have
+                                 * their own 8 KiB limits (414, 431) */
     uint32_t max_fields;        /* 0 = 100 (431) */
     uint64_t max_body;          /* 0 = 1 MiB (413); UINT64_MAX = none */
     uint32_t max_conns;         /* per worker; 0 = 10000 */
@@ -367,8 +369,10 @@ struct cio_server_limits {
 struct cio_server_timeouts {
     uint32_t head_ms;        /* whole request head (slowloris); 0 = 10 s */
     uint32_t idle_ms;        /* keep-alive idle; 0 = 60 s */
-    uint32_t body_min_rate;  /* bytes/s averaged over 5 s; 0 = 1024 */
-    uint32_t write_ms;       /* no write progress; 0 = 30 s */
+    uint32_t body_min_rate;  /* bytes/s after a 5 s grace (408); 0 = 1024 */
+    uint32_t write_ms;       /* one write (a head, a chunk, a body) that does
+                              * not complete in time ends the connection;
+                              * 0 = 30 s */
     uint32_t grace_ms;       /* graceful stop before canceling; 0 = 10 s */
 };
 
@@ -438,7 +442,8 @@ struct cio_server_stats {
 };
 CIO_API void cio_server_stats(const cio_server *srv, struct cio_server_stats *out);
 
-/* Frees a stopped server (stops it first if needed). NULL ok. */
+/* Frees a server that is not running (cio_server_run has returned, or was
+ * never called). NULL ok. */
 CIO_API void cio_server_free(cio_server *srv);
 
 /*

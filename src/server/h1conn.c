@@ -30,7 +30,6 @@ struct cio__conn {
     const struct cio__lsn_conf *lc;
     uint32_t nreq;
     uint8_t state;
-    uint8_t fresh;   /* no byte received yet */
     uint8_t tls_done;
     char *peer;      /* from the PROXY header, or NULL: the socket's */
 };
@@ -82,6 +81,10 @@ static void conn_readable(cio_stream *s, int status, void *ud)
         conn_close(c);
         return;
     }
+    /* ACTIVE from now on, not when the task first runs: a stop in between
+     * closes idle connections and must not free this one under its task */
+    c->state = CONN_ACTIVE;
+    atomic_fetch_sub(&c->w->nidle, 1);
     if (cio_go(c->w->conns, conn_task, c) < 0)
         conn_close(c);
 }
@@ -115,7 +118,6 @@ int cio__h1_accept(struct cio__worker *w, const struct cio__lsn_conf *lc,
     c->s = s;
     c->w = w;
     c->lc = lc;
-    c->fresh = 1;
     cio__list_push_back(&w->all, &c->node);
     atomic_fetch_add(&w->nconns, 1);
     if (lc->tls != NULL) {
@@ -643,7 +645,6 @@ static void rebase(struct cio__ctx *x, ptrdiff_t delta)
  * response was sent. */
 static ptrdiff_t read_head(struct cio__ctx *x)
 {
-    struct cio_server *srv = x->req.srv;
     struct cio__conn *c = x->c;
     ptrdiff_t n;
 
@@ -680,8 +681,6 @@ static ptrdiff_t read_head(struct cio__ctx *x)
         n = cio_stream_read(c->s, cio__buf_tail(&x->rb), cio__buf_room(&x->rb),
                             x->deadline);
         if (n > 0) {
-            if (c->fresh)
-                c->fresh = 0;
             cio__buf_commit(&x->rb, (size_t)n);
             continue;
         }
@@ -689,7 +688,6 @@ static ptrdiff_t read_head(struct cio__ctx *x)
             error_and_close(x, 408, "request head not received in time");
             return -1;
         }
-        (void)srv;
         return 0; /* EOF, reset, timeout before any byte, cancel */
     }
 }
@@ -765,6 +763,14 @@ static int h_options(cio_req *req, cio_resp *res, void *ud)
     snprintf(allow, sizeof(allow), "%s, OPTIONS", req->m.allow);
     cio_resp_set_status(res, 204);
     return cio_resp_set_header(res, "Allow", allow);
+}
+
+static int h_options_star(cio_req *req, cio_resp *res, void *ud)
+{
+    (void)req;
+    (void)ud;
+    cio_resp_set_status(res, 204);
+    return 0;
 }
 
 static int map_body_err(int err)
@@ -960,13 +966,16 @@ static int handle(struct cio__ctx *x, size_t hlen)
         req->fn = rc == CIO__ROUTE_NOT_FOUND ? h_not_found
                   : x->fr.method == CIO__H1_M_OPTIONS ? h_options
                                                       : h_no_method;
+        /* "OPTIONS *" asks about the server itself (RFC 9110 §9.3.7) */
+        if (x->fr.method == CIO__H1_M_OPTIONS && strcmp(req->path, "*") == 0)
+            req->fn = h_options_star;
     }
 
     rc = cio__req_run(req, res);
     if (rc < 0 || req->body_err < 0) {
         int st = map_body_err(req->body_err);
         if (!res->prepared) {
-            cio_headers_clear(res->headers);
+            /* headers set by middleware (request id, CORS) stay */
             cio_resp_error(res, st ? st : 500, st ? cio_last_error() : NULL);
         }
         if (req->body_err < 0 || res->prepared)
@@ -1039,6 +1048,45 @@ static int read_proxy(struct cio__ctx *x)
     }
 }
 
+/* The PROXY header in front of a TLS handshake: read exactly its bytes
+ * (the ClientHello after it belongs to TLS), v1 a byte at a time after its
+ * first 8, v2 by its declared length. */
+static int read_proxy_exact(struct cio__conn *c, cio_time dl)
+{
+    char buf[CIO__PROXY_V2_MAX];
+    struct cio__proxy_info pi;
+    size_t len = 0, want = 8;
+
+    for (;;) {
+        while (len < want) {
+            ptrdiff_t n = cio_stream_read(c->s, buf + len, want - len, dl);
+            if (n <= 0)
+                return n < 0 ? (int)n : CIO_EPROTO;
+            len += (size_t)n;
+        }
+        ptrdiff_t n = cio__proxy_parse(buf, len, &pi);
+        if (n > 0) {
+            c->peer = cio__strdup(pi.local ? cio_stream_peer(c->s) : pi.src);
+            return c->peer != NULL ? 0 : CIO_ENOMEM;
+        }
+        if (n != CIO_EMORE)
+            return (int)n;
+        if (buf[0] == '\r') {
+            /* v2: 16 fixed bytes, then the length they declare */
+            size_t total = len < 16 ? 16
+                                    : 16 + (((size_t)(unsigned char)buf[14] << 8) |
+                                            (unsigned char)buf[15]);
+            if (total > sizeof(buf) || total <= len)
+                return CIO_EPROTO;
+            want = total;
+        } else {
+            if (len >= CIO__PROXY_V1_MAX)
+                return CIO_EPROTO;
+            want = len + 1;
+        }
+    }
+}
+
 /* Serves requests until the connection may go idle (1) or must close (0). */
 static int serve(struct cio__ctx *x)
 {
@@ -1073,12 +1121,12 @@ static void conn_task(void *arg)
     struct cio__ctx *x;
     int keep;
 
-    if (c->state == CONN_IDLE) {
-        atomic_fetch_sub(&w->nidle, 1);
-        c->state = CONN_ACTIVE;
-    }
     if (c->lc->tls != NULL && !c->tls_done) {
         cio_stream *t;
+        if (c->lc->proxy && read_proxy_exact(c, cio_after(srv->to.head_ms)) < 0) {
+            conn_close(c);
+            return;
+        }
         if (cio_tls_server(&t, c->s, c->lc->tls, cio_after(srv->to.head_ms)) < 0) {
             conn_close(c);
             return;

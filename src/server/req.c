@@ -341,11 +341,15 @@ int cio_req_body(cio_req *req, size_t max, const char **body, size_t *len)
         *len = req->whole_len;
         return 0;
     }
+    /* over the limit: sticky, so the server answers 413 if the handler
+     * passes the error on, and closes (the body stays unread) */
     if (req->body == CIO__BODY_LENGTH && req->remaining > lim)
-        return cio__err(CIO_ETOOBIG, "request body of %llu bytes is over %llu",
-                        (unsigned long long)req->remaining,
-                        (unsigned long long)lim);
-    cap = req->body == CIO__BODY_LENGTH ? (size_t)req->remaining + 1 : 4096;
+        return req->body_err = cio__err(
+                   CIO_ETOOBIG, "request body of %llu bytes is over %llu",
+                   (unsigned long long)req->remaining, (unsigned long long)lim);
+    cap = req->body == CIO__BODY_LENGTH ? (size_t)req->remaining + 1
+          : lim < 4095                  ? (size_t)lim + 1
+                                        : 4096;
     b = cio__malloc(cap);
     if (b == NULL)
         return CIO_ENOMEM;
@@ -360,8 +364,9 @@ int cio_req_body(cio_req *req, size_t max, const char **body, size_t *len)
                 cio__free(b);
                 if (r < 0)
                     return (int)r;
-                return cio__err(CIO_ETOOBIG, "request body over %llu bytes",
-                                (unsigned long long)lim);
+                return req->body_err = cio__err(
+                           CIO_ETOOBIG, "request body over %llu bytes",
+                           (unsigned long long)lim);
             }
             size_t nc = cap * 2 > lim + 1 ? (size_t)lim + 1 : cap * 2;
             char *nb = cio__realloc(b, nc);

@@ -29,8 +29,6 @@ static int lsn_conf(struct cio__lsn_conf *lc, const struct cio_listen *l)
 
     if (l->addr == NULL)
         return cio__err(CIO_EINVAL, "listener without an address");
-    if (l->proxy_protocol && l->tls_cert != NULL)
-        return cio__err(CIO_ENOTSUP, "PROXY protocol before TLS is not supported yet");
     lc->proxy = l->proxy_protocol;
     if (l->sni_certs != NULL && l->sni_certs[0] != NULL && l->tls_cert == NULL)
         return cio__err(CIO_EINVAL, "SNI certificates need tls_cert");
@@ -390,8 +388,9 @@ int cio_server_run(cio_server *srv)
     }
     if (rc < 0)
         cio_server_stop(srv);
-    if (srv->handle_signals && cio_group_new(&sig) == 0)
-        (void)cio_go(sig, sig_task, srv);
+    if (srv->handle_signals && cio_group_new(&sig) == 0 &&
+        cio_go(sig, sig_task, srv) == 0)
+        (void)cio_yield(); /* the handler is installed before on_listen */
     rc = worker_serve(&srv->workers[0]);
     cio_group_free(sig);
     /* the calling task may have been canceled: stop the others too */

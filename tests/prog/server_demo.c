@@ -4,6 +4,7 @@
  *   server_demo [addr] [workers] [cert key]
  * Prints "listening <addr>" once bound; SIGINT/SIGTERM stop it gracefully.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,9 +155,9 @@ static int auth_mw(cio_req *req, cio_resp *res, void *ud)
 
 static void on_listen(cio_server *srv, void *ud)
 {
-    static int once;
+    static atomic_int once;
     (void)ud;
-    if (once++ == 0) {
+    if (atomic_fetch_add(&once, 1) == 0) {
         printf("listening %s\n", cio_server_addr(srv, 0));
         fflush(stdout);
     }

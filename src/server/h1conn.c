@@ -1054,7 +1054,7 @@ static int read_proxy(struct cio__ctx *x)
 static int read_proxy_exact(struct cio__conn *c, cio_time dl)
 {
     char buf[CIO__PROXY_V2_MAX];
-    struct cio__proxy_info pi;
+    struct cio__proxy_proto_info pi;
     size_t len = 0, want = 8;
 
     for (;;) {
@@ -1064,7 +1064,7 @@ static int read_proxy_exact(struct cio__conn *c, cio_time dl)
                 return n < 0 ? (int)n : CIO_EPROTO;
             len += (size_t)n;
         }
-        ptrdiff_t n = cio__proxy_parse(buf, len, &pi);
+        ptrdiff_t n = cio__proxy_proto_parse(buf, len, &pi);
         if (n > 0) {
             c->peer = cio__strdup(pi.local ? cio_stream_peer(c->s) : pi.src);
             return c->peer != NULL ? 0 : CIO_ENOMEM;

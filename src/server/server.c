@@ -413,17 +413,21 @@ void cio_server_stop(cio_server *srv)
 {
     if (srv == NULL || atomic_exchange(&srv->stopping, 1))
         return;
-    for (unsigned i = 0; i < srv->nworkers; i++) {
+    /* One critical section for every worker: once worker 0 has the stop,
+     * cio_server_run may return on another thread and its caller free the
+     * server; cio_server_free takes stop_mu first, so it waits until this
+     * loop is done with srv. */
+    pthread_mutex_lock(&srv->stop_mu);
+    for (unsigned i = srv->nworkers; i-- > 0;) {
         struct cio__worker *w = &srv->workers[i];
         /* on our own loop, act now: a post could run after the server
          * is freed (stop, then run returns at once, then free) */
-        pthread_mutex_lock(&srv->stop_mu);
         if (w->loop != NULL && w->loop == cio_loop_current())
             stop_cb(w);
         else if (w->loop != NULL)
             (void)cio_loop_post(w->loop, stop_cb, w);
-        pthread_mutex_unlock(&srv->stop_mu);
     }
+    pthread_mutex_unlock(&srv->stop_mu);
 }
 
 const char *cio_server_addr(const cio_server *srv, size_t i)
@@ -463,6 +467,9 @@ void cio_server_free(cio_server *srv)
 {
     if (srv == NULL)
         return;
+    /* Wait for a cio_server_stop still running on another thread. */
+    pthread_mutex_lock(&srv->stop_mu);
+    pthread_mutex_unlock(&srv->stop_mu);
     if (srv->workers != NULL) {
         close_listeners(&srv->workers[0]);
         for (unsigned i = 0; i < srv->nworkers; i++)

@@ -212,7 +212,10 @@ CIO_API void cio_chan_free(cio_chan *c);
 
 /*
  * A blocking job for the executor (a process-wide thread pool).
- * fn runs on a pool thread and must not call corio runtime functions.
+ * fn runs on a pool thread, which has no loop: it must not use the
+ * caller's tasks, streams or sync objects (they belong to the caller's
+ * loop). It may run a loop of its own from start to end with cio_run()
+ * (cio_fetch does), like any other thread without a loop.
  */
 struct cio_job {
     void *(*fn)(void *arg);

@@ -672,7 +672,8 @@ static int data_page(cio_req *req, cio_resp *res, void *ud)
                                 "items", items, "tracking_id", track));
 }
 
-/* An upload sink: reads the body as it arrives (any size) and answers with
+/* An upload sink: reads the body as it arrives (up to the server's body
+ * limit) and answers with
  * its length, so streaming uploads need not be echoed back. */
 static int upload(cio_req *req, cio_resp *res, void *ud)
 {

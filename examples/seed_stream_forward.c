@@ -11,8 +11,9 @@
  *       r = await client.send(req, stream=True)
  *       return StreamingResponse(r.aiter_text(), background=BackgroundTask(r.aclose))
  *
- *   seed_stream_forward [BASE_URL [host:port]]
- *       (defaults http://127.0.0.1:8080 and 127.0.0.1:8081; port 0 = any)
+ *   seed_stream_forward [host:port [BASE_URL]]
+ *       (defaults 127.0.0.1:8081, port 0 = any, and http://127.0.0.1:8080;
+ *       the listen address comes first, as for the web_* servers)
  *
  * Every GET is forwarded to BASE_URL + the same path and query, e.g.
  * `curl localhost:8081/stream/3` streams corio serve's /stream/3. Prints
@@ -98,13 +99,13 @@ int main(int argc, char **argv)
     cio_app *app;
     int rc = cio_app_new(&app);
 
-    if (argc > 1)
-        upstream = argv[1];
+    if (argc > 2)
+        upstream = argv[2];
     if (rc == 0 && (rc = cio_app_on_startup(app, make_client, NULL)) == 0 &&
         (rc = cio_app_on_cleanup(app, free_client, NULL)) == 0 &&
         (rc = cio_app_get(app, "/{path:.*}", home, NULL)) == 0)
         rc = cio_serve(app, &(struct cio_server_opts){
-            .listen = argc > 2 ? argv[2] : "127.0.0.1:8081",
+            .listen = argc > 1 ? argv[1] : "127.0.0.1:8081",
             .workers = 1,
             .on_listen = on_listen,
         });

@@ -41,7 +41,8 @@ static int fetch_data_with_aiohttp(void *arg)
         printf("[aiohttp] ok, status %d\n", cio_response_status(r));
         f->text = text != NULL ? strndup(text, len) : NULL;
     } else {
-        printf("[aiohttp] failed: %s: %s\n", cio_strerror(rc), cio_last_error());
+        printf("[aiohttp] failed: %s: %s\n", cio_strerror(rc),
+               cio_last_error());
     }
     cio_response_free(r);
     return rc;
@@ -66,13 +67,16 @@ static int amain(void *arg)
     cio_group_free(g);
     cio_client_free(session);
     if (rc < 0) {
-        fprintf(stderr, "seed_aiohttp_gather: %s: %s\n", cio_strerror(rc), cio_last_error());
+        fprintf(stderr, "seed_aiohttp_gather: %s: %s\n", cio_strerror(rc),
+                cio_last_error());
         return rc;
     }
-    printf("\n--- all requests done in %.1f s ---\n", (double)(cio_now() - t0) / 1000.0);
+    printf("\n--- all requests done in %.1f s ---\n",
+           (double)(cio_now() - t0) / 1000.0);
     for (int i = 0; i < 3; i++) {
         if (fetches[i].text != NULL)
-            printf("task %d result length: %zu\n", i + 1, strlen(fetches[i].text));
+            printf("task %d result length: %zu\n", i + 1,
+                   strlen(fetches[i].text));
         else
             printf("task %d result length: N/A\n", i + 1);
     }
@@ -86,7 +90,8 @@ int main(int argc, char **argv)
     struct fetch fetches[3] = {0};
 
     snprintf(fetches[0].url, sizeof(fetches[0].url), "%s/get", base);
-    snprintf(fetches[1].url, sizeof(fetches[1].url), "%s/delay/%s", base, delay);
+    snprintf(fetches[1].url, sizeof(fetches[1].url), "%s/delay/%s", base,
+             delay);
     snprintf(fetches[2].url, sizeof(fetches[2].url), "%s/status/200", base);
     int rc = cio_run(amain, fetches);
     int ok = 0;

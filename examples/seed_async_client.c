@@ -40,11 +40,14 @@ static int amain(void *arg)
         cio_client_free(client); /* await client.aclose() */
     }
     if (rc < 0)
-        fprintf(stderr, "seed_async_client: %s: %s\n", cio_strerror(rc), cio_last_error());
+        fprintf(stderr, "seed_async_client: %s: %s\n", cio_strerror(rc),
+                cio_last_error());
     return rc;
 }
 
 int main(int argc, char **argv)
 {
-    return cio_run(amain, argc > 1 ? argv[1] : "http://127.0.0.1:8080") == 0 ? 0 : 1;
+    return cio_run(amain, argc > 1 ? argv[1] : "http://127.0.0.1:8080") == 0
+               ? 0
+               : 1;
 }

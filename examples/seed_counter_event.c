@@ -75,7 +75,8 @@ static int async_get_method(void *arg)
     void *student_id;
 
     printf("[task %d] start at %.2f s\n", task_id, secs());
-    int rc = cio_blocking(get_data, (void *)(intptr_t)choice[rand_r(&seed) % 3], &student_id);
+    int rc = cio_blocking(get_data, (void *)(intptr_t)choice[rand_r(&seed) % 3],
+                          &student_id);
     if (rc < 0)
         return rc;
     printf("[task %d] lookup done at %.2f s\n", task_id, secs());
@@ -92,15 +93,18 @@ static int async_get_method(void *arg)
     if ((rc = cio_sem_acquire(semaphore, CIO_NEVER)) < 0)
         return rc;
     snprintf(url, sizeof(url), "%s/getStudentInfo", base);
-    rc = cio_get(client, url, &(struct cio_request){
-        .params = (struct cio_kv[]){{"id", id}, {0}}}, &r);
+    rc = cio_get(
+        client, url,
+        &(struct cio_request){.params = (struct cio_kv[]){{"id", id}, {0}}},
+        &r);
     if (rc == 0)
         rc = cio_response_raise(r);
     if (rc == 0)
         printf("[task %d] done at %.2f s: %s\n", task_id, secs(),
                cio_response_body(r, NULL));
     else
-        fprintf(stderr, "[task %d] %s: %s\n", task_id, cio_strerror(rc), cio_last_error());
+        fprintf(stderr, "[task %d] %s: %s\n", task_id, cio_strerror(rc),
+                cio_last_error());
     cio_response_free(r);
     cio_sem_release(semaphore);
     return rc;
@@ -125,7 +129,8 @@ static int run_concurrent_requests(void *arg)
     if (rc == 0) {
         cio_group_wait(g, CIO_NEVER);
         rc = cio_group_error(g);
-        printf("%d requests in %.1f s (counter + event: sent together)\n", NUM, secs());
+        printf("%d requests in %.1f s (counter + event: sent together)\n", NUM,
+               secs());
     } else {
         fprintf(stderr, "setup: %s: %s\n", cio_strerror(rc), cio_last_error());
     }

@@ -46,7 +46,10 @@ static int amain(void *arg)
         rc = cio_task_join(task2, CIO_NEVER, &r2);
     cio_group_free(g);
     if (rc < 0 || r1 < 0 || r2 < 0) {
-        fprintf(stderr, "seed_create_task: %s\n", cio_strerror(rc < 0 ? rc : r1 < 0 ? r1 : r2));
+        fprintf(stderr, "seed_create_task: %s\n",
+                cio_strerror(rc < 0   ? rc
+                             : r1 < 0 ? r1
+                                      : r2));
         return -1;
     }
     printf("2 tasks in %.1f s\n", (double)(cio_now() - t0) / 1000.0);

@@ -30,7 +30,7 @@
 
 struct fetch {
     char url[256];
-    char *text;   /* the body, malloc'ed, or NULL on failure */
+    char *text; /* the body, malloc'ed, or NULL on failure */
 };
 
 /* Runs on an executor thread: it may block, and uses no loop of ours. */
@@ -74,10 +74,12 @@ static int amain(void *arg)
         fprintf(stderr, "seed_executor_httpclient: %s\n", cio_strerror(rc));
         return rc;
     }
-    printf("\n--- all requests done in %.1f s ---\n", (double)(cio_now() - t0) / 1000.0);
+    printf("\n--- all requests done in %.1f s ---\n",
+           (double)(cio_now() - t0) / 1000.0);
     for (int i = 0; i < 3; i++) {
         if (fetches[i].text != NULL)
-            printf("task %d result length: %zu\n", i + 1, strlen(fetches[i].text));
+            printf("task %d result length: %zu\n", i + 1,
+                   strlen(fetches[i].text));
         else
             printf("task %d result length: N/A\n", i + 1);
     }
@@ -91,7 +93,8 @@ int main(int argc, char **argv)
     struct fetch fetches[3] = {0};
 
     snprintf(fetches[0].url, sizeof(fetches[0].url), "%s/get", base);
-    snprintf(fetches[1].url, sizeof(fetches[1].url), "%s/delay/%s", base, delay);
+    snprintf(fetches[1].url, sizeof(fetches[1].url), "%s/delay/%s", base,
+             delay);
     snprintf(fetches[2].url, sizeof(fetches[2].url), "%s/status/200", base);
     int rc = cio_run(amain, fetches);
     int ok = 0;

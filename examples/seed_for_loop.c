@@ -37,15 +37,19 @@ static int get_method(const char *base, int task_id, double t0)
 
     printf("[task %d] start at %.2f s\n", task_id, now() - t0);
     snprintf(url, sizeof(url), "%s/getStudentInfo", base);
-    int rc = cio_fetch(&(struct cio_request){
-        .url = url, .params = (struct cio_kv[]){{"id", "1"}, {0}}}, NULL, &r);
+    int rc = cio_fetch(
+        &(struct cio_request){.url = url,
+                              .params = (struct cio_kv[]){{"id", "1"}, {0}}},
+        NULL, &r);
     if (rc == 0 && (rc = cio_response_raise(r)) == 0 &&
         (rc = cio_response_json(r, &j)) == 0) {
         char *s = json_dumps(j, JSON_COMPACT);
-        printf("[task %d] done at %.2f s: %s\n", task_id, now() - t0, s ? s : "?");
+        printf("[task %d] done at %.2f s: %s\n", task_id, now() - t0,
+               s ? s : "?");
         free(s);
     } else {
-        fprintf(stderr, "[task %d] %s: %s\n", task_id, cio_strerror(rc), cio_last_error());
+        fprintf(stderr, "[task %d] %s: %s\n", task_id, cio_strerror(rc),
+                cio_last_error());
     }
     cio_response_free(r);
     return rc;

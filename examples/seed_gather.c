@@ -62,8 +62,10 @@ static int async_get_method(void *arg)
     if (rc < 0)
         return rc;
     snprintf(url, sizeof(url), "%s/getStudentInfo", base);
-    rc = cio_get(client, url, &(struct cio_request){
-        .params = (struct cio_kv[]){{"id", "1"}, {0}}}, &r);
+    rc = cio_get(
+        client, url,
+        &(struct cio_request){.params = (struct cio_kv[]){{"id", "1"}, {0}}},
+        &r);
     if (rc == 0 && (rc = cio_response_raise(r)) == 0 &&
         (rc = cio_response_json(r, &j)) == 0) {
         t->result = json_incref(j);
@@ -80,8 +82,10 @@ static int run_concurrent_requests(void *arg)
 {
     struct task *tasks = arg;
     cio_group *g;
-    int rc = cio_client_new(&client, &(struct cio_client_opts){
-        .timeouts = {.connect_ms = 10000, .read_ms = 10000, .write_ms = 10000}});
+    int rc = cio_client_new(
+        &client, &(struct cio_client_opts){.timeouts = {.connect_ms = 10000,
+                                                        .read_ms = 10000,
+                                                        .write_ms = 10000}});
     if (rc < 0 || (rc = cio_sem_new(&semaphore, MAX_CONCURRENCY)) < 0 ||
         (rc = cio_group_new(&g)) < 0) {
         fprintf(stderr, "setup: %s: %s\n", cio_strerror(rc), cio_last_error());
@@ -102,9 +106,11 @@ static int run_concurrent_requests(void *arg)
 
     int ok = 0;
     for (int i = 0; i < NUM; i++) {
-        char *s = tasks[i].result ? json_dumps(tasks[i].result, JSON_COMPACT) : NULL;
+        char *s =
+            tasks[i].result ? json_dumps(tasks[i].result, JSON_COMPACT) : NULL;
         printf("result %d: %s\n", i, s ? s : "(none)");
-        ok += tasks[i].result && json_object_get(tasks[i].result, "error") == NULL;
+        ok += tasks[i].result &&
+              json_object_get(tasks[i].result, "error") == NULL;
         free(s);
         json_decref(tasks[i].result);
     }

@@ -25,8 +25,9 @@
 #include <jansson.h>
 
 /* GETs base + path with req and prints the echoed object `field`. */
-static int show(cio_client *session, const char *base, const char *path, const char *field,
-                const struct cio_request *req, const char *what)
+static int show(cio_client *session, const char *base, const char *path,
+                const char *field, const struct cio_request *req,
+                const char *what)
 {
     char url[256];
     cio_response *r = NULL;
@@ -34,12 +35,15 @@ static int show(cio_client *session, const char *base, const char *path, const c
 
     snprintf(url, sizeof(url), "%s%s", base, path);
     int rc = cio_get(session, url, req, &r);
-    if (rc == 0 && (rc = cio_response_raise(r)) == 0 && (rc = cio_response_json(r, &j)) == 0) {
-        char *s = json_dumps(json_object_get(j, field), JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    if (rc == 0 && (rc = cio_response_raise(r)) == 0 &&
+        (rc = cio_response_json(r, &j)) == 0) {
+        char *s = json_dumps(json_object_get(j, field),
+                             JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
         printf("%s: %s\n", what, s ? s : "?");
         free(s);
     } else {
-        fprintf(stderr, "%s: %s: %s\n", what, cio_strerror(rc), cio_last_error());
+        fprintf(stderr, "%s: %s: %s\n", what, cio_strerror(rc),
+                cio_last_error());
     }
     cio_response_free(r);
     return rc;
@@ -50,10 +54,13 @@ static int amain(void *arg)
     const char *base = arg;
     cio_client *session;
     /* ClientSession(cookies=cookies): sent with every request. */
-    int rc = cio_client_new(&session, &(struct cio_client_opts){
-        .cookies = (struct cio_kv[]){{"session_id", "abc123"}, {"lang", "zh-CN"}, {0}}});
+    int rc = cio_client_new(
+        &session, &(struct cio_client_opts){
+                      .cookies = (struct cio_kv[]){
+                          {"session_id", "abc123"}, {"lang", "zh-CN"}, {0}}});
     if (rc < 0) {
-        fprintf(stderr, "session: %s: %s\n", cio_strerror(rc), cio_last_error());
+        fprintf(stderr, "session: %s: %s\n", cio_strerror(rc),
+                cio_last_error());
         return rc;
     }
     const struct cio_kv headers[] = {
@@ -62,21 +69,28 @@ static int amain(void *arg)
         {"X-Request-ID", "req-12345"},
         {0},
     };
-    const struct cio_kv params[] = {{"page", "2"}, {"limit", "10"}, {"filter", "active"}, {0}};
+    const struct cio_kv params[] = {
+        {"page", "2"}, {"limit", "10"}, {"filter", "active"}, {0}};
 
     if ((rc = show(session, base, "/headers", "headers",
-                   &(struct cio_request){.headers = headers}, "headers")) == 0 &&
-        (rc = show(session, base, "/cookies", "cookies", NULL, "session cookies")) == 0 &&
-        (rc = show(session, base, "/cookies", "cookies",
-                   &(struct cio_request){.cookies = (struct cio_kv[]){{"temp_token", "xyz"}, {0}}},
-                   "session + request cookies")) == 0)
-        rc = show(session, base, "/get", "url", &(struct cio_request){.params = params},
-                  "params");
+                   &(struct cio_request){.headers = headers}, "headers")) ==
+            0 &&
+        (rc = show(session, base, "/cookies", "cookies", NULL,
+                   "session cookies")) == 0 &&
+        (rc =
+             show(session, base, "/cookies", "cookies",
+                  &(struct cio_request){
+                      .cookies = (struct cio_kv[]){{"temp_token", "xyz"}, {0}}},
+                  "session + request cookies")) == 0)
+        rc = show(session, base, "/get", "url",
+                  &(struct cio_request){.params = params}, "params");
     cio_client_free(session);
     return rc;
 }
 
 int main(int argc, char **argv)
 {
-    return cio_run(amain, argc > 1 ? argv[1] : "http://127.0.0.1:8080") == 0 ? 0 : 1;
+    return cio_run(amain, argc > 1 ? argv[1] : "http://127.0.0.1:8080") == 0
+               ? 0
+               : 1;
 }

@@ -59,27 +59,35 @@ static int fetch_paginated_data(void *arg)
     snprintf(size, sizeof(size), "%d", SIZE);
     snprintf(auth, sizeof(auth), "Bearer %s", token != NULL ? token : "");
     generate_tracking_id(tracking_id, sizeof(tracking_id));
-    int rc = cio_get(p->session, url, &(struct cio_request){
-        .params = (struct cio_kv[]){{"page", page}, {"size", size}, {0}},
-        .headers = (struct cio_kv[]){{"Authorization", auth}, {"Accept", "application/json"}, {0}},
-        .cookies = (struct cio_kv[]){{"tracking_id", tracking_id}, {0}},
-    }, &resp);
+    int rc = cio_get(
+        p->session, url,
+        &(struct cio_request){
+            .params = (struct cio_kv[]){{"page", page}, {"size", size}, {0}},
+            .headers = (struct cio_kv[]){{"Authorization", auth},
+                                         {"Accept", "application/json"},
+                                         {0}},
+            .cookies = (struct cio_kv[]){{"tracking_id", tracking_id}, {0}},
+        },
+        &resp);
     if (rc < 0) {
-        fprintf(stderr, "page %d: %s: %s\n", p->page, cio_strerror(rc), cio_last_error());
+        fprintf(stderr, "page %d: %s: %s\n", p->page, cio_strerror(rc),
+                cio_last_error());
         return rc;
     }
     if (cio_response_status(resp) != 200) {
-        fprintf(stderr, "page %d: request failed: %d\n", p->page, cio_response_status(resp));
+        fprintf(stderr, "page %d: request failed: %d\n", p->page,
+                cio_response_status(resp));
         rc = CIO_ESTATUS;
     } else if ((rc = cio_response_json(resp, &j)) == 0) {
         json_t *items = json_object_get(j, "items");
         p->items = (int)json_array_size(items);
-        p->first_id = (int)json_integer_value(json_object_get(json_array_get(items, 0), "id"));
-        p->last_id = (int)json_integer_value(
-            json_object_get(json_array_get(items, json_array_size(items) - 1), "id"));
+        p->first_id = (int)json_integer_value(
+            json_object_get(json_array_get(items, 0), "id"));
+        p->last_id = (int)json_integer_value(json_object_get(
+            json_array_get(items, json_array_size(items) - 1), "id"));
         p->pages = (int)json_integer_value(json_object_get(j, "pages"));
-        printf("page %d: %d items (ids %d..%d), tracking_id %s\n", p->page, p->items,
-               p->first_id, p->last_id,
+        printf("page %d: %d items (ids %d..%d), tracking_id %s\n", p->page,
+               p->items, p->first_id, p->last_id,
                json_string_value(json_object_get(j, "tracking_id")) ?: "?");
     }
     cio_response_free(resp);
@@ -95,7 +103,8 @@ static int amain(void *arg)
     int rc = cio_client_new(&session, NULL);
 
     if (rc < 0) {
-        fprintf(stderr, "session: %s: %s\n", cio_strerror(rc), cio_last_error());
+        fprintf(stderr, "session: %s: %s\n", cio_strerror(rc),
+                cio_last_error());
         return rc;
     }
     pages[0] = (struct page){.session = session, .base = base, .page = 1};
@@ -104,7 +113,8 @@ static int amain(void *arg)
     if (rc == 0)
         rc = cio_group_new(&g);
     for (int i = 1; i < n && rc == 0; i++) {
-        pages[i] = (struct page){.session = session, .base = base, .page = i + 1};
+        pages[i] =
+            (struct page){.session = session, .base = base, .page = i + 1};
         rc = cio_spawn(g, fetch_paginated_data, &pages[i], NULL, NULL);
     }
     if (g != NULL && rc == 0 && (rc = cio_group_wait(g, CIO_NEVER)) == 0)
@@ -123,5 +133,7 @@ static int amain(void *arg)
 int main(int argc, char **argv)
 {
     srand((unsigned)getpid());
-    return cio_run(amain, argc > 1 ? argv[1] : "http://127.0.0.1:8080") == 0 ? 0 : 1;
+    return cio_run(amain, argc > 1 ? argv[1] : "http://127.0.0.1:8080") == 0
+               ? 0
+               : 1;
 }

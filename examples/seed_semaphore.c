@@ -26,7 +26,7 @@
 static const char *base = "http://127.0.0.1:8080";
 static cio_client *client;
 static cio_sem *semaphore;
-static double t0; /* wall-clock start: cio_now() is the loop's clock, which
+static double t0;    /* wall-clock start: cio_now() is the loop's clock, which
                    * a task that blocks the loop would stop */
 static int admitted; /* tasks let in so far: gives each task its wave */
 
@@ -52,19 +52,22 @@ static int async_get_method(void *arg)
     if (rc < 0)
         return rc;
     int wave = admitted++ / MAX_CONCURRENCY + 1;
-    printf("[task %d] wave %d: sent at %.2f s (%u permits left)\n", task_id, wave, secs(),
-           cio_sem_value(semaphore));
+    printf("[task %d] wave %d: sent at %.2f s (%u permits left)\n", task_id,
+           wave, secs(), cio_sem_value(semaphore));
     snprintf(url, sizeof(url), "%s/getStudentInfo", base);
     snprintf(id, sizeof(id), "%d", task_id);
-    rc = cio_get(client, url, &(struct cio_request){
-        .params = (struct cio_kv[]){{"id", id}, {0}}}, &r);
+    rc = cio_get(
+        client, url,
+        &(struct cio_request){.params = (struct cio_kv[]){{"id", id}, {0}}},
+        &r);
     if (rc == 0)
         rc = cio_response_raise(r);
     if (rc == 0)
         printf("[task %d] wave %d: done at %.2f s: %s\n", task_id, wave, secs(),
                cio_response_body(r, NULL));
     else
-        fprintf(stderr, "[task %d] %s: %s\n", task_id, cio_strerror(rc), cio_last_error());
+        fprintf(stderr, "[task %d] %s: %s\n", task_id, cio_strerror(rc),
+                cio_last_error());
     cio_response_free(r);
     cio_sem_release(semaphore);
     return rc;
@@ -85,8 +88,9 @@ static int amain(void *arg)
     if (rc == 0) {
         cio_group_wait(g, CIO_NEVER);
         rc = cio_group_error(g);
-        printf("%d requests in %.1f s (semaphore of %d: %d waves)\n", NUM, secs(),
-               MAX_CONCURRENCY, (NUM + MAX_CONCURRENCY - 1) / MAX_CONCURRENCY);
+        printf("%d requests in %.1f s (semaphore of %d: %d waves)\n", NUM,
+               secs(), MAX_CONCURRENCY,
+               (NUM + MAX_CONCURRENCY - 1) / MAX_CONCURRENCY);
     } else {
         fprintf(stderr, "setup: %s: %s\n", cio_strerror(rc), cio_last_error());
     }

@@ -51,8 +51,10 @@ static int print_echo(const char *what, cio_response *r, const char *field)
         rc = cio_response_json(r, &j);
     if (rc < 0)
         return fail(what, rc);
-    char *s = json_dumps(json_object_get(j, field), JSON_COMPACT | JSON_ENCODE_ANY);
-    printf("%s: %d, %s = %s\n", what, cio_response_status(r), field, s ? s : "?");
+    char *s =
+        json_dumps(json_object_get(j, field), JSON_COMPACT | JSON_ENCODE_ANY);
+    printf("%s: %d, %s = %s\n", what, cio_response_status(r), field,
+           s ? s : "?");
     free(s);
     return 0;
 }
@@ -65,7 +67,8 @@ static int fetch_json(cio_client *session, const char *base)
     if (rc < 0)
         return fail("fetch_json", rc);
     if (cio_response_status(r) != 200) {
-        fprintf(stderr, "HTTP %d: %s\n", cio_response_status(r), cio_response_reason(r));
+        fprintf(stderr, "HTTP %d: %s\n", cio_response_status(r),
+                cio_response_reason(r));
         rc = CIO_ESTATUS;
     } else if ((rc = cio_response_json(r, &data)) == 0) {
         char *s = json_dumps(data, JSON_INDENT(2));
@@ -96,8 +99,12 @@ static int post_json_data(cio_client *session, const char *base)
 static int post_form(cio_client *session, const char *base)
 {
     cio_response *r;
-    int rc = cio_post(session, url(base, "/post"), &(struct cio_request){
-        .form = (struct cio_kv[]){{"name", "Alice"}, {"lang", "zh-CN"}, {0}}}, &r);
+    int rc = cio_post(
+        session, url(base, "/post"),
+        &(struct cio_request){
+            .form =
+                (struct cio_kv[]){{"name", "Alice"}, {"lang", "zh-CN"}, {0}}},
+        &r);
     if (rc < 0)
         return fail("post_form", rc);
     rc = print_echo("post_form", r, "form");
@@ -114,11 +121,15 @@ static int post_form_data(cio_client *session, const char *base)
     if (rc < 0)
         return fail("post_form_data", rc);
     if ((rc = cio_multipart_add_field(data, "name", cio_str_c("Alice"))) == 0)
-        rc = cio_multipart_add_file_data(data, &(struct cio_multipart_file){
-            .name = "file", .filename = "report.pdf", .content_type = "application/pdf"},
+        rc = cio_multipart_add_file_data(
+            data,
+            &(struct cio_multipart_file){.name = "file",
+                                         .filename = "report.pdf",
+                                         .content_type = "application/pdf"},
             report, sizeof(report) - 1);
     if (rc == 0)
-        rc = cio_post(session, url(base, "/post"), &(struct cio_request){.multipart = data}, &r);
+        rc = cio_post(session, url(base, "/post"),
+                      &(struct cio_request){.multipart = data}, &r);
     if (rc == 0) {
         rc = print_echo("post_form_data", r, "form");
         if (rc == 0)
@@ -135,9 +146,12 @@ static int post_raw_text(cio_client *session, const char *base)
 {
     const char *text_data = "Plain text message";
     cio_response *r;
-    int rc = cio_post(session, url(base, "/post"), &(struct cio_request){
-        .body = text_data, .body_len = strlen(text_data),
-        .content_type = "text/plain; charset=utf-8"}, &r);
+    int rc = cio_post(
+        session, url(base, "/post"),
+        &(struct cio_request){.body = text_data,
+                              .body_len = strlen(text_data),
+                              .content_type = "text/plain; charset=utf-8"},
+        &r);
     if (rc < 0)
         return fail("post_raw_text", rc);
     rc = print_echo("post_raw_text", r, "data");
@@ -152,8 +166,10 @@ static int amain(void *arg)
     int rc = cio_client_new(&session, NULL);
     if (rc < 0)
         return fail("session", rc);
-    if ((rc = fetch_json(session, base)) == 0 && (rc = post_json_data(session, base)) == 0 &&
-        (rc = post_form(session, base)) == 0 && (rc = post_form_data(session, base)) == 0)
+    if ((rc = fetch_json(session, base)) == 0 &&
+        (rc = post_json_data(session, base)) == 0 &&
+        (rc = post_form(session, base)) == 0 &&
+        (rc = post_form_data(session, base)) == 0)
         rc = post_raw_text(session, base);
     cio_client_free(session);
     return rc;
@@ -161,5 +177,7 @@ static int amain(void *arg)
 
 int main(int argc, char **argv)
 {
-    return cio_run(amain, argc > 1 ? argv[1] : "http://127.0.0.1:8080") == 0 ? 0 : 1;
+    return cio_run(amain, argc > 1 ? argv[1] : "http://127.0.0.1:8080") == 0
+               ? 0
+               : 1;
 }

@@ -71,15 +71,18 @@ static int async_get_method(void *arg)
     snprintf(id, sizeof(id), "%d", get_data());
     printf("[task %d] lookup done at %.2f s\n", task_id, secs());
     snprintf(url, sizeof(url), "%s/getStudentInfo", base);
-    rc = cio_get(client, url, &(struct cio_request){
-        .params = (struct cio_kv[]){{"id", id}, {0}}}, &r);
+    rc = cio_get(
+        client, url,
+        &(struct cio_request){.params = (struct cio_kv[]){{"id", id}, {0}}},
+        &r);
     if (rc == 0)
         rc = cio_response_raise(r);
     if (rc == 0)
         printf("[task %d] done at %.2f s: %s\n", task_id, secs(),
                cio_response_body(r, NULL));
     else
-        fprintf(stderr, "[task %d] %s: %s\n", task_id, cio_strerror(rc), cio_last_error());
+        fprintf(stderr, "[task %d] %s: %s\n", task_id, cio_strerror(rc),
+                cio_last_error());
     cio_response_free(r);
     cio_sem_release(semaphore);
     return rc;
@@ -100,7 +103,8 @@ static int run_concurrent_requests(void *arg)
     if (rc == 0) {
         cio_group_wait(g, CIO_NEVER);
         rc = cio_group_error(g);
-        printf("%d requests in %.1f s (lookups on the loop: it stalls)\n", NUM, secs());
+        printf("%d requests in %.1f s (lookups on the loop: it stalls)\n", NUM,
+               secs());
     } else {
         fprintf(stderr, "setup: %s: %s\n", cio_strerror(rc), cio_last_error());
     }

@@ -35,11 +35,13 @@ static long long download(cio_client *client, const char *url, int raw)
     int chunks = 0;
     ptrdiff_t n;
 
-    int rc = cio_request(client, &(struct cio_request){.url = url, .stream = true}, &r);
+    int rc = cio_request(client,
+                         &(struct cio_request){.url = url, .stream = true}, &r);
     if (rc == 0 && (rc = cio_response_raise(r)) < 0)
         cio_response_free(r);
     if (rc < 0) {
-        fprintf(stderr, "%s: %s: %s\n", url, cio_strerror(rc), cio_last_error());
+        fprintf(stderr, "%s: %s: %s\n", url, cio_strerror(rc),
+                cio_last_error());
         return rc;
     }
     while ((n = raw ? cio_response_read_raw(r, chunk, sizeof(chunk))
@@ -48,7 +50,8 @@ static long long download(cio_client *client, const char *url, int raw)
         chunks++;
     }
     if (n < 0)
-        fprintf(stderr, "%s: %s: %s\n", url, cio_strerror((int)n), cio_last_error());
+        fprintf(stderr, "%s: %s: %s\n", url, cio_strerror((int)n),
+                cio_last_error());
     else
         printf("%s (%s): %lld bytes in %d chunks, Content-Encoding: %s\n", url,
                raw ? "aiter_raw" : "aiter_bytes", total, chunks,
@@ -65,7 +68,8 @@ static int amain(void *arg)
     int rc = cio_client_new(&client, NULL);
 
     if (rc < 0) {
-        fprintf(stderr, "seed_stream_download: %s: %s\n", cio_strerror(rc), cio_last_error());
+        fprintf(stderr, "seed_stream_download: %s: %s\n", cio_strerror(rc),
+                cio_last_error());
         return rc;
     }
     snprintf(url, sizeof(url), "%s/bytes/%s", a->base, a->n);

@@ -37,7 +37,8 @@ static int make_client(cio_app *app, void *ud)
     (void)ud;
     cio_client *client;
     int rc = cio_client_new(&client, NULL);
-    if (rc == 0 && (rc = cio_app_set_state(app, "client", client, client_free)) < 0)
+    if (rc == 0 &&
+        (rc = cio_app_set_state(app, "client", client, client_free)) < 0)
         cio_client_free(client);
     return rc;
 }
@@ -61,7 +62,8 @@ static int home(cio_req *req, cio_resp *res, void *ud)
 
     snprintf(url, sizeof(url), "%s%s", upstream, cio_req_raw_path(req));
     /* client.build_request(...) then client.send(req, stream=True) */
-    int rc = cio_prepare(client, &(struct cio_request){.url = url, .stream = true}, &p);
+    int rc = cio_prepare(client,
+                         &(struct cio_request){.url = url, .stream = true}, &p);
     if (rc < 0)
         return cio_resp_error(res, 502, cio_last_error());
     rc = cio_send(client, p, &r);
@@ -105,13 +107,14 @@ int main(int argc, char **argv)
         (rc = cio_app_on_cleanup(app, free_client, NULL)) == 0 &&
         (rc = cio_app_get(app, "/{path:.*}", home, NULL)) == 0)
         rc = cio_serve(app, &(struct cio_server_opts){
-            .listen = argc > 1 ? argv[1] : "127.0.0.1:8081",
-            .workers = 1,
-            .on_listen = on_listen,
-        });
+                                .listen = argc > 1 ? argv[1] : "127.0.0.1:8081",
+                                .workers = 1,
+                                .on_listen = on_listen,
+                            });
     cio_app_free(app);
     if (rc < 0) {
-        fprintf(stderr, "seed_stream_forward: %s: %s\n", cio_strerror(rc), cio_last_error());
+        fprintf(stderr, "seed_stream_forward: %s: %s\n", cio_strerror(rc),
+                cio_last_error());
         return 1;
     }
     return 0;

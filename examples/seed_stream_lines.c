@@ -36,10 +36,13 @@ static int amain(void *arg)
     snprintf(url, sizeof(url), "%s/stream/%s", a->base, a->n);
     int rc = cio_client_new(&client, NULL);
     if (rc == 0)
-        rc = cio_request(client, &(struct cio_request){.url = url, .stream = true}, &response);
+        rc = cio_request(client,
+                         &(struct cio_request){.url = url, .stream = true},
+                         &response);
     if (rc == 0)
         rc = cio_response_raise(response);
-    while (rc == 0 && (rc = cio_response_read_line(response, &line, &len, 0)) == 1) {
+    while (rc == 0 &&
+           (rc = cio_response_read_line(response, &line, &len, 0)) == 1) {
         json_t *j = json_loadb(line, len, 0, NULL);
         printf("line %d: id %lld (%zu bytes)\n", ++lines,
                (long long)json_integer_value(json_object_get(j, "id")), len);
@@ -47,7 +50,8 @@ static int amain(void *arg)
         rc = 0;
     }
     if (rc < 0)
-        fprintf(stderr, "seed_stream_lines: %s: %s\n", cio_strerror(rc), cio_last_error());
+        fprintf(stderr, "seed_stream_lines: %s: %s\n", cio_strerror(rc),
+                cio_last_error());
     else
         printf("%d lines\n", lines);
     cio_response_free(response);

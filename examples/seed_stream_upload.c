@@ -61,18 +61,25 @@ static int amain(void *arg)
     snprintf(url, sizeof(url), "%s/upload", u->base);
     int rc = cio_client_new(&client, NULL);
     if (rc == 0)
-        rc = cio_post(client, url, &(struct cio_request){
-            .body_fn = upload_bytes, .body_ud = u, .body_fn_len = -1,
-            .content_type = "application/octet-stream"}, &r);
-    if (rc == 0 && (rc = cio_response_raise(r)) == 0 && (rc = cio_response_json(r, &j)) == 0) {
+        rc = cio_post(
+            client, url,
+            &(struct cio_request){.body_fn = upload_bytes,
+                                  .body_ud = u,
+                                  .body_fn_len = -1,
+                                  .content_type = "application/octet-stream"},
+            &r);
+    if (rc == 0 && (rc = cio_response_raise(r)) == 0 &&
+        (rc = cio_response_json(r, &j)) == 0) {
         long long got = json_integer_value(json_object_get(j, "bytes"));
-        printf("sent %d chunks of %d bytes; the server read %lld bytes (chunked: %s)\n",
+        printf("sent %d chunks of %d bytes; the server read %lld bytes "
+               "(chunked: %s)\n",
                u->chunks, CHUNK, got,
                json_is_true(json_object_get(j, "chunked")) ? "yes" : "no");
         if (got != (long long)u->chunks * CHUNK)
             rc = CIO_EPROTO;
     } else if (rc < 0) {
-        fprintf(stderr, "seed_stream_upload: %s: %s\n", cio_strerror(rc), cio_last_error());
+        fprintf(stderr, "seed_stream_upload: %s: %s\n", cio_strerror(rc),
+                cio_last_error());
     }
     cio_response_free(r);
     cio_client_free(client);

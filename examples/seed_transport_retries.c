@@ -27,11 +27,12 @@ static int get(cio_client *client, const char *url)
     int rc = cio_get(client, url, NULL, &r);
 
     if (rc < 0) {
-        printf("%s: %s (%s) after %.1f s\n", url, cio_errname(rc), cio_last_error(),
-               (double)(cio_now() - t0) / 1000.0);
+        printf("%s: %s (%s) after %.1f s\n", url, cio_errname(rc),
+               cio_last_error(), (double)(cio_now() - t0) / 1000.0);
         return rc;
     }
-    printf("%s: <Response [%d %s]>\n", url, cio_response_status(r), cio_response_reason(r));
+    printf("%s: <Response [%d %s]>\n", url, cio_response_status(r),
+           cio_response_reason(r));
     cio_response_free(r);
     return 0;
 }
@@ -44,7 +45,8 @@ static int amain(void *arg)
     int rc = cio_client_new(&client, &(struct cio_client_opts){.retries = 1});
 
     if (rc < 0) {
-        fprintf(stderr, "seed_transport_retries: %s: %s\n", cio_strerror(rc), cio_last_error());
+        fprintf(stderr, "seed_transport_retries: %s: %s\n", cio_strerror(rc),
+                cio_last_error());
         return rc;
     }
     snprintf(url, sizeof(url), "%s/get", base);
@@ -58,5 +60,7 @@ static int amain(void *arg)
 
 int main(int argc, char **argv)
 {
-    return cio_run(amain, argc > 1 ? argv[1] : "http://127.0.0.1:8080") == 0 ? 0 : 1;
+    return cio_run(amain, argc > 1 ? argv[1] : "http://127.0.0.1:8080") == 0
+               ? 0
+               : 1;
 }

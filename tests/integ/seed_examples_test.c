@@ -50,15 +50,18 @@ static char srv_base[96];
 static void serve_start(void)
 {
     if (access(CIO_CORIO_BIN, X_OK) != 0)
-        cr_skip_test("the corio program is not built (CIO_BUILD_TOOLS, jansson, zlib)");
-    const char *argv[] = {CIO_CORIO_BIN, "serve", "--listen", "127.0.0.1:0", "--quiet",
-                          "--student-delay", "0.05", NULL};
+        cr_skip_test(
+            "the corio program is not built (CIO_BUILD_TOOLS, jansson, zlib)");
+    const char *argv[] = {CIO_CORIO_BIN, "serve",   "--listen",
+                          "127.0.0.1:0", "--quiet", "--student-delay",
+                          "0.05",        NULL};
     int pfd[2];
     cr_assert(pipe2(pfd, O_CLOEXEC) == 0);
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
-    int rc = posix_spawn(&srv_pid, argv[0], &fa, NULL, (char *const *)argv, environ);
+    int rc =
+        posix_spawn(&srv_pid, argv[0], &fa, NULL, (char *const *)argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     close(pfd[1]);
     cr_assert_eq(rc, 0, "cannot run corio: %s", strerror(rc));
@@ -104,7 +107,8 @@ static void serve_stop(void)
         usleep(10000);
     }
     srv_pid = 0;
-    cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "corio serve exit status %#x", st);
+    cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+              "corio serve exit status %#x", st);
 }
 
 TestSuite(seed_examples, .init = serve_start, .fini = serve_stop);
@@ -112,17 +116,18 @@ TestSuite(seed_examples, .init = serve_start, .fini = serve_stop);
 /* ---------------------------------------------------------------- running an example */
 
 struct run {
-    int status;       /* exit status, or -1 if killed */
-    char out[65536];  /* stdout, NUL-terminated */
+    int status;      /* exit status, or -1 if killed */
+    char out[65536]; /* stdout, NUL-terminated */
     size_t out_len;
-    char err[16384];  /* stderr */
+    char err[16384]; /* stderr */
 };
 
 static struct run RUN;
 
 /* Runs examples/<name> with args (NULL-terminated) and an optional extra
  * environment entry, bounded by 20 s. */
-static void run_example(const char *name, const char *env, const char *const *args)
+static void run_example(const char *name, const char *env,
+                        const char *const *args)
 {
     char path[512];
     snprintf(path, sizeof(path), "%s/%s", CIO_EXAMPLES_DIR, name);
@@ -185,7 +190,8 @@ static void run_example(const char *name, const char *env, const char *const *ar
     r->err[k > 0 ? k : 0] = '\0';
     close(efd);
     unlink(errpath);
-    cr_expect(strstr(r->err, "Sanitizer") == NULL && strstr(r->err, "runtime error") == NULL,
+    cr_expect(strstr(r->err, "Sanitizer") == NULL &&
+                  strstr(r->err, "runtime error") == NULL,
               "sanitizer report from %s:\n%s", name, r->err);
 }
 
@@ -197,7 +203,8 @@ static void run_example(const char *name, const char *env, const char *const *ar
                      name, RUN.status, RUN.out, RUN.err);                      \
     } while (0)
 
-#define HAS(s) cr_expect(strstr(RUN.out, s) != NULL, "no \"%s\" in:\n%s", s, RUN.out)
+#define HAS(s)                                                                 \
+    cr_expect(strstr(RUN.out, s) != NULL, "no \"%s\" in:\n%s", s, RUN.out)
 
 /* Number of occurrences of s in the output. */
 static int count(const char *s)
@@ -228,7 +235,8 @@ static long last_at(const char *s)
 static int count_before(const char *s, long end)
 {
     int n = 0;
-    for (const char *p = RUN.out; (p = strstr(p, s)) != NULL && p - RUN.out < end; p++)
+    for (const char *p = RUN.out;
+         (p = strstr(p, s)) != NULL && p - RUN.out < end; p++)
         n++;
     return n;
 }
@@ -245,7 +253,8 @@ Test(seed_examples, create_task_and_gather_usage)
     RUN_OK("seed_gather_sleep", NULL);
     long first_done = at("Done");
     cr_expect(first_done > at("Start 1") && first_done > at("Start 2") &&
-                  first_done > at("Start 3"), "%s", RUN.out);
+                  first_done > at("Start 3"),
+              "%s", RUN.out);
     cr_expect_eq(count("Done"), 3);
 }
 
@@ -259,7 +268,8 @@ Test(seed_examples, for_loop)
         char done[32], next[32];
         snprintf(done, sizeof(done), "[task %d] done", i);
         snprintf(next, sizeof(next), "[task %d] start", i + 1);
-        cr_expect(at(done) >= 0 && at(next) > at(done), "%s before %s:\n%s", done, next, RUN.out);
+        cr_expect(at(done) >= 0 && at(next) > at(done), "%s before %s:\n%s",
+                  done, next, RUN.out);
     }
 }
 
@@ -283,7 +293,8 @@ Test(seed_examples, semaphore_waves)
         snprintf(sent, sizeof(sent), "[task %d] wave %d: sent", i, i / 3 + 1);
         snprintf(done, sizeof(done), "[task %d] wave %d: done", i, i / 3 + 1);
         long pos = at(sent);
-        cr_expect(pos >= 0 && at(done) > pos, "%s / %s:\n%s", sent, done, RUN.out);
+        cr_expect(pos >= 0 && at(done) > pos, "%s / %s:\n%s", sent, done,
+                  RUN.out);
         if (i >= 3)
             cr_expect(count_before(": done", pos) >= i - 2,
                       "%s with more than 3 in flight:\n%s", sent, RUN.out);
@@ -303,9 +314,11 @@ Test(seed_examples, slow_lookup_stalls_the_loop)
         char start[48], lookup[48];
         snprintf(start, sizeof(start), "[task %d] start", i);
         snprintf(lookup, sizeof(lookup), "[task %d] lookup done", i);
-        cr_assert(strncmp(p, start, strlen(start)) == 0, "want %s at:\n%s", start, p);
+        cr_assert(strncmp(p, start, strlen(start)) == 0, "want %s at:\n%s",
+                  start, p);
         p = strchr(p, '\n') + 1;
-        cr_assert(strncmp(p, lookup, strlen(lookup)) == 0, "want %s at:\n%s", lookup, p);
+        cr_assert(strncmp(p, lookup, strlen(lookup)) == 0, "want %s at:\n%s",
+                  lookup, p);
         p = strchr(p, '\n') + 1;
     }
 }
@@ -350,8 +363,10 @@ Test(seed_examples, barrier)
 static void expect_three_lengths(void)
 {
     HAS("--- all requests done");
-    cr_expect(strstr(RUN.out, "task 1 result length: N/A") == NULL, "%s", RUN.out);
-    cr_expect(strstr(RUN.out, "task 2 result length: N/A") == NULL, "%s", RUN.out);
+    cr_expect(strstr(RUN.out, "task 1 result length: N/A") == NULL, "%s",
+              RUN.out);
+    cr_expect(strstr(RUN.out, "task 2 result length: N/A") == NULL, "%s",
+              RUN.out);
     HAS("task 3 result length: 0"); /* /status/200 has an empty body */
     cr_expect_eq(count("status 200"), 3, "%s", RUN.out);
 }
@@ -404,7 +419,8 @@ Test(seed_examples, stream_lines)
 Test(seed_examples, stream_upload)
 {
     RUN_OK("seed_stream_upload", srv_base, "5");
-    HAS("sent 5 chunks of 65536 bytes; the server read 327680 bytes (chunked: yes)");
+    HAS("sent 5 chunks of 65536 bytes; the server read 327680 bytes (chunked: "
+        "yes)");
 }
 
 Test(seed_examples, stream_forward)
@@ -415,7 +431,8 @@ Test(seed_examples, stream_forward)
     static char err[16384];
     char url[160];
 
-    cr_assert_eq(srvproc_start(&fw, CIO_EXAMPLES_DIR "/seed_stream_forward", extra), 0);
+    cr_assert_eq(
+        srvproc_start(&fw, CIO_EXAMPLES_DIR "/seed_stream_forward", extra), 0);
     snprintf(url, sizeof(url), "%s/stream/3", fw.base);
     const char *args[] = {url, NULL};
     int rc = http_curl(&res, args);
@@ -424,10 +441,13 @@ Test(seed_examples, stream_forward)
     srvproc_cleanup(&fw);
     cr_assert_eq(rc, 0);
     cr_expect_eq(res.status, 200);
-    cr_expect(strstr(res.body, "\"id\":2") != NULL && strstr(res.body, "/stream/3") != NULL,
+    cr_expect(strstr(res.body, "\"id\":2") != NULL &&
+                  strstr(res.body, "/stream/3") != NULL,
               "%s", res.body);
-    cr_expect_eq(stopped, 0, "seed_stream_forward did not exit 0 on SIGTERM:\n%s", err);
-    cr_expect(strstr(err, "Sanitizer") == NULL && strstr(err, "runtime error") == NULL,
+    cr_expect_eq(stopped, 0,
+                 "seed_stream_forward did not exit 0 on SIGTERM:\n%s", err);
+    cr_expect(strstr(err, "Sanitizer") == NULL &&
+                  strstr(err, "runtime error") == NULL,
               "sanitizer report:\n%s", err);
 }
 
@@ -436,15 +456,17 @@ Test(seed_examples, stream_forward)
 Test(seed_examples, sleep)
 {
     RUN_OK("seed_sleep", "0.05");
-    cr_expect(at("fetching data...") >= 0 && at("data ready!") > at("fetching data..."), "%s",
-              RUN.out);
+    cr_expect(at("fetching data...") >= 0 &&
+                  at("data ready!") > at("fetching data..."),
+              "%s", RUN.out);
 }
 
 Test(seed_examples, session_get_post)
 {
     RUN_OK("seed_session_get_post", srv_base);
     HAS("\"title\": \"Sample Slide Show\"");
-    HAS("post_json_data: 200, json = {\"title\":\"New Post\",\"body\":\"This is the "
+    HAS("post_json_data: 200, json = {\"title\":\"New Post\",\"body\":\"This "
+        "is the "
         "content.\",\"userId\":1}");
     HAS("post_form: 200, form = {\"name\":\"Alice\",\"lang\":\"zh-CN\"}");
     HAS("post_form_data: 200, form = {\"name\":\"Alice\"}");
@@ -459,7 +481,8 @@ Test(seed_examples, headers_cookies_params)
     HAS("\"X-Request-ID\":\"req-12345\"");
     HAS("\"Authorization\":\"Bearer eyJhbGciOiJIUzI1NiIs\"");
     HAS("session cookies: {\"lang\":\"zh-CN\",\"session_id\":\"abc123\"}");
-    HAS("session + request cookies: {\"lang\":\"zh-CN\",\"session_id\":\"abc123\","
+    HAS("session + request cookies: "
+        "{\"lang\":\"zh-CN\",\"session_id\":\"abc123\","
         "\"temp_token\":\"xyz\"}");
     HAS("/get?page=2&limit=10&filter=active\"");
 }
@@ -468,7 +491,8 @@ Test(seed_examples, paginated_auth)
 {
     const char *args[] = {srv_base, NULL};
     run_example("seed_paginated_auth", "API_TOKEN=s3cret", args);
-    cr_assert_eq(RUN.status, 0, "exit %d\n%s\n%s", RUN.status, RUN.out, RUN.err);
+    cr_assert_eq(RUN.status, 0, "exit %d\n%s\n%s", RUN.status, RUN.out,
+                 RUN.err);
     HAS("page 1: 50 items (ids 1..50), tracking_id trk-");
     HAS("page 2: 50 items (ids 51..100)");
     HAS("page 3: 20 items (ids 101..120)");
@@ -476,5 +500,6 @@ Test(seed_examples, paginated_auth)
     /* Without a token the API answers 401 and the example fails. */
     run_example("seed_paginated_auth", "API_TOKEN=", args);
     cr_expect_eq(RUN.status, 1);
-    cr_expect(strstr(RUN.err, "page 1: request failed: 401") != NULL, "%s", RUN.err);
+    cr_expect(strstr(RUN.err, "page 1: request failed: 401") != NULL, "%s",
+              RUN.err);
 }

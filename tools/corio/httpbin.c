@@ -662,13 +662,15 @@ static int data_page(cio_req *req, cio_resp *res, void *ud)
     for (long i = (page - 1) * size; i < page * size && i < DATA_TOTAL; i++) {
         char name[32];
         snprintf(name, sizeof(name), "item-%ld", i + 1);
-        json_array_append_new(items, json_pack("{s:I,s:s}", "id", (json_int_t)(i + 1),
-                                               "name", name));
+        json_array_append_new(
+            items,
+            json_pack("{s:I,s:s}", "id", (json_int_t)(i + 1), "name", name));
     }
     const char *track = cio_req_cookie(req, "tracking_id");
-    return reply(res, json_pack("{s:I,s:I,s:I,s:I,s:o,s:s?}", "page", (json_int_t)page,
-                                "size", (json_int_t)size, "total", (json_int_t)DATA_TOTAL,
-                                "pages", (json_int_t)((DATA_TOTAL + size - 1) / size),
+    return reply(res, json_pack("{s:I,s:I,s:I,s:I,s:o,s:s?}", "page",
+                                (json_int_t)page, "size", (json_int_t)size,
+                                "total", (json_int_t)DATA_TOTAL, "pages",
+                                (json_int_t)((DATA_TOTAL + size - 1) / size),
                                 "items", items, "tracking_id", track));
 }
 
@@ -690,7 +692,8 @@ static int upload(cio_req *req, cio_resp *res, void *ud)
     const char *te = cio_req_header(req, "Transfer-Encoding");
     const char *ct = cio_req_header(req, "Content-Type");
     return reply(res, json_pack("{s:I,s:b,s:s?}", "bytes", (json_int_t)total,
-                                "chunked", te != NULL && strcasestr(te, "chunked") != NULL,
+                                "chunked",
+                                te != NULL && strcasestr(te, "chunked") != NULL,
                                 "content_type", ct));
 }
 

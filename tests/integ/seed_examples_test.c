@@ -503,3 +503,49 @@ Test(seed_examples, paginated_auth)
     cr_expect(strstr(RUN.err, "page 1: request failed: 401") != NULL, "%s",
               RUN.err);
 }
+
+/* ---------------------------------------------------------------- the endpoints added for them */
+
+Test(seed_examples, serve_bearer_data_upload)
+{
+    static struct http_res res;
+    char url[160];
+    const char *bearer = "Authorization: Bearer t0k";
+
+    snprintf(url, sizeof(url), "%s/bearer", srv_base);
+    cr_assert_eq(http_curl(&res, (const char *[]){url, NULL}), 0);
+    cr_expect_eq(res.status, 401);
+    const char *www = http_header(&res, "WWW-Authenticate");
+    cr_expect(www != NULL && strcmp(www, "Bearer") == 0, "%s",
+              www ? www : "(none)");
+    cr_assert_eq(http_curl(&res, (const char *[]){"-H", bearer, url, NULL}), 0);
+    cr_expect_eq(res.status, 200);
+    cr_expect(strstr(res.body, "\"token\":\"t0k\"") != NULL, "%s", res.body);
+
+    snprintf(url, sizeof(url), "%s/data?page=2&size=7", srv_base);
+    cr_assert_eq(http_curl(&res, (const char *[]){url, NULL}), 0);
+    cr_expect_eq(res.status, 401);
+    cr_assert_eq(
+        http_curl(&res, (const char *[]){"-H", bearer, "-b", "tracking_id=abc",
+                                         url, NULL}),
+        0);
+    cr_expect_eq(res.status, 200);
+    cr_expect(strstr(res.body, "\"page\":2") &&
+                  strstr(res.body, "\"pages\":18") &&
+                  strstr(res.body, "{\"id\":8,\"name\":\"item-8\"}") &&
+                  strstr(res.body, "{\"id\":14,") &&
+                  !strstr(res.body, "{\"id\":15,") &&
+                  strstr(res.body, "\"tracking_id\":\"abc\""),
+              "%s", res.body);
+    snprintf(url, sizeof(url), "%s/data?page=0", srv_base);
+    cr_assert_eq(http_curl(&res, (const char *[]){"-H", bearer, url, NULL}), 0);
+    cr_expect_eq(res.status, 400);
+
+    snprintf(url, sizeof(url), "%s/upload", srv_base);
+    cr_assert_eq(http_curl(&res, (const char *[]){"-d", "hello", url, NULL}),
+                 0);
+    cr_expect_eq(res.status, 200);
+    cr_expect(strstr(res.body, "\"bytes\":5") &&
+                  strstr(res.body, "\"chunked\":false"),
+              "%s", res.body);
+}

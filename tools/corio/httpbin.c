@@ -616,6 +616,87 @@ static int student(cio_req *req, cio_resp *res, void *ud)
     return reply(res, json_pack("{s:o?,s:s}", "id", v, "name", name));
 }
 
+/* ---------------------------------------------------------------- seed APIs */
+
+/* The Bearer token of the request, or NULL (httpbin's /bearer rule: any
+ * non-empty token is accepted). */
+static const char *bearer_token(const cio_req *req)
+{
+    const char *auth = cio_req_header(req, "Authorization");
+    if (auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0 || auth[7] == '\0')
+        return NULL;
+    return auth + 7;
+}
+
+static int bearer_challenge(cio_resp *res)
+{
+    cio_resp_set_status(res, 401);
+    return cio_resp_set_header(res, "WWW-Authenticate", "Bearer");
+}
+
+static int bearer(cio_req *req, cio_resp *res, void *ud)
+{
+    (void)ud;
+    const char *token = bearer_token(req);
+    if (token == NULL)
+        return bearer_challenge(res);
+    return reply(res,
+                 json_pack("{s:b,s:s}", "authenticated", 1, "token", token));
+}
+
+/* The seed's paginated API: DATA_TOTAL records, page by page, behind a
+ * Bearer token; the tracking cookie is echoed so a client can check it. */
+#define DATA_TOTAL 120
+
+static int data_page(cio_req *req, cio_resp *res, void *ud)
+{
+    (void)ud;
+    if (bearer_token(req) == NULL)
+        return bearer_challenge(res);
+    const char *p = cio_req_query(req, "page"), *s = cio_req_query(req, "size");
+    long page = p != NULL ? strtol(p, NULL, 10) : 1;
+    long size = s != NULL ? strtol(s, NULL, 10) : 10;
+    if (page < 1 || size < 1 || size > 1000)
+        return cio_resp_error(res, 400, "page >= 1 and 1 <= size <= 1000");
+    json_t *items = json_array();
+    for (long i = (page - 1) * size; i < page * size && i < DATA_TOTAL; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "item-%ld", i + 1);
+        json_array_append_new(
+            items,
+            json_pack("{s:I,s:s}", "id", (json_int_t)(i + 1), "name", name));
+    }
+    const char *track = cio_req_cookie(req, "tracking_id");
+    return reply(res, json_pack("{s:I,s:I,s:I,s:I,s:o,s:s?}", "page",
+                                (json_int_t)page, "size", (json_int_t)size,
+                                "total", (json_int_t)DATA_TOTAL, "pages",
+                                (json_int_t)((DATA_TOTAL + size - 1) / size),
+                                "items", items, "tracking_id", track));
+}
+
+/* An upload sink: reads the body as it arrives (up to the server's body
+ * limit) and answers with
+ * its length, so streaming uploads need not be echoed back. */
+static int upload(cio_req *req, cio_resp *res, void *ud)
+{
+    (void)ud;
+    char buf[16384];
+    uint64_t total = 0, reads = 0;
+    ptrdiff_t n;
+    while ((n = cio_req_read(req, buf, sizeof(buf))) > 0) {
+        total += (uint64_t)n;
+        reads++;
+    }
+    if (n < 0)
+        return cio_resp_error(res, 400, cio_last_error());
+    const char *te = cio_req_header(req, "Transfer-Encoding");
+    const char *ct = cio_req_header(req, "Content-Type");
+    return reply(res, json_pack("{s:I,s:b,s:s?}", "bytes", (json_int_t)total,
+                                "chunked",
+                                te != NULL && strcasestr(te, "chunked") != NULL,
+                                "content_type", ct));
+}
+
 static int index_page(cio_req *req, cio_resp *res, void *ud)
 {
     (void)req;
@@ -630,7 +711,8 @@ static int index_page(cio_req *req, cio_resp *res, void *ud)
         "GET  /cookies /cookies/set?name=value /cookies/delete?name\n"
         "GET  /redirect/{n} /basic-auth/{user}/{pass} /gzip "
         "/sse?n=5&interval=0.1\n"
-        "GET  /getStudentInfo?id=1[&delay=SECONDS]\n");
+        "GET  /getStudentInfo?id=1[&delay=SECONDS]\n"
+        "GET  /bearer /data?page=1&size=50 (Bearer token)   POST /upload\n");
 }
 
 int httpbin_register(cio_app *app, const struct httpbin_opts *opts)
@@ -659,6 +741,10 @@ int httpbin_register(cio_app *app, const struct httpbin_opts *opts)
         {"GET", "/gzip", gzip_reply, NULL, NULL},
         {"GET", "/sse", sse, NULL, NULL},
         {"GET", "/getStudentInfo", student, (void *)opts, NULL},
+        {"GET", "/bearer", bearer, NULL, NULL},
+        {"GET", "/data", data_page, NULL, NULL},
+        {"POST", "/upload", upload, NULL, NULL},
+        {"PUT", "/upload", upload, NULL, NULL},
         {NULL, NULL, NULL, NULL, NULL},
     };
     int rc = cio_app_add_routes(app, routes);

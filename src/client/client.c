@@ -307,6 +307,9 @@ static int client_init(cio_client *c, const struct cio_client_opts *o)
     c->max_body = o->max_body != 0 ? o->max_body : (64ull << 20);
     c->mock = o->mock;
     c->mock_ud = o->mock_ud;
+    c->connect = o->connect;
+    c->connect_ud = o->connect_ud;
+    c->connect_tls = o->connect_tls;
     cio__list_init(&c->responses);
     cio__pool_init(&c->pool);
     c->pool.max_conns = c->limits.max_conns;
@@ -920,8 +923,17 @@ static int open_conn(struct cio__send *st, struct cio__pool_host *h,
         dl = st->total_deadline;
     cio_stream *s = NULL;
     int rc;
+    bool tls = h->tls;
     cio__phase(st, CIO_PHASE_RESOLVE);
-    if (st->proxy != NULL) {
+    if (c->connect != NULL) {
+        /* The caller's transport (in-process): no resolve, no proxy; TLS
+         * only when asked for. */
+        cio__phase(st, CIO_PHASE_CONNECT);
+        rc = c->connect(c->connect_ud, h->host, h->port, h->tls, &s);
+        if (rc == 0 && s == NULL)
+            rc = cio__err(CIO_EINVAL, "connect hook returned no stream");
+        tls = tls && c->connect_tls;
+    } else if (st->proxy != NULL) {
         rc = proxy_open(st, h, &s, dl);
     } else if (c->pool.connect_hook != NULL) {
         rc = c->pool.connect_hook(c->pool.connect_ud, h, &s, dl);
@@ -935,7 +947,7 @@ static int open_conn(struct cio__send *st, struct cio__pool_host *h,
             rc = cio_tcp_connect(&s, h->host, h->port, NULL, dl);
         }
     }
-    if (rc == 0 && h->tls && c->pool.tls == NULL) {
+    if (rc == 0 && tls && c->pool.tls == NULL) {
         struct cio_tls_opts to = {
             .insecure_skip_verify = c->tls.insecure_skip_verify,
             .ca_file = c->tls.ca_file,
@@ -947,7 +959,7 @@ static int open_conn(struct cio__send *st, struct cio__pool_host *h,
         if (rc < 0)
             cio_stream_close(s);
     }
-    if (rc == 0 && h->tls) {
+    if (rc == 0 && tls) {
         cio__phase(st, CIO_PHASE_TLS);
         cio_stream *t;
         rc = cio_tls_client(&t, s, c->pool.tls, h->host, dl);

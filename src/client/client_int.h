@@ -51,6 +51,11 @@ struct cio_client {
     uint64_t max_body;
     cio_mock_fn mock;
     void *mock_ud;
+    /* The caller's transport (opts.connect): no TCP, no proxy. */
+    int (*connect)(void *ud, const char *host, unsigned port, bool tls,
+                   cio_stream **out);
+    void *connect_ud;
+    bool connect_tls;
     struct cio__pool pool;
     struct cio__pool_host *last_host;  /* of the last request (cache) */
     struct cio__list responses;      /* responses holding a connection */

@@ -180,8 +180,8 @@ static int apply_proxy(struct work *k)
         cio_headers_remove(w->headers, "Proxy-Authorization");
         k->proxy_auth_set = false;
     }
-    if (st->c->mock != NULL)
-        return 0;
+    if (st->c->mock != NULL || st->c->connect != NULL)
+        return 0; /* no network: no proxy */
     int rc = cio__proxy_select(&k->proxy, w->url, st->c->proxy,
                                st->c->trust_env, NULL);
     if (rc < 0 || k->proxy == NULL)

@@ -14,6 +14,15 @@
 
 #include "test.h"
 
+/* In a task: an assert would longjmp off the task's stack. */
+#define CHECK_RC(got, want)                                                    \
+    do {                                                                       \
+        int g_ = (int)(got);                                                   \
+        CIO_EXPECT_RC(g_, want);                                               \
+        if (g_ != (int)(want))                                                 \
+            return -1;                                                         \
+    } while (0)
+
 /* ------------------------------------------------------------ the app */
 
 static uint64_t fnv(uint64_t h, const unsigned char *p, size_t n)
@@ -134,23 +143,23 @@ static int run_env(void *arg)
 {
     struct env *e = arg;
     cio_app *app;
-    CIO_ASSERT_RC(cio_app_new(&app), 0);
-    CIO_ASSERT_RC(cio_app_post(app, "/json", h_json, NULL), 0);
-    CIO_ASSERT_RC(cio_app_post(app, "/upload", h_upload, NULL), 0);
-    CIO_ASSERT_RC(cio_app_get(app, "/lines", h_lines, NULL), 0);
-    CIO_ASSERT_RC(cio_app_get(app, "/sleep", h_sleep, NULL), 0);
-    CIO_ASSERT_RC(cio_app_get(app, "/fast/{n}", h_fast, NULL), 0);
-    CIO_ASSERT_RC(cio_event_new(&e->up), 0);
+    CHECK_RC(cio_app_new(&app), 0);
+    CHECK_RC(cio_app_post(app, "/json", h_json, NULL), 0);
+    CHECK_RC(cio_app_post(app, "/upload", h_upload, NULL), 0);
+    CHECK_RC(cio_app_get(app, "/lines", h_lines, NULL), 0);
+    CHECK_RC(cio_app_get(app, "/sleep", h_sleep, NULL), 0);
+    CHECK_RC(cio_app_get(app, "/fast/{n}", h_fast, NULL), 0);
+    CHECK_RC(cio_event_new(&e->up), 0);
     struct cio_server_opts so = {
         .limits = {.max_body = 16u << 20},
         .on_listen = on_listen,
         .ud = e,
     };
-    CIO_ASSERT_RC(cio_server_new(&e->srv, app, &so), 0); /* no listener */
+    CHECK_RC(cio_server_new(&e->srv, app, &so), 0); /* no listener */
     cio_group *g;
-    CIO_ASSERT_RC(cio_group_new(&g), 0);
-    CIO_ASSERT_RC(cio_go(g, serve_task, e), 0);
-    CIO_ASSERT_RC(cio_event_wait(e->up, cio_after(5000)), 0);
+    CHECK_RC(cio_group_new(&g), 0);
+    CHECK_RC(cio_go(g, serve_task, e), 0);
+    CHECK_RC(cio_event_wait(e->up, cio_after(5000)), 0);
 
     int fds0 = count_fds();
     struct cio_client_opts co = {
@@ -159,7 +168,7 @@ static int run_env(void *arg)
         .connect_ud = e->srv,
         .no_trust_env = false, /* proxies from the env must not apply */
     };
-    CIO_ASSERT_RC(cio_client_new(&e->c, &co), 0);
+    CHECK_RC(cio_client_new(&e->c, &co), 0);
     int rc = e->body(e);
     int fds1 = count_fds();
     cr_expect_eq(fds1, fds0, "descriptors: %d before, %d after", fds0, fds1);
@@ -190,10 +199,10 @@ static int t_json(struct env *e)
     setenv("http_proxy", "http://127.0.0.1:9", 1);
     cio_response *r;
     struct cio_request rq = {.json = "{\"a\":[1,2,3],\"b\":\"x\"}"};
-    CIO_ASSERT_RC(cio_post(e->c, "/json", &rq, &r), 0);
+    CHECK_RC(cio_post(e->c, "/json", &rq, &r), 0);
     cr_expect_eq(cio_response_status(r), 200);
     json_t *j;
-    CIO_ASSERT_RC(cio_response_json(r, &j), 0);
+    CHECK_RC(cio_response_json(r, &j), 0);
     json_t *echo = json_object_get(j, "echo");
     cr_expect_eq(json_integer_value(json_array_get(json_object_get(echo, "a"), 2)), 3);
     cr_expect_str_eq(json_string_value(json_object_get(echo, "b")), "x");
@@ -234,7 +243,7 @@ static int t_upload(struct env *e)
             .content_type = "application/octet-stream",
         };
         cio_response *r;
-        CIO_ASSERT_RC(cio_post(e->c, "/upload", &rq, &r), 0);
+        CHECK_RC(cio_post(e->c, "/upload", &rq, &r), 0);
         cr_expect_eq(cio_response_status(r), 200);
         char want[64];
         snprintf(want, sizeof(want), "%llu %016llx", (unsigned long long)size,
@@ -253,7 +262,7 @@ static int t_lines(struct env *e)
 {
     cio_response *r;
     struct cio_request rq = {.stream = true};
-    CIO_ASSERT_RC(cio_get(e->c, "/lines", &rq, &r), 0);
+    CHECK_RC(cio_get(e->c, "/lines", &rq, &r), 0);
     cr_expect_eq(cio_response_status(r), 200);
     cr_expect_str_eq(cio_response_header(r, "Transfer-Encoding"), "chunked");
     int n = 0, rc;
@@ -280,7 +289,7 @@ static int t_keepalive(struct env *e)
         char url[32];
         snprintf(url, sizeof(url), "/fast/%d", i);
         cio_response *r;
-        CIO_ASSERT_RC(cio_get(e->c, url, NULL, &r), 0);
+        CHECK_RC(cio_get(e->c, url, NULL, &r), 0);
         cr_expect_eq(cio_response_status(r), 200);
         cio_response_free(r);
     }
@@ -320,12 +329,12 @@ static int t_concurrent(struct env *e)
     order_seq = 0;
     struct slow s = {.c = e->c};
     cio_group *g;
-    CIO_ASSERT_RC(cio_group_new(&g), 0);
-    CIO_ASSERT_RC(cio_go(g, slow_task, &s), 0);
-    CIO_ASSERT_RC(cio_yield(), 0); /* the slow request is in its handler */
+    CHECK_RC(cio_group_new(&g), 0);
+    CHECK_RC(cio_go(g, slow_task, &s), 0);
+    CHECK_RC(cio_yield(), 0); /* the slow request is in its handler */
     for (int i = 0; i < 3; i++) {
         cio_response *r;
-        CIO_ASSERT_RC(cio_get(e->c, "/fast/x", NULL, &r), 0);
+        CHECK_RC(cio_get(e->c, "/fast/x", NULL, &r), 0);
         char want[32];
         snprintf(want, sizeof(want), "fast /fast/x %d", i + 1);
         cr_expect_str_eq(cio_response_body(r, NULL), want);
@@ -350,8 +359,8 @@ static int t_not_running(void *arg)
     (void)arg;
     cio_app *app;
     cio_server *srv;
-    CIO_ASSERT_RC(cio_app_new(&app), 0);
-    CIO_ASSERT_RC(cio_server_new(&srv, app, NULL), 0);
+    CHECK_RC(cio_app_new(&app), 0);
+    CHECK_RC(cio_server_new(&srv, app, NULL), 0);
     cio_stream *s = NULL;
     CIO_EXPECT_RC(cio_server_connect(srv, &s), CIO_EINVAL);
     cr_expect_null(s);

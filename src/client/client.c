@@ -403,6 +403,7 @@ int cio_client_new(cio_client **out, const struct cio_client_opts *opts)
     if (c == NULL)
         return CIO_ENOMEM;
     c->loop = cio_loop_current();
+    cio__list_init(&c->digests);
     int rc = client_init(c, opts != NULL ? opts : &none);
     if (rc < 0) {
         c->cookie_file = NULL; /* do not write what was not loaded */
@@ -431,6 +432,7 @@ void cio_client_free(cio_client *c)
         r->c = NULL;
     }
     cio__pool_fini(&c->pool);
+    cio__policy_fini(c);
     cio_url_free(c->base);
     cio_headers_free(c->headers);
     kv_free(c->params);

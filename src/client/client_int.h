@@ -62,6 +62,9 @@ struct cio_client {
     /* Policy state (policy.c): */
     struct cio__retry_budget budget; /* ratio 0 until the first request */
     uint64_t nrequests, nretries;
+    struct cio__list digests;        /* Digest nonce cache, most recent
+                                      * first (policy.c) */
+    size_t ndigests;
 };
 
 enum cio__body_kind {

@@ -434,6 +434,8 @@ void cio_client_free(cio_client *c)
     cio__pool_fini(&c->pool);
     cio__policy_fini(c);
     cio_url_free(c->base);
+    cio__free(c->url_key);
+    cio_url_free(c->url_parsed);
     cio_headers_free(c->headers);
     kv_free(c->params);
     cio__free(c->cookies_everywhere);
@@ -461,7 +463,8 @@ void cio_client_pool_stats(const cio_client *c, struct cio_pool_stats *out)
 
 static void info_fini(struct cio_request_info *q)
 {
-    cio__free(q->method);
+    if (q->method != q->method_buf)
+        cio__free(q->method);
     cio_url_free(q->url);
     cio_headers_free(q->headers);
     cio__free(q->cookies);
@@ -557,6 +560,27 @@ static int prepare_body(struct cio_request_info *q, const struct cio_request *re
     return 0;
 }
 
+/* Best effort: without memory the cache is simply empty. */
+static void url_remember(cio_client *c, const char *s, size_t len,
+                         const cio_url *u)
+{
+    cio__free(c->url_key);
+    cio_url_free(c->url_parsed);
+    c->url_key = NULL;
+    c->url_parsed = NULL;
+    if (len > 2048)
+        return;
+    char *key = cio__malloc(len + 1);
+    if (key == NULL)
+        return;
+    if (cio_url_dup(&c->url_parsed, u) < 0) {
+        cio__free(key);
+        return;
+    }
+    memcpy(key, s, len + 1);
+    c->url_key = key;
+}
+
 static int prepare(cio_client *c, const struct cio_request *req,
                    struct cio_request_info *q)
 {
@@ -565,16 +589,29 @@ static int prepare(cio_client *c, const struct cio_request *req,
     const char *m = req->method != NULL ? req->method : "GET";
     if (!cio_is_token(cio_str_c(m)))
         return cio__err(CIO_EINVAL, "method \"%.40s\" is not a token", m);
-    if ((q->method = cio__strdup(m)) == NULL)
+    size_t mlen = strlen(m);
+    q->method = mlen < sizeof(q->method_buf) ? q->method_buf
+                                              : cio__malloc(mlen + 1);
+    if (q->method == NULL)
         return CIO_ENOMEM;
+    memcpy(q->method, m, mlen + 1);
     q->mid = cio__h1_method(cio_str_c(m));
     if (req->url == NULL)
         return cio__err(CIO_EINVAL, "request: url is NULL");
     cio_url *u;
-    if (c->base != NULL)
-        rc = cio_url_resolve(&u, c->base, req->url, strlen(req->url));
-    else
-        rc = cio_url_parse(&u, req->url, strlen(req->url), NULL);
+    bool cacheable = (c->params == NULL || c->params->name == NULL) &&
+                     (req->params == NULL || req->params->name == NULL);
+    if (cacheable && c->url_key != NULL && strcmp(c->url_key, req->url) == 0) {
+        rc = cio_url_dup(&u, c->url_parsed); /* the same URL as last time */
+    } else {
+        size_t ulen = strlen(req->url);
+        if (c->base != NULL)
+            rc = cio_url_resolve(&u, c->base, req->url, ulen);
+        else
+            rc = cio_url_parse(&u, req->url, ulen, NULL);
+        if (rc == 0 && cacheable)
+            url_remember(c, req->url, ulen, u);
+    }
     if (rc < 0)
         return rc;
     enum cio_url_scheme_id sid = cio_url_scheme_id(u);
@@ -1071,7 +1108,8 @@ static int net_attempt(struct cio__send *st, cio_response *r,
             /* Reset what the failed exchange put in r. */
             cio_headers_free(r->headers);
             r->headers = NULL;
-            cio__free(r->reason);
+            if (r->reason != r->reason_buf)
+                cio__free(r->reason);
             r->reason = NULL;
             continue;
         }
@@ -1128,9 +1166,10 @@ int cio__client_attempt(struct cio__send *st, cio_response **out)
 /* ------------------------------------------------------------ send */
 
 static int send_loop(cio_client *c, struct cio_request_info *q,
-                     cio_response **out, void *opened_at)
+                     cio_response **out, void *opened_at, bool one_shot)
 {
     struct cio__send st = {
+        .borrow_req = one_shot,
         .c = c,
         .req = q,
         .t0 = cio__mono_ms(),
@@ -1169,7 +1208,7 @@ int cio_send(cio_client *c, cio_prepared *p, cio_response **out)
         if (rc < 0 && rc != CIO_ENOTSUP)
             return rc;
     }
-    return send_loop(c, &p->info, out, __builtin_return_address(0));
+    return send_loop(c, &p->info, out, __builtin_return_address(0), false);
 }
 
 static int request_at(cio_client *c, const struct cio_request *req,
@@ -1180,7 +1219,7 @@ static int request_at(cio_client *c, const struct cio_request *req,
     struct cio_request_info q = {0};
     int rc = prepare(c, req, &q);
     if (rc == 0)
-        rc = send_loop(c, &q, out, at);
+        rc = send_loop(c, &q, out, at, true);
     info_fini(&q);
     return rc;
 }

@@ -51,6 +51,10 @@ struct cio_client {
     uint64_t max_body;
     cio_mock_fn mock;
     void *mock_ud;
+    /* The last request URL as given and parsed (no params): the next
+     * request to the same URL copies it instead of parsing again. */
+    char *url_key;
+    cio_url *url_parsed;
     /* The caller's transport (opts.connect): no TCP, no proxy. */
     int (*connect)(void *ud, const char *host, unsigned port, bool tls,
                    cio_stream **out);
@@ -77,7 +81,8 @@ enum cio__body_kind {
 /* A prepared request: what hooks, mocks and tracers see. */
 struct cio_request_info {
     cio_client *c;
-    char *method;
+    char *method;                    /* method_buf or heap */
+    char method_buf[16];
     enum cio__h1_method mid;
     cio_url *url;
     cio_headers *headers;            /* merged; Host/Cookie/framing added
@@ -110,6 +115,8 @@ struct cio__send {
     int cur_phase;                   /* the phase running now */
     void *opened_at;                 /* caller's return address (debug) */
     bool absolute_form;              /* proxy: send abs_target as target */
+    bool borrow_req;                 /* req is one-shot: the policy loop may
+                                      * change its headers in place */
     /* Set by policy.c for each attempt: */
     struct cio_str abs_target;       /* absolute-form target: no userinfo,
                                       * no fragment */
@@ -132,7 +139,8 @@ struct cio_response {
     cio_client *c;                   /* NULL once orphaned */
     struct cio__list node;           /* c->responses while conn != NULL */
     int status, version;
-    char *reason;
+    char *reason;                    /* reason_buf or heap */
+    char reason_buf[32];
     cio_headers *headers;
     cio_url *url;
     size_t nhist;

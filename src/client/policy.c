@@ -41,6 +41,7 @@ struct work {
     struct cio__send *st;
     const struct cio_request_info *orig;
     struct cio_request_info w;     /* what the attempts send */
+    bool url_borrowed;             /* w.url is orig's (not freed here) */
     bool auth_set;                 /* w.headers has our Authorization */
     bool proxy_auth_set;           /* ... our Proxy-Authorization */
     struct cio__digest dg;
@@ -501,7 +502,9 @@ static int follow(struct work *k, cio_response *r, uint32_t *hops)
         cio_url_free(rd.url);
         return rc;
     }
-    cio_url_free(w->url);
+    if (!k->url_borrowed)
+        cio_url_free(w->url);
+    k->url_borrowed = false;
     w->url = rd.url;
     if (rd.method != w->method) {
         w->method = (char *)rd.method; /* static "GET": never freed here */
@@ -540,12 +543,19 @@ int cio__policy_send(struct cio__send *st, cio_response **out)
         cio__retry_budget_init(&c->budget, c->retry.budget_ratio);
     cio__retry_budget_deposit(&c->budget);
 
-    k.w.headers = NULL;
-    k.w.url = NULL;
-    if ((rc = cio_headers_clone(&k.w.headers, q->headers)) < 0)
-        return rc;
-    if ((rc = cio_url_dup(&k.w.url, q->url)) < 0)
-        goto done;
+    if (st->borrow_req) {
+        /* A one-shot request (not a prepared one): its headers are ours
+         * to change, and its URL is replaced, never changed, by a
+         * redirect. No copies. */
+        k.url_borrowed = true;
+    } else {
+        k.w.headers = NULL;
+        k.w.url = NULL;
+        if ((rc = cio_headers_clone(&k.w.headers, q->headers)) < 0)
+            return rc;
+        if ((rc = cio_url_dup(&k.w.url, q->url)) < 0)
+            goto done;
+    }
     st->req = &k.w;
 
     uint32_t hops = 0;
@@ -584,7 +594,9 @@ done:
     cio_url_free(k.proxy);
     cio__free(k.proxy_auth);
     cio__free(k.abs_target);
-    cio_url_free(k.w.url);
-    cio_headers_free(k.w.headers);
+    if (!k.url_borrowed)
+        cio_url_free(k.w.url);
+    if (!st->borrow_req)
+        cio_headers_free(k.w.headers);
     return rc;
 }

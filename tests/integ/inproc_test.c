@@ -86,6 +86,29 @@ static int h_lines(cio_req *req, cio_resp *res, void *ud)
     return rc < 0 ? rc : cio_resp_finish(res);
 }
 
+/* Answers while it reads: the response head and one line per piece of the
+ * request body go out before the body has ended. */
+static int h_progress(cio_req *req, cio_resp *res, void *ud)
+{
+    (void)ud;
+    static char buf[65536];
+    cio_resp_set_header(res, "Content-Type", "text/plain");
+    int rc = cio_resp_prepare(res);
+    while (rc == 0) {
+        ptrdiff_t n = cio_req_read(req, buf, sizeof(buf));
+        if (n <= 0) {
+            rc = (int)n;
+            break;
+        }
+        char line[32];
+        int k = snprintf(line, sizeof(line), "got %td\n", n);
+        rc = cio_resp_write(res, line, (size_t)k);
+        if (rc == 0)
+            rc = cio_resp_flush(res);
+    }
+    return rc < 0 ? rc : cio_resp_finish(res);
+}
+
 static int order_seq; /* completion order, for the concurrency test */
 
 static int h_sleep(cio_req *req, cio_resp *res, void *ud)
@@ -147,6 +170,7 @@ static int run_env(void *arg)
     CHECK_RC(cio_app_post(app, "/json", h_json, NULL), 0);
     CHECK_RC(cio_app_post(app, "/upload", h_upload, NULL), 0);
     CHECK_RC(cio_app_get(app, "/lines", h_lines, NULL), 0);
+    CHECK_RC(cio_app_post(app, "/progress", h_progress, NULL), 0);
     CHECK_RC(cio_app_get(app, "/sleep", h_sleep, NULL), 0);
     CHECK_RC(cio_app_get(app, "/fast/{n}", h_fast, NULL), 0);
     CHECK_RC(cio_event_new(&e->up), 0);
@@ -282,6 +306,44 @@ static int t_lines(struct env *e)
 }
 
 Test(inproc, streaming_response_lines) { with_app(t_lines); }
+
+/* Both directions streamed in one exchange: a chunked upload from a
+ * producer, a chunked answer the handler writes while it reads, read by
+ * lines; then the connection is reused. */
+static int t_both_ways(struct env *e)
+{
+    const uint64_t size = 3u << 20;
+    struct gen g = {.left = size, .h = FNV0};
+    struct cio_request rq = {.body_fn = gen_fn, .body_ud = &g,
+                             .body_fn_len = -1, .stream = true};
+    cio_response *r;
+    CHECK_RC(cio_post(e->c, "/progress", &rq, &r), 0);
+    cr_expect_eq(cio_response_status(r), 200);
+    uint64_t sum = 0;
+    int lines = 0, rc;
+    const char *line;
+    size_t len;
+    while ((rc = cio_response_read_line(r, &line, &len, 0)) == 1) {
+        unsigned long long n = 0;
+        cr_expect(sscanf(line, "got %llu", &n) == 1, "%.*s", (int)len, line);
+        sum += n;
+        lines++;
+    }
+    CIO_EXPECT_RC(rc, 0);
+    cr_expect_eq(sum, size, "%llu of %llu bytes", (unsigned long long)sum,
+                 (unsigned long long)size);
+    cr_expect_geq(lines, (int)(size / 65536), "%d lines", lines);
+    cio_response_free(r);
+    CHECK_RC(cio_get(e->c, "/fast/1", NULL, &r), 0);
+    cr_expect_eq(cio_response_status(r), 200);
+    cio_response_free(r);
+    struct cio_pool_stats ps;
+    cio_client_pool_stats(e->c, &ps);
+    cr_expect_eq(ps.created, 1);
+    return 0;
+}
+
+Test(inproc, streaming_both_ways) { with_app(t_both_ways); }
 
 static int t_keepalive(struct env *e)
 {

@@ -267,6 +267,9 @@ static int client_init(cio_client *c, const struct cio_client_opts *o)
         if ((rc = cio_headers_set(c->headers, h->name,
                                   h->value != NULL ? h->value : "")) < 0)
             return prefix_err(rc, "headers: %s", "", 0);
+    /* Framing is the request's (see prepare): never a default. */
+    cio_headers_remove(c->headers, "Content-Length");
+    cio_headers_remove(c->headers, "Transfer-Encoding");
     if ((rc = kv_dup(o->params, &c->params)) < 0)
         return rc;
     timeouts_fill(&c->to, &o->timeouts);
@@ -466,7 +469,8 @@ static void info_fini(struct cio_request_info *q)
     if (q->method != q->method_buf)
         cio__free(q->method);
     cio_url_free(q->url);
-    cio_headers_free(q->headers);
+    if (!q->headers_shared)
+        cio_headers_free(q->headers);
     cio__free(q->cookies);
     cio__free(q->body);
     cio__free(q->auth_basic_user);
@@ -555,7 +559,8 @@ static int prepare_body(struct cio_request_info *q, const struct cio_request *re
     }
     if (req->content_type != NULL && q->body_kind == CIO__BODY_NONE)
         return cio__err(CIO_EINVAL, "request: content_type without a body");
-    if (ctype != NULL && (rc = set_default(q->headers, "Content-Type", ctype)) < 0)
+    if (ctype != NULL && ((rc = cio__info_own_headers(q)) < 0 ||
+                          (rc = set_default(q->headers, "Content-Type", ctype)) < 0))
         return rc;
     return 0;
 }
@@ -634,7 +639,13 @@ static int prepare(cio_client *c, const struct cio_request *req,
         u = u2;
     }
     q->url = u;
-    if ((rc = cio_headers_clone(&q->headers, c->headers)) < 0)
+    /* The client's defaults are shared until something changes them (a
+     * plain GET copies no header map). They hold no Content-Length or
+     * Transfer-Encoding (removed at creation). */
+    q->headers = c->headers;
+    q->headers_shared = true;
+    if (req->headers != NULL && req->headers->name != NULL &&
+        (rc = cio__info_own_headers(q)) < 0)
         return rc;
     if (req->headers != NULL) {
         for (size_t i = 0; req->headers[i].name != NULL; i++) {
@@ -651,8 +662,10 @@ static int prepare(cio_client *c, const struct cio_request *req,
     }
     /* Framing is ours: a caller's Content-Length or Transfer-Encoding
      * could disagree with the body actually sent (request smuggling). */
-    cio_headers_remove(q->headers, "Content-Length");
-    cio_headers_remove(q->headers, "Transfer-Encoding");
+    if (!q->headers_shared) {
+        cio_headers_remove(q->headers, "Content-Length");
+        cio_headers_remove(q->headers, "Transfer-Encoding");
+    }
     if ((rc = cookie_string(req->cookies, &q->cookies)) < 0)
         return rc;
     if ((rc = prepare_body(q, req)) < 0)
@@ -705,9 +718,23 @@ const cio_request_info *cio_prepared_info(const cio_prepared *p)
     return &p->info;
 }
 
+int cio__info_own_headers(struct cio_request_info *q)
+{
+    if (!q->headers_shared)
+        return 0;
+    cio_headers *h;
+    int rc = cio_headers_clone(&h, q->headers);
+    if (rc < 0)
+        return rc;
+    q->headers = h;
+    q->headers_shared = false;
+    return 0;
+}
+
 cio_headers *cio_prepared_headers(cio_prepared *p)
 {
-    return p->info.headers;
+    /* The caller may change them: the request's own copy. */
+    return cio__info_own_headers(&p->info) == 0 ? p->info.headers : NULL;
 }
 
 const char *cio_request_info_method(const cio_request_info *r)

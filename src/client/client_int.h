@@ -87,6 +87,9 @@ struct cio_request_info {
     cio_url *url;
     cio_headers *headers;            /* merged; Host/Cookie/framing added
                                       * per attempt */
+    bool headers_shared;             /* headers is the client's defaults map
+                                      * (not owned, never changed): call
+                                      * cio__info_own_headers before a change */
     char *cookies;                   /* per-request "a=1; b=2", or NULL */
     enum cio__body_kind body_kind;
     char *body;
@@ -182,6 +185,10 @@ struct cio_response {
     char *cookie_vals;               /* cio_response_cookie cache */
     size_t cookie_len;
 };
+
+/* Makes q->headers q's own (a copy of the client's defaults) if it is
+ * still shared. Errors: CIO_ENOMEM. */
+int cio__info_own_headers(struct cio_request_info *q);
 
 /* Performs exactly one exchange of st->req (no redirects, no retries). */
 int cio__client_attempt(struct cio__send *st, cio_response **out);

@@ -245,6 +245,11 @@ static int apply_auth(struct work *k)
     }
     if (rc < 0 || v == NULL)
         return rc;
+    if ((rc = cio__info_own_headers(w)) < 0) {
+        OPENSSL_cleanse(v, strlen(v));
+        cio__free(v);
+        return rc;
+    }
     return set_header(w->headers, "Authorization", v, &k->auth_set);
 }
 
@@ -342,7 +347,11 @@ static int apply_proxy(struct work *k)
         if (k->proxy_auth == NULL && app != NULL &&
             (k->proxy_auth = cio__strdup(app)) == NULL)
             return CIO_ENOMEM;
-        cio_headers_remove(w->headers, "Proxy-Authorization");
+        if (app != NULL) {
+            if ((rc = cio__info_own_headers(w)) < 0)
+                return rc;
+            cio_headers_remove(w->headers, "Proxy-Authorization");
+        }
         st->proxy_auth = k->proxy_auth;
         return 0;
     }
@@ -358,6 +367,8 @@ static int apply_proxy(struct work *k)
     st->abs_target = (struct cio_str){k->abs_target, (size_t)n};
     st->absolute_form = true;
     if (k->proxy_auth != NULL) {
+        if ((rc = cio__info_own_headers(w)) < 0)
+            return rc;
         char *v = cio__strdup(k->proxy_auth);
         if (v == NULL)
             return CIO_ENOMEM;
@@ -520,6 +531,8 @@ static int follow(struct work *k, cio_response *r, uint32_t *hops)
     } else if ((rc = rewind_body(w)) < 0) {
         return rc;
     }
+    if ((rc = cio__info_own_headers(w)) < 0)
+        return rc;
     cio__redirect_strip(w->headers, &rd);
     if (rd.cross_origin) {
         w->cookies = NULL; /* the request's explicit cookies stay home */
@@ -551,6 +564,7 @@ int cio__policy_send(struct cio__send *st, cio_response **out)
     } else {
         k.w.headers = NULL;
         k.w.url = NULL;
+        k.w.headers_shared = false;
         if ((rc = cio_headers_clone(&k.w.headers, q->headers)) < 0)
             return rc;
         if ((rc = cio_url_dup(&k.w.url, q->url)) < 0)
@@ -596,7 +610,9 @@ done:
     cio__free(k.abs_target);
     if (!k.url_borrowed)
         cio_url_free(k.w.url);
-    if (!st->borrow_req)
+    /* Ours: the copy of a prepared request's map, or a one-shot request's
+     * shared defaults copied on a change (its own map is freed with it). */
+    if (k.w.headers != q->headers && !k.w.headers_shared)
         cio_headers_free(k.w.headers);
     return rc;
 }

@@ -8,6 +8,7 @@
  * verifies against the test CA. Each handshake is its own: the verifying
  * client fails while the other holds an idle connection to the same
  * origin, and the server counts one accepted connection per client.
+ * Also: a caller's transport (opts.connect) gets TLS only with connect_tls.
  */
 #include <stdio.h>
 
@@ -66,6 +67,22 @@ static uint64_t accepted(cio_server *srv)
     struct cio_server_stats ss;
     cio_server_stats(srv, &ss);
     return ss.accepted;
+}
+
+static int hook_calls;
+
+/* A transport: TCP to the test server, whatever origin the URL names
+ * (the requests name https://localhost/, port 443: a name the test
+ * certificate has, so verification runs on the hook's stream). */
+static int tcp_hook(void *ud, const char *host, unsigned port, bool tls,
+                    cio_stream **out)
+{
+    (void)host;
+    (void)port;
+    (void)tls;
+    hook_calls++;
+    return cio_tcp_connect(out, "127.0.0.1", cio_server_port(ud, 0), NULL,
+                           cio_after(5000));
 }
 
 static int d45_main(void *arg)
@@ -133,6 +150,27 @@ static int d45_main(void *arg)
               (unsigned long long)pc.reused);
     cr_expect(psys.conns == 0 && psys.idle == 0, "the failed handshake left "
               "%u connections", psys.conns);
+
+    /* A caller's transport (opts.connect) gets TLS only when asked: the
+     * same TCP stream, with connect_tls a verified https exchange; without
+     * it the TLS listener hears cleartext and the exchange fails. */
+    cio_client *hooked, *raw;
+    struct cio_client_opts oh = oc;
+    oh.connect = tcp_hook;
+    oh.connect_ud = e.srv;
+    oh.connect_tls = true;
+    struct cio_client_opts orw = oh;
+    orw.connect_tls = false;
+    CHECK_RC(cio_client_new(&hooked, &oh), 0);
+    CHECK_RC(cio_client_new(&raw, &orw), 0);
+    hook_calls = 0;
+    CHECK_RC(get(hooked, "https://localhost/", body, sizeof(body)), 0);
+    cr_expect_str_eq(body, "ok 1");
+    cr_expect_eq(hook_calls, 1);
+    cr_expect_neq(get(raw, "https://localhost/", body, sizeof(body)), 0);
+    cr_expect_eq(hook_calls, 2);
+    cio_client_free(hooked);
+    cio_client_free(raw);
 
     cio_client_free(insecure);
     cio_client_free(system);

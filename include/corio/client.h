@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include <corio/http.h>
+#include <corio/net.h>
 #include <corio/rt.h>
 
 typedef struct cio_client cio_client;
@@ -128,6 +129,17 @@ struct cio_client_opts {
     uint64_t max_body;           /* cio_response_body() cap; 0 = 64 MiB */
     cio_mock_fn mock;            /* non-NULL: no network, mock transport */
     void *mock_ud;
+    /* Opens the stream of a new connection instead of a TCP connect (and
+     * without a proxy): the in-process transport is
+     * `.connect = cio_server_connect_hook, .connect_ud = srv` (server.h).
+     * host/port/tls name the request's origin; the pool key, limits and
+     * keep-alive are unchanged. Called in the requesting task; returns 0
+     * with *out or a negative error. NULL = the network. */
+    int (*connect)(void *ud, const char *host, unsigned port, bool tls,
+                   cio_stream **out);
+    void *connect_ud;
+    bool connect_tls;            /* https over connect streams gets a TLS
+                                  * handshake too (default: none) */
 };
 
 /*

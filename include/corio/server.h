@@ -28,6 +28,7 @@
 #include <sys/uio.h>
 
 #include <corio/http.h>
+#include <corio/net.h>
 #include <corio/rt.h>
 
 typedef struct cio_app cio_app;
@@ -405,7 +406,9 @@ struct cio_server_opts {
 
 /*
  * Creates a server for app and binds its listeners (with SO_REUSEPORT for
- * workers > 1). Must be called in a task. Does not accept yet.
+ * workers > 1). Must be called in a task. Does not accept yet. Without any
+ * listener the server has one worker and serves in-process connections
+ * only (cio_server_connect).
  * Errors: CIO_EINVAL, CIO_EADDRINUSE, CIO_ETLS, CIO_ENOMEM.
  */
 CIO_API int cio_server_new(cio_server **out, cio_app *app,
@@ -423,6 +426,27 @@ CIO_API int cio_server_run(cio_server *srv);
 /* Asks a running server to stop gracefully; from any task on any thread
  * of the process (thread-safe). */
 CIO_API void cio_server_stop(cio_server *srv);
+
+/*
+ * In-process connections (no sockets, no descriptors): creates an
+ * in-memory pipe (cio_pipe_new) and hands one end to the server's
+ * HTTP/1.1 connection handling on the calling loop exactly as an accepted
+ * cleartext connection (same limits, timeouts, middleware, streaming both
+ * ways); returns the other end, to be closed by the caller. Call it in a
+ * task of the loop that created the server while cio_server_run runs
+ * there (on_listen tells when). A server created without any listener
+ * (listen and listens NULL) serves only these connections, on one worker.
+ * The request's peer is "pipe". Errors: CIO_EINVAL (not running, or
+ * another loop), CIO_EBUSY (max_conns reached or stopping), CIO_ENOMEM.
+ */
+CIO_API int cio_server_connect(cio_server *srv, cio_stream **out);
+
+/* The same as a client transport (httpx's ASGITransport):
+ * `struct cio_client_opts o = {.base_url = "http://app",
+ *  .connect = cio_server_connect_hook, .connect_ud = srv};`
+ * srv is the cio_server; the origin (host, port, tls) is not looked at. */
+CIO_API int cio_server_connect_hook(void *srv, const char *host, unsigned port,
+                                    bool tls, cio_stream **out);
 
 /* The bound address of listener i ("127.0.0.1:41234"); NULL past the end. */
 CIO_API const char *cio_server_addr(const cio_server *srv, size_t i);

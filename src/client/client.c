@@ -267,6 +267,9 @@ static int client_init(cio_client *c, const struct cio_client_opts *o)
         if ((rc = cio_headers_set(c->headers, h->name,
                                   h->value != NULL ? h->value : "")) < 0)
             return prefix_err(rc, "headers: %s", "", 0);
+    /* Framing is the request's (see prepare): never a default. */
+    cio_headers_remove(c->headers, "Content-Length");
+    cio_headers_remove(c->headers, "Transfer-Encoding");
     if ((rc = kv_dup(o->params, &c->params)) < 0)
         return rc;
     timeouts_fill(&c->to, &o->timeouts);
@@ -307,6 +310,9 @@ static int client_init(cio_client *c, const struct cio_client_opts *o)
     c->max_body = o->max_body != 0 ? o->max_body : (64ull << 20);
     c->mock = o->mock;
     c->mock_ud = o->mock_ud;
+    c->connect = o->connect;
+    c->connect_ud = o->connect_ud;
+    c->connect_tls = o->connect_tls;
     cio__list_init(&c->responses);
     cio__pool_init(&c->pool);
     c->pool.max_conns = c->limits.max_conns;
@@ -400,6 +406,7 @@ int cio_client_new(cio_client **out, const struct cio_client_opts *opts)
     if (c == NULL)
         return CIO_ENOMEM;
     c->loop = cio_loop_current();
+    cio__list_init(&c->digests);
     int rc = client_init(c, opts != NULL ? opts : &none);
     if (rc < 0) {
         c->cookie_file = NULL; /* do not write what was not loaded */
@@ -428,7 +435,10 @@ void cio_client_free(cio_client *c)
         r->c = NULL;
     }
     cio__pool_fini(&c->pool);
+    cio__policy_fini(c);
     cio_url_free(c->base);
+    cio__free(c->url_key);
+    cio_url_free(c->url_parsed);
     cio_headers_free(c->headers);
     kv_free(c->params);
     cio__free(c->cookies_everywhere);
@@ -456,9 +466,11 @@ void cio_client_pool_stats(const cio_client *c, struct cio_pool_stats *out)
 
 static void info_fini(struct cio_request_info *q)
 {
-    cio__free(q->method);
+    if (q->method != q->method_buf)
+        cio__free(q->method);
     cio_url_free(q->url);
-    cio_headers_free(q->headers);
+    if (!q->headers_shared)
+        cio_headers_free(q->headers);
     cio__free(q->cookies);
     cio__free(q->body);
     cio__free(q->auth_basic_user);
@@ -547,9 +559,31 @@ static int prepare_body(struct cio_request_info *q, const struct cio_request *re
     }
     if (req->content_type != NULL && q->body_kind == CIO__BODY_NONE)
         return cio__err(CIO_EINVAL, "request: content_type without a body");
-    if (ctype != NULL && (rc = set_default(q->headers, "Content-Type", ctype)) < 0)
+    if (ctype != NULL && ((rc = cio__info_own_headers(q)) < 0 ||
+                          (rc = set_default(q->headers, "Content-Type", ctype)) < 0))
         return rc;
     return 0;
+}
+
+/* Best effort: without memory the cache is simply empty. */
+static void url_remember(cio_client *c, const char *s, size_t len,
+                         const cio_url *u)
+{
+    cio__free(c->url_key);
+    cio_url_free(c->url_parsed);
+    c->url_key = NULL;
+    c->url_parsed = NULL;
+    if (len > 2048)
+        return;
+    char *key = cio__malloc(len + 1);
+    if (key == NULL)
+        return;
+    if (cio_url_dup(&c->url_parsed, u) < 0) {
+        cio__free(key);
+        return;
+    }
+    memcpy(key, s, len + 1);
+    c->url_key = key;
 }
 
 static int prepare(cio_client *c, const struct cio_request *req,
@@ -560,16 +594,29 @@ static int prepare(cio_client *c, const struct cio_request *req,
     const char *m = req->method != NULL ? req->method : "GET";
     if (!cio_is_token(cio_str_c(m)))
         return cio__err(CIO_EINVAL, "method \"%.40s\" is not a token", m);
-    if ((q->method = cio__strdup(m)) == NULL)
+    size_t mlen = strlen(m);
+    q->method = mlen < sizeof(q->method_buf) ? q->method_buf
+                                              : cio__malloc(mlen + 1);
+    if (q->method == NULL)
         return CIO_ENOMEM;
+    memcpy(q->method, m, mlen + 1);
     q->mid = cio__h1_method(cio_str_c(m));
     if (req->url == NULL)
         return cio__err(CIO_EINVAL, "request: url is NULL");
     cio_url *u;
-    if (c->base != NULL)
-        rc = cio_url_resolve(&u, c->base, req->url, strlen(req->url));
-    else
-        rc = cio_url_parse(&u, req->url, strlen(req->url), NULL);
+    bool cacheable = (c->params == NULL || c->params->name == NULL) &&
+                     (req->params == NULL || req->params->name == NULL);
+    if (cacheable && c->url_key != NULL && strcmp(c->url_key, req->url) == 0) {
+        rc = cio_url_dup(&u, c->url_parsed); /* the same URL as last time */
+    } else {
+        size_t ulen = strlen(req->url);
+        if (c->base != NULL)
+            rc = cio_url_resolve(&u, c->base, req->url, ulen);
+        else
+            rc = cio_url_parse(&u, req->url, ulen, NULL);
+        if (rc == 0 && cacheable)
+            url_remember(c, req->url, ulen, u);
+    }
     if (rc < 0)
         return rc;
     enum cio_url_scheme_id sid = cio_url_scheme_id(u);
@@ -592,7 +639,13 @@ static int prepare(cio_client *c, const struct cio_request *req,
         u = u2;
     }
     q->url = u;
-    if ((rc = cio_headers_clone(&q->headers, c->headers)) < 0)
+    /* The client's defaults are shared until something changes them (a
+     * plain GET copies no header map). They hold no Content-Length or
+     * Transfer-Encoding (removed at creation). */
+    q->headers = c->headers;
+    q->headers_shared = true;
+    if (req->headers != NULL && req->headers->name != NULL &&
+        (rc = cio__info_own_headers(q)) < 0)
         return rc;
     if (req->headers != NULL) {
         for (size_t i = 0; req->headers[i].name != NULL; i++) {
@@ -609,8 +662,10 @@ static int prepare(cio_client *c, const struct cio_request *req,
     }
     /* Framing is ours: a caller's Content-Length or Transfer-Encoding
      * could disagree with the body actually sent (request smuggling). */
-    cio_headers_remove(q->headers, "Content-Length");
-    cio_headers_remove(q->headers, "Transfer-Encoding");
+    if (!q->headers_shared) {
+        cio_headers_remove(q->headers, "Content-Length");
+        cio_headers_remove(q->headers, "Transfer-Encoding");
+    }
     if ((rc = cookie_string(req->cookies, &q->cookies)) < 0)
         return rc;
     if ((rc = prepare_body(q, req)) < 0)
@@ -663,9 +718,23 @@ const cio_request_info *cio_prepared_info(const cio_prepared *p)
     return &p->info;
 }
 
+int cio__info_own_headers(struct cio_request_info *q)
+{
+    if (!q->headers_shared)
+        return 0;
+    cio_headers *h;
+    int rc = cio_headers_clone(&h, q->headers);
+    if (rc < 0)
+        return rc;
+    q->headers = h;
+    q->headers_shared = false;
+    return 0;
+}
+
 cio_headers *cio_prepared_headers(cio_prepared *p)
 {
-    return p->info.headers;
+    /* The caller may change them: the request's own copy. */
+    return cio__info_own_headers(&p->info) == 0 ? p->info.headers : NULL;
 }
 
 const char *cio_request_info_method(const cio_request_info *r)
@@ -920,8 +989,17 @@ static int open_conn(struct cio__send *st, struct cio__pool_host *h,
         dl = st->total_deadline;
     cio_stream *s = NULL;
     int rc;
+    bool tls = h->tls;
     cio__phase(st, CIO_PHASE_RESOLVE);
-    if (st->proxy != NULL) {
+    if (c->connect != NULL) {
+        /* The caller's transport (in-process): no resolve, no proxy; TLS
+         * only when asked for. */
+        cio__phase(st, CIO_PHASE_CONNECT);
+        rc = c->connect(c->connect_ud, h->host, h->port, h->tls, &s);
+        if (rc == 0 && s == NULL)
+            rc = cio__err(CIO_EINVAL, "connect hook returned no stream");
+        tls = tls && c->connect_tls;
+    } else if (st->proxy != NULL) {
         rc = proxy_open(st, h, &s, dl);
     } else if (c->pool.connect_hook != NULL) {
         rc = c->pool.connect_hook(c->pool.connect_ud, h, &s, dl);
@@ -935,7 +1013,7 @@ static int open_conn(struct cio__send *st, struct cio__pool_host *h,
             rc = cio_tcp_connect(&s, h->host, h->port, NULL, dl);
         }
     }
-    if (rc == 0 && h->tls && c->pool.tls == NULL) {
+    if (rc == 0 && tls && c->pool.tls == NULL) {
         struct cio_tls_opts to = {
             .insecure_skip_verify = c->tls.insecure_skip_verify,
             .ca_file = c->tls.ca_file,
@@ -947,7 +1025,7 @@ static int open_conn(struct cio__send *st, struct cio__pool_host *h,
         if (rc < 0)
             cio_stream_close(s);
     }
-    if (rc == 0 && h->tls) {
+    if (rc == 0 && tls) {
         cio__phase(st, CIO_PHASE_TLS);
         cio_stream *t;
         rc = cio_tls_client(&t, s, c->pool.tls, h->host, dl);
@@ -1057,7 +1135,8 @@ static int net_attempt(struct cio__send *st, cio_response *r,
             /* Reset what the failed exchange put in r. */
             cio_headers_free(r->headers);
             r->headers = NULL;
-            cio__free(r->reason);
+            if (r->reason != r->reason_buf)
+                cio__free(r->reason);
             r->reason = NULL;
             continue;
         }
@@ -1114,9 +1193,10 @@ int cio__client_attempt(struct cio__send *st, cio_response **out)
 /* ------------------------------------------------------------ send */
 
 static int send_loop(cio_client *c, struct cio_request_info *q,
-                     cio_response **out, void *opened_at)
+                     cio_response **out, void *opened_at, bool one_shot)
 {
     struct cio__send st = {
+        .borrow_req = one_shot,
         .c = c,
         .req = q,
         .t0 = cio__mono_ms(),
@@ -1155,7 +1235,7 @@ int cio_send(cio_client *c, cio_prepared *p, cio_response **out)
         if (rc < 0 && rc != CIO_ENOTSUP)
             return rc;
     }
-    return send_loop(c, &p->info, out, __builtin_return_address(0));
+    return send_loop(c, &p->info, out, __builtin_return_address(0), false);
 }
 
 static int request_at(cio_client *c, const struct cio_request *req,
@@ -1166,7 +1246,7 @@ static int request_at(cio_client *c, const struct cio_request *req,
     struct cio_request_info q = {0};
     int rc = prepare(c, req, &q);
     if (rc == 0)
-        rc = send_loop(c, &q, out, at);
+        rc = send_loop(c, &q, out, at, true);
     info_fini(&q);
     return rc;
 }

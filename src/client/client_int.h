@@ -51,12 +51,24 @@ struct cio_client {
     uint64_t max_body;
     cio_mock_fn mock;
     void *mock_ud;
+    /* The last request URL as given and parsed (no params): the next
+     * request to the same URL copies it instead of parsing again. */
+    char *url_key;
+    cio_url *url_parsed;
+    /* The caller's transport (opts.connect): no TCP, no proxy. */
+    int (*connect)(void *ud, const char *host, unsigned port, bool tls,
+                   cio_stream **out);
+    void *connect_ud;
+    bool connect_tls;
     struct cio__pool pool;
     struct cio__pool_host *last_host;  /* of the last request (cache) */
     struct cio__list responses;      /* responses holding a connection */
     /* Policy state (policy.c): */
     struct cio__retry_budget budget; /* ratio 0 until the first request */
     uint64_t nrequests, nretries;
+    struct cio__list digests;        /* Digest nonce cache, most recent
+                                      * first (policy.c) */
+    size_t ndigests;
 };
 
 enum cio__body_kind {
@@ -69,11 +81,15 @@ enum cio__body_kind {
 /* A prepared request: what hooks, mocks and tracers see. */
 struct cio_request_info {
     cio_client *c;
-    char *method;
+    char *method;                    /* method_buf or heap */
+    char method_buf[16];
     enum cio__h1_method mid;
     cio_url *url;
     cio_headers *headers;            /* merged; Host/Cookie/framing added
                                       * per attempt */
+    bool headers_shared;             /* headers is the client's defaults map
+                                      * (not owned, never changed): call
+                                      * cio__info_own_headers before a change */
     char *cookies;                   /* per-request "a=1; b=2", or NULL */
     enum cio__body_kind body_kind;
     char *body;
@@ -102,6 +118,8 @@ struct cio__send {
     int cur_phase;                   /* the phase running now */
     void *opened_at;                 /* caller's return address (debug) */
     bool absolute_form;              /* proxy: send abs_target as target */
+    bool borrow_req;                 /* req is one-shot: the policy loop may
+                                      * change its headers in place */
     /* Set by policy.c for each attempt: */
     struct cio_str abs_target;       /* absolute-form target: no userinfo,
                                       * no fragment */
@@ -124,7 +142,8 @@ struct cio_response {
     cio_client *c;                   /* NULL once orphaned */
     struct cio__list node;           /* c->responses while conn != NULL */
     int status, version;
-    char *reason;
+    char *reason;                    /* reason_buf or heap */
+    char reason_buf[32];
     cio_headers *headers;
     cio_url *url;
     size_t nhist;
@@ -166,6 +185,10 @@ struct cio_response {
     char *cookie_vals;               /* cio_response_cookie cache */
     size_t cookie_len;
 };
+
+/* Makes q->headers q's own (a copy of the client's defaults) if it is
+ * still shared. Errors: CIO_ENOMEM. */
+int cio__info_own_headers(struct cio_request_info *q);
 
 /* Performs exactly one exchange of st->req (no redirects, no retries). */
 int cio__client_attempt(struct cio__send *st, cio_response **out);

@@ -328,7 +328,8 @@ int cio__h1_exchange(struct cio__send *st, struct cio__conn *cn,
 
     r->status = h.status;
     r->version = h.minor == 0 ? 10 : 11;
-    r->reason = cio__malloc(h.reason.len + 1);
+    r->reason = h.reason.len < sizeof(r->reason_buf)
+                    ? r->reason_buf : cio__malloc(h.reason.len + 1);
     if (r->reason == NULL)
         return CIO_ENOMEM;
     memcpy(r->reason, h.reason.ptr, h.reason.len);

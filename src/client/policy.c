@@ -26,14 +26,27 @@
 
 #define MAX_CHALLENGES 8
 
+/* The Digest nonce cache: the last challenge answered per origin, realm
+ * and user, so later requests answer it at once with nc counted up (one
+ * round trip instead of two). Bounded: the least recently used goes. */
+#define DIGEST_CACHE_MAX 32
+
+struct dcache {
+    struct cio__list node;         /* c->digests, most recent first */
+    char *origin, *user;
+    struct cio__digest dg;         /* nc: the last one sent */
+};
+
 struct work {
     struct cio__send *st;
     const struct cio_request_info *orig;
     struct cio_request_info w;     /* what the attempts send */
+    bool url_borrowed;             /* w.url is orig's (not freed here) */
     bool auth_set;                 /* w.headers has our Authorization */
     bool proxy_auth_set;           /* ... our Proxy-Authorization */
     struct cio__digest dg;
     bool digest_on;                /* answer with dg on every attempt */
+    bool digest_cached;            /* dg came from the cache, unconfirmed */
     unsigned digest_rounds;        /* challenges answered on this hop */
     cio_url *proxy;
     char *proxy_auth;
@@ -57,6 +70,131 @@ static int rewind_body(const struct cio_request_info *q)
 }
 
 /* ------------------------------------------------------------ auth */
+
+static void dcache_free(struct dcache *e)
+{
+    cio__list_remove(&e->node);
+    cio__free(e->origin);
+    cio__free(e->user);
+    cio__digest_fini(&e->dg);
+    cio__free(e);
+}
+
+void cio__policy_fini(cio_client *c)
+{
+    struct cio__list *n;
+    while ((n = c->digests.next) != &c->digests)
+        dcache_free(CIO_CONTAINER_OF(n, struct dcache, node));
+    c->ndigests = 0;
+}
+
+static int digest_dup(struct cio__digest *dst, const struct cio__digest *src)
+{
+    *dst = *src;
+    dst->realm = cio__strdup(src->realm);
+    dst->nonce = cio__strdup(src->nonce);
+    dst->opaque = src->opaque != NULL ? cio__strdup(src->opaque) : NULL;
+    if (dst->realm == NULL || dst->nonce == NULL ||
+        (src->opaque != NULL && dst->opaque == NULL)) {
+        cio__digest_fini(dst);
+        return CIO_ENOMEM;
+    }
+    return 0;
+}
+
+/* The entry of origin and user (any realm: the most recent), or NULL. */
+static struct dcache *dcache_find(cio_client *c, struct cio_str origin,
+                                  const char *user, const char *realm)
+{
+    cio__list_each(it, &c->digests) {
+        struct dcache *e = CIO_CONTAINER_OF(it, struct dcache, node);
+        if (strlen(e->origin) == origin.len &&
+            memcmp(e->origin, origin.ptr, origin.len) == 0 &&
+            strcmp(e->user, user) == 0 &&
+            (realm == NULL || strcmp(e->dg.realm, realm) == 0))
+            return e;
+    }
+    return NULL;
+}
+
+/* Remembers dg (just answered successfully) for origin and user. Best
+ * effort: without memory there is simply no cache. */
+static void dcache_store(cio_client *c, const cio_url *url, const char *user,
+                         const struct cio__digest *dg)
+{
+    struct cio_str origin = cio_url_origin(url);
+    struct dcache *e = dcache_find(c, origin, user, dg->realm);
+    if (e != NULL) {
+        if (strcmp(e->dg.nonce, dg->nonce) == 0) {
+            if (dg->nc > e->dg.nc)
+                e->dg.nc = dg->nc; /* a sibling may have counted further */
+        } else {
+            struct cio__digest d;
+            if (digest_dup(&d, dg) < 0)
+                return;
+            cio__digest_fini(&e->dg);
+            e->dg = d;
+        }
+        cio__list_remove(&e->node);
+        cio__list_push_front(&c->digests, &e->node);
+        return;
+    }
+    if (c->ndigests >= DIGEST_CACHE_MAX) {
+        dcache_free(CIO_CONTAINER_OF(c->digests.prev, struct dcache, node));
+        c->ndigests--;
+    }
+    e = cio__calloc(1, sizeof(*e));
+    if (e == NULL)
+        return;
+    e->origin = cio__malloc(origin.len + 1);
+    e->user = cio__strdup(user);
+    if (e->origin == NULL || e->user == NULL || digest_dup(&e->dg, dg) < 0) {
+        cio__free(e->origin);
+        cio__free(e->user);
+        cio__free(e);
+        return;
+    }
+    memcpy(e->origin, origin.ptr, origin.len);
+    e->origin[origin.len] = '\0';
+    e->dg.stale = false;
+    cio__list_push_front(&c->digests, &e->node);
+    c->ndigests++;
+}
+
+/* Drops the entry dg was taken from (its nonce was refused). */
+static void dcache_drop(cio_client *c, const cio_url *url, const char *user,
+                        const struct cio__digest *dg)
+{
+    struct dcache *e = dcache_find(c, cio_url_origin(url), user, dg->realm);
+    if (e != NULL && strcmp(e->dg.nonce, dg->nonce) == 0) {
+        dcache_free(e);
+        c->ndigests--;
+    }
+}
+
+/* Before the first attempt of a hop with Digest credentials: answer the
+ * origin's last challenge at once. */
+static void dcache_take(struct work *k)
+{
+    const struct cio_request_info *o = k->orig;
+    cio_client *c = k->st->c;
+    if (k->digest_on || o->auth_digest_user == NULL ||
+        !cio_url_same_origin(o->url, k->w.url) || !replayable(&k->w))
+        return;
+    struct dcache *e = dcache_find(c, cio_url_origin(k->w.url),
+                                   o->auth_digest_user, NULL);
+    if (e == NULL)
+        return;
+    cio__digest_fini(&k->dg);
+    if (digest_dup(&k->dg, &e->dg) < 0)
+        return;
+    /* Counted in the cache now: concurrent requests on the same nonce
+     * never send the same nc (a replay to the server). */
+    e->dg.nc++;
+    k->dg.nc = e->dg.nc - 1; /* the answer below increments it */
+    k->digest_on = true;
+    k->digest_cached = true;
+}
 
 static int set_header(cio_headers *h, const char *name, char *value,
                       bool *flag)
@@ -107,6 +245,11 @@ static int apply_auth(struct work *k)
     }
     if (rc < 0 || v == NULL)
         return rc;
+    if ((rc = cio__info_own_headers(w)) < 0) {
+        OPENSSL_cleanse(v, strlen(v));
+        cio__free(v);
+        return rc;
+    }
     return set_header(w->headers, "Authorization", v, &k->auth_set);
 }
 
@@ -148,9 +291,17 @@ static int take_digest(struct work *k, cio_response *r)
     cio__free(scratch);
     if (!ok)
         return 0;
+    if (k->digest_cached) {
+        /* The cached nonce was refused (stale=true when it expired; a
+         * plain challenge when the realm, algorithm or user differ):
+         * forget it and answer the new challenge once, as a first one. */
+        dcache_drop(k->st->c, k->w.url, o->auth_digest_user, &k->dg);
+        k->digest_cached = false;
+        k->digest_rounds = 0;
+    }
     /* A second challenge on the same hop means the credentials were
      * refused, unless the server says only the nonce was stale. */
-    if (k->digest_rounds >= 2 || (k->digest_rounds == 1 && !d.stale)) {
+    else if (k->digest_rounds >= 2 || (k->digest_rounds == 1 && !d.stale)) {
         cio__digest_fini(&d);
         return 0;
     }
@@ -180,8 +331,8 @@ static int apply_proxy(struct work *k)
         cio_headers_remove(w->headers, "Proxy-Authorization");
         k->proxy_auth_set = false;
     }
-    if (st->c->mock != NULL)
-        return 0;
+    if (st->c->mock != NULL || st->c->connect != NULL)
+        return 0; /* no network: no proxy */
     int rc = cio__proxy_select(&k->proxy, w->url, st->c->proxy,
                                st->c->trust_env, NULL);
     if (rc < 0 || k->proxy == NULL)
@@ -196,7 +347,11 @@ static int apply_proxy(struct work *k)
         if (k->proxy_auth == NULL && app != NULL &&
             (k->proxy_auth = cio__strdup(app)) == NULL)
             return CIO_ENOMEM;
-        cio_headers_remove(w->headers, "Proxy-Authorization");
+        if (app != NULL) {
+            if ((rc = cio__info_own_headers(w)) < 0)
+                return rc;
+            cio_headers_remove(w->headers, "Proxy-Authorization");
+        }
         st->proxy_auth = k->proxy_auth;
         return 0;
     }
@@ -212,6 +367,8 @@ static int apply_proxy(struct work *k)
     st->abs_target = (struct cio_str){k->abs_target, (size_t)n};
     st->absolute_form = true;
     if (k->proxy_auth != NULL) {
+        if ((rc = cio__info_own_headers(w)) < 0)
+            return rc;
         char *v = cio__strdup(k->proxy_auth);
         if (v == NULL)
             return CIO_ENOMEM;
@@ -249,6 +406,7 @@ static int hop(struct work *k, cio_response **out)
     cio_client *c = st->c;
     uint32_t tries = 0, sretries = 0;
     k->digest_rounds = 0;
+    dcache_take(k);
     for (;;) {
         int rc;
         if ((rc = apply_proxy(k)) < 0 || (rc = apply_auth(k)) < 0)
@@ -277,6 +435,12 @@ static int hop(struct work *k, cio_response **out)
             if ((rc = rewind_body(&k->w)) < 0)
                 return rc;
             continue;
+        }
+        if (k->digest_on && r->status != 401 &&
+            cio_url_same_origin(k->orig->url, k->w.url)) {
+            /* Accepted: later requests answer this challenge at once. */
+            dcache_store(c, k->w.url, k->orig->auth_digest_user, &k->dg);
+            k->digest_cached = false;
         }
         uint32_t delay;
         if (replayable(&k->w) &&
@@ -349,7 +513,9 @@ static int follow(struct work *k, cio_response *r, uint32_t *hops)
         cio_url_free(rd.url);
         return rc;
     }
-    cio_url_free(w->url);
+    if (!k->url_borrowed)
+        cio_url_free(w->url);
+    k->url_borrowed = false;
     w->url = rd.url;
     if (rd.method != w->method) {
         w->method = (char *)rd.method; /* static "GET": never freed here */
@@ -365,12 +531,15 @@ static int follow(struct work *k, cio_response *r, uint32_t *hops)
     } else if ((rc = rewind_body(w)) < 0) {
         return rc;
     }
+    if ((rc = cio__info_own_headers(w)) < 0)
+        return rc;
     cio__redirect_strip(w->headers, &rd);
     if (rd.cross_origin) {
         w->cookies = NULL; /* the request's explicit cookies stay home */
         k->auth_set = false;
         k->proxy_auth_set = false;
         k->digest_on = false;
+        k->digest_cached = false;
     }
     (*hops)++;
     return 0;
@@ -387,12 +556,20 @@ int cio__policy_send(struct cio__send *st, cio_response **out)
         cio__retry_budget_init(&c->budget, c->retry.budget_ratio);
     cio__retry_budget_deposit(&c->budget);
 
-    k.w.headers = NULL;
-    k.w.url = NULL;
-    if ((rc = cio_headers_clone(&k.w.headers, q->headers)) < 0)
-        return rc;
-    if ((rc = cio_url_dup(&k.w.url, q->url)) < 0)
-        goto done;
+    if (st->borrow_req) {
+        /* A one-shot request (not a prepared one): its headers are ours
+         * to change, and its URL is replaced, never changed, by a
+         * redirect. No copies. */
+        k.url_borrowed = true;
+    } else {
+        k.w.headers = NULL;
+        k.w.url = NULL;
+        k.w.headers_shared = false;
+        if ((rc = cio_headers_clone(&k.w.headers, q->headers)) < 0)
+            return rc;
+        if ((rc = cio_url_dup(&k.w.url, q->url)) < 0)
+            goto done;
+    }
     st->req = &k.w;
 
     uint32_t hops = 0;
@@ -431,7 +608,11 @@ done:
     cio_url_free(k.proxy);
     cio__free(k.proxy_auth);
     cio__free(k.abs_target);
-    cio_url_free(k.w.url);
-    cio_headers_free(k.w.headers);
+    if (!k.url_borrowed)
+        cio_url_free(k.w.url);
+    /* Ours: the copy of a prepared request's map, or a one-shot request's
+     * shared defaults copied on a change (its own map is freed with it). */
+    if (k.w.headers != q->headers && !k.w.headers_shared)
+        cio_headers_free(k.w.headers);
     return rc;
 }

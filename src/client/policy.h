@@ -14,4 +14,8 @@ typedef struct cio_response cio_response;
  */
 int cio__policy_send(struct cio__send *st, cio_response **out);
 
+/* Frees the client's policy state (the Digest nonce cache). */
+typedef struct cio_client cio_client;
+void cio__policy_fini(cio_client *c);
+
 #endif

@@ -382,6 +382,11 @@ const char *cio_response_body(cio_response *r, size_t *len)
             size_t want = (size_t)(r->max_body - b->len);
             if (want > 65536)
                 want = 65536;
+            /* A known length, not decoded: room for the rest and one byte
+             * to see the end (no 64 KiB buffer for a 13-byte body). */
+            if (r->dec == NULL && r->fr.body == CIO__H1_BODY_LENGTH &&
+                r->left < want)
+                want = (size_t)r->left + 1;
             if (cio__buf_room(b) < want / 2 + 1 &&
                 cio__buf_reserve(b, want) < 0) {
                 (void)fail(r, CIO_ENOMEM);
@@ -609,7 +614,8 @@ void cio_response_free(cio_response *r)
         cio__chunked_fini(&r->ch);
     cio__decoder_free(r->dec);
     cio__free(r->dbuf);
-    cio__free(r->reason);
+    if (r->reason != r->reason_buf)
+        cio__free(r->reason);
     cio_headers_free(r->headers);
     cio_url_free(r->url);
     for (size_t i = 0; i < r->nhist; i++)

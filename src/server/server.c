@@ -164,11 +164,8 @@ int cio_server_new(cio_server **out, cio_app *app,
             n++;
     if (opts->listen != NULL)
         n++;
-    if (n == 0) {
-        rc = cio__err(CIO_EINVAL, "no listener: set listen or listens");
-        goto fail;
-    }
-    srv->lsn = cio__calloc(n, sizeof(*srv->lsn));
+    /* No listener: in-process connections only (cio_server_connect). */
+    srv->lsn = cio__calloc(n ? n : 1, sizeof(*srv->lsn));
     if (srv->lsn == NULL) {
         rc = CIO_ENOMEM;
         goto fail;
@@ -184,7 +181,7 @@ int cio_server_new(cio_server **out, cio_app *app,
         if (rc < 0)
             goto fail;
     }
-    srv->nworkers = opts->workers;
+    srv->nworkers = n == 0 ? 1 : opts->workers;
     if (srv->nworkers == 0) {
         long c = sysconf(_SC_NPROCESSORS_ONLN);
         srv->nworkers = c > 0 ? (unsigned)c : 1;
@@ -428,6 +425,44 @@ void cio_server_stop(cio_server *srv)
             (void)cio_loop_post(w->loop, stop_cb, w);
     }
     pthread_mutex_unlock(&srv->stop_mu);
+}
+
+int cio_server_connect(cio_server *srv, cio_stream **out)
+{
+    if (srv == NULL || out == NULL)
+        return CIO_EINVAL;
+    struct cio__worker *w = &srv->workers[0];
+    if (w->loop == NULL || w->loop != cio_loop_current())
+        return cio__err(CIO_EINVAL, "cio_server_connect: not on the loop "
+                        "that created the server");
+    if (w->conns == NULL || !srv->running)
+        return cio__err(CIO_EINVAL, "cio_server_connect: the server is not "
+                        "running (cio_server_run; on_listen tells when)");
+    if (w->stopping)
+        return cio__err(CIO_EBUSY, "cio_server_connect: the server is "
+                        "stopping");
+    cio_stream *mine, *theirs;
+    int rc = cio_pipe_new(&mine, &theirs, 0);
+    if (rc < 0)
+        return rc;
+    /* Exactly the accept path: counted, limited, idle until bytes come. */
+    rc = cio__h1_accept(w, &srv->inproc, theirs);
+    if (rc < 0) {
+        cio_stream_close(mine);
+        return rc == CIO_EBUSY ? cio__err(rc, "cio_server_connect: "
+                                          "max_conns reached") : rc;
+    }
+    *out = mine;
+    return 0;
+}
+
+int cio_server_connect_hook(void *srv, const char *host, unsigned port,
+                            bool tls, cio_stream **out)
+{
+    (void)host;
+    (void)port;
+    (void)tls;
+    return cio_server_connect(srv, out);
 }
 
 const char *cio_server_addr(const cio_server *srv, size_t i)

@@ -270,6 +270,7 @@ struct cio_server {
     void *ud;
     struct cio__lsn_conf *lsn;
     size_t nlsn;
+    struct cio__lsn_conf inproc;  /* what cio_server_connect's pipes are */
     unsigned nworkers;
     struct cio__worker *workers;
     atomic_int stopping;

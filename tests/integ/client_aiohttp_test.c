@@ -232,6 +232,69 @@ Test(client_aiohttp, basic_bearer_and_digest_auth)
     run(t_auth, NULL);
 }
 
+static unsigned attempts; /* requests on the wire (on_request hook) */
+
+static int count_attempt(const cio_request_info *req, void *ud)
+{
+    (void)req;
+    (void)ud;
+    attempts++;
+    return 0;
+}
+
+/* One Digest request; returns the nc the server accepted ("" if none) and
+ * the attempts it took. */
+static unsigned digest_get(cio_client *c, const char *path, const char *pass,
+                           int want, char *nc, size_t cap)
+{
+    unsigned before = attempts;
+    json_t *j = get_json(c, "GET", path, &(struct cio_request){
+                             .auth_digest_user = "Mufasa",
+                             .auth_digest_pass = pass}, want);
+    const char *v = j != NULL ? json_string_value(json_object_get(j, "nc")) : NULL;
+    snprintf(nc, cap, "%s", v != NULL ? v : "");
+    json_decref(j);
+    return attempts - before;
+}
+
+/* The nonce cache: the second Digest request to an origin answers the
+ * last challenge at once (one round trip, nc counted up); an expired
+ * nonce (401 stale=true) is answered once with the new one; a refused
+ * cached answer with a different algorithm falls back to the challenge. */
+static void t_digest_cache(cio_client *c)
+{
+    const char *p = "/digest-auth/auth/Mufasa/Circle%20of%20Life/SHA-256";
+    char nc[16];
+    attempts = 0;
+    cr_expect_eq(digest_get(c, p, "Circle of Life", 200, nc, sizeof(nc)), 2);
+    cr_expect_str_eq(nc, "00000001");
+    cr_expect_eq(digest_get(c, p, "Circle of Life", 200, nc, sizeof(nc)), 1);
+    cr_expect_str_eq(nc, "00000002");
+    cr_expect_eq(digest_get(c, p, "Circle of Life", 200, nc, sizeof(nc)), 1);
+    cr_expect_str_eq(nc, "00000003");
+    /* The server expires every nonce: stale=true, answered once more. */
+    json_decref(get_json(c, "POST", "/digest-expire", NULL, 200));
+    cr_expect_eq(digest_get(c, p, "Circle of Life", 200, nc, sizeof(nc)), 2);
+    cr_expect_str_eq(nc, "00000001");
+    cr_expect_eq(digest_get(c, p, "Circle of Life", 200, nc, sizeof(nc)), 1);
+    cr_expect_str_eq(nc, "00000002");
+    /* Another path of the origin asks MD5: the cached SHA-256 answer is
+     * refused, the new challenge answered (two attempts after the first). */
+    const char *q = "/digest-auth/auth/Mufasa/Circle%20of%20Life/MD5";
+    cr_expect_eq(digest_get(c, q, "Circle of Life", 200, nc, sizeof(nc)), 2);
+    cr_expect_str_eq(nc, "00000001");
+    cr_expect_eq(digest_get(c, q, "Circle of Life", 200, nc, sizeof(nc)), 1);
+    /* A wrong password with a cached nonce: no loop, the 401 comes back. */
+    unsigned n = digest_get(c, q, "wrong", 401, nc, sizeof(nc));
+    cr_expect(n == 2, "%u attempts", n);
+}
+
+Test(client_aiohttp, digest_nonce_cache)
+{
+    struct cio_client_opts o = {.hooks = {.on_request = count_attempt}};
+    run(t_digest_cache, &o);
+}
+
 static void t_retry(cio_client *c)
 {
     json_t *j = get_json(c, "GET", "/retry-after/3?key=k1&after=0", NULL, 200);

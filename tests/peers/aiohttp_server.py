@@ -23,6 +23,8 @@ Endpoints (both ports serve the same app):
                              RFC 7616 Digest (qop auth or none; alg MD5,
                              MD5-sess, SHA-256, SHA-256-sess), verified here
                              with hashlib; nonces are single-use per nc
+  /digest-expire             POST: every nonce so far expires (answers
+                             with one get a 401 with stale=true)
   /retry-after/{n}?key=k&after=s
                              503 with Retry-After: s (default 0) for the
                              first n-1 calls with that key, then 200 with
@@ -48,6 +50,7 @@ from aiohttp import web
 PORTS = []
 CALLS = {}
 NONCES = {}
+EXPIRED = set()
 
 
 async def echo(request):
@@ -193,6 +196,8 @@ async def digest_auth(request):
             "WWW-Authenticate": "Digest " + ", ".join(parts)})
 
     a = _parse_digest(request.headers.get("Authorization", ""))
+    if a is not None and a.get("nonce") in EXPIRED:
+        return challenge(stale=True)  # RFC 7616 3.3: a nonce past its life
     if a is None or a.get("nonce") not in NONCES:
         return challenge()
     if a.get("username") != user or a.get("realm") != realm or \
@@ -216,6 +221,13 @@ async def digest_auth(request):
     if a.get("response") != want:
         return challenge()
     return web.json_response({"authenticated": True, "user": user, "nc": a.get("nc")})
+
+
+async def digest_expire(request):
+    # Every nonce issued so far expires: answers with them get stale=true.
+    EXPIRED.update(NONCES)
+    NONCES.clear()
+    return web.json_response({"expired": len(EXPIRED)})
 
 
 async def retry_after(request):
@@ -271,6 +283,7 @@ def make_app():
     r.add_get("/basic-auth/{user}/{pass}", basic_auth)
     r.add_get("/bearer/{token}", bearer)
     r.add_route("*", "/digest-auth/{qop}/{user}/{pass}/{alg}", digest_auth)
+    r.add_post("/digest-expire", digest_expire)
     r.add_route("*", "/retry-after/{n}", retry_after)
     r.add_get("/calls", calls)
     r.add_get("/redirect/{n}", redirect_n)

@@ -186,3 +186,40 @@ Test(policy, total_deadline_bounds_retry_after)
     cr_expect_eq(x.s.n, 1, "retried after a pause past the deadline");
     cio_test_no_leaks();
 }
+
+/* A one-shot request shares the client's default headers until it changes
+ * them: a cross-origin redirect strips a default Authorization from that
+ * request only, never from the client's defaults. */
+static int defaults_main(void *arg)
+{
+    struct seen *s = arg;
+    cio_client *c;
+    struct cio_client_opts o = {
+        .mock = mock, .mock_ud = s,
+        .headers = (struct cio_kv[]){{"Authorization", "Bearer dflt"},
+                                     {"Content-Length", "99"}, {0}},
+    };
+    int rc = cio_client_new(&c, &o);
+    if (rc < 0)
+        return rc;
+    const char *urls[] = {"http://a.test/hop", "http://a.test/plain"};
+    for (int i = 0; i < 2 && rc == 0; i++) {
+        cio_response *r;
+        rc = cio_get(c, urls[i], NULL, &r);
+        if (rc == 0)
+            cio_response_free(r);
+    }
+    cio_client_free(c);
+    return rc;
+}
+
+Test(policy, default_headers_are_not_changed_by_a_request)
+{
+    struct seen s = {0};
+    CIO_ASSERT_RC(cio_test_run(defaults_main, &s), 0);
+    cr_assert_eq(s.n, 3);
+    cr_expect_str_eq(s.line[0], "GET http://a.test/hop auth=Bearer dflt");
+    cr_expect_str_eq(s.line[1], "GET http://b.test/landed auth=-");
+    cr_expect_str_eq(s.line[2], "GET http://a.test/plain auth=Bearer dflt");
+    cio_test_no_leaks();
+}

@@ -290,6 +290,8 @@ static int client_init(cio_client *c, const struct cio_client_opts *o)
     if ((o->tls.cert_file == NULL) != (o->tls.key_file == NULL))
         return cio__err(CIO_EINVAL, "tls: cert_file and key_file go together");
     c->trust_env = !o->no_trust_env;
+    if (c->trust_env && o->proxy == NULL && cio__proxy_env_load(&c->env, NULL) < 0)
+        return CIO_ENOMEM;
     c->follow_redirects = !o->no_follow_redirects;
     c->max_redirects = dflt(o->max_redirects, 20);
     c->retries = o->retries;
@@ -446,6 +448,7 @@ void cio_client_free(cio_client *c)
     cio__free((void *)c->tls.cert_file);
     cio__free((void *)c->tls.key_file);
     cio__free(c->proxy);
+    cio__proxy_env_free(&c->env);
     cio__free(c->cookie_file);
     cio__free((void *)c->retry.statuses);
     cio_cookie_jar_free(c->jar);

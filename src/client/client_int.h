@@ -22,6 +22,7 @@
 #include "base/buf.h"
 #include "base/list.h"
 #include "client/pool.h"
+#include "client/proxy.h"
 #include "client/retry.h"
 #include "http/chunked.h"
 #include "http/coding.h"
@@ -41,7 +42,9 @@ struct cio_client {
     struct cio_timeouts to;          /* defaults filled in */
     struct cio_pool_limits limits;   /* defaults filled in */
     struct cio_client_tls tls;       /* strings owned */
-    char *proxy;                     /* from opts (env read by the policy) */
+    char *proxy;                     /* from opts */
+    struct cio__proxy_env env;       /* proxy variables at creation (used
+                                      * when trust_env) */
     bool trust_env, follow_redirects, no_decode;
     uint32_t max_redirects, retries;
     struct cio_retry_policy retry;   /* statuses owned */

@@ -334,7 +334,7 @@ static int apply_proxy(struct work *k)
     if (st->c->mock != NULL || st->c->connect != NULL)
         return 0; /* no network: no proxy */
     int rc = cio__proxy_select(&k->proxy, w->url, st->c->proxy,
-                               st->c->trust_env, NULL);
+                               st->c->trust_env ? &st->c->env : NULL);
     if (rc < 0 || k->proxy == NULL)
         return rc;
     if ((rc = cio__proxy_auth(&k->proxy_auth, k->proxy)) < 0)

@@ -42,57 +42,79 @@ int cio__proxy_parse(cio_url **out, const char *s)
     return 0;
 }
 
+static const char *const env_names[CIO__PE_N] = {
+    [CIO__PE_https_proxy] = "https_proxy", [CIO__PE_HTTPS_PROXY] = "HTTPS_PROXY",
+    [CIO__PE_http_proxy] = "http_proxy",   [CIO__PE_HTTP_PROXY] = "HTTP_PROXY",
+    [CIO__PE_REQUEST_METHOD] = "REQUEST_METHOD",
+    [CIO__PE_all_proxy] = "all_proxy",     [CIO__PE_ALL_PROXY] = "ALL_PROXY",
+    [CIO__PE_no_proxy] = "no_proxy",       [CIO__PE_NO_PROXY] = "NO_PROXY",
+};
+
 static const char *std_getenv(const char *name)
 {
     return getenv(name);
 }
 
-static const char *env_get(cio__getenv_fn env, const char *name)
+int cio__proxy_env_load(struct cio__proxy_env *e, cio__getenv_fn env)
 {
-    const char *v = env(name);
-    return v != NULL && v[0] != '\0' ? v : NULL;
+    if (env == NULL)
+        env = std_getenv;
+    memset(e, 0, sizeof(*e));
+    for (int i = 0; i < CIO__PE_N; i++) {
+        const char *v = env(env_names[i]);
+        if (v == NULL || v[0] == '\0')
+            continue;
+        size_t n = strlen(v) + 1;
+        if ((e->v[i] = cio__malloc(n)) == NULL) {
+            cio__proxy_env_free(e);
+            return CIO_ENOMEM;
+        }
+        memcpy(e->v[i], v, n);
+    }
+    return 0;
+}
+
+void cio__proxy_env_free(struct cio__proxy_env *e)
+{
+    for (int i = 0; i < CIO__PE_N; i++) {
+        cio__free(e->v[i]);
+        e->v[i] = NULL;
+    }
+}
+
+/* The first of two variables that is set (lowercase wins, as in curl). */
+static const char *first(const struct cio__proxy_env *e, int a, int b)
+{
+    return e->v[a] != NULL ? e->v[a] : e->v[b];
 }
 
 int cio__proxy_select(cio_url **out, const cio_url *target,
-                      const char *explicit_proxy, bool trust_env,
-                      cio__getenv_fn env)
+                      const char *explicit_proxy,
+                      const struct cio__proxy_env *env)
 {
     if (explicit_proxy != NULL)
         return cio__proxy_parse(out, explicit_proxy);
-    if (!trust_env) {
-        *out = NULL;
-        return 0;
-    }
+    *out = NULL;
     if (env == NULL)
-        env = std_getenv;
+        return 0;
 
-    const char *p = NULL;
+    const char *p;
     if (cio_url_is_secure(target)) {
-        p = env_get(env, "https_proxy");
-        if (p == NULL)
-            p = env_get(env, "HTTPS_PROXY");
+        p = first(env, CIO__PE_https_proxy, CIO__PE_HTTPS_PROXY);
     } else {
-        p = env_get(env, "http_proxy");
+        p = env->v[CIO__PE_http_proxy];
         /* httpoxy (CVE-2016-5385): under CGI a request header "Proxy: x"
          * arrives as HTTP_PROXY. */
-        if (p == NULL && env_get(env, "REQUEST_METHOD") == NULL)
-            p = env_get(env, "HTTP_PROXY");
+        if (p == NULL && env->v[CIO__PE_REQUEST_METHOD] == NULL)
+            p = env->v[CIO__PE_HTTP_PROXY];
     }
     if (p == NULL)
-        p = env_get(env, "all_proxy");
+        p = first(env, CIO__PE_all_proxy, CIO__PE_ALL_PROXY);
     if (p == NULL)
-        p = env_get(env, "ALL_PROXY");
-    if (p == NULL) {
-        *out = NULL;
         return 0;
-    }
-    const char *np = env_get(env, "no_proxy");
-    if (np == NULL)
-        np = env_get(env, "NO_PROXY");
-    if (np != NULL && cio__no_proxy_match(np, target)) {
-        *out = NULL;
+    const char *np = first(env, CIO__PE_no_proxy, CIO__PE_NO_PROXY);
+    if (np != NULL && cio__no_proxy_match(np, target))
         return 0;
-    }
     return cio__proxy_parse(out, p);
 }
 

@@ -27,9 +27,30 @@ typedef const char *(*cio__getenv_fn)(const char *name);
 int cio__proxy_parse(cio_url **out, const char *s);
 
 /*
+ * The proxy variables of the environment, copied once (when a client is
+ * created, as httpx reads them): a request then costs no getenv, and a
+ * setenv on another thread cannot race with it. Empty values count as
+ * unset.
+ */
+enum {
+    CIO__PE_https_proxy, CIO__PE_HTTPS_PROXY, CIO__PE_http_proxy,
+    CIO__PE_HTTP_PROXY, CIO__PE_REQUEST_METHOD, CIO__PE_all_proxy,
+    CIO__PE_ALL_PROXY, CIO__PE_no_proxy, CIO__PE_NO_PROXY, CIO__PE_N
+};
+struct cio__proxy_env {
+    char *v[CIO__PE_N]; /* cio__malloc'd copies, NULL when unset */
+};
+
+/* Copies the variables (env NULL = getenv). Errors: CIO_ENOMEM (nothing
+ * is kept). */
+int cio__proxy_env_load(struct cio__proxy_env *e, cio__getenv_fn env);
+void cio__proxy_env_free(struct cio__proxy_env *e);
+
+/*
  * The proxy for a request to target, or *out = NULL for a direct
  * connection. An explicit proxy (the client option) is used for every
- * request. Otherwise, when trust_env, the environment (env NULL = getenv):
+ * request. Otherwise, when env is not NULL (the client trusts the
+ * environment), the snapshot env:
  *   https targets: https_proxy, HTTPS_PROXY, all_proxy, ALL_PROXY;
  *   http targets:  http_proxy, HTTP_PROXY, all_proxy, ALL_PROXY;
  * the first one set and non-empty wins. Uppercase HTTP_PROXY is ignored
@@ -39,8 +60,8 @@ int cio__proxy_parse(cio_url **out, const char *s);
  * Errors: as cio__proxy_parse.
  */
 int cio__proxy_select(cio_url **out, const cio_url *target,
-                      const char *explicit_proxy, bool trust_env,
-                      cio__getenv_fn env);
+                      const char *explicit_proxy,
+                      const struct cio__proxy_env *env);
 
 /*
  * 1 if the NO_PROXY list exempts target: entries separated by commas or

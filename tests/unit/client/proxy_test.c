@@ -34,7 +34,10 @@ static const char *pick(const char *target, const char *opt, bool trust,
 {
     fake_env = env;
     cio_url *t = url(target), *p = NULL;
-    int rc = cio__proxy_select(&p, t, opt, trust, env_fn);
+    struct cio__proxy_env e;
+    cr_assert_eq(cio__proxy_env_load(&e, env_fn), 0);
+    int rc = cio__proxy_select(&p, t, opt, trust ? &e : NULL);
+    cio__proxy_env_free(&e);
     cio_url_free(t);
     if (rc < 0) {
         snprintf(buf, 128, "%s", cio_errname(rc));

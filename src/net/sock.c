@@ -375,6 +375,12 @@ static int connect_one(cio_stream **out, const struct sockaddr *sa,
         sock_close(s);
         return rc;
     }
+    /* Nothing can have arrived yet, and the descriptor was in the poller
+     * (edge-triggered) before connect(): the first byte will come as an
+     * edge. So the first read parks instead of making a recv that can
+     * only say EAGAIN (one syscall per new client connection). */
+    if (!((struct sock *)s)->f.rdhup)
+        ((struct sock *)s)->f.rready = 0;
     *out = s;
     return 0;
 }

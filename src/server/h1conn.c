@@ -483,6 +483,10 @@ static int put_head(struct cio__hctx *x, int64_t cl, int chunked)
     }
     if (chunked)
         extra[k++] = (struct cio_kv){"Transfer-Encoding", "chunked"};
+    /* a stop began while the request ran: this is the connection's last
+     * answer (docs/server.md "Graceful stop") */
+    if (x->c->w->stopping)
+        res->close = 1;
     if (res->close)
         extra[k++] = (struct cio_kv){"Connection", "close"};
     else if (x->req.version == 10)

@@ -371,9 +371,11 @@ struct cio_server_timeouts {
     uint32_t head_ms;        /* whole request head (slowloris); 0 = 10 s */
     uint32_t idle_ms;        /* keep-alive idle; 0 = 60 s */
     uint32_t body_min_rate;  /* bytes/s after a 5 s grace (408); 0 = 1024 */
-    uint32_t write_ms;       /* one write (a head, a chunk, a body) that does
-                              * not complete in time ends the connection;
-                              * 0 = 30 s */
+    uint32_t write_ms;       /* write progress: the peer taking no byte of
+                              * a pending write for this long ends the
+                              * connection (the deadline moves on with
+                              * every byte taken, so a slow reader that
+                              * keeps reading is served); 0 = 30 s */
     uint32_t grace_ms;       /* graceful stop before canceling; 0 = 10 s */
 };
 
@@ -457,9 +459,10 @@ struct cio_server_stats {
     uint32_t conns;        /* open now */
     uint32_t conns_idle;   /* of which idle keep-alive */
     uint32_t inflight;     /* requests being handled */
-    /* Loop lag: how late a 100 ms timer fired on each worker's loop, the
-     * largest of the last sample of every worker, in microseconds (a busy
-     * or blocked loop shows here first). */
+    /* Loop lag: how late a 100 ms timer fired on a worker's loop, the
+     * worst over the last 5 to 10 s and over all workers, in microseconds
+     * (a busy or blocked loop shows here first; the same sampler feeds
+     * corio_loop_lag_seconds). */
     uint32_t loop_lag_us;
     uint64_t accepted;     /* connections accepted since start */
     uint64_t shed;         /* connections closed at once: over max_conns */

@@ -528,6 +528,17 @@ int cio_tcp_listen(cio_listener **out, const char *addr,
     return listen_fd(out, fd, opts, 0);
 }
 
+int cio__listener_adopt(cio_listener **out, int fd, int is_unix)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)) {
+        int rc = -errno;
+        close(fd);
+        return rc;
+    }
+    return listen_fd(out, fd, NULL, is_unix);
+}
+
 int cio_unix_listen(cio_listener **out, const char *path,
                     const struct cio_listen_opts *opts)
 {

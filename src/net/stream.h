@@ -87,4 +87,13 @@ static inline void cio__guard_close_all(struct cio__list *guards)
 /* Formats a socket address as "1.2.3.4:80", "[::1]:80" or a Unix path. */
 void cio__sockaddr_str(const void *sa, unsigned salen, char *out, size_t cap);
 
+/*
+ * A listener on the current loop over fd, a socket that already listens
+ * (typically a dup() of another loop's listener: several loops then accept
+ * on one socket, which SO_REUSEPORT cannot do for Unix sockets). Takes fd
+ * (closed on error too); closing the listener never unlinks a socket file.
+ * Errors: CIO_ENOMEM, -errno.
+ */
+int cio__listener_adopt(cio_listener **out, int fd, int is_unix);
+
 #endif

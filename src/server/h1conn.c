@@ -11,13 +11,20 @@
  * request (or max_pipeline responses are queued), always before the
  * connection blocks on a read.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+#include <sys/sendfile.h>
+#include <unistd.h>
 
 #include "base/alloc.h"
 #include "base/errmsg.h"
 #include "http/h1_write.h"
+#include "net/stream.h"
+#include "server/path.h"
 #include "server/proxy_proto.h"
 #include "server/server_int.h"
 
@@ -34,7 +41,7 @@ struct cio__conn {
     char *peer;      /* from the PROXY header, or NULL: the socket's */
 };
 
-struct cio__ctx {
+struct cio__hctx {
     struct cio__list node; /* worker->pool */
     struct cio__conn *c;
     struct cio__buf rb;    /* read buffer: [rpos, len) unconsumed */
@@ -145,15 +152,15 @@ void cio__worker_close_idle(struct cio__worker *w)
 
 /* ------------------------------------------------------------ ctx pool */
 
-static struct cio__ctx *ctx_get(struct cio__worker *w)
+static struct cio__hctx *ctx_get(struct cio__worker *w)
 {
     struct cio_server *srv = w->srv;
     struct cio__list *n = cio__list_pop_front(&w->pool);
-    struct cio__ctx *x;
+    struct cio__hctx *x;
 
     if (n != NULL) {
         w->npool--;
-        return CIO_CONTAINER_OF(n, struct cio__ctx, node);
+        return CIO_CONTAINER_OF(n, struct cio__hctx, node);
     }
     x = cio__calloc(1, sizeof(*x) + srv->lim.max_fields * sizeof(x->fields[0]));
     if (x == NULL)
@@ -175,7 +182,7 @@ static struct cio__ctx *ctx_get(struct cio__worker *w)
     return x;
 }
 
-static void ctx_free(struct cio__ctx *x)
+static void ctx_free(struct cio__hctx *x)
 {
     cio__buf_fini(&x->rb);
     cio__buf_fini(&x->wb);
@@ -184,7 +191,7 @@ static void ctx_free(struct cio__ctx *x)
     cio__free(x);
 }
 
-static void ctx_put(struct cio__worker *w, struct cio__ctx *x)
+static void ctx_put(struct cio__worker *w, struct cio__hctx *x)
 {
     x->rb.len = x->rpos = 0;
     x->wb.len = 0;
@@ -210,23 +217,208 @@ void cio__worker_pool_free(struct cio__worker *w)
 {
     struct cio__list *n;
     while ((n = cio__list_pop_front(&w->pool)) != NULL)
-        ctx_free(CIO_CONTAINER_OF(n, struct cio__ctx, node));
+        ctx_free(CIO_CONTAINER_OF(n, struct cio__hctx, node));
     w->npool = 0;
 }
 
 /* ------------------------------------------------------------ output */
 
-static cio_time write_deadline(const struct cio__ctx *x)
+/*
+ * write_ms is a progress timeout: a write fails only when the peer took no
+ * byte for write_ms, however long the whole write takes (a slow reader
+ * that keeps reading is served; one that stops is cut off). So these
+ * writers drive the stream's non-blocking primitives themselves and move
+ * the deadline forward after every partial write, instead of giving the
+ * blocking calls one deadline for everything.
+ */
+#define PW_WINDOW 64
+
+/* From the real clock, not the loop's (read once per turn): a handler
+ * that computed for a while before writing must not start with a
+ * deadline already in the past. */
+static cio_time progress_deadline(uint32_t ms)
 {
-    return cio_after(x->req.srv->to.write_ms);
+    return cio__clock_ms() + (cio_time)ms;
 }
 
-static int flush_wb(struct cio__ctx *x)
+/* Bytes the kernel still holds unsent for the connection's socket, or -1. */
+static int outq(cio_stream *s)
+{
+    int fd = cio_stream_fd(s), v;
+    if (fd < 0 || ioctl(fd, SIOCOUTQ, &v) < 0)
+        return -1;
+    return v;
+}
+
+/*
+ * Waits until the socket takes more bytes, with the progress deadline *dl.
+ * The kernel wakes a writer only when a third of the send buffer is free
+ * (up to 1.3 MiB of a 4 MiB buffer): a slow reader can drain less than that
+ * in write_ms while reading steadily. So at the deadline the kernel's send
+ * queue is compared with the last look: if the peer took bytes meanwhile,
+ * that is progress and the deadline moves on.
+ */
+static int pw_wait(struct cio__hctx *x, cio_time *dl)
+{
+    cio_stream *s = x->c->s;
+    int q0 = outq(s);
+    for (;;) {
+        int rc = s->vt->wait(s, CIO__OUT, *dl);
+        if (rc != CIO_ETIMEDOUT)
+            return rc;
+        int q = outq(s);
+        if (q < 0 || q0 < 0 || q >= q0)
+            return rc; /* no byte taken for write_ms */
+        q0 = q;
+        *dl = progress_deadline(x->req.srv->to.write_ms);
+        if (cio_canceled())
+            return CIO_ECANCELED;
+    }
+}
+
+static ptrdiff_t pw_window(struct cio__hctx *x, const struct iovec *iov, int cnt,
+                           size_t total)
+{
+    cio_stream *s = x->c->s;
+    uint32_t ms = x->req.srv->to.write_ms;
+    struct iovec local[PW_WINDOW];
+    struct iovec *v = local;
+    size_t left = total;
+    ptrdiff_t n;
+
+    n = s->vt->try_writev(s, iov, cnt);
+    if (n == (ptrdiff_t)total)
+        return n;
+    if (n < 0 && n != CIO_EAGAIN)
+        return n;
+    memcpy(local, iov, (size_t)cnt * sizeof(*iov));
+    cio_time dl = progress_deadline(ms);
+    for (;;) {
+        size_t k = n > 0 ? (size_t)n : 0;
+        left -= k;
+        if (left == 0)
+            return (ptrdiff_t)total;
+        while (k >= v->iov_len) {
+            k -= v->iov_len;
+            v++;
+            cnt--;
+        }
+        v->iov_base = (char *)v->iov_base + k;
+        v->iov_len -= k;
+        if (n > 0) {
+            dl = progress_deadline(ms); /* progress */
+        } else {
+            int rc = pw_wait(x, &dl);
+            if (rc < 0)
+                return rc;
+        }
+        if (cio_canceled())
+            return CIO_ECANCELED;
+        n = s->vt->try_writev(s, v, cnt);
+        if (n < 0 && n != CIO_EAGAIN)
+            return n;
+    }
+}
+
+/* Like cio_stream_writev, with the progress deadline. */
+static ptrdiff_t pw_writev(struct cio__hctx *x, const struct iovec *iov, int cnt)
+{
+    size_t total = 0;
+    if (cio_canceled())
+        return CIO_ECANCELED;
+    for (int i = 0; i < cnt; i += PW_WINDOW) {
+        int k = cnt - i < PW_WINDOW ? cnt - i : PW_WINDOW;
+        size_t part = 0;
+        for (int j = 0; j < k; j++)
+            part += iov[i + j].iov_len;
+        if (part == 0)
+            continue;
+        ptrdiff_t r = pw_window(x, iov + i, k, part);
+        if (r < 0)
+            return r;
+        total += part;
+    }
+    return (ptrdiff_t)total;
+}
+
+static ptrdiff_t pw_write(struct cio__hctx *x, const void *buf, size_t len)
+{
+    struct iovec v = {(void *)buf, len};
+    return pw_writev(x, &v, 1);
+}
+
+/* Like cio_stream_sendfile, with the progress deadline: sendfile(2) on a
+ * plain socket, else pread + pwritev. Returns the bytes sent (fewer than
+ * len only if the file ended early) or an error. */
+static ptrdiff_t pw_sendfile(struct cio__hctx *x, int fd, off_t off, size_t len)
+{
+    cio_stream *s = x->c->s;
+    uint32_t ms = x->req.srv->to.write_ms;
+    size_t done = 0;
+
+    if (cio_canceled())
+        return CIO_ECANCELED;
+    if (s->vt->sendfile != NULL) {
+        int sfd = cio_stream_fd(s);
+        cio_time dl = progress_deadline(ms);
+        while (done < len) {
+            ssize_t n = sendfile(sfd, fd, &off, len - done);
+            if (n > 0) {
+                done += (size_t)n;
+                dl = progress_deadline(ms);
+                continue;
+            }
+            if (n == 0)
+                return (ptrdiff_t)done; /* the file ended early */
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                int rc = pw_wait(x, &dl);
+                if (rc < 0)
+                    return rc;
+                if (cio_canceled())
+                    return CIO_ECANCELED;
+                continue;
+            }
+            if ((errno == EINVAL || errno == ENOSYS) && done == 0)
+                break; /* not mappable: copy */
+            return -errno;
+        }
+        if (done == len)
+            return (ptrdiff_t)done;
+    }
+    size_t cap = len < 65536 ? len : 65536;
+    char *buf = cio__malloc(cap ? cap : 1);
+    ptrdiff_t rc = 0;
+    if (buf == NULL)
+        return CIO_ENOMEM;
+    while (done < len) {
+        size_t want = len - done < cap ? len - done : cap;
+        ssize_t r = pread(fd, buf, want, off + (off_t)done);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            rc = -errno;
+            break;
+        }
+        if (r == 0)
+            break;
+        ptrdiff_t w = pw_write(x, buf, (size_t)r);
+        if (w < 0) {
+            rc = w;
+            break;
+        }
+        done += (size_t)r;
+    }
+    cio__free(buf);
+    return rc < 0 ? rc : (ptrdiff_t)done;
+}
+
+static int flush_wb(struct cio__hctx *x)
 {
     if (x->wb.len == 0)
         return 0;
-    ptrdiff_t n = cio_stream_write(x->c->s, x->wb.base, x->wb.len,
-                                   write_deadline(x));
+    ptrdiff_t n = pw_write(x, x->wb.base, x->wb.len);
     x->wb.len = 0;
     x->npending = 0;
     if (n < 0) {
@@ -237,7 +429,7 @@ static int flush_wb(struct cio__ctx *x)
 }
 
 /* Writes wb plus iov[0..n) in one writev. */
-static int write_with_wb(struct cio__ctx *x, const struct iovec *iov, int n)
+static int write_with_wb(struct cio__hctx *x, const struct iovec *iov, int n)
 {
     struct iovec v[66];
     int k = 0;
@@ -250,7 +442,7 @@ static int write_with_wb(struct cio__ctx *x, const struct iovec *iov, int n)
             v[k++] = iov[i];
     if (k == 0)
         return 0;
-    ptrdiff_t r = cio_stream_writev(x->c->s, v, k, write_deadline(x));
+    ptrdiff_t r = pw_writev(x, v, k);
     x->wb.len = 0;
     x->npending = 0;
     if (r < 0) {
@@ -266,7 +458,7 @@ static int no_body_status(int status)
 }
 
 /* Appends the response head to wb. cl < 0: no Content-Length. */
-static int put_head(struct cio__ctx *x, int64_t cl, int chunked)
+static int put_head(struct cio__hctx *x, int64_t cl, int chunked)
 {
     cio_resp *res = &x->res;
     struct cio_server *srv = x->req.srv;
@@ -291,6 +483,10 @@ static int put_head(struct cio__ctx *x, int64_t cl, int chunked)
     }
     if (chunked)
         extra[k++] = (struct cio_kv){"Transfer-Encoding", "chunked"};
+    /* a stop began while the request ran: this is the connection's last
+     * answer (docs/server.md "Graceful stop") */
+    if (x->c->w->stopping)
+        res->close = 1;
     if (res->close)
         extra[k++] = (struct cio_kv){"Connection", "close"};
     else if (x->req.version == 10)
@@ -334,7 +530,7 @@ static void strip_framing(cio_headers *h)
 }
 
 /* Sends (queues) the buffered response. */
-static int send_buffered(struct cio__ctx *x)
+static int send_buffered(struct cio__hctx *x)
 {
     cio_resp *res = &x->res;
     int nobody = no_body_status(res->status);
@@ -358,7 +554,7 @@ static int send_buffered(struct cio__ctx *x)
 
 static int h1_prepare(cio_resp *res)
 {
-    struct cio__ctx *x = CIO_CONTAINER_OF(res, struct cio__ctx, res);
+    struct cio__hctx *x = CIO_CONTAINER_OF(res, struct cio__hctx, res);
     const char *cl = cio_headers_get(res->headers, "Content-Length");
     int rc;
 
@@ -395,7 +591,7 @@ static int h1_prepare(cio_resp *res)
 
 static int h1_writev(cio_resp *res, const struct iovec *iov, int iovcnt)
 {
-    struct cio__ctx *x = CIO_CONTAINER_OF(res, struct cio__ctx, res);
+    struct cio__hctx *x = CIO_CONTAINER_OF(res, struct cio__hctx, res);
     uint64_t total = 0;
 
     if (x->broken)
@@ -408,7 +604,6 @@ static int h1_writev(cio_resp *res, const struct iovec *iov, int iovcnt)
     res->sent += total;
     if (res->head_only || total == 0)
         return 0;
-    cio_time dl = write_deadline(x);
     ptrdiff_t r;
     if (res->chunked) {
         char head[CIO__H1_CHUNK_HEAD_MAX];
@@ -419,9 +614,9 @@ static int h1_writev(cio_resp *res, const struct iovec *iov, int iovcnt)
         v[0] = (struct iovec){head, hl};
         memcpy(v + 1, iov, (size_t)iovcnt * sizeof(*iov));
         v[iovcnt + 1] = (struct iovec){(void *)"\r\n", 2};
-        r = cio_stream_writev(x->c->s, v, iovcnt + 2, dl);
+        r = pw_writev(x, v, iovcnt + 2);
     } else {
-        r = cio_stream_writev(x->c->s, iov, iovcnt, dl);
+        r = pw_writev(x, iov, iovcnt);
     }
     if (r < 0) {
         x->broken = 1;
@@ -432,8 +627,7 @@ static int h1_writev(cio_resp *res, const struct iovec *iov, int iovcnt)
 
 static int h1_sendfile(cio_resp *res, int fd, off_t off, uint64_t len)
 {
-    struct cio__ctx *x = CIO_CONTAINER_OF(res, struct cio__ctx, res);
-    cio_time dl = write_deadline(x);
+    struct cio__hctx *x = CIO_CONTAINER_OF(res, struct cio__hctx, res);
     ptrdiff_t r;
 
     if (x->broken)
@@ -447,13 +641,13 @@ static int h1_sendfile(cio_resp *res, int fd, off_t off, uint64_t len)
     if (res->chunked) {
         char head[CIO__H1_CHUNK_HEAD_MAX];
         size_t hl = cio__h1_chunk_head(head, len);
-        if (cio_stream_write(x->c->s, head, hl, dl) < 0)
+        if (pw_write(x, head, hl) < 0)
             goto broken;
     }
-    r = cio_stream_sendfile(x->c->s, fd, off, (size_t)len, dl);
+    r = pw_sendfile(x, fd, off, (size_t)len);
     if (r < 0 || (uint64_t)r != len)
         goto broken; /* a short file would break the framing */
-    if (res->chunked && cio_stream_write(x->c->s, "\r\n", 2, dl) < 0)
+    if (res->chunked && pw_write(x, "\r\n", 2) < 0)
         goto broken;
     res->sent += len;
     return 0;
@@ -470,12 +664,12 @@ static int h1_flush(cio_resp *res)
 
 static int h1_finish(cio_resp *res)
 {
-    struct cio__ctx *x = CIO_CONTAINER_OF(res, struct cio__ctx, res);
+    struct cio__hctx *x = CIO_CONTAINER_OF(res, struct cio__hctx, res);
     res->finished = 1;
     if (x->broken)
         return CIO_EPIPE;
     if (res->chunked) {
-        if (cio_stream_write(x->c->s, "0\r\n\r\n", 5, write_deadline(x)) < 0) {
+        if (pw_write(x, "0\r\n\r\n", 5) < 0) {
             x->broken = 1;
             return CIO_EPIPE;
         }
@@ -496,7 +690,7 @@ static cio_time body_deadline(cio_req *req)
            (cio_time)(req->received * 1000 / srv->to.body_min_rate);
 }
 
-static int send_continue(struct cio__ctx *x)
+static int send_continue(struct cio__hctx *x)
 {
     x->req.expect_continue = 0;
     if (cio__buf_append(&x->wb, "HTTP/1.1 100 Continue\r\n\r\n", 25) < 0)
@@ -512,7 +706,7 @@ static ptrdiff_t body_fail(cio_req *req, int rc)
 
 static ptrdiff_t h1_read(cio_req *req, void *buf, size_t cap)
 {
-    struct cio__ctx *x = CIO_CONTAINER_OF(req, struct cio__ctx, req);
+    struct cio__hctx *x = CIO_CONTAINER_OF(req, struct cio__hctx, req);
     ptrdiff_t n;
 
     if (req->expect_continue) {
@@ -597,7 +791,7 @@ static const struct cio__req_ops h1_ops = {
 
 /* Sends a short error response with Connection: close (no request object
  * needed: parse errors), then closes gently so the client reads it. */
-static void error_and_close(struct cio__ctx *x, int status, const char *msg)
+static void error_and_close(struct cio__hctx *x, int status, const char *msg)
 {
     char body[512];
     int n = cio__resp_error_body(body, sizeof(body), status, msg, 0);
@@ -625,7 +819,7 @@ static void error_and_close(struct cio__ctx *x, int status, const char *msg)
 }
 
 /* Rebases the views of the head after rb moved by delta. */
-static void rebase(struct cio__ctx *x, ptrdiff_t delta)
+static void rebase(struct cio__hctx *x, ptrdiff_t delta)
 {
     struct cio__h1_head *h = &x->head;
     h->method.ptr += delta;
@@ -643,7 +837,7 @@ static void rebase(struct cio__ctx *x, ptrdiff_t delta)
 /* Reads until a complete head is parsed. Returns its length, 0 for a quiet
  * close (EOF or idle timeout before any byte), or -1 after an error
  * response was sent. */
-static ptrdiff_t read_head(struct cio__ctx *x)
+static ptrdiff_t read_head(struct cio__hctx *x)
 {
     struct cio__conn *c = x->c;
     ptrdiff_t n;
@@ -692,44 +886,18 @@ static ptrdiff_t read_head(struct cio__ctx *x)
     }
 }
 
-/* Percent-decodes the path of the target, keeping %2F and %25 encoded so
- * that the decoded path still has one meaning. Returns NULL when invalid. */
+/* The routed path (server/path.h): decoded once, %2F and %25 kept
+ * encoded, dot segments removed. Returns NULL when invalid (*why says). */
 static const char *decode_path(cio_req *req, const char *p, size_t len,
-                               size_t *out_len)
+                               size_t *out_len, const char **why)
 {
     char *d = cio__arena_alloc(req->arena, len + 1);
-    size_t o = 0;
-    if (d == NULL)
+    if (d == NULL) {
+        *why = "out of memory";
         return NULL;
-    for (size_t i = 0; i < len; i++) {
-        char ch = p[i];
-        if (ch == '%') {
-            int hi, lo;
-            if (i + 2 >= len)
-                return NULL;
-            hi = p[i + 1], lo = p[i + 2];
-#define HEX(c) ((c) >= '0' && (c) <= '9' ? (c) - '0' : ((c) | 32) >= 'a' && ((c) | 32) <= 'f' ? ((c) | 32) - 'a' + 10 : -1)
-            int h = HEX(hi), l = HEX(lo);
-#undef HEX
-            if (h < 0 || l < 0)
-                return NULL;
-            int v = h * 16 + l;
-            if (v == 0)
-                return NULL;
-            if (v == '/' || v == '%') {
-                d[o++] = '%';
-                d[o++] = (char)(hi >= 'a' ? hi - 32 : hi);
-                d[o++] = (char)(lo >= 'a' ? lo - 32 : lo);
-            } else {
-                d[o++] = (char)v;
-            }
-            i += 2;
-            continue;
-        }
-        d[o++] = ch;
     }
-    d[o] = '\0';
-    *out_len = o;
+    if (cio__path_normalize(d, len + 1, p, len, out_len, why) < 0)
+        return NULL;
     return d;
 }
 
@@ -773,21 +941,6 @@ static int h_options_star(cio_req *req, cio_resp *res, void *ud)
     return 0;
 }
 
-static int map_body_err(int err)
-{
-    switch (err) {
-    case CIO_ETOOBIG:
-        return 413;
-    case CIO_ETIMEDOUT:
-        return 408;
-    case CIO_EPROTO:
-    case CIO_EHEADER:
-        return 400;
-    default:
-        return 0;
-    }
-}
-
 /* Drains an unread request body (bounded) so the connection can be
  * reused. Returns 0 if the body is fully consumed. */
 static int drain_body(cio_req *req)
@@ -812,7 +965,7 @@ static int drain_body(cio_req *req)
 
 /* Handles one parsed request. Returns 1 to keep the connection, 0 to
  * close it. */
-static int handle(struct cio__ctx *x, size_t hlen)
+static int handle(struct cio__hctx *x, size_t hlen)
 {
     struct cio_server *srv = x->req.srv;
     struct cio__conn *c = x->c;
@@ -897,6 +1050,7 @@ static int handle(struct cio__ctx *x, size_t hlen)
     res->body.len = 0;
     cio_headers_clear(res->headers);
     res->prepared = res->finished = res->chunked = res->sized = 0;
+    res->failed = 0;
     res->until_close = 0;
     res->head_only = x->fr.method == CIO__H1_M_HEAD;
     res->close = !x->fr.keep_alive || w->stopping ||
@@ -916,13 +1070,17 @@ static int handle(struct cio__ctx *x, size_t hlen)
     }
     q = strchr(t, '?');
     req->query = q != NULL ? q + 1 : "";
+    const char *why = "";
     req->path = decode_path(req, t, q != NULL ? (size_t)(q - t) : strlen(t),
-                            &plen);
+                            &plen, &why);
     req->path_len = plen;
     if (req->path == NULL) {
         atomic_fetch_sub(&w->inflight, 1);
         cio__req_reset(req);
-        error_and_close(x, 400, "malformed percent-encoding in the path");
+        error_and_close(x, 400,
+                        strcmp(why, "above") == 0
+                            ? "the path climbs above the root"
+                            : "malformed percent-encoding in the path");
         return 0;
     }
     /* a method token with lower case is not one we could route (B.23) */
@@ -973,11 +1131,7 @@ static int handle(struct cio__ctx *x, size_t hlen)
 
     rc = cio__req_run(req, res);
     if (rc < 0 || req->body_err < 0) {
-        int st = map_body_err(req->body_err);
-        if (!res->prepared) {
-            /* headers set by middleware (request id, CORS) stay */
-            cio_resp_error(res, st ? st : 500, st ? cio_last_error() : NULL);
-        }
+        cio__resp_fail(req, res);
         if (req->body_err < 0 || res->prepared)
             res->close = 1;
     }
@@ -1013,7 +1167,7 @@ static int handle(struct cio__ctx *x, size_t hlen)
 
 /* Reads the PROXY header that starts the connection; the bytes after it
  * stay in rb for the first request. */
-static int read_proxy(struct cio__ctx *x)
+static int read_proxy(struct cio__hctx *x)
 {
     struct cio__conn *c = x->c;
     struct cio__proxy_proto_info pi;
@@ -1088,7 +1242,7 @@ static int read_proxy_exact(struct cio__conn *c, cio_time dl)
 }
 
 /* Serves requests until the connection may go idle (1) or must close (0). */
-static int serve(struct cio__ctx *x)
+static int serve(struct cio__hctx *x)
 {
     struct cio_server *srv = x->req.srv;
 
@@ -1118,7 +1272,7 @@ static void conn_task(void *arg)
     struct cio__conn *c = arg;
     struct cio__worker *w = c->w;
     struct cio_server *srv = w->srv;
-    struct cio__ctx *x;
+    struct cio__hctx *x;
     int keep;
 
     if (c->lc->tls != NULL && !c->tls_done) {

@@ -57,10 +57,6 @@ struct shard {
     struct shard *next;    /* immutable once pushed */
     pthread_t owner;
     unsigned id;           /* worker label: order of first use */
-    /* Loop lag: the worst of the current and the previous window, so a
-     * scrape sees a stall for LAG_WINDOW_MS to 2 * LAG_WINDOW_MS after it. */
-    counter lag_cur_us, lag_prev_us;
-    int64_t lag_window_start; /* owner only */
     counter dropped;
     struct series tab[CIO__METRICS_SERIES];
 };
@@ -193,18 +189,25 @@ void cio__metrics_observe(struct cio__metrics *m, const char *route,
     bump(&e->count, 1);
 }
 
-void cio__metrics_set_lag(struct cio__metrics *m, int64_t now_ms, uint64_t lag_us)
+void cio__lag_note(struct cio__lag_window *w, int64_t now_ms, uint64_t lag_us)
 {
-    struct shard *s = my_shard(m);
-    if (s == NULL)
-        return;
-    if (now_ms - s->lag_window_start >= CIO__METRICS_LAG_WINDOW_MS) {
-        atomic_store_explicit(&s->lag_prev_us, peek(&s->lag_cur_us), memory_order_relaxed);
-        atomic_store_explicit(&s->lag_cur_us, 0, memory_order_relaxed);
-        s->lag_window_start = now_ms;
+    uint32_t v = lag_us > UINT32_MAX ? UINT32_MAX : (uint32_t)lag_us;
+    if (now_ms - w->start_ms >= CIO__METRICS_LAG_WINDOW_MS) {
+        atomic_store_explicit(&w->prev_us,
+                              atomic_load_explicit(&w->cur_us, memory_order_relaxed),
+                              memory_order_relaxed);
+        atomic_store_explicit(&w->cur_us, 0, memory_order_relaxed);
+        w->start_ms = now_ms;
     }
-    if (lag_us > peek(&s->lag_cur_us))
-        atomic_store_explicit(&s->lag_cur_us, lag_us, memory_order_relaxed);
+    if (v > atomic_load_explicit(&w->cur_us, memory_order_relaxed))
+        atomic_store_explicit(&w->cur_us, v, memory_order_relaxed);
+}
+
+uint32_t cio__lag_worst(struct cio__lag_window *w)
+{
+    uint32_t cur = atomic_load_explicit(&w->cur_us, memory_order_relaxed);
+    uint32_t prev = atomic_load_explicit(&w->prev_us, memory_order_relaxed);
+    return cur > prev ? cur : prev;
 }
 
 /* ---------------------------------------------------------------- scrape */
@@ -363,15 +366,13 @@ int cio__metrics_render(struct cio__metrics *m, struct cio__buf *b,
             "# HELP corio_http_connections_open Connections open now, all workers.\n"
             "# TYPE corio_http_connections_open gauge\n"
             "corio_http_connections_open %llu\n", (unsigned long long)g->conns_open);
-    if (rc == 0)
+    if (rc == 0 && g != NULL && g->nlag > 0)
         rc = cio__buf_printf(b,
             "# HELP corio_loop_lag_seconds The worst delay of the worker's periodic timer in the last 5 to 10 s.\n"
             "# TYPE corio_loop_lag_seconds gauge\n");
-    for (struct shard *s = head; rc == 0 && s != NULL; s = s->next) {
-        uint64_t cur = peek(&s->lag_cur_us), prev = peek(&s->lag_prev_us);
-        rc = cio__buf_printf(b, "corio_loop_lag_seconds{worker=\"%u\"} %.6f\n", s->id,
-                             (double)(cur > prev ? cur : prev) / 1e6);
-    }
+    for (unsigned i = 0; rc == 0 && g != NULL && i < g->nlag; i++)
+        rc = cio__buf_printf(b, "corio_loop_lag_seconds{worker=\"%u\"} %.6f\n", i,
+                             (double)g->lag_us[i] / 1e6);
     if (rc == 0)
         rc = cio__buf_printf(b,
             "# HELP corio_metrics_dropped_total Requests not counted: a shard's series table was full.\n"

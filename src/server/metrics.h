@@ -8,7 +8,7 @@
  * thread so that the hot path takes no lock and shares no cache line with
  * other workers; a scrape sums the shards.
  *
- * Concurrency: cio__metrics_observe and cio__metrics_set_lag write only
+ * Concurrency: cio__metrics_observe writes only
  * the calling thread's shard (single writer: relaxed loads and stores, no
  * read-modify-write atomics). A series slot is published with a release
  * store after its key is written; cio__metrics_render (any thread) reads
@@ -16,6 +16,7 @@
  * each exact but may be a few requests apart from each other.
  * cio__metrics_free requires that no thread uses m any more.
  */
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "base/buf.h"
@@ -38,19 +39,30 @@ void cio__metrics_observe(struct cio__metrics *m, const char *route,
                           const char *method, int status, uint64_t dur_ns);
 
 /*
- * Records how late the calling thread's periodic timer fired (at
- * now_ms, a monotonic clock). The exposed gauge is the worst lag of the
- * current and the previous CIO__METRICS_LAG_WINDOW_MS window, so a stall
- * stays visible to a scraper for 5 to 10 s instead of until the next tick.
+ * Loop lag over a window: the server's per-worker sampler (server.c,
+ * lag_loop) records how late its periodic timer fired (at now_ms, a
+ * monotonic clock) with cio__lag_note; cio__lag_worst is the worst lag of
+ * the current and the previous CIO__METRICS_LAG_WINDOW_MS window, so a
+ * stall stays visible to a scraper for 5 to 10 s instead of until the next
+ * tick. One writer (the worker's loop), readers on any thread.
  */
 #define CIO__METRICS_LAG_WINDOW_MS 5000
-void cio__metrics_set_lag(struct cio__metrics *m, int64_t now_ms, uint64_t lag_us);
+struct cio__lag_window {
+    _Atomic uint32_t cur_us, prev_us;
+    int64_t start_ms; /* writer only */
+};
+void cio__lag_note(struct cio__lag_window *w, int64_t now_ms, uint64_t lag_us);
+uint32_t cio__lag_worst(struct cio__lag_window *w);
 
 #define CIO__METRICS_SERIES 512 /* per shard; a power of two */
 
 struct cio__metrics_gauges {
     int have_conns;       /* 0: corio_http_connections_open is left out */
     uint64_t conns_open;
+    /* corio_loop_lag_seconds{worker="i"} for i < nlag (cio__lag_worst of
+     * each worker, in µs); nlag 0: left out */
+    const uint32_t *lag_us;
+    unsigned nlag;
 };
 
 /* Appends the Prometheus text exposition (format 0.0.4) to b.

@@ -168,9 +168,13 @@ static int alog_mw(cio_req *req, cio_resp *res, void *ud)
     char line[LINE_MAX_BYTES];
     size_t len = 0;
 
+    /* a failed handler's partial body is not what the client gets: make
+     * the error response now (the server would, after the chain) and log
+     * its status and size */
+    if ((rc < 0 || req->body_err < 0) && !res->prepared)
+        cio__resp_fail(req, res);
     line[0] = '\0';
-    line_text(line, &len, a, req, res, rc < 0 && !res->prepared ? 500 : cio_resp_status(res),
-              dur);
+    line_text(line, &len, a, req, res, cio_resp_status(res), dur);
     line[len++] = '\n';
     write_line(a->fd, line, len);
     return rc;

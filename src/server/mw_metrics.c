@@ -2,13 +2,9 @@
 /*
  * Prometheus metrics: a middleware that counts every request in the
  * calling worker's shard (server/metrics.h: no lock on the hot path) and a
- * GET route that renders the sum of the shards. Loop lag comes from one
- * small task per worker, started by the first request the worker serves:
- * it waits for the worker's stop event with a deadline of LAG_TICK_MS and
- * records how late the timeout fired; it ends at once when the worker
- * begins a graceful stop, so it never holds the stop up.
+ * GET route that renders the sum of the shards. Loop lag is the server's
+ * own per-worker sampler (server.c lag_loop, the worst over a window).
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -21,75 +17,17 @@
 #include "server/mw_util.h"
 #include "server/server_int.h"
 
-#define LAG_TICK_MS 250
 #define MAX_SCRAPE (16u << 20)
 
 struct mx {
     struct cio__metrics *m;
 };
 
-struct lag {
-    struct cio__metrics *m;
-    struct cio__worker *w;
-};
-
-/* The worker whose lag task runs on this thread (NULL = none). */
-static _Thread_local struct cio__worker *lag_worker;
-
 static uint64_t mono_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void lag_task(void *arg)
-{
-    struct lag l = *(struct lag *)arg;
-    cio__free(arg);
-    while (!l.w->stopping) {
-        uint64_t t0 = mono_ns();
-        int rc = cio_event_wait(l.w->stop_ev, cio_after(LAG_TICK_MS));
-        if (rc != CIO_ETIMEDOUT)
-            break; /* the stop event, or canceled */
-        uint64_t late_ns = mono_ns() - t0;
-        /* The loop clock has millisecond steps: up to 1 ms of "lag" is the
-         * timer's own granularity. */
-        uint64_t tick_ns = (uint64_t)LAG_TICK_MS * 1000000u;
-        uint64_t lag_us = late_ns > tick_ns ? (late_ns - tick_ns) / 1000 : 0;
-        cio__metrics_set_lag(l.m, (int64_t)(mono_ns() / 1000000u), lag_us);
-    }
-    lag_worker = NULL;
-}
-
-/* Starts the lag task of the worker running this request, once. */
-static void lag_start(struct cio__metrics *m, cio_req *req)
-{
-    struct cio_server *srv = req->srv;
-    cio_loop *loop = cio_loop_current();
-    struct cio__worker *mine = NULL;
-
-    if (srv == NULL)
-        return;
-    /* Other workers publish their loop pointers under stop_mu; this
-     * worker's conns and stop_ev were set by this very thread. */
-    pthread_mutex_lock(&srv->stop_mu);
-    for (unsigned i = 0; i < srv->nworkers && mine == NULL; i++)
-        if (srv->workers[i].loop == loop)
-            mine = &srv->workers[i];
-    pthread_mutex_unlock(&srv->stop_mu);
-    if (mine == NULL || mine->conns == NULL || mine->stop_ev == NULL || mine->stopping ||
-        lag_worker == mine)
-        return;
-    struct lag *l = cio__malloc(sizeof(*l));
-    if (l == NULL)
-        return;
-    *l = (struct lag){m, mine};
-    if (cio_go(mine->conns, lag_task, l) < 0) {
-        cio__free(l);
-        return;
-    }
-    lag_worker = mine;
 }
 
 static int metrics_mw(cio_req *req, cio_resp *res, void *ud)
@@ -101,8 +39,6 @@ static int metrics_mw(cio_req *req, cio_resp *res, void *ud)
 
     cio__metrics_observe(x->m, cio_req_route_pattern(req), cio_req_method(req), status,
                          mono_ns() - t0);
-    if (lag_worker == NULL || lag_worker->srv != req->srv || lag_worker->stopping)
-        lag_start(x->m, req);
     return rc;
 }
 
@@ -111,12 +47,17 @@ static int metrics_page(cio_req *req, cio_resp *res, void *ud)
     const struct mx *x = ud;
     struct cio__buf b;
     struct cio__metrics_gauges g = {0};
+    uint32_t lag[256];
 
     if (req->srv != NULL) {
         struct cio_server_stats st;
         cio_server_stats(req->srv, &st);
         g.have_conns = 1;
         g.conns_open = st.conns;
+        g.nlag = req->srv->nworkers < 256 ? req->srv->nworkers : 256;
+        for (unsigned i = 0; i < g.nlag; i++)
+            lag[i] = cio__lag_worst(&req->srv->workers[i].lag);
+        g.lag_us = lag;
     }
     cio__buf_init(&b, MAX_SCRAPE);
     int rc = cio__metrics_render(x->m, &b, &g);

@@ -260,6 +260,31 @@ int cio_resp_error(cio_resp *res, int status, const char *msg)
     return 0;
 }
 
+static int map_body_err(int err)
+{
+    switch (err) {
+    case CIO_ETOOBIG:
+        return 413;
+    case CIO_ETIMEDOUT:
+        return 408;
+    case CIO_EPROTO:
+    case CIO_EHEADER:
+        return 400;
+    default:
+        return 0;
+    }
+}
+
+void cio__resp_fail(cio_req *req, cio_resp *res)
+{
+    if (res->prepared || res->failed)
+        return;
+    int st = map_body_err(req->body_err);
+    /* headers set by middleware (request id, CORS) stay */
+    cio_resp_error(res, st ? st : 500, st ? cio_last_error() : NULL);
+    res->failed = 1;
+}
+
 /* ------------------------------------------------------------ cookies */
 
 static int cookie_ok(const char *s, int value)

@@ -3,6 +3,8 @@
  * Serving: listeners, worker threads (one loop each, SO_REUSEPORT), the
  * accept loops, graceful stop, and cio_serve.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 
 #include "base/alloc.h"
 #include "base/errmsg.h"
+#include "net/stream.h"
 #include "net/tls_int.h"
 #include "server/server_int.h"
 
@@ -67,7 +70,14 @@ static int lsn_conf(struct cio__lsn_conf *lc, const struct cio_listen *l)
 
 /* Binds worker w's listeners. The first worker binds the addresses as
  * given; the others bind the address the first one got (same port, with
- * SO_REUSEPORT). Unix sockets are served by the first worker only. */
+ * SO_REUSEPORT). A Unix socket path can be bound once only, so every other
+ * worker accepts on a dup of worker 0's socket (w->ufds, made by
+ * cio_server_run before the threads start, so no worker reads another's
+ * listener): each loop registers its descriptor edge-triggered, a new
+ * connection wakes every idle worker, one accept4 wins and the others get
+ * EAGAIN and wait again. That herd is at most `workers` wakeups per burst;
+ * EPOLLEXCLUSIVE would need the poller to know about listening sockets,
+ * not worth it for the local proxy traffic Unix sockets carry. */
 static int bind_all(struct cio__worker *w)
 {
     struct cio_server *srv = w->srv;
@@ -79,9 +89,12 @@ static int bind_all(struct cio__worker *w)
     for (size_t i = 0; i < srv->nlsn; i++) {
         struct cio__lsn_conf *lc = &srv->lsn[i];
         struct cio_listen_opts lo = {.reuseport = srv->nworkers > 1};
-        if (lc->is_unix) {
-            if (w->idx != 0)
-                continue;
+        if (lc->is_unix && w->idx != 0) {
+            if (w->ufds == NULL || w->ufds[i] < 0)
+                return cio__err(CIO_EINVAL, "no shared socket for %s", lc->addr);
+            rc = cio__listener_adopt(&w->lns[i], w->ufds[i], 1);
+            w->ufds[i] = -1;
+        } else if (lc->is_unix) {
             rc = cio_unix_listen(&w->lns[i], lc->addr, &lo);
         } else {
             rc = cio_tcp_listen(&w->lns[i],
@@ -244,7 +257,10 @@ static void accept_loop(void *arg)
     }
 }
 
-/* Samples the loop lag: how late a 100 ms sleep wakes up. */
+/* The one loop-lag sampler (cio_server_stats and the metrics page read
+ * it): how late a 100 ms sleep wakes up, kept as the worst over a window
+ * (metrics.h: cio__lag_note) so a stall stays visible to a scraper. It runs
+ * in the accept group, so it ends as soon as a stop begins. */
 static void lag_loop(void *arg)
 {
     struct cio__worker *w = arg;
@@ -256,7 +272,8 @@ static void lag_loop(void *arg)
         clock_gettime(CLOCK_MONOTONIC, &b);
         int64_t us = (b.tv_sec - a.tv_sec) * 1000000 +
                      (b.tv_nsec - a.tv_nsec) / 1000 - 100000;
-        atomic_store(&w->lag_us, us > 0 ? (uint32_t)us : 0);
+        cio__lag_note(&w->lag, (int64_t)b.tv_sec * 1000 + b.tv_nsec / 1000000,
+                      us > 0 ? (uint64_t)us : 0);
     }
 }
 
@@ -351,6 +368,38 @@ static int worker_main(void *arg)
     return rc;
 }
 
+/* Dups worker 0's Unix listening sockets for worker w (see bind_all). */
+static int share_unix(struct cio_server *srv, struct cio__worker *w)
+{
+    struct cio__worker *w0 = &srv->workers[0];
+    size_t n = 0;
+    for (size_t i = 0; i < srv->nlsn; i++)
+        n += srv->lsn[i].is_unix;
+    if (n == 0)
+        return 0;
+    w->ufds = cio__malloc(srv->nlsn * sizeof(*w->ufds));
+    if (w->ufds == NULL)
+        return CIO_ENOMEM;
+    for (size_t i = 0; i < srv->nlsn; i++) {
+        w->ufds[i] = -1;
+        if (!srv->lsn[i].is_unix || i >= w0->nlns || w0->lns[i] == NULL)
+            continue;
+        w->ufds[i] = fcntl(cio_listener_fd(w0->lns[i]), F_DUPFD_CLOEXEC, 0);
+        if (w->ufds[i] < 0)
+            return cio__err(-errno, "dup of a Unix listener: %s", strerror(errno));
+    }
+    return 0;
+}
+
+static void unshare_unix(struct cio_server *srv, struct cio__worker *w)
+{
+    for (size_t i = 0; w->ufds != NULL && i < srv->nlsn; i++)
+        if (w->ufds[i] >= 0)
+            close(w->ufds[i]);
+    cio__free(w->ufds);
+    w->ufds = NULL;
+}
+
 static void sig_task(void *arg)
 {
     cio_server *srv = arg;
@@ -379,6 +428,9 @@ int cio_server_run(cio_server *srv)
     srv->started_hooks = 1;
     for (unsigned i = 1; i < srv->nworkers; i++) {
         struct cio__worker *w = &srv->workers[i];
+        rc = share_unix(srv, w);
+        if (rc < 0)
+            break;
         rc = cio_thread_new(&w->thr, worker_main, w);
         if (rc < 0)
             break;
@@ -401,6 +453,8 @@ int cio_server_run(cio_server *srv)
         }
         w->thr = NULL;
     }
+    for (unsigned i = 1; i < srv->nworkers; i++)
+        unshare_unix(srv, &srv->workers[i]);
     (void)cio__app_run_hooks(srv->app, 2);
     srv->running = 0;
     return rc;
@@ -492,7 +546,7 @@ void cio_server_stats(const cio_server *srv, struct cio_server_stats *out)
         out->inflight += atomic_load(&w->inflight);
         out->accepted += atomic_load(&w->accepted);
         out->shed += atomic_load(&w->shed);
-        uint32_t lag = atomic_load(&w->lag_us);
+        uint32_t lag = cio__lag_worst(&w->lag);
         if (lag > out->loop_lag_us)
             out->loop_lag_us = lag;
     }

@@ -9,7 +9,7 @@
  * Memory model: an idle keep-alive connection is a struct cio__conn (a few
  * dozen bytes) plus its stream; everything a request needs (read and write
  * buffers, the request and response objects, the parsed field array, a small
- * arena) lives in a struct cio__ctx taken from the worker's pool when bytes
+ * arena) lives in a struct cio__hctx taken from the worker's pool when bytes
  * arrive and given back when the connection goes idle again.
  */
 
@@ -26,6 +26,7 @@
 #include "base/list.h"
 #include "http/chunked.h"
 #include "http/h1_parse.h"
+#include "server/metrics.h"
 #include "server/router.h"
 
 /* ------------------------------------------------------------ app */
@@ -215,12 +216,18 @@ struct cio_resp {
     uint8_t close;           /* Connection: close on this response */
     uint8_t until_close;     /* HTTP/1.0 streaming without length */
     uint8_t sized;           /* streaming with a Content-Length */
+    uint8_t failed;          /* cio__resp_fail made the error response */
     uint64_t length, sent;
 };
 
 void cio__req_reset(cio_req *req);
 /* Runs the chain from the start (dispatch). */
 int cio__req_run(cio_req *req, cio_resp *res);
+/* A chain that returned an error (or left a body error) before the head
+ * was sent: replaces the response with the error the server sends (the
+ * body error's 413/408/400, else 500), once. The access log calls it too,
+ * so it logs the status and size that go on the wire. */
+void cio__resp_fail(cio_req *req, cio_resp *res);
 /* The consistent error body, used by the connection for parse errors. */
 int cio__resp_error_body(char *buf, size_t cap, int status, const char *msg,
                          int json);
@@ -236,7 +243,7 @@ struct cio__lsn_conf {
     char *bound;   /* "127.0.0.1:41234" */
 };
 
-struct cio__ctx;
+struct cio__hctx;
 
 struct cio__worker {
     struct cio_server *srv;
@@ -245,16 +252,18 @@ struct cio__worker {
     cio_thread *thr;
     cio_group *conns;        /* connection tasks */
     struct cio__list all;    /* every struct cio__conn */
-    struct cio__list pool;   /* free struct cio__ctx */
+    struct cio__list pool;   /* free struct cio__hctx */
     size_t npool;
     cio_listener **lns;
     size_t nlns;
+    int *ufds;               /* workers > 0: dups of worker 0's Unix
+                              * listening sockets (-1 once adopted) */
     cio_event *stop_ev;
     int stopping;            /* loop-local copy of srv->stopping */
     /* stats (read racily by cio_server_stats: counters only) */
     _Atomic uint64_t requests;
     _Atomic uint32_t nconns, nidle, inflight;
-    _Atomic uint32_t lag_us;
+    struct cio__lag_window lag; /* written by lag_loop (server.c) */
     _Atomic uint64_t accepted, shed;
     int rc;
 };

@@ -315,8 +315,6 @@ static int client_init(cio_client *c, const struct cio_client_opts *o)
     c->connect = o->connect;
     c->connect_ud = o->connect_ud;
     c->connect_tls = o->connect_tls;
-    cio__list_init(&c->responses);
-    cio__pool_init(&c->pool);
     c->pool.max_conns = c->limits.max_conns;
     c->pool.max_per_host = c->limits.max_conns_per_host;
     c->pool.max_idle_per_host = c->limits.max_idle_per_host;
@@ -408,7 +406,10 @@ int cio_client_new(cio_client **out, const struct cio_client_opts *opts)
     if (c == NULL)
         return CIO_ENOMEM;
     c->loop = cio_loop_current();
+    /* Before anything can fail: cio_client_free walks these lists. */
     cio__list_init(&c->digests);
+    cio__list_init(&c->responses);
+    cio__pool_init(&c->pool);
     int rc = client_init(c, opts != NULL ? opts : &none);
     if (rc < 0) {
         c->cookie_file = NULL; /* do not write what was not loaded */

@@ -304,3 +304,23 @@ Test(client_mock, cookie_file_persisted)
     cr_expect(strstr(buf, "\tkeep\t1") != NULL, "%s", buf);
     cio_test_no_leaks();
 }
+
+/* A creation that fails early (a bad option checked first) frees what it
+ * made without touching lists and the pool it never set up. */
+static int bad_opts_main(void *arg)
+{
+    (void)arg;
+    cio_client *c = NULL;
+    cr_expect_lt(cio_client_new(&c, &(struct cio_client_opts){
+        .base_url = "http://[bad"}), 0);
+    cr_expect_null(c);
+    cr_expect_eq(cio_client_new(&c, &(struct cio_client_opts){
+        .mock = handler, .tls.cert_file = "/nonexistent/cert.pem"}) < 0, 1);
+    cr_expect_null(c);
+    return 0;
+}
+
+Test(client_mock, new_fails_cleanly)
+{
+    CIO_ASSERT_RC(cio_test_run(bad_opts_main, NULL), 0);
+}

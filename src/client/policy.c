@@ -567,6 +567,11 @@ int cio__policy_send(struct cio__send *st, cio_response **out)
         k.w.headers_shared = false;
         if ((rc = cio_headers_clone(&k.w.headers, q->headers)) < 0)
             return rc;
+        /* Framing is ours (see prepare): the caller may have added
+         * Content-Length or Transfer-Encoding through
+         * cio_prepared_headers, and one beside ours is smuggling. */
+        cio_headers_remove(k.w.headers, "Content-Length");
+        cio_headers_remove(k.w.headers, "Transfer-Encoding");
         if ((rc = cio_url_dup(&k.w.url, q->url)) < 0)
             goto done;
     }

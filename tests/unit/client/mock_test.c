@@ -324,3 +324,49 @@ Test(client_mock, new_fails_cleanly)
 {
     CIO_ASSERT_RC(cio_test_run(bad_opts_main, NULL), 0);
 }
+
+/* Framing fields a caller puts into a prepared request's headers never
+ * reach the wire next to the ones the client computes from the body: two
+ * disagreeing Content-Lengths (or one beside chunked) is request
+ * smuggling. */
+static int framing_handler(const cio_request_info *req, cio_mock_resp *m,
+                           void *ud)
+{
+    int *seen = ud;
+    const cio_headers *h = cio_request_info_headers(req);
+    seen[0] = (int)cio_headers_count_name(h, "Content-Length");
+    seen[1] = (int)cio_headers_count_name(h, "Transfer-Encoding");
+    const char *cl = cio_headers_get(h, "Content-Length");
+    seen[2] = cl != NULL ? atoi(cl) : -1;
+    (void)m;
+    return 0;
+}
+
+static int framing_main(void *arg)
+{
+    (void)arg;
+    int seen[3] = {-1, -1, -1};
+    cio_client *c;
+    CIO_ASSERT_RC(cio_client_new(&c, &(struct cio_client_opts){
+        .mock = framing_handler, .mock_ud = seen}), 0);
+    cio_prepared *p;
+    CIO_ASSERT_RC(cio_prepare(c, &(struct cio_request){.method = "POST",
+        .url = "http://a.test/x", .body = "hello", .body_len = 5}, &p), 0);
+    cio_headers *h = cio_prepared_headers(p);
+    CIO_ASSERT_RC(cio_headers_add(h, "Content-Length", "0"), 0);
+    CIO_ASSERT_RC(cio_headers_add(h, "Transfer-Encoding", "chunked"), 0);
+    cio_response *r;
+    CIO_ASSERT_RC(cio_send(c, p, &r), 0);
+    cio_response_free(r);
+    cr_expect_eq(seen[0], 1, "Content-Length fields: %d", seen[0]);
+    cr_expect_eq(seen[1], 0, "Transfer-Encoding fields: %d", seen[1]);
+    cr_expect_eq(seen[2], 5);
+    cio_prepared_free(p);
+    cio_client_free(c);
+    return 0;
+}
+
+Test(client_mock, prepared_framing_headers_dropped)
+{
+    CIO_ASSERT_RC(cio_test_run(framing_main, NULL), 0);
+}

@@ -876,6 +876,7 @@ static int new_response(struct cio__send *st, cio_response **out)
     r->opened_at = st->opened_at;
     r->max_body = st->c->max_body;
     r->streaming = st->req->stream;
+    r->no_decode = st->c->no_decode;
     cio__buf_init(&r->body, st->c->max_body + 1 < st->c->max_body
                                 ? st->c->max_body : st->c->max_body + 1);
     cio__buf_init(&r->line, 1u << 20);

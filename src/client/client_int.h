@@ -156,6 +156,9 @@ struct cio_response {
     double t0;
     void *opened_at;
     bool streaming;
+    bool no_decode;                  /* the client's, copied: r may outlive
+                                      * it (r->c is cleared only for
+                                      * responses on c->responses) */
 
     /* The body source: a connection (or the mock's fake one). */
     struct cio__conn *conn;

@@ -262,7 +262,7 @@ static ptrdiff_t read_body(cio_response *r, void *buf, size_t cap)
 static int decoder_setup(cio_response *r)
 {
     r->dec_tried = true;
-    if (r->c != NULL && r->c->no_decode)
+    if (r->no_decode)
         return 0;
     if (r->fr.body == CIO__H1_BODY_NONE)
         return 0; /* RELIABILITY E.49: nothing to decode */

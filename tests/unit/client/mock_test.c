@@ -370,3 +370,29 @@ Test(client_mock, prepared_framing_headers_dropped)
 {
     CIO_ASSERT_RC(cio_test_run(framing_main, NULL), 0);
 }
+
+/* A response outlives its client ("responses still open keep their
+ * connection until freed"), also when it holds no pooled connection: a
+ * mock body, or a streamed HEAD/204 whose connection went back at once.
+ * Reading it then must not touch the freed client. */
+static int outlive_main(void *arg)
+{
+    (void)arg;
+    cio_client *c;
+    CIO_ASSERT_RC(cio_client_new(&c, &(struct cio_client_opts){
+        .mock = handler}), 0);
+    cio_response *r;
+    CIO_ASSERT_RC(cio_get(c, "http://a.test/login",
+                          &(struct cio_request){.stream = true}, &r), 0);
+    cio_client_free(c);
+    size_t n;
+    const char *b = cio_response_body(r, &n);
+    cr_expect(b != NULL && n == 2 && memcmp(b, "in", 2) == 0);
+    cio_response_free(r);
+    return 0;
+}
+
+Test(client_mock, response_outlives_client)
+{
+    CIO_ASSERT_RC(cio_test_run(outlive_main, NULL), 0);
+}

@@ -236,9 +236,13 @@ static int apply_auth(struct work *k)
         rc = cio__auth_basic(&v, o->auth_basic_user, o->auth_basic_pass);
     } else if (home && o->auth_bearer != NULL) {
         rc = cio__auth_bearer(&v, o->auth_bearer);
-    } else if (cio_url_has_userinfo(w->url)) {
-        /* The URL's own "user:pass@" (httpx and curl do the same). */
-        struct cio_str u = cio_url_username(w->url), p = cio_url_password(w->url);
+    } else if (cio_url_has_userinfo(w->url) ||
+               (home && cio_url_has_userinfo(o->url))) {
+        /* The URL's own "user:pass@" (httpx and curl do the same); those
+         * of the first URL on any hop back to its origin, however the
+         * Location spelled it. */
+        const cio_url *cu = cio_url_has_userinfo(w->url) ? w->url : o->url;
+        struct cio_str u = cio_url_username(cu), p = cio_url_password(cu);
         if (strlen(u.ptr) != u.len || strlen(p.ptr) != p.len)
             return cio__err(CIO_EINVAL, "NUL byte in the URL's credentials");
         rc = cio__auth_basic(&v, u.ptr, p.ptr);

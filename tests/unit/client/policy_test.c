@@ -26,6 +26,12 @@ static int mock(const cio_request_info *req, cio_mock_resp *m, void *ud)
     if (strstr(url, "/hop") != NULL) {
         cio_mock_status(m, 302);
         cio_mock_header(m, "Location", "http://b.test/landed");
+    } else if (strstr(url, "/abs") != NULL) {
+        cio_mock_status(m, 302);
+        cio_mock_header(m, "Location", "http://a.test/landed");
+    } else if (strstr(url, "/away") != NULL) {
+        cio_mock_status(m, 302);
+        cio_mock_header(m, "Location", "http://b.test/abs");
     } else if (strstr(url, "/same") != NULL) {
         cio_mock_status(m, 301);
         cio_mock_header(m, "Location", "/landed");
@@ -221,5 +227,25 @@ Test(policy, default_headers_are_not_changed_by_a_request)
     cr_expect_str_eq(s.line[0], "GET http://a.test/hop auth=Bearer dflt");
     cr_expect_str_eq(s.line[1], "GET http://b.test/landed auth=-");
     cr_expect_str_eq(s.line[2], "GET http://a.test/plain auth=Bearer dflt");
+    cio_test_no_leaks();
+}
+
+/* The URL's user:pass@ belongs to its origin, not to the spelling of the
+ * Location: an absolute same-origin redirect, or a return to the first
+ * origin after leaving it, still carries them (docs/client.md). */
+Test(policy, url_credentials_follow_their_origin)
+{
+    struct one x = {.url = "http://u:p@a.test/abs"};
+    CIO_ASSERT_RC(cio_test_run(one_main, &x), 0);
+    CIO_EXPECT_RC(x.rc, 0);
+    cr_assert_eq(x.s.n, 2);
+    cr_expect_str_eq(x.s.line[0], "GET http://u:p@a.test/abs auth=Basic dTpw");
+    cr_expect_str_eq(x.s.line[1], "GET http://a.test/landed auth=Basic dTpw");
+    struct one y = {.url = "http://u:p@a.test/away"};
+    CIO_ASSERT_RC(cio_test_run(one_main, &y), 0);
+    CIO_EXPECT_RC(y.rc, 0);
+    cr_assert_eq(y.s.n, 3);
+    cr_expect_str_eq(y.s.line[1], "GET http://b.test/abs auth=-");
+    cr_expect_str_eq(y.s.line[2], "GET http://a.test/landed auth=Basic dTpw");
     cio_test_no_leaks();
 }

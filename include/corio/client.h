@@ -150,7 +150,9 @@ struct cio_client_opts {
 CIO_API int cio_client_new(cio_client **out, const struct cio_client_opts *opts);
 
 /* Closes idle connections, saves the cookie file, frees. Responses still
- * open keep their connection until freed. NULL ok. */
+ * open keep their connection until freed. No task may be inside a call on
+ * c (sending, or waiting for a pool slot) when it is freed: end or wait for
+ * those tasks first (free the group that runs them). NULL ok. */
 CIO_API void cio_client_free(cio_client *c);
 
 /* The client's jar (NULL with no_cookies). */

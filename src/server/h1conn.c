@@ -452,6 +452,11 @@ static int write_with_wb(struct cio__hctx *x, const struct iovec *iov, int n)
     return 0;
 }
 
+static int final_status(int status)
+{
+    return status >= 200 && status <= 599;
+}
+
 static int no_body_status(int status)
 {
     return status < 200 || status == 204 || status == 304;
@@ -561,6 +566,11 @@ static int h1_prepare(cio_resp *res)
     cio_headers_remove(res->headers, "Transfer-Encoding");
     cio_headers_remove(res->headers, "Connection");
     res->chunked = res->sized = res->until_close = 0;
+    /* a 1xx is interim: the client would wait for another head and take
+     * the next response as this one's (desync) */
+    if (!final_status(res->status))
+        return cio__err(CIO_EINVAL, "status %d is not a final status",
+                        res->status);
     if (no_body_status(res->status)) {
         cio_headers_remove(res->headers, "Content-Length");
         rc = put_head(x, -1, 0);
@@ -1130,6 +1140,9 @@ static int handle(struct cio__hctx *x, size_t hlen)
     }
 
     rc = cio__req_run(req, res);
+    if (rc >= 0 && !res->prepared && !final_status(res->status))
+        rc = cio__err(CIO_EINVAL, "status %d is not a final status",
+                      res->status);
     if (rc < 0 || req->body_err < 0) {
         cio__resp_fail(req, res);
         if (req->body_err < 0 || res->prepared)

@@ -720,7 +720,9 @@ static ptrdiff_t h1_read(cio_req *req, void *buf, size_t cap)
     ptrdiff_t n;
 
     if (req->expect_continue) {
-        if (x->rpos == x->rb.len && send_continue(x) < 0)
+        /* once the final head is out, an interim 100 would land inside
+         * the response body: the client sends the body on a final 2xx */
+        if (x->rpos == x->rb.len && !x->res.prepared && send_continue(x) < 0)
             return body_fail(req, CIO_EPIPE);
         req->expect_continue = 0;
     }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 
 #include "server_fixture.h"
 #include "test.h"
@@ -83,5 +84,75 @@ Test(server_review, interim_status_is_never_a_final_response)
         cr_expect(strncmp(out, "HTTP/1.1 500 ", 13) == 0, "%s answered:\n%s",
                   paths[i], out);
     }
+    srvfx_stop(&f);
+}
+
+/* Streams its answer first, then echoes the request body (the streaming
+ * echo pattern). */
+static int stream_then_read(cio_req *req, cio_resp *res, void *ud)
+{
+    char buf[256];
+    (void)ud;
+    int rc = cio_resp_write(res, "a", 1);
+    while (rc == 0) {
+        ptrdiff_t n = cio_req_read(req, buf, sizeof(buf));
+        if (n <= 0)
+            return (int)n;
+        rc = cio_resp_write(res, buf, (size_t)n);
+    }
+    return rc;
+}
+
+/* Reads from fd until needle is in out (or EOF / the socket's timeout). */
+static size_t read_until(int fd, char *out, size_t len, size_t cap,
+                         const char *needle)
+{
+    while (len + 1 < cap) {
+        out[len] = '\0';
+        if (needle != NULL && strstr(out, needle) != NULL)
+            break;
+        ssize_t n = recv(fd, out + len, cap - 1 - len, 0);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    out[len] = '\0';
+    return len;
+}
+
+/*
+ * Expect: 100-continue on a request whose handler prepared its response
+ * before reading the body: the final head is already on the wire, so an
+ * interim "100 Continue" written then lands inside the chunked body (the
+ * client reads it as chunk bytes: corrupted framing).
+ */
+Test(server_review, no_100_continue_after_the_final_head)
+{
+    struct srvfx f = {0};
+    cio_app *app;
+    char out[8192];
+    static const char head[] = "POST /echo HTTP/1.1\r\nHost: a\r\n"
+                               "Content-Length: 5\r\nExpect: 100-continue\r\n"
+                               "Connection: close\r\n\r\n";
+    cr_assert_eq(cio_app_new(&app), 0);
+    cr_assert_eq(cio_app_post(app, "/echo", stream_then_read, NULL), 0);
+    f.app = app;
+    CIO_ASSERT_RC(srvfx_start(&f), 0);
+
+    int fd = srvfx_connect(f.port);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(send(fd, head, sizeof(head) - 1, MSG_NOSIGNAL),
+                 (ssize_t)sizeof(head) - 1);
+    /* the head and the first chunk come before any body is sent */
+    size_t len = read_until(fd, out, 0, sizeof(out), "1\r\na\r\n");
+    cr_assert(strstr(out, "1\r\na\r\n") != NULL, "%s", out);
+    cr_assert_eq(send(fd, "hello", 5, MSG_NOSIGNAL), 5);
+    len = read_until(fd, out, len, sizeof(out), NULL);
+    close(fd);
+    cr_expect(strncmp(out, "HTTP/1.1 200 ", 13) == 0, "%s", out);
+    cr_expect(strstr(out, "100 Continue") == NULL, "%s", out);
+    const char *body = strstr(out, "\r\n\r\n");
+    cr_assert_not_null(body, "%s", out);
+    cr_expect_str_eq(body + 4, "1\r\na\r\n5\r\nhello\r\n0\r\n\r\n");
     srvfx_stop(&f);
 }

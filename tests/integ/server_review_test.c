@@ -156,3 +156,25 @@ Test(server_review, no_100_continue_after_the_final_head)
     cr_expect_str_eq(body + 4, "1\r\na\r\n5\r\nhello\r\n0\r\n\r\n");
     srvfx_stop(&f);
 }
+
+/*
+ * The Server name is written into every response head: one that is not a
+ * valid field value must be refused by cio_server_new (before, it was
+ * accepted and every response then failed to be written: each connection
+ * closed without an answer).
+ */
+Test(server_review, invalid_server_name_is_refused_at_start)
+{
+    static const char *const bad[] = {"corio\r\nX-Evil: 1", "a\nb", "a\x01"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct srvfx f = {0};
+        cr_assert_eq(cio_app_new(&f.app), 0);
+        cr_assert_eq(cio_app_get(f.app, "/", hello, NULL), 0);
+        f.opts.server_name = bad[i];
+        int rc = srvfx_start(&f);
+        if (rc == 0)
+            srvfx_stop(&f);
+        cr_expect_eq(rc, CIO_EHEADER, "server_name #%zu: %s", i,
+                     cio_strerror(rc));
+    }
+}

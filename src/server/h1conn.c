@@ -506,6 +506,9 @@ static int put_head(struct cio__hctx *x, int64_t cl, int chunked)
         .headers = res->headers,
         .extra = extra,
         .add_date = 1,
+        /* the map validated every field when it was set; extra is ours
+         * (digits, constants, server_name checked by cio_server_new) */
+        .checked = 1,
     };
     if (cio__buf_room(&x->wb) < 512 && cio__buf_reserve(&x->wb, 512) < 0)
         return CIO_ENOMEM;

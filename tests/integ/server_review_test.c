@@ -178,3 +178,61 @@ Test(server_review, invalid_server_name_is_refused_at_start)
                      cio_strerror(rc));
     }
 }
+
+static int whole_echo(cio_req *req, cio_resp *res, void *ud)
+{
+    const char *b;
+    size_t n;
+    (void)ud;
+    int rc = cio_req_body(req, 0, &b, &n);
+    if (rc < 0)
+        return rc;
+    return cio_resp_printf(res, 200, "text/plain", "%zu", n);
+}
+
+/*
+ * max_body = UINT64_MAX means "no limit" (server.h). cio_req_body sized
+ * its buffer with lim + 1 (and remaining + 1), which wrap to 0 then: a
+ * chunked body over 4 KiB reallocated the buffer to 0 bytes, and a huge
+ * Content-Length got a 0-byte buffer to read into (heap overflow).
+ */
+Test(server_review, whole_body_with_no_body_limit)
+{
+    struct srvfx f = {0};
+    char req[16384], out[8192];
+    cr_assert_eq(cio_app_new(&f.app), 0);
+    cr_assert_eq(cio_app_post(f.app, "/whole", whole_echo, NULL), 0);
+    f.opts.limits.max_body = UINT64_MAX;
+    CIO_ASSERT_RC(srvfx_start(&f), 0);
+
+    /* 10000 bytes in one chunk */
+    int n = snprintf(req, sizeof(req),
+                     "POST /whole HTTP/1.1\r\nHost: a\r\nConnection: close\r\n"
+                     "Transfer-Encoding: chunked\r\n\r\n%x\r\n", 10000);
+    memset(req + n, 'x', 10000);
+    n += 10000;
+    n += snprintf(req + n, sizeof(req) - (size_t)n, "\r\n0\r\n\r\n");
+    int closed = 0, fd = srvfx_connect(f.port);
+    cr_assert_geq(fd, 0);
+    ptrdiff_t got = srvfx_exchange(fd, req, (size_t)n, out, sizeof(out), 3000,
+                                   &closed);
+    close(fd);
+    cr_assert_gt(got, 0);
+    cr_expect(strncmp(out, "HTTP/1.1 200 ", 13) == 0, "%s", out);
+    cr_expect(strstr(out, "\r\n\r\n10000") != NULL, "%s", out);
+
+    /* a Content-Length no buffer can hold: refused, not read into one */
+    n = snprintf(req, sizeof(req),
+                 "POST /whole HTTP/1.1\r\nHost: a\r\nConnection: close\r\n"
+                 "Content-Length: 18446744073709551615\r\n\r\n%s",
+                 "0123456789abcdef0123456789abcdef");
+    fd = srvfx_connect(f.port);
+    cr_assert_geq(fd, 0);
+    got = srvfx_exchange(fd, req, (size_t)n, out, sizeof(out), 3000, &closed);
+    close(fd);
+    cr_assert_gt(got, 0);
+    cr_expect(strncmp(out, "HTTP/1.1 413 ", 13) == 0 ||
+                  strncmp(out, "HTTP/1.1 400 ", 13) == 0,
+              "%s", out);
+    srvfx_stop(&f);
+}

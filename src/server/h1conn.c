@@ -542,10 +542,25 @@ static int send_buffered(struct cio__hctx *x)
 {
     cio_resp *res = &x->res;
     int nobody = no_body_status(res->status);
+    int64_t cl = nobody ? -1 : (int64_t)res->body.len;
     int rc;
 
-    strip_framing(res->headers);
-    rc = put_head(x, nobody ? -1 : (int64_t)res->body.len, 0);
+    /* HEAD: Content-Length is the size GET would send (RFC 9110 §8.6); a
+     * handler that answers HEAD itself states it without a body */
+    if (res->head_only && !nobody && res->body.len == 0) {
+        const char *v = cio_headers_get(res->headers, "Content-Length");
+        if (v != NULL && *v != '\0' && strspn(v, "0123456789") == strlen(v) &&
+            strlen(v) <= 19) {
+            cio_headers_remove(res->headers, "Transfer-Encoding");
+            cio_headers_remove(res->headers, "Connection");
+            cl = -1; /* the map carries it */
+        } else {
+            strip_framing(res->headers);
+        }
+    } else {
+        strip_framing(res->headers);
+    }
+    rc = put_head(x, cl, 0);
     if (rc < 0)
         return rc;
     res->prepared = res->finished = 1;

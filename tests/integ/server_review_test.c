@@ -236,3 +236,42 @@ Test(server_review, whole_body_with_no_body_limit)
               "%s", out);
     srvfx_stop(&f);
 }
+
+/* A HEAD handler that states the size of what GET would send. */
+static int head_size(cio_req *req, cio_resp *res, void *ud)
+{
+    (void)req;
+    (void)ud;
+    return cio_resp_set_header(res, "Content-Length", "1234");
+}
+
+/*
+ * A HEAD response's Content-Length is the size a GET would have (RFC 9110
+ * §9.3.2, §8.6): a handler answering HEAD sets it without a body. The
+ * buffered path replaced it with the empty body's "0".
+ */
+Test(server_review, head_keeps_the_handlers_content_length)
+{
+    struct srvfx f = {0};
+    char out[8192];
+    static const char req[] = "HEAD /size HTTP/1.1\r\nHost: a\r\n\r\n"
+                              "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+    cr_assert_eq(cio_app_new(&f.app), 0);
+    cr_assert_eq(cio_app_get(f.app, "/", hello, NULL), 0);
+    cr_assert_eq(cio_app_route(f.app, "HEAD", "/size", head_size, NULL, NULL), 0);
+    CIO_ASSERT_RC(srvfx_start(&f), 0);
+    int closed = 0, fd = srvfx_connect(f.port);
+    cr_assert_geq(fd, 0);
+    ptrdiff_t got = srvfx_exchange(fd, req, sizeof(req) - 1, out, sizeof(out),
+                                   3000, &closed);
+    close(fd);
+    cr_assert_gt(got, 0);
+    cr_expect(strncmp(out, "HTTP/1.1 200 ", 13) == 0, "%s", out);
+    cr_expect(strstr(out, "Content-Length: 1234\r\n") != NULL, "%s", out);
+    cr_expect_eq(srvfx_count(out, "Content-Length:"), 2, "%s", out);
+    /* no body after the HEAD head: the next response follows at once */
+    const char *second = strstr(out, "\r\n\r\nHTTP/1.1 200 ");
+    cr_expect(second != NULL, "%s", out);
+    cr_expect(strstr(out, "Hello") != NULL, "%s", out);
+    srvfx_stop(&f);
+}

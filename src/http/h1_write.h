@@ -38,6 +38,10 @@ struct cio__h1_response {
     const cio_headers *headers; /* may be NULL */
     const struct cio_kv *extra; /* as for requests */
     unsigned add_date : 1;      /* append Date (cached) unless one is present */
+    /* The caller vouches for headers and extra (every cio_headers map
+     * validates its fields on insertion; extra built from constants and
+     * values validated once): they are not checked again per head. */
+    unsigned checked : 1;
 };
 
 /*

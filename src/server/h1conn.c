@@ -452,6 +452,11 @@ static int write_with_wb(struct cio__hctx *x, const struct iovec *iov, int n)
     return 0;
 }
 
+static int final_status(int status)
+{
+    return status >= 200 && status <= 599;
+}
+
 static int no_body_status(int status)
 {
     return status < 200 || status == 204 || status == 304;
@@ -501,6 +506,9 @@ static int put_head(struct cio__hctx *x, int64_t cl, int chunked)
         .headers = res->headers,
         .extra = extra,
         .add_date = 1,
+        /* the map validated every field when it was set; extra is ours
+         * (digits, constants, server_name checked by cio_server_new) */
+        .checked = 1,
     };
     if (cio__buf_room(&x->wb) < 512 && cio__buf_reserve(&x->wb, 512) < 0)
         return CIO_ENOMEM;
@@ -534,10 +542,25 @@ static int send_buffered(struct cio__hctx *x)
 {
     cio_resp *res = &x->res;
     int nobody = no_body_status(res->status);
+    int64_t cl = nobody ? -1 : (int64_t)res->body.len;
     int rc;
 
-    strip_framing(res->headers);
-    rc = put_head(x, nobody ? -1 : (int64_t)res->body.len, 0);
+    /* HEAD: Content-Length is the size GET would send (RFC 9110 §8.6); a
+     * handler that answers HEAD itself states it without a body */
+    if (res->head_only && !nobody && res->body.len == 0) {
+        const char *v = cio_headers_get(res->headers, "Content-Length");
+        if (v != NULL && *v != '\0' && strspn(v, "0123456789") == strlen(v) &&
+            strlen(v) <= 19) {
+            cio_headers_remove(res->headers, "Transfer-Encoding");
+            cio_headers_remove(res->headers, "Connection");
+            cl = -1; /* the map carries it */
+        } else {
+            strip_framing(res->headers);
+        }
+    } else {
+        strip_framing(res->headers);
+    }
+    rc = put_head(x, cl, 0);
     if (rc < 0)
         return rc;
     res->prepared = res->finished = 1;
@@ -561,6 +584,11 @@ static int h1_prepare(cio_resp *res)
     cio_headers_remove(res->headers, "Transfer-Encoding");
     cio_headers_remove(res->headers, "Connection");
     res->chunked = res->sized = res->until_close = 0;
+    /* a 1xx is interim: the client would wait for another head and take
+     * the next response as this one's (desync) */
+    if (!final_status(res->status))
+        return cio__err(CIO_EINVAL, "status %d is not a final status",
+                        res->status);
     if (no_body_status(res->status)) {
         cio_headers_remove(res->headers, "Content-Length");
         rc = put_head(x, -1, 0);
@@ -710,7 +738,9 @@ static ptrdiff_t h1_read(cio_req *req, void *buf, size_t cap)
     ptrdiff_t n;
 
     if (req->expect_continue) {
-        if (x->rpos == x->rb.len && send_continue(x) < 0)
+        /* once the final head is out, an interim 100 would land inside
+         * the response body: the client sends the body on a final 2xx */
+        if (x->rpos == x->rb.len && !x->res.prepared && send_continue(x) < 0)
             return body_fail(req, CIO_EPIPE);
         req->expect_continue = 0;
     }
@@ -1130,6 +1160,9 @@ static int handle(struct cio__hctx *x, size_t hlen)
     }
 
     rc = cio__req_run(req, res);
+    if (rc >= 0 && !res->prepared && !final_status(res->status))
+        rc = cio__err(CIO_EINVAL, "status %d is not a final status",
+                      res->status);
     if (rc < 0 || req->body_err < 0) {
         cio__resp_fail(req, res);
         if (req->body_err < 0 || res->prepared)

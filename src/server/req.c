@@ -336,6 +336,11 @@ int cio_req_body(cio_req *req, size_t max, const char **body, size_t *len)
     size_t cap, n = 0;
     char *b;
 
+    /* UINT64_MAX is "no limit": keep lim + 1, remaining + 1 and cap * 2
+     * below (buffer sizes) from wrapping */
+    if (lim > SIZE_MAX / 4)
+        lim = SIZE_MAX / 4;
+
     if (req->whole_read) {
         *body = req->whole;
         *len = req->whole_len;

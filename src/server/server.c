@@ -13,6 +13,7 @@
 
 #include "base/alloc.h"
 #include "base/errmsg.h"
+#include "http/headers_int.h"
 #include "net/stream.h"
 #include "net/tls_int.h"
 #include "server/server_int.h"
@@ -166,6 +167,12 @@ int cio_server_new(cio_server **out, cio_app *app,
     srv->handle_signals = opts->handle_signals;
     srv->ud = opts->ud;
     if (opts->server_name != NULL) {
+        /* written into every response head: refuse it here, not on each
+         * response */
+        struct cio_str sn = cio_str_c(opts->server_name);
+        rc = cio__headers_check("Server", CIO_STR_LIT("Server"), sn);
+        if (rc < 0)
+            goto fail;
         srv->server_name = cio__strdup(opts->server_name);
         if (srv->server_name == NULL) {
             rc = CIO_ENOMEM;

@@ -133,10 +133,12 @@ uint64_t cio_hist_percentile(const cio_hist *h, double p)
     if (p > 100.0)
         p = 100.0;
     /* The rank of the value wanted (1-based), computed so that 99.9 % of
-     * 1000 values is rank 999 despite floating-point error. */
-    double r = p / 100.0 * (double)h->total;
+     * 1000 values is rank 999 despite floating-point error. The error grows
+     * with the count (99.9 % of 3e7 computes as 29970000.000000004), so
+     * the tolerance is relative as well: exact ranks up to ~1e10 values. */
+    double r = p * (double)h->total / 100.0;
     uint64_t rank = (uint64_t)r;
-    if ((double)rank < r - 1e-9)
+    if ((double)rank < r - (1e-9 + r * 1e-15))
         rank++;
     if (rank < 1)
         rank = 1;

@@ -651,3 +651,21 @@ Test(cli, tls_serve_and_verify)
                  RUN.err);
     stop_serve(pid);
 }
+
+/* A 206 to a download that was not resumed (the user's own Range item)
+ * starts the file afresh: it is not appended to what -o held, and the
+ * download is complete when the range is, not the whole resource. */
+Test(cli, download_range_item_replaces_file)
+{
+    char out[128];
+    snprintf(out, sizeof(out), "%s/range.bin", dir);
+    write_file(out, "stale stale stale\n", 18);
+    CORIO(30000, "get", "--download", "-o", out, url(0, "/hello.txt"),
+          "Range:bytes=0-4");
+    cr_expect_eq(RUN.status, 0, "exit %d: %s", RUN.status, RUN.err);
+    size_t len;
+    char *got = read_all(out, &len);
+    cr_expect(len == 5 && memcmp(got, "hello", 5) == 0,
+              "file holds %zu bytes: %.*s", len, (int)len, got);
+    free(got);
+}

@@ -123,3 +123,19 @@ Test(cli_bench, bad_option_fails)
                                   buf, sizeof buf),
                  -1);
 }
+
+/* A URL longer than the command's old 300-byte copy was cut silently, so
+ * the load went to a different target than the one asked for. */
+Test(cli_bench, long_url_not_truncated)
+{
+    static char big[1024];
+    int n = snprintf(big, sizeof big, "%s?q=", url);
+    memset(big + n, 'x', 600);
+    big[n + 600] = '\0';
+    strcat(big, "&end=1");
+    run((char *const[]){bin, "bench", "-n", "5", "-c", "1", "--json", "-q",
+                        big, NULL});
+    cr_assert_eq(json_num(out, "requests"), 5, "%s", out);
+    cr_assert(strstr(out, big) != NULL, "the report's URL is not %s:\n%s",
+              big, out);
+}

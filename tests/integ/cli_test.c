@@ -707,3 +707,17 @@ Test(cli, endpoints_echo_non_utf8_values)
                      R.body);
     }
 }
+
+/* --student-delay is checked as a number in 0..10: "nan" passed both
+ * comparisons and was then converted to an integer (undefined), "2x" and
+ * "abc" were read as 2 and 0. Each is a usage error, exit 1, at once. */
+Test(cli, serve_rejects_bad_student_delay)
+{
+    static const char *const bad[] = {"nan", "2x", "abc", "-1", "11"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        CORIO(5000, "serve", "--listen", "127.0.0.1:0", "--quiet",
+              "--student-delay", bad[i]);
+        cr_expect_eq(RUN.status, 1, "--student-delay %s: exit %d", bad[i],
+                     RUN.status);
+    }
+}

@@ -721,3 +721,19 @@ Test(cli, serve_rejects_bad_student_delay)
                      RUN.status);
     }
 }
+
+/* --timeout is a number of seconds > 0 that fits the client's millisecond
+ * timeouts: "abc" and "nan" were a silent default, 1e20 an out-of-range
+ * float-to-integer conversion. Each is a usage error (exit 1). */
+Test(cli, get_rejects_bad_timeout)
+{
+    static const char *const bad[] = {"abc", "nan", "1e20", "-1", "0", "2x"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        CORIO(20000, "get", "--timeout", bad[i], url(0, "/get"));
+        cr_expect_eq(RUN.status, 1, "--timeout %s: exit %d", bad[i],
+                     RUN.status);
+    }
+    CORIO(20000, "get", "--timeout", "2.5", url(0, "/get"));
+    cr_expect_eq(RUN.status, 0, "--timeout 2.5: exit %d (%s)", RUN.status,
+                 RUN.err);
+}

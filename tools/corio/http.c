@@ -728,9 +728,17 @@ int cmd_http(int argc, char **argv)
         case 'R':
             h.raw = optarg;
             break;
-        case 'T':
-            h.timeout = strtod(optarg, NULL);
+        case 'T': {
+            char *end;
+            h.timeout = strtod(optarg, &end);
+            /* Whole, > 0 and within the client's uint32 milliseconds. */
+            if (end == optarg || *end != '\0' ||
+                !(h.timeout > 0 && h.timeout <= 4000000)) {
+                fprintf(stderr, "corio: --timeout wants seconds > 0\n");
+                return EXIT_ERROR;
+            }
             break;
+        }
         case 'F':
             h.follow = true;
             break;

@@ -425,7 +425,12 @@ static void conn_task(void *arg)
             if (stopping(w, now))
                 break;
             if (c->interval_ns) {
-                cio_sleep(ms_floor(c->next_due_ns));
+                /* Until the next send, but not past the end of the run
+                 * (a slow schedule must not stretch -d). */
+                cio_time wake = ms_floor(c->next_due_ns);
+                if (pl->end_ns != 0 && ms_deadline(pl->end_ns) < wake)
+                    wake = ms_deadline(pl->end_ns);
+                cio_sleep(wake);
                 continue;
             }
             continue; /* closed loop: k was 0 only when stopping */

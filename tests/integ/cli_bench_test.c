@@ -139,3 +139,14 @@ Test(cli_bench, long_url_not_truncated)
     cr_assert(strstr(out, big) != NULL, "the report's URL is not %s:\n%s",
               big, out);
 }
+
+/* An open loop whose next send lies beyond -d: the connection slept until
+ * its schedule (here 10 s away), so the run outlasted -d by that much. It
+ * ends at -d (the bound below is 25 times -d, not a timing measurement). */
+Test(cli_bench, slow_rate_ends_at_duration)
+{
+    run((char *const[]){bin, "bench", "--rate", "0.1", "-c", "2", "-d",
+                        "200ms", "--json", "-q", url, NULL});
+    cr_assert_eq(json_num(out, "requests"), 1, "%s", out);
+    cr_assert_lt(json_num(out, "duration_s"), 5, "%s", out);
+}

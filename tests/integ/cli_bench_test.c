@@ -150,3 +150,15 @@ Test(cli_bench, slow_rate_ends_at_duration)
     cr_assert_eq(json_num(out, "requests"), 1, "%s", out);
     cr_assert_lt(json_num(out, "duration_s"), 5, "%s", out);
 }
+
+/* A tiny --rate makes the per-connection interval larger than uint64_t
+ * nanoseconds: the conversion was undefined (on x86-64 it gave 0, clamped
+ * to 1 ns: the "slow" open loop sent as fast as it could). The interval is
+ * clamped instead: one request, the next one is not due within the run. */
+Test(cli_bench, tiny_rate_does_not_overflow)
+{
+    run((char *const[]){bin, "bench", "--rate", "1e-300", "-n", "3", "-c",
+                        "1", "-d", "500ms", "--json", "-q", url, NULL});
+    cr_assert_eq(json_num(out, "requests"), 1, "%s", out);
+    cr_assert_eq(json_num(out, "errors"), 0, "%s", out);
+}

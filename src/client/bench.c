@@ -425,7 +425,12 @@ static void conn_task(void *arg)
             if (stopping(w, now))
                 break;
             if (c->interval_ns) {
-                cio_sleep(ms_floor(c->next_due_ns));
+                /* Until the next send, but not past the end of the run
+                 * (a slow schedule must not stretch -d). */
+                cio_time wake = ms_floor(c->next_due_ns);
+                if (pl->end_ns != 0 && ms_deadline(pl->end_ns) < wake)
+                    wake = ms_deadline(pl->end_ns);
+                cio_sleep(wake);
                 continue;
             }
             continue; /* closed loop: k was 0 only when stopping */
@@ -514,11 +519,15 @@ static int worker_main(void *arg)
         cio__buf_init(&c->rb, RBUF_MAX);
         cio__h1_head_init(&c->h, c->hdrs, NHEADERS, NULL);
         if (w->rate > 0) {
-            c->interval_ns = (uint64_t)(1e9 * w->nconns / w->rate);
-            if (c->interval_ns == 0)
-                c->interval_ns = 1;
+            /* Clamped to 1 ns .. ~31 years: a tiny rate must not overflow
+             * the conversion (undefined) nor the schedule arithmetic. */
+            double iv = 1e9 * w->nconns / w->rate;
+            c->interval_ns = !(iv < 1e18) ? 1000000000000000000ull
+                             : iv < 1     ? 1
+                                          : (uint64_t)iv;
             /* Spread the connections' schedules over one interval. */
-            c->next_due_ns = t0 + c->interval_ns * i / w->nconns;
+            c->next_due_ns =
+                t0 + (uint64_t)((double)c->interval_ns * i / w->nconns);
         }
         rc = cio_go(g, conn_task, c);
         if (rc < 0) {

@@ -21,7 +21,10 @@
 struct cio_hist {
     uint64_t total;
     uint64_t min, max;
-    double sum, sumsq;
+    /* Running mean and sum of squared deviations (Welford; Chan et al. to
+     * merge): E[x^2] - mean^2 cancels when the spread is small next to
+     * the values. */
+    double mean, m2;
     uint64_t counts[NCOUNTS];
 };
 
@@ -77,10 +80,11 @@ void cio_hist_record(cio_hist *h, uint64_t us, uint64_t count)
         h->max = us;
     uint64_t v = us < 1 ? 1 : us > CIO_HIST_MAX_US ? CIO_HIST_MAX_US : us;
     h->counts[index_of(v)] += count;
+    double n = (double)h->total, c = (double)count, nn = n + c;
+    double delta = (double)us - h->mean;
+    h->mean += delta * c / nn;
+    h->m2 += delta * delta * n * c / nn;
     h->total += count;
-    double d = (double)us;
-    h->sum += d * (double)count;
-    h->sumsq += d * d * (double)count;
 }
 
 void cio_hist_merge(cio_hist *dst, const cio_hist *src)
@@ -93,9 +97,11 @@ void cio_hist_merge(cio_hist *dst, const cio_hist *src)
         dst->max = src->max;
     for (unsigned i = 0; i < NCOUNTS; i++)
         dst->counts[i] += src->counts[i];
+    double n1 = (double)dst->total, n2 = (double)src->total, nn = n1 + n2;
+    double delta = src->mean - dst->mean;
+    dst->mean += delta * n2 / nn;
+    dst->m2 += src->m2 + delta * delta * n1 * n2 / nn;
     dst->total += src->total;
-    dst->sum += src->sum;
-    dst->sumsq += src->sumsq;
 }
 
 uint64_t cio_hist_count(const cio_hist *h) { return h->total; }
@@ -104,15 +110,14 @@ uint64_t cio_hist_max(const cio_hist *h) { return h->max; }
 
 double cio_hist_mean(const cio_hist *h)
 {
-    return h->total ? h->sum / (double)h->total : 0.0;
+    return h->total ? h->mean : 0.0;
 }
 
 double cio_hist_stdev(const cio_hist *h)
 {
     if (h->total == 0)
         return 0.0;
-    double m = h->sum / (double)h->total;
-    double var = h->sumsq / (double)h->total - m * m;
+    double var = h->m2 / (double)h->total;
     if (var <= 0)
         return 0.0;
     /* Newton's method: the library does not link libm for one root. */
@@ -133,10 +138,12 @@ uint64_t cio_hist_percentile(const cio_hist *h, double p)
     if (p > 100.0)
         p = 100.0;
     /* The rank of the value wanted (1-based), computed so that 99.9 % of
-     * 1000 values is rank 999 despite floating-point error. */
-    double r = p / 100.0 * (double)h->total;
+     * 1000 values is rank 999 despite floating-point error. The error grows
+     * with the count (99.9 % of 3e7 computes as 29970000.000000004), so
+     * the tolerance is relative as well: exact ranks up to ~1e10 values. */
+    double r = p * (double)h->total / 100.0;
     uint64_t rank = (uint64_t)r;
-    if ((double)rank < r - 1e-9)
+    if ((double)rank < r - (1e-9 + r * 1e-15))
         rank++;
     if (rank < 1)
         rank = 1;

@@ -123,3 +123,42 @@ Test(cli_bench, bad_option_fails)
                                   buf, sizeof buf),
                  -1);
 }
+
+/* A URL longer than the command's old 300-byte copy was cut silently, so
+ * the load went to a different target than the one asked for. */
+Test(cli_bench, long_url_not_truncated)
+{
+    static char big[1024];
+    int n = snprintf(big, sizeof big, "%s?q=", url);
+    memset(big + n, 'x', 600);
+    big[n + 600] = '\0';
+    strcat(big, "&end=1");
+    run((char *const[]){bin, "bench", "-n", "5", "-c", "1", "--json", "-q",
+                        big, NULL});
+    cr_assert_eq(json_num(out, "requests"), 5, "%s", out);
+    cr_assert(strstr(out, big) != NULL, "the report's URL is not %s:\n%s",
+              big, out);
+}
+
+/* An open loop whose next send lies beyond -d: the connection slept until
+ * its schedule (here 10 s away), so the run outlasted -d by that much. It
+ * ends at -d (the bound below is 25 times -d, not a timing measurement). */
+Test(cli_bench, slow_rate_ends_at_duration)
+{
+    run((char *const[]){bin, "bench", "--rate", "0.1", "-c", "2", "-d",
+                        "200ms", "--json", "-q", url, NULL});
+    cr_assert_eq(json_num(out, "requests"), 1, "%s", out);
+    cr_assert_lt(json_num(out, "duration_s"), 5, "%s", out);
+}
+
+/* A tiny --rate makes the per-connection interval larger than uint64_t
+ * nanoseconds: the conversion was undefined (on x86-64 it gave 0, clamped
+ * to 1 ns: the "slow" open loop sent as fast as it could). The interval is
+ * clamped instead: one request, the next one is not due within the run. */
+Test(cli_bench, tiny_rate_does_not_overflow)
+{
+    run((char *const[]){bin, "bench", "--rate", "1e-300", "-n", "3", "-c",
+                        "1", "-d", "500ms", "--json", "-q", url, NULL});
+    cr_assert_eq(json_num(out, "requests"), 1, "%s", out);
+    cr_assert_eq(json_num(out, "errors"), 0, "%s", out);
+}

@@ -651,3 +651,89 @@ Test(cli, tls_serve_and_verify)
                  RUN.err);
     stop_serve(pid);
 }
+
+/* A 206 to a download that was not resumed (the user's own Range item)
+ * starts the file afresh: it is not appended to what -o held, and the
+ * download is complete when the range is, not the whole resource. */
+Test(cli, download_range_item_replaces_file)
+{
+    char out[128];
+    snprintf(out, sizeof(out), "%s/range.bin", dir);
+    write_file(out, "stale stale stale\n", 18);
+    CORIO(30000, "get", "--download", "-o", out, url(0, "/hello.txt"),
+          "Range:bytes=0-4");
+    cr_expect_eq(RUN.status, 0, "exit %d: %s", RUN.status, RUN.err);
+    size_t len;
+    char *got = read_all(out, &len);
+    cr_expect(len == 5 && memcmp(got, "hello", 5) == 0,
+              "file holds %zu bytes: %.*s", len, (int)len, got);
+    free(got);
+}
+
+/* Header values may carry obs-text (RFC 9110 §5.5), which is not UTF-8:
+ * the JSON endpoints that echo one answer 200 (with "?" for it, as
+ * /headers does) instead of failing to encode and answering 500. */
+Test(cli, endpoints_echo_non_utf8_values)
+{
+    static const struct {
+        const char *path;
+        const char *arg[2]; /* curl arguments */
+    } cases[] = {
+        {"/user-agent", {"-A", "agent-\xff"}},
+        {"/bearer", {"-H", "Authorization: Bearer tok\xff"}},
+        {"/getStudentInfo?id=a%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9"
+         "%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9"
+         "%C3%A9%C3%A9%C3%A9",
+         {"-H", "X-Nothing: 1"}},
+        {"/data?page=1&size=2",
+         {"-H", "Cookie: tracking_id=\xff; x=1"}},
+        {"/upload", {"-H", "Content-Type: text/\xff"}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const char *args[8] = {cases[i].arg[0], cases[i].arg[1]};
+        size_t n = 2;
+        if (strncmp(cases[i].path, "/data", 5) == 0) {
+            args[n++] = "-H";
+            args[n++] = "Authorization: Bearer t";
+        }
+        if (strcmp(cases[i].path, "/upload") == 0) {
+            args[n++] = "--data-binary";
+            args[n++] = "abc";
+        }
+        args[n++] = url(0, cases[i].path);
+        args[n] = NULL;
+        cr_assert_eq(http_curl(&R, args), 0, "curl %s failed", cases[i].path);
+        cr_expect_eq(R.status, 200, "%s: %d %s", cases[i].path, R.status,
+                     R.body);
+    }
+}
+
+/* --student-delay is checked as a number in 0..10: "nan" passed both
+ * comparisons and was then converted to an integer (undefined), "2x" and
+ * "abc" were read as 2 and 0. Each is a usage error, exit 1, at once. */
+Test(cli, serve_rejects_bad_student_delay)
+{
+    static const char *const bad[] = {"nan", "2x", "abc", "-1", "11"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        CORIO(5000, "serve", "--listen", "127.0.0.1:0", "--quiet",
+              "--student-delay", bad[i]);
+        cr_expect_eq(RUN.status, 1, "--student-delay %s: exit %d", bad[i],
+                     RUN.status);
+    }
+}
+
+/* --timeout is a number of seconds > 0 that fits the client's millisecond
+ * timeouts: "abc" and "nan" were a silent default, 1e20 an out-of-range
+ * float-to-integer conversion. Each is a usage error (exit 1). */
+Test(cli, get_rejects_bad_timeout)
+{
+    static const char *const bad[] = {"abc", "nan", "1e20", "-1", "0", "2x"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        CORIO(20000, "get", "--timeout", bad[i], url(0, "/get"));
+        cr_expect_eq(RUN.status, 1, "--timeout %s: exit %d", bad[i],
+                     RUN.status);
+    }
+    CORIO(20000, "get", "--timeout", "2.5", url(0, "/get"));
+    cr_expect_eq(RUN.status, 0, "--timeout 2.5: exit %d (%s)", RUN.status,
+                 RUN.err);
+}

@@ -413,7 +413,8 @@ static char *download_name(const char *url)
     return name != NULL ? name : strdup("index.html");
 }
 
-/* Streams the body of r into path; resumed (appended) when r is a 206. */
+/* Streams the body of r into path; appended when r is the 206 of a -c
+ * resume (have > 0), else the file is rewritten. */
 static int download_body(struct http_cli *h, cio_response *r, const char *path,
                          uint64_t have)
 {
@@ -424,22 +425,29 @@ static int download_body(struct http_cli *h, cio_response *r, const char *path,
     uint64_t done = 0;
 
     if (st == 206) {
-        const char *slash = cr != NULL ? strchr(cr, '/') : NULL;
-        unsigned long long first = 0;
-        if (cr == NULL || sscanf(cr, "bytes %llu-", &first) != 1 ||
-            first != have) {
+        unsigned long long first = 0, last = 0;
+        if (cr == NULL ||
+            sscanf(cr, "bytes %llu-%llu", &first, &last) != 2 ||
+            first != have || last < first || last >= INT64_MAX) {
             fprintf(stderr,
                     "corio: the server resumed at a different offset (%s)\n",
                     cr != NULL ? cr : "no Content-Range");
             return EXIT_ERROR;
         }
         done = have;
-        total = slash != NULL && slash[1] != '*' ? strtoll(slash + 1, NULL, 10)
-                                                 : -1;
+        /* A -c resume (bytes=N-) must end with the whole resource; any
+         * other 206 (a Range item of the user) with its range. */
+        const char *slash = strchr(cr, '/');
+        total = have > 0 && slash != NULL && slash[1] != '*'
+                    ? strtoll(slash + 1, NULL, 10)
+                    : (int64_t)last + 1;
     }
-    int fd = open(
-        path, O_WRONLY | O_CREAT | O_CLOEXEC | (st == 206 ? O_APPEND : O_TRUNC),
-        0644);
+    /* Append only to the part a -c resume found; any other 206 (a Range
+     * item) starts the file afresh like a 200. */
+    int fd = open(path,
+                  O_WRONLY | O_CREAT | O_CLOEXEC |
+                      (st == 206 && have > 0 ? O_APPEND : O_TRUNC),
+                  0644);
     if (fd < 0) {
         fprintf(stderr, "corio: %s: %s\n", path, strerror(errno));
         return EXIT_ERROR;
@@ -720,9 +728,17 @@ int cmd_http(int argc, char **argv)
         case 'R':
             h.raw = optarg;
             break;
-        case 'T':
-            h.timeout = strtod(optarg, NULL);
+        case 'T': {
+            char *end;
+            h.timeout = strtod(optarg, &end);
+            /* Whole, > 0 and within the client's uint32 milliseconds. */
+            if (end == optarg || *end != '\0' ||
+                !(h.timeout > 0 && h.timeout <= 4000000)) {
+                fprintf(stderr, "corio: --timeout wants seconds > 0\n");
+                return EXIT_ERROR;
+            }
             break;
+        }
         case 'F':
             h.follow = true;
             break;

@@ -123,6 +123,16 @@ static json_t *url_str(const cio_req *req)
     return v != NULL ? v : json_string("");
 }
 
+/* A request's text as a JSON string; "?" when it is not UTF-8 (header
+ * values may carry obs-text), NULL for NULL (json_pack's "o?"). */
+static json_t *text(const char *s)
+{
+    if (s == NULL)
+        return NULL;
+    json_t *v = json_string(s);
+    return v != NULL ? v : json_string("?");
+}
+
 /* {"args", "headers", "origin", "url"}: httpbin's /get. */
 static json_t *get_info(cio_req *req)
 {
@@ -313,7 +323,7 @@ static int user_agent(cio_req *req, cio_resp *res, void *ud)
 {
     (void)ud;
     const char *ua = cio_req_header(req, "User-Agent");
-    return reply(res, json_pack("{s:s}", "user-agent", ua != NULL ? ua : ""));
+    return reply(res, json_pack("{s:o}", "user-agent", text(ua != NULL ? ua : "")));
 }
 
 /* Parses a non-negative decimal route parameter; -1 if it is not one. */
@@ -518,7 +528,7 @@ static int basic_auth(cio_req *req, cio_resp *res, void *ud)
         base64_decode(auth + 6, got, sizeof(got)) >= 0 &&
         cio_secure_equal(got, want))
         return reply(res,
-                     json_pack("{s:b,s:s}", "authenticated", 1, "user", user));
+                     json_pack("{s:b,s:o}", "authenticated", 1, "user", text(user)));
     cio_resp_set_status(res, 401);
     return cio_resp_set_header(res, "WWW-Authenticate",
                                "Basic realm=\"Fake Realm\"");
@@ -610,10 +620,16 @@ static int student(cio_req *req, cio_resp *res, void *ud)
     char *end;
     long num = strtol(id, &end, 10);
     char name[64];
-    snprintf(name, sizeof(name), "student-%.40s", id);
-    json_t *v =
-        *id != '\0' && *end == '\0' ? json_integer(num) : json_string(id);
-    return reply(res, json_pack("{s:o?,s:s}", "id", v, "name", name));
+    /* At most 40 bytes of the id, not cutting a UTF-8 sequence. */
+    size_t cut = strlen(id);
+    if (cut > 40) {
+        cut = 40;
+        while (cut > 0 && ((unsigned char)id[cut] & 0xC0) == 0x80)
+            cut--;
+    }
+    snprintf(name, sizeof(name), "student-%.*s", (int)cut, id);
+    json_t *v = *id != '\0' && *end == '\0' ? json_integer(num) : text(id);
+    return reply(res, json_pack("{s:o,s:o}", "id", v, "name", text(name)));
 }
 
 /* ---------------------------------------------------------------- seed APIs */
@@ -641,7 +657,7 @@ static int bearer(cio_req *req, cio_resp *res, void *ud)
     if (token == NULL)
         return bearer_challenge(res);
     return reply(res,
-                 json_pack("{s:b,s:s}", "authenticated", 1, "token", token));
+                 json_pack("{s:b,s:o}", "authenticated", 1, "token", text(token)));
 }
 
 /* The seed's paginated API: DATA_TOTAL records, page by page, behind a
@@ -667,11 +683,11 @@ static int data_page(cio_req *req, cio_resp *res, void *ud)
             json_pack("{s:I,s:s}", "id", (json_int_t)(i + 1), "name", name));
     }
     const char *track = cio_req_cookie(req, "tracking_id");
-    return reply(res, json_pack("{s:I,s:I,s:I,s:I,s:o,s:s?}", "page",
+    return reply(res, json_pack("{s:I,s:I,s:I,s:I,s:o,s:o?}", "page",
                                 (json_int_t)page, "size", (json_int_t)size,
                                 "total", (json_int_t)DATA_TOTAL, "pages",
                                 (json_int_t)((DATA_TOTAL + size - 1) / size),
-                                "items", items, "tracking_id", track));
+                                "items", items, "tracking_id", text(track)));
 }
 
 /* An upload sink: reads the body as it arrives (up to the server's body
@@ -691,10 +707,10 @@ static int upload(cio_req *req, cio_resp *res, void *ud)
         return cio_resp_error(res, 400, cio_last_error());
     const char *te = cio_req_header(req, "Transfer-Encoding");
     const char *ct = cio_req_header(req, "Content-Type");
-    return reply(res, json_pack("{s:I,s:b,s:s?}", "bytes", (json_int_t)total,
+    return reply(res, json_pack("{s:I,s:b,s:o?}", "bytes", (json_int_t)total,
                                 "chunked",
                                 te != NULL && strcasestr(te, "chunked") != NULL,
-                                "content_type", ct));
+                                "content_type", text(ct)));
 }
 
 static int index_page(cio_req *req, cio_resp *res, void *ud)

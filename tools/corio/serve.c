@@ -97,9 +97,13 @@ int cmd_serve(int argc, char **argv)
         case 'a':
             log = optarg;
             break;
-        case 's':
-            student = strtod(optarg, NULL);
+        case 's': {
+            char *end;
+            student = strtod(optarg, &end);
+            if (end == optarg || *end != '\0')
+                student = -1; /* rejected below */
             break;
+        }
         case 'q':
             ctx.quiet = 1;
             break;
@@ -123,7 +127,7 @@ int cmd_serve(int argc, char **argv)
                 "corio serve: --access-log wants common, combined or json\n");
         return 1;
     }
-    if (student < 0 || student > 10) {
+    if (!(student >= 0 && student <= 10)) { /* NaN too */
         fprintf(stderr, "corio serve: --student-delay wants 0..10 seconds\n");
         return 1;
     }

@@ -148,3 +148,61 @@ Test(hist, edges)
     cr_assert_eq(cio_hist_count(h), 0);
     cio_hist_free(h);
 }
+
+/* The rank of p % of a large count: 99.9 % of 30,000,000 is exactly rank
+ * 29,970,000, but p / 100 * n computes 29970000.000000004, and an absolute
+ * epsilon of 1e-9 is below one ulp there, so the rank became 29,970,001:
+ * p99.9 reported the first value of the slow tail instead of the last fast
+ * one. */
+Test(hist, percentile_rank_exact_for_large_counts)
+{
+    static const struct {
+        uint64_t fast, slow; /* counts of 100 µs and of 5000 µs */
+        double p;
+    } cases[] = {
+        {29970000, 30000, 99.9},
+        {99900000, 100000, 99.9},
+        {999000000, 1000000, 99.9},
+        {999, 1, 99.9},
+        {990, 10, 99},
+        {500, 500, 50},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        cio_hist *h;
+        CIO_ASSERT_RC(cio_hist_new(&h), 0);
+        cio_hist_record(h, 100, cases[i].fast);
+        cio_hist_record(h, 5000, cases[i].slow);
+        cr_expect_eq(cio_hist_percentile(h, cases[i].p), 100,
+                     "p%g of %lu + %lu: got %lu", cases[i].p,
+                     (unsigned long)cases[i].fast,
+                     (unsigned long)cases[i].slow,
+                     (unsigned long)cio_hist_percentile(h, cases[i].p));
+        /* One more slow value: the rank moves past the fast ones. */
+        cio_hist_record(h, 5000, 1);
+        cr_expect_gt(cio_hist_percentile(h, cases[i].p), 100, "case %zu", i);
+        cio_hist_free(h);
+    }
+}
+
+/* stdev is documented exact: E[x^2] - mean^2 cancels catastrophically when
+ * the spread is tiny next to the values (2 µs around 50 s gave a stdev off
+ * by orders of magnitude); a running mean and sum of squared deviations
+ * keeps it exact, including through merge. */
+Test(hist, stdev_small_spread_large_values)
+{
+    cio_hist *a, *b;
+    CIO_ASSERT_RC(cio_hist_new(&a), 0);
+    CIO_ASSERT_RC(cio_hist_new(&b), 0);
+    for (int i = 0; i < 1000; i++) {
+        cio_hist_record(a, 50000000, 500);
+        cio_hist_record(i % 2 ? a : b, 50000002, 500);
+    }
+    cio_hist_merge(a, b);
+    cr_assert_eq(cio_hist_count(a), 1000000);
+    double sd = cio_hist_stdev(a);
+    cr_expect(fabs_(sd - 1.0) < 1e-6, "stdev %.9f, want 1", sd);
+    cr_expect(fabs_(cio_hist_mean(a) - 50000001.0) < 1e-6, "mean %.6f",
+              cio_hist_mean(a));
+    cio_hist_free(a);
+    cio_hist_free(b);
+}

@@ -280,7 +280,16 @@ void cio__resp_fail(cio_req *req, cio_resp *res)
     if (res->prepared || res->failed)
         return;
     int st = map_body_err(req->body_err);
-    /* headers set by middleware (request id, CORS) stay */
+    /* Headers set by middleware (request id, CORS) stay; those that
+     * described the body the handler meant to send go with that body. */
+    static const char *const repr[] = {
+        "Content-Encoding", "Content-Range", "Content-Length",
+        "Transfer-Encoding", "ETag", "Last-Modified", "Content-Disposition",
+        "Content-Language", "Content-Location",
+    };
+    cio_headers *h = cio_resp_headers(res);
+    for (size_t i = 0; h != NULL && i < sizeof(repr) / sizeof(repr[0]); i++)
+        cio_headers_remove(h, repr[i]);
     cio_resp_error(res, st ? st : 500, st ? cio_last_error() : NULL);
     res->failed = 1;
 }

@@ -519,8 +519,12 @@ int cio_req_part_next(cio_req *req, struct cio_part *out)
         if (rc < 0)
             return rc == CIO_ENOTSUP ? CIO_EPROTO : rc;
         req->mp_buf = cio__malloc(MP_BUF);
-        if (req->mp_buf == NULL)
+        if (req->mp_buf == NULL) {
+            /* no half-made state: a later call starts over */
+            cio_multipart_parser_free(req->mp);
+            req->mp = NULL;
             return CIO_ENOMEM;
+        }
         req->mp_off = req->mp_len = 0;
     }
     if (req->mp_state == 3)

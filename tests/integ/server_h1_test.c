@@ -159,7 +159,14 @@ static int upload(cio_req *req, cio_resp *res, void *ud)
     size_t o = 0;
     int rc;
     (void)ud;
-    while ((rc = cio_req_part_next(req, &part)) == 1) {
+    for (;;) {
+        rc = cio_req_part_next(req, &part);
+        /* out of memory leaves the iterator usable: try once more (the
+         * allocation-failure sweep reaches this) */
+        if (rc == CIO_ENOMEM)
+            rc = cio_req_part_next(req, &part);
+        if (rc != 1)
+            break;
         char buf[1000], first[16] = "";
         ptrdiff_t n;
         uint64_t total = 0;
@@ -1167,6 +1174,9 @@ Test(server_h1, reliability_allocation_failure_sweep)
         "GET /users/9?q=1&r=2 HTTP/1.1\r\nHost: a\r\nCookie: session=s\r\nConnection: close\r\n\r\n",
         "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
         "5\r\nhello\r\n0\r\nX-T: 1\r\n\r\n",
+        "POST /upload HTTP/1.1\r\nHost: a\r\nConnection: close\r\n"
+        "Content-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: 67\r\n\r\n"
+        "--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nhello\r\n--XyZ--\r\n",
     };
     for (size_t r = 0; r < sizeof(reqs) / sizeof(reqs[0]); r++) {
         for (int n = 0; n < 40; n++) {

@@ -1090,19 +1090,29 @@ static int handle(struct cio__hctx *x, size_t hlen)
     atomic_fetch_add(&w->inflight, 1);
 
     /* the path: origin-form, absolute-form ("http://a/p") or "*" */
-    const char *t = req->target, *q;
+    const char *t = req->target, *q = NULL;
     size_t plen;
+    int no_path = 0;
     if (t[0] != '/' && t[0] != '*') {
+        /* the authority ends at the first '/' or '?' (RFC 3986 §3.2):
+         * "http://a?x/y" has no path (so "/") and the query "x/y" */
         const char *s = strstr(t, "://");
-        t = s != NULL ? strchr(s + 3, '/') : NULL;
-        if (t == NULL)
+        const char *a = s != NULL ? s + 3 : t + strlen(t);
+        a += strcspn(a, "/?");
+        if (*a == '/') {
+            t = a;
+        } else {
+            q = *a == '?' ? a : NULL;
             t = x->fr.method == CIO__H1_M_CONNECT ? "" : "/";
+            no_path = 1;
+        }
     }
-    q = strchr(t, '?');
+    if (!no_path)
+        q = strchr(t, '?');
+    size_t tlen = q != NULL && !no_path ? (size_t)(q - t) : strlen(t);
     req->query = q != NULL ? q + 1 : "";
     const char *why = "";
-    req->path = decode_path(req, t, q != NULL ? (size_t)(q - t) : strlen(t),
-                            &plen, &why);
+    req->path = decode_path(req, t, tlen, &plen, &why);
     req->path_len = plen;
     if (req->path == NULL) {
         atomic_fetch_sub(&w->inflight, 1);

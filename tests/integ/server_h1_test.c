@@ -1204,3 +1204,44 @@ Test(server_h1, reliability_allocation_failure_sweep)
     srvfx_stop(&f);
     cio__alloc_fail_hook = NULL;
 }
+
+/* RFC 9112 §3.2.2 absolute-form: the authority ends at the first '/' or
+ * '?', so a target with no path keeps its query, and a '/' inside the
+ * query is not taken for the path. */
+static int show_target(cio_req *req, cio_resp *res, void *ud)
+{
+    (void)ud;
+    return cio_resp_printf(res, 200, "text/plain", "path=%s query=%s",
+                           cio_req_path(req), cio_req_query_string(req));
+}
+
+Test(server_h1, absolute_form_target_keeps_path_and_query_apart)
+{
+    struct srvfx f = {0};
+    char out[4096];
+    int closed;
+    cr_assert_eq(cio_app_new(&f.app), 0);
+    cr_assert_eq(cio_app_get(f.app, "/", show_target, NULL), 0);
+    cr_assert_eq(cio_app_get(f.app, "/p/{rest:.*}", show_target, NULL), 0);
+    CIO_ASSERT_RC(srvfx_start(&f), 0);
+    static const struct {
+        const char *target, *want;
+    } cases[] = {
+        {"http://a?x=1", "path=/ query=x=1"},
+        {"http://a?x=1/y", "path=/ query=x=1/y"},
+        {"http://a/p/q?x=/z", "path=/p/q query=x=/z"},
+        {"http://a:8080", "path=/ query="},
+        {"/p/r?s=1", "path=/p/r query=s=1"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char req[256];
+        snprintf(req, sizeof(req),
+                 "GET %s HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+                 cases[i].target);
+        raw(&f, req, out, sizeof(out), &closed);
+        cr_expect(strstr(out, "HTTP/1.1 200 ") == out, "%s: %s", cases[i].target, out);
+        cr_expect(strstr(out, cases[i].want) != NULL, "%s: want %s in %s",
+                  cases[i].target, cases[i].want, out);
+    }
+    srvfx_stop(&f);
+}

@@ -284,15 +284,12 @@ int cio_app_set_state(cio_app *app, const char *key, void *value,
 {
     if (app == NULL || key == NULL)
         return CIO_EINVAL;
-    for (struct cio__state *s = app->state; s != NULL; s = s->next)
-        if (strcmp(s->key, key) == 0) {
-            if (s->free_fn != NULL && s->value != value)
-                s->free_fn(s->value);
-            s->value = value;
-            s->free_fn = free_fn;
-            return 0;
-        }
-    struct cio__state *s = cio__calloc(1, sizeof(*s));
+    struct cio__state *s = cio__state_find(app->state, key);
+    if (s != NULL) {
+        cio__state_assign(s, value, free_fn);
+        return 0;
+    }
+    s = cio__calloc(1, sizeof(*s));
     if (s == NULL)
         return CIO_ENOMEM;
     s->key = cio__strdup(key);
@@ -309,10 +306,11 @@ int cio_app_set_state(cio_app *app, const char *key, void *value,
 
 void *cio_app_state(const cio_app *app, const char *key)
 {
-    for (; app != NULL && key != NULL; app = app->parent)
-        for (const struct cio__state *s = app->state; s != NULL; s = s->next)
-            if (strcmp(s->key, key) == 0)
-                return s->value;
+    for (; app != NULL && key != NULL; app = app->parent) {
+        const struct cio__state *s = cio__state_find(app->state, key);
+        if (s != NULL)
+            return s->value;
+    }
     return NULL;
 }
 

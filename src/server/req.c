@@ -294,15 +294,12 @@ int cio_req_set_state(cio_req *req, const char *key, void *value,
 {
     if (key == NULL)
         return CIO_EINVAL;
-    for (struct cio__state *s = req->state; s != NULL; s = s->next)
-        if (strcmp(s->key, key) == 0) {
-            if (s->free_fn != NULL && s->value != value)
-                s->free_fn(s->value);
-            s->value = value;
-            s->free_fn = free_fn;
-            return 0;
-        }
-    struct cio__state *s = cio__arena_alloc(req->arena, sizeof(*s));
+    struct cio__state *s = cio__state_find(req->state, key);
+    if (s != NULL) {
+        cio__state_assign(s, value, free_fn);
+        return 0;
+    }
+    s = cio__arena_alloc(req->arena, sizeof(*s));
     char *k = cio__arena_strndup(req->arena, key, strlen(key));
     if (s == NULL || k == NULL)
         return CIO_ENOMEM;
@@ -313,10 +310,8 @@ int cio_req_set_state(cio_req *req, const char *key, void *value,
 
 void *cio_req_state(const cio_req *req, const char *key)
 {
-    for (const struct cio__state *s = req->state; s != NULL; s = s->next)
-        if (strcmp(s->key, key) == 0)
-            return s->value;
-    return NULL;
+    const struct cio__state *s = cio__state_find(req->state, key);
+    return s != NULL ? s->value : NULL;
 }
 
 /* ------------------------------------------------------------ body */

@@ -17,6 +17,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <corio/net.h>
 #include <corio/server.h>
@@ -47,6 +48,26 @@ struct cio__state {
     void *value;
     void (*free_fn)(void *);
 };
+
+/* The entry for key in a state list, or NULL. */
+static inline struct cio__state *cio__state_find(const struct cio__state *s,
+                                                 const char *key)
+{
+    for (; s != NULL; s = s->next)
+        if (strcmp(s->key, key) == 0)
+            return (struct cio__state *)s;
+    return NULL;
+}
+
+/* Replaces an entry's value, freeing the old one (unless it is the same). */
+static inline void cio__state_assign(struct cio__state *s, void *value,
+                                     void (*free_fn)(void *))
+{
+    if (s->free_fn != NULL && s->value != value)
+        s->free_fn(s->value);
+    s->value = value;
+    s->free_fn = free_fn;
+}
 
 struct cio__app_route {
     char *method, *pattern, *name;

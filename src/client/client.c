@@ -806,13 +806,15 @@ static int build_extra(struct cio__send *st, struct extra *x)
         struct cio__buf b;
         cio__buf_init(&b, 16384);
         int rc = 0;
-        if (c->jar != NULL && cio_cookie_jar_count(c->jar, time(NULL)) > 0 &&
-            (rc = cio__buf_reserve(&b, 8192)) == 0) {
+        if (c->jar != NULL) {
+            /* On the stack first: most requests match no cookie, and the
+             * buffer is then allocated only at the size the header has. */
+            char jar[8192];
             struct cio_cookie_req cr = cookie_req(q->url);
-            ptrdiff_t k = cio_cookie_jar_header(c->jar, &cr, time(NULL),
-                                                b.base, 8192);
+            ptrdiff_t k = cio_cookie_jar_header(c->jar, &cr, time(NULL), jar,
+                                                sizeof(jar));
             if (k > 0)
-                b.len = (size_t)k;
+                rc = cio__buf_append(&b, jar, (size_t)k);
         }
         const char *more[2] = {c->cookies_everywhere, q->cookies};
         for (int i = 0; i < 2 && rc == 0; i++)

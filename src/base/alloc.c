@@ -2,6 +2,7 @@
 #include "base/alloc.h"
 
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 int (*cio__alloc_fail_hook)(size_t size);
@@ -34,9 +35,15 @@ void cio__free(void *p)
 
 char *cio__strdup(const char *s)
 {
-    size_t n = strlen(s) + 1;
-    char *d = cio__malloc(n);
-    if (d != NULL)
+    return cio__strndup(s, strlen(s));
+}
+
+char *cio__strndup(const char *s, size_t n)
+{
+    char *d = n < SIZE_MAX ? cio__malloc(n + 1) : NULL;
+    if (d != NULL) {
         memcpy(d, s, n);
+        d[n] = '\0';
+    }
     return d;
 }

@@ -13,6 +13,8 @@ void *cio__calloc(size_t n, size_t size);
 void *cio__realloc(void *p, size_t size);
 void cio__free(void *p);
 char *cio__strdup(const char *s);
+/* The first n bytes of s (no NUL needed in them), NUL-terminated. */
+char *cio__strndup(const char *s, size_t n);
 
 /* Test hook: when set, called before each allocation; returning non-zero
  * makes that allocation fail. Not thread-safe to change while loops run. */

@@ -152,10 +152,25 @@ ptrdiff_t cio__h1_write_request(char *buf, size_t cap,
     return finish(&o, need);
 }
 
+/* Decimal digits of v into out (at least 20 bytes); returns the count. */
+static size_t u64_dec(char *out, uint64_t v)
+{
+    char tmp[20];
+    size_t t = 0, o = 0;
+    do {
+        tmp[t++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    while (t > 0)
+        out[o++] = tmp[--t];
+    return o;
+}
+
 ptrdiff_t cio__h1_write_response(char *buf, size_t cap,
                                  const struct cio__h1_response *r, size_t *need)
 {
-    char q[64], code[4];
+    char q[64], code[4], cl[20];
+    size_t cl_len = 0;
     int rc;
 
     if (r->status < 100 || r->status > 599)
@@ -174,42 +189,83 @@ ptrdiff_t cio__h1_write_response(char *buf, size_t cap,
                 CIO_EINVAL, "reason phrase \"%s\" contains 0x%02x",
                 cio__headers_quote(q, sizeof(q), reason.ptr, reason.len), c);
     }
+    if (r->has_length)
+        cl_len = u64_dec(cl, r->length);
 
     struct out o = {buf, 0, cap};
     code[0] = (char)('0' + r->status / 100);
     code[1] = (char)('0' + r->status / 10 % 10);
     code[2] = (char)('0' + r->status % 10);
     code[3] = ' ';
-    puts_(&o, r->minor == 1 ? "HTTP/1.1 " : "HTTP/1.0 ");
+    put(&o, r->minor == 1 ? "HTTP/1.1 " : "HTTP/1.0 ", 9);
     put(&o, code, 4);
     put(&o, reason.ptr, reason.len);
     put(&o, "\r\n", 2);
-    rc = map_fields(&o, r->headers, "header", r->checked);
-    if (rc < 0)
-        return rc;
+    if (r->checked && r->headers != NULL) {
+        /* vouched for: one copy of the map's fields, sized up front */
+        size_t n = cio_headers_bytes(r->headers);
+        if (o.len + n <= o.cap)
+            cio__headers_wire(r->headers, o.buf + o.len);
+        o.len += n;
+    } else {
+        rc = map_fields(&o, r->headers, "header", r->checked);
+        if (rc < 0)
+            return rc;
+    }
     rc = extra_fields(&o, r->extra, r->checked);
     if (rc < 0)
         return rc;
+    if (r->has_length) {
+        put(&o, "Content-Length: ", 16);
+        put(&o, cl, cl_len);
+        put(&o, "\r\n", 2);
+    }
+    if (r->chunked)
+        put(&o, "Transfer-Encoding: chunked\r\n", 28);
+    if (r->connection != NULL) {
+        put(&o, "Connection: ", 12);
+        puts_(&o, r->connection);
+        put(&o, "\r\n", 2);
+    }
+    if (r->server.ptr != NULL)
+        field(&o, CIO_STR_LIT("Server"), r->server);
     if (r->add_date && !extra_has(r->extra, "date") &&
-        (r->headers == NULL || cio_headers_get(r->headers, "date") == NULL))
-        field(&o, CIO_STR_LIT("Date"), cio_str_c(cio__h1_date()));
+        (r->headers == NULL || !(cio__headers_known(r->headers) & CIO__HK_DATE)))
+        put(&o, cio__h1_date_line(), CIO__H1_DATE_LINE_LEN);
     put(&o, "\r\n", 2);
     return finish(&o, need);
 }
 
 /* The cache is per thread so that no lock is needed; the key is the
- * second, so the text is at most one second stale, like nginx's. */
+ * second, so the text is at most one second stale, like nginx's. The
+ * line form "Date: ...\r\n" is kept beside it for the head writer. */
 static __thread time_t date_sec = (time_t)-1;
-static __thread char date_buf[CIO_HTTP_DATE_LEN + 1];
+static __thread char date_line[6 + CIO_HTTP_DATE_LEN + 3] = "Date: ";
 
-const char *cio__h1_date(void)
+static void date_refresh(void)
 {
     time_t now = time(NULL);
     if (now != date_sec) {
-        if (cio_http_date_format(now, date_buf) < 0)
-            memcpy(date_buf, "Thu, 01 Jan 1970 00:00:00 GMT", 30);
+        char *d = date_line + 6;
+        if (cio_http_date_format(now, d) < 0)
+            memcpy(d, "Thu, 01 Jan 1970 00:00:00 GMT", 30);
+        memcpy(d + CIO_HTTP_DATE_LEN, "\r\n", 3);
         date_sec = now;
     }
+}
+
+const char *cio__h1_date_line(void)
+{
+    date_refresh();
+    return date_line;
+}
+
+const char *cio__h1_date(void)
+{
+    static __thread char date_buf[CIO_HTTP_DATE_LEN + 1];
+    date_refresh();
+    memcpy(date_buf, date_line + 6, CIO_HTTP_DATE_LEN);
+    date_buf[CIO_HTTP_DATE_LEN] = '\0';
     return date_buf;
 }
 

@@ -8,6 +8,7 @@
 
 #include <corio/http/common.h>
 #include <corio/http/headers.h>
+#include <corio/http/misc.h>
 
 /*
  * HTTP/1.1 message heads and chunked framing, serialized into the caller's
@@ -42,6 +43,16 @@ struct cio__h1_response {
      * validates its fields on insertion; extra built from constants and
      * values validated once): they are not checked again per head. */
     unsigned checked : 1;
+    /* Fields the writer formats itself, after the map's and extra's
+     * (no strlen, no trim): Content-Length when has_length, Transfer-
+     * Encoding: chunked when chunked, Connection when connection is not
+     * NULL (a constant token), Server when server.ptr is not NULL (the
+     * caller checked it once). */
+    unsigned has_length : 1;
+    unsigned chunked : 1;
+    uint64_t length;
+    const char *connection;
+    struct cio_str server;
 };
 
 /*
@@ -69,6 +80,11 @@ ptrdiff_t cio__h1_write_response(char *buf, size_t cap,
  * thread until it exits, its content changes when the second does.
  */
 const char *cio__h1_date(void);
+
+/* The same as a head line, "Date: <IMF-fixdate>\r\n": exactly
+ * CIO__H1_DATE_LINE_LEN bytes (NUL-terminated). */
+#define CIO__H1_DATE_LINE_LEN (6 + CIO_HTTP_DATE_LEN + 2)
+const char *cio__h1_date_line(void);
 
 /* Longest chunk header: 16 hex digits + CRLF. */
 #define CIO__H1_CHUNK_HEAD_MAX 18

@@ -33,6 +33,7 @@ struct cio_headers {
     size_t dead;  /* bytes of buf no field refers to any more */
     size_t bytes; /* sum of name + value + FIELD_OVERHEAD, <= max_bytes */
     size_t max_bytes, max_fields;
+    unsigned known; /* CIO__HK_* of the names present */
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -166,6 +167,49 @@ bool cio_list_next(struct cio_str *list, struct cio_str *elem)
 
 /* ------------------------------------------------------------ the map */
 
+/* The CIO__HK_* bit of a name, or 0. */
+static unsigned known_bit(struct cio_str name)
+{
+    switch (name.len) {
+    case 4:
+        return cio__headers_eq(name.ptr, 4, "date", 4) ? CIO__HK_DATE : 0;
+    case 10:
+        return cio__headers_eq(name.ptr, 10, "connection", 10) ? CIO__HK_CONNECTION
+                                                               : 0;
+    case 14:
+        return cio__headers_eq(name.ptr, 14, "content-length", 14)
+                   ? CIO__HK_CONTENT_LENGTH
+                   : 0;
+    case 17:
+        return cio__headers_eq(name.ptr, 17, "transfer-encoding", 17)
+                   ? CIO__HK_TRANSFER_ENCODING
+                   : 0;
+    default:
+        return 0;
+    }
+}
+
+unsigned cio__headers_known(const cio_headers *h)
+{
+    return h->known;
+}
+
+char *cio__headers_wire(const cio_headers *h, char *out)
+{
+    for (size_t i = 0; i < h->nfields; i++) {
+        const struct field *f = &h->fields[i];
+        memcpy(out, h->buf + f->name_off, f->name_len);
+        out += f->name_len;
+        *out++ = ':';
+        *out++ = ' ';
+        memcpy(out, h->buf + f->value_off, f->value_len);
+        out += f->value_len;
+        *out++ = '\r';
+        *out++ = '\n';
+    }
+    return out;
+}
+
 static const char *fname(const cio_headers *h, const struct field *f)
 {
     return h->buf + f->name_off;
@@ -228,6 +272,7 @@ void cio_headers_free(cio_headers *h)
 
 void cio_headers_clear(cio_headers *h)
 {
+    h->known = 0;
     h->nfields = 0;
     h->buf_len = 0;
     h->dead = 0;
@@ -307,6 +352,7 @@ static void store(cio_headers *h, struct field *f, struct cio_str name,
     f->value_len = (uint32_t)value.len;
     f->first = cio__lower((unsigned char)name.ptr[0]);
     h->buf_len += name.len + value.len + 2;
+    h->known |= known_bit(name);
 }
 
 static int check_field(struct cio_str name, struct cio_str *value)
@@ -324,12 +370,10 @@ static int too_big(const cio_headers *h, struct cio_str name, const char *why)
                     cio__headers_quote(q, sizeof(q), name.ptr, name.len), why);
 }
 
-int cio_headers_add_str(cio_headers *h, struct cio_str name,
-                        struct cio_str value)
+static int add_unchecked(cio_headers *h, struct cio_str name,
+                         struct cio_str value)
 {
-    int rc = check_field(name, &value);
-    if (rc < 0)
-        return rc;
+    int rc;
     size_t c = name.len + value.len + FIELD_OVERHEAD;
     if (h->nfields >= h->max_fields)
         return too_big(h, name, "field count limit");
@@ -343,6 +387,13 @@ int cio_headers_add_str(cio_headers *h, struct cio_str name,
     cio__free(retired);
     h->bytes += c;
     return 0;
+}
+
+int cio_headers_add_str(cio_headers *h, struct cio_str name,
+                        struct cio_str value)
+{
+    int rc = check_field(name, &value);
+    return rc < 0 ? rc : add_unchecked(h, name, value);
 }
 
 int cio_headers_add(cio_headers *h, const char *name, const char *value)
@@ -368,16 +419,13 @@ static size_t remove_from(cio_headers *h, struct cio_str name, size_t from)
     return n;
 }
 
-int cio_headers_set_str(cio_headers *h, struct cio_str name,
-                        struct cio_str value)
+static int set_unchecked(cio_headers *h, struct cio_str name,
+                         struct cio_str value)
 {
-    int rc = check_field(name, &value);
-    if (rc < 0)
-        return rc;
-
+    int rc;
     size_t first = find(h, name, 0);
     if (first == h->nfields)
-        return cio_headers_add_str(h, name, value);
+        return add_unchecked(h, name, value);
 
     /* The limits are checked against the map as it will be afterwards;
      * one field replaces at least one, so the count cannot grow. */
@@ -404,6 +452,19 @@ int cio_headers_set_str(cio_headers *h, struct cio_str name,
     return 0;
 }
 
+int cio_headers_set_str(cio_headers *h, struct cio_str name,
+                        struct cio_str value)
+{
+    int rc = check_field(name, &value);
+    return rc < 0 ? rc : set_unchecked(h, name, value);
+}
+
+int cio__headers_set_trusted(cio_headers *h, struct cio_str name,
+                             struct cio_str value)
+{
+    return set_unchecked(h, name, value);
+}
+
 int cio_headers_set(cio_headers *h, const char *name, const char *value)
 {
     return cio_headers_set_str(h, cio_str_c(name), cio_str_c(value));
@@ -413,7 +474,10 @@ size_t cio_headers_remove(cio_headers *h, const char *name)
 {
     if (name == NULL)
         return 0;
-    size_t n = remove_from(h, cio_str_c(name), 0);
+    struct cio_str nm = cio_str_c(name);
+    size_t n = remove_from(h, nm, 0);
+    if (n > 0)
+        h->known &= ~known_bit(nm);
     if (h->nfields == 0) {
         h->buf_len = 0;
         h->dead = 0;

@@ -41,6 +41,29 @@ const char *cio__headers_quote(char *out, size_t cap, const char *s,
 int cio__headers_check(const char *what, struct cio_str name,
                        struct cio_str value);
 
+/*
+ * Names the HTTP/1.1 head writers treat specially, tracked per map (set
+ * when a field of that name is stored, cleared by remove/clear) so that
+ * writing a head needs no lookup to learn whether the map carries one.
+ */
+enum {
+    CIO__HK_CONTENT_LENGTH = 1u << 0,
+    CIO__HK_TRANSFER_ENCODING = 1u << 1,
+    CIO__HK_CONNECTION = 1u << 2,
+    CIO__HK_DATE = 1u << 3,
+};
+unsigned cio__headers_known(const cio_headers *h);
+
+/* cio_headers_set_str without the check and trim: for constant names and
+ * values the caller knows valid (a server's own Content-Type). Same limits
+ * and errors otherwise. */
+int cio__headers_set_trusted(cio_headers *h, struct cio_str name,
+                             struct cio_str value);
+
+/* Writes every field as "Name: value\r\n" at out, exactly
+ * cio_headers_bytes(h) bytes; returns the end. */
+char *cio__headers_wire(const cio_headers *h, char *out);
+
 /* Trims SP and HTAB from both ends. */
 struct cio_str cio__headers_trim(struct cio_str s);
 

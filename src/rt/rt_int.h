@@ -75,6 +75,16 @@ struct cio__wait {
  */
 int cio__park(struct cio__wait *w, cio_time deadline, unsigned flags);
 
+/*
+ * Sets (fn non-NULL) or clears a hook the current task calls each time it
+ * is about to park, before it switches away. A task that serves a queue of
+ * work items in turn uses it to hand the rest of the queue to a fresh task
+ * when one item blocks (docs/internals/server.md "One task per turn"). The
+ * hook runs on the parking task's stack and may spawn tasks; it must not
+ * park. Cleared when the task ends. Must be called from a task.
+ */
+void cio__task_on_park(void (*fn)(void *ud), void *ud);
+
 /* Makes a parked task ready with result rc. No-op if t is not parked. */
 void cio__wake(struct cio__task *t, int rc);
 
@@ -135,6 +145,8 @@ struct cio__task {
     void *tsan_fiber;
     const char *name;
     const void *created_by;     /* return address of the spawning call */
+    void (*on_park)(void *ud);  /* see cio__task_on_park */
+    void *on_park_ud;
 };
 
 /* The running task, or NULL on the loop's own stack (callbacks). */

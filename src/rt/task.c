@@ -222,6 +222,8 @@ int cio__park(struct cio__wait *w, cio_time deadline, unsigned flags)
             return CIO_ENOMEM;
         }
     }
+    if (t->on_park != NULL)
+        t->on_park(t->on_park_ud);
     if (w != NULL)
         w->task = t;
     t->wait = w;
@@ -229,6 +231,15 @@ int cio__park(struct cio__wait *w, cio_time deadline, unsigned flags)
     t->state = CIO__T_PARKED;
     switch_away(l, t);
     return t->wake_rc;
+}
+
+void cio__task_on_park(void (*fn)(void *ud), void *ud)
+{
+    struct cio__task *t = cio__current();
+    if (t != NULL) {
+        t->on_park = fn;
+        t->on_park_ud = ud;
+    }
 }
 
 void cio__wake(struct cio__task *t, int rc)

@@ -23,15 +23,18 @@
 #include "base/alloc.h"
 #include "base/errmsg.h"
 #include "http/h1_write.h"
+#include "http/headers_int.h"
 #include "net/stream.h"
 #include "server/path.h"
 #include "server/proxy_proto.h"
+#include "rt/rt_int.h"
 #include "server/server_int.h"
 
 enum { CONN_IDLE = 0, CONN_ACTIVE = 1 };
 
 struct cio__conn {
     struct cio__list node; /* worker->all */
+    struct cio__conn *qnext; /* worker's ready queue (w->qhead) */
     cio_stream *s;
     struct cio__worker *w;
     const struct cio__lsn_conf *lc;
@@ -65,6 +68,7 @@ struct cio__hctx {
 #define DRAIN_MAX (64u * 1024u)
 
 static void conn_task(void *arg);
+static void serve_queue(void *arg);
 
 /* ------------------------------------------------------------ conns */
 
@@ -80,20 +84,63 @@ static void conn_close(struct cio__conn *c)
     cio__free(c);
 }
 
+/*
+ * One task per turn, not one per connection (docs/internals/server.md):
+ * readable connections join the worker's ready queue and one serving task
+ * takes them in turn, on one warm stack with one warm context, while
+ * none blocks. The queue is never left without a taker: a callback starts
+ * a task when none is starting, and a serving task that is about to park
+ * (its handler blocked) starts one for the rest (handoff()).
+ */
+static int start_server_task(struct cio__worker *w)
+{
+    int rc = cio_go(w->conns, serve_queue, w);
+    if (rc == 0)
+        w->nstarting++;
+    return rc;
+}
+
+static void handoff(void *ud)
+{
+    struct cio__worker *w = ud;
+    if (w->qhead != NULL && w->nstarting == 0)
+        (void)start_server_task(w); /* on failure the parked task goes on */
+}
+
+static struct cio__conn *queue_pop(struct cio__worker *w)
+{
+    struct cio__conn *c = w->qhead;
+    if (c != NULL) {
+        w->qhead = c->qnext;
+        if (w->qhead == NULL)
+            w->qtail = NULL;
+        c->qnext = NULL;
+    }
+    return c;
+}
+
 static void conn_readable(cio_stream *s, int status, void *ud)
 {
     struct cio__conn *c = ud;
+    struct cio__worker *w = c->w;
     (void)s;
-    if (status < 0 || c->w->stopping) {
+    if (status < 0 || w->stopping) {
         conn_close(c);
         return;
     }
-    /* ACTIVE from now on, not when the task first runs: a stop in between
+    /* ACTIVE from now on, not when a task takes it: a stop in between
      * closes idle connections and must not free this one under its task */
     c->state = CONN_ACTIVE;
-    atomic_fetch_sub(&c->w->nidle, 1);
-    if (cio_go(c->w->conns, conn_task, c) < 0)
-        conn_close(c);
+    atomic_fetch_sub(&w->nidle, 1);
+    c->qnext = NULL;
+    if (w->qtail != NULL)
+        w->qtail->qnext = c;
+    else
+        w->qhead = c;
+    w->qtail = c;
+    /* alone in the queue with no task starting: nobody else would take it */
+    if (w->nstarting == 0 && start_server_task(w) < 0 && w->qhead == c)
+        conn_close(queue_pop(w));
 }
 
 /* Parks the connection with no task and no buffer. */
@@ -467,48 +514,27 @@ static int put_head(struct cio__hctx *x, int64_t cl, int chunked)
 {
     cio_resp *res = &x->res;
     struct cio_server *srv = x->req.srv;
-    struct cio_kv extra[6];
-    char clbuf[24];
-    int k = 0;
     size_t need = 0;
 
-    if (cl >= 0) {
-        /* hot path: no snprintf */
-        char tmp[24];
-        size_t t = 0, o = 0;
-        uint64_t v = (uint64_t)cl;
-        do {
-            tmp[t++] = (char)('0' + v % 10);
-            v /= 10;
-        } while (v != 0);
-        while (t > 0)
-            clbuf[o++] = tmp[--t];
-        clbuf[o] = '\0';
-        extra[k++] = (struct cio_kv){"Content-Length", clbuf};
-    }
-    if (chunked)
-        extra[k++] = (struct cio_kv){"Transfer-Encoding", "chunked"};
     /* a stop began while the request ran: this is the connection's last
      * answer (docs/server.md "Graceful stop") */
     if (x->c->w->stopping)
         res->close = 1;
-    if (res->close)
-        extra[k++] = (struct cio_kv){"Connection", "close"};
-    else if (x->req.version == 10)
-        extra[k++] = (struct cio_kv){"Connection", "keep-alive"};
-    if (srv->server_name != NULL)
-        extra[k++] = (struct cio_kv){"Server", srv->server_name};
-    extra[k] = (struct cio_kv){NULL, NULL};
-
     struct cio__h1_response r = {
         .status = res->status,
         .minor = 1,
         .headers = res->headers,
-        .extra = extra,
         .add_date = 1,
-        /* the map validated every field when it was set; extra is ours
+        /* the map validated every field when it was set; the rest is ours
          * (digits, constants, server_name checked by cio_server_new) */
         .checked = 1,
+        .has_length = cl >= 0,
+        .length = cl >= 0 ? (uint64_t)cl : 0,
+        .chunked = chunked != 0,
+        .connection = res->close              ? "close"
+                      : x->req.version == 10 ? "keep-alive"
+                                             : NULL,
+        .server = {srv->server_name, srv->server_name_len},
     };
     if (cio__buf_room(&x->wb) < 512 && cio__buf_reserve(&x->wb, 512) < 0)
         return CIO_ENOMEM;
@@ -530,11 +556,13 @@ static int put_head(struct cio__hctx *x, int64_t cl, int chunked)
 /* Removes fields the server writes itself. */
 static void strip_framing(cio_headers *h)
 {
-    if (cio_headers_count(h) == 0)
-        return;
-    cio_headers_remove(h, "Content-Length");
-    cio_headers_remove(h, "Transfer-Encoding");
-    cio_headers_remove(h, "Connection");
+    unsigned k = cio__headers_known(h);
+    if (k & CIO__HK_CONTENT_LENGTH)
+        cio_headers_remove(h, "Content-Length");
+    if (k & CIO__HK_TRANSFER_ENCODING)
+        cio_headers_remove(h, "Transfer-Encoding");
+    if (k & CIO__HK_CONNECTION)
+        cio_headers_remove(h, "Connection");
 }
 
 /* Sends (queues) the buffered response. */
@@ -1310,9 +1338,9 @@ static int serve(struct cio__hctx *x)
     }
 }
 
-static void conn_task(void *arg)
+/* Serves c until it goes idle or closes. */
+static void conn_serve(struct cio__conn *c)
 {
-    struct cio__conn *c = arg;
     struct cio__worker *w = c->w;
     struct cio_server *srv = w->srv;
     struct cio__hctx *x;
@@ -1348,4 +1376,32 @@ static void conn_task(void *arg)
         conn_idle(c, srv->to.idle_ms);
     else
         conn_close(c);
+}
+
+/* A fresh TLS connection: its handshake, then its requests. */
+static void conn_task(void *arg)
+{
+    conn_serve(arg);
+}
+
+/* Yield to the loop's other tasks after this many connections in a row. */
+#define SERVE_BATCH 256u
+
+static void serve_queue(void *arg)
+{
+    struct cio__worker *w = arg;
+    struct cio__conn *c;
+    unsigned n = 0;
+
+    w->nstarting--;
+    cio__task_on_park(handoff, w);
+    while ((c = queue_pop(w)) != NULL) {
+        if (cio_canceled()) {
+            conn_close(c); /* the stop's grace period is over */
+            continue;
+        }
+        conn_serve(c);
+        if (++n % SERVE_BATCH == 0 && w->qhead != NULL)
+            (void)cio_yield();
+    }
 }

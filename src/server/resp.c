@@ -12,6 +12,7 @@
 #include "base/alloc.h"
 #include "base/errmsg.h"
 #include "config.h"
+#include "http/headers_int.h"
 #include "server/server_int.h"
 
 #if CIO_HAVE_JANSSON
@@ -73,22 +74,32 @@ int cio_resp_body(cio_resp *res, const void *data, size_t len,
     return len ? cio__buf_append(&res->body, data, len) : 0;
 }
 
-int cio_resp_text(cio_resp *res, int status, const char *text)
+/* cio_resp_body with one of our constant content types (no check). */
+static int body_typed(cio_resp *res, int status, const char *data,
+                      struct cio_str type)
 {
-    int rc = cio_resp_body(res, text, text != NULL ? strlen(text) : 0,
-                           "text/plain; charset=utf-8");
+    size_t len = data != NULL ? strlen(data) : 0;
+    int rc = check_open(res);
+    if (rc < 0)
+        return rc;
+    rc = cio__headers_set_trusted(res->headers, CIO_STR_LIT("Content-Type"), type);
+    if (rc < 0)
+        return rc;
+    res->body.len = 0;
+    rc = len ? cio__buf_append(&res->body, data, len) : 0;
     if (rc == 0)
         res->status = status;
     return rc;
 }
 
+int cio_resp_text(cio_resp *res, int status, const char *text)
+{
+    return body_typed(res, status, text, CIO_STR_LIT("text/plain; charset=utf-8"));
+}
+
 int cio_resp_json_str(cio_resp *res, int status, const char *json)
 {
-    int rc = cio_resp_body(res, json, json != NULL ? strlen(json) : 0,
-                           "application/json");
-    if (rc == 0)
-        res->status = status;
-    return rc;
+    return body_typed(res, status, json, CIO_STR_LIT("application/json"));
 }
 
 #if CIO_HAVE_JANSSON

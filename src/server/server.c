@@ -169,15 +169,16 @@ int cio_server_new(cio_server **out, cio_app *app,
     if (opts->server_name != NULL) {
         /* written into every response head: refuse it here, not on each
          * response */
-        struct cio_str sn = cio_str_c(opts->server_name);
+        struct cio_str sn = cio__headers_trim(cio_str_c(opts->server_name));
         rc = cio__headers_check("Server", CIO_STR_LIT("Server"), sn);
         if (rc < 0)
             goto fail;
-        srv->server_name = cio__strdup(opts->server_name);
+        srv->server_name = cio__strndup(sn.ptr, sn.len);
         if (srv->server_name == NULL) {
             rc = CIO_ENOMEM;
             goto fail;
         }
+        srv->server_name_len = sn.len;
     }
     if (opts->listens != NULL)
         while (opts->listens[n].addr != NULL)

@@ -273,6 +273,8 @@ struct cio__worker {
     cio_thread *thr;
     cio_group *conns;        /* connection tasks */
     struct cio__list all;    /* every struct cio__conn */
+    struct cio__conn *qhead, *qtail; /* readable, waiting for a serving task */
+    unsigned nstarting;      /* serving tasks spawned, not yet running */
     struct cio__list pool;   /* free struct cio__hctx */
     size_t npool;
     cio_listener **lns;
@@ -295,7 +297,8 @@ struct cio_server {
     struct cio_server_limits lim;
     struct cio_server_timeouts to;
     struct cio__h1_limits h1lim;
-    char *server_name;
+    char *server_name;       /* trimmed, checked once; NULL: no Server */
+    size_t server_name_len;
     void (*on_listen)(cio_server *srv, void *ud);
     void *ud;
     struct cio__lsn_conf *lsn;

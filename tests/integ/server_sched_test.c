@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * How a worker schedules readable connections (docs/internals/server.md
+ * "One task per turn"): one serving task takes the connections that
+ * became readable in one poll, in turn; when a handler blocks, the rest of
+ * the queue must go on in another task, or a request queued behind a
+ * blocked one would wait for it (or, as here, deadlock with it).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include "server_fixture.h"
+#include "test.h"
+
+/* Made on the server's loop by the first handler that needs it. */
+static cio_event *gate;
+
+static int get_gate(void)
+{
+    return gate != NULL ? 0 : cio_event_new(&gate);
+}
+
+/* Holds the loop thread without yielding, so that requests sent meanwhile
+ * reach the next poll together. */
+static int busy(cio_req *req, cio_resp *res, void *ud)
+{
+    struct timespec a, b;
+    (void)req;
+    (void)ud;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    do
+        clock_gettime(CLOCK_MONOTONIC, &b);
+    while ((b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000 < 300);
+    return cio_resp_text(res, 200, "busy");
+}
+
+static int wait_gate(cio_req *req, cio_resp *res, void *ud)
+{
+    (void)req;
+    (void)ud;
+    int rc = get_gate();
+    if (rc < 0)
+        return rc;
+    rc = cio_event_wait(gate, cio_after(3000));
+    if (rc == CIO_ETIMEDOUT)
+        return cio_resp_text(res, 504, "nobody opened the gate");
+    return rc < 0 ? rc : cio_resp_text(res, 200, "through");
+}
+
+static int open_gate(cio_req *req, cio_resp *res, void *ud)
+{
+    (void)req;
+    (void)ud;
+    int rc = get_gate();
+    if (rc < 0)
+        return rc;
+    cio_event_set(gate);
+    return cio_resp_text(res, 200, "opened");
+}
+
+static int hello(cio_req *req, cio_resp *res, void *ud)
+{
+    (void)req;
+    (void)ud;
+    return cio_resp_text(res, 200, "Hello");
+}
+
+static int on_cleanup(cio_app *app, void *ud)
+{
+    (void)app;
+    (void)ud;
+    cio_event_free(gate);
+    gate = NULL;
+    return 0;
+}
+
+static void start(struct srvfx *f)
+{
+    cio_app *app;
+    cr_assert_eq(cio_app_new(&app), 0);
+    cr_assert_eq(cio_app_get(app, "/", hello, NULL), 0);
+    cr_assert_eq(cio_app_get(app, "/busy", busy, NULL), 0);
+    cr_assert_eq(cio_app_get(app, "/wait", wait_gate, NULL), 0);
+    cr_assert_eq(cio_app_get(app, "/open", open_gate, NULL), 0);
+    cr_assert_eq(cio_app_on_cleanup(app, on_cleanup, NULL), 0);
+    f->app = app;
+    f->opts.workers = 1;
+    CIO_ASSERT_RC(srvfx_start(f), 0);
+}
+
+/* Reads one response into out until its body holds `want` or the body is
+ * complete (the socket's 5 s receive timeout bounds it); returns out. */
+static const char *read_resp(int fd, const char *want, char *out, size_t cap)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    while (n < cap - 1) {
+        const char *end = strstr(out, "\r\n\r\n");
+        const char *cl = strstr(out, "Content-Length: ");
+        if (end != NULL && cl != NULL &&
+            strlen(end + 4) >= (size_t)atoi(cl + 16))
+            break;
+        ssize_t r = recv(fd, out + n, cap - 1 - n, 0);
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+        out[n] = '\0';
+    }
+    (void)want;
+    return out;
+}
+
+static void send_req(int fd, const char *path);
+
+static void roundtrip(int fd, const char *path, const char *want)
+{
+    char out[2048];
+    send_req(fd, path);
+    read_resp(fd, want, out, sizeof(out));
+    cr_assert(strncmp(out, "HTTP/1.1 200 ", 13) == 0, "%s: %s", path, out);
+    cr_assert(strstr(out, want) != NULL, "%s: %s", path, out);
+}
+
+static void send_req(int fd, const char *path)
+{
+    char req[128];
+    snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path);
+    cr_assert_eq(send(fd, req, strlen(req), 0), (ssize_t)strlen(req));
+}
+
+/*
+ * A waits on the gate, B opens it; both requests arrive while the loop is
+ * held by C, so they are served from one queue. If the task serving A kept
+ * B queued behind it, A would wait its 3 s out and answer 504.
+ */
+Test(server_sched, a_blocked_handler_hands_the_queue_on)
+{
+    struct srvfx f = {0};
+    start(&f);
+    int c = srvfx_connect(f.port), a = srvfx_connect(f.port),
+        b = srvfx_connect(f.port);
+    cr_assert(c >= 0 && a >= 0 && b >= 0);
+    /* every connection accepted and idle before the test proper */
+    roundtrip(c, "/", "Hello");
+    roundtrip(a, "/", "Hello");
+    roundtrip(b, "/", "Hello");
+    for (int round = 0; round < 3; round++) {
+        send_req(c, "/busy");
+        usleep(100 * 1000); /* the server is inside /busy now */
+        send_req(a, "/wait");
+        send_req(b, "/open");
+        char out[1024];
+        read_resp(c, "busy", out, sizeof(out));
+        cr_assert(strstr(out, "busy") != NULL, "%s", out);
+        read_resp(b, "opened", out, sizeof(out));
+        cr_assert(strstr(out, "opened") != NULL, "%s", out);
+        read_resp(a, "through", out, sizeof(out));
+        cr_assert(strncmp(out, "HTTP/1.1 200 ", 13) == 0 && strstr(out, "through"),
+                  "round %d: %s", round, out);
+        cio_event_clear(gate); /* the server is idle: no race with it */
+    }
+    close(a);
+    close(b);
+    close(c);
+    CIO_ASSERT_RC(srvfx_stop(&f), 0);
+}
+
+/*
+ * More connections readable in one poll than one serving task takes
+ * before it yields (SERVE_BATCH): every one is answered, on each of
+ * several rounds, and the connections stay usable.
+ */
+Test(server_sched, a_big_batch_is_served_whole)
+{
+    enum { N = 600 };
+    static int fds[N];
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    if (rl.rlim_cur < 2 * N + 64) {
+        rl.rlim_cur = rl.rlim_max < 4096 ? rl.rlim_max : 4096;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    cr_assert_geq(rl.rlim_cur, 2 * N + 64, "RLIMIT_NOFILE %llu too low",
+                  (unsigned long long)rl.rlim_cur);
+    struct srvfx f = {0};
+    start(&f);
+    int hold = srvfx_connect(f.port);
+    cr_assert(hold >= 0);
+    for (int i = 0; i < N; i++) {
+        fds[i] = srvfx_connect(f.port);
+        cr_assert(fds[i] >= 0, "connection %d", i);
+    }
+    roundtrip(hold, "/", "Hello"); /* all accepted by now (FIFO backlog) */
+    for (int round = 0; round < 2; round++) {
+        send_req(hold, "/busy");
+        usleep(50 * 1000);
+        for (int i = 0; i < N; i++)
+            send_req(fds[i], "/");
+        char out[1024];
+        read_resp(hold, "busy", out, sizeof(out));
+        cr_assert(strstr(out, "busy") != NULL, "%s", out);
+        for (int i = 0; i < N; i++) {
+            read_resp(fds[i], "Hello", out, sizeof(out));
+            cr_assert(strncmp(out, "HTTP/1.1 200 ", 13) == 0 && strstr(out, "Hello"),
+                      "round %d connection %d: %s", round, i, out);
+        }
+    }
+    for (int i = 0; i < N; i++)
+        close(fds[i]);
+    close(hold);
+    CIO_ASSERT_RC(srvfx_stop(&f), 0);
+}
+
+/* The Server name is written as configured, trimmed (it is checked once,
+ * when the server is made, not per response). */
+Test(server_sched, server_name_is_trimmed_once)
+{
+    struct srvfx f = {0};
+    cio_app *app;
+    cr_assert_eq(cio_app_new(&app), 0);
+    cr_assert_eq(cio_app_get(app, "/", hello, NULL), 0);
+    f.app = app;
+    f.opts.server_name = "  corio-test/1 \t";
+    CIO_ASSERT_RC(srvfx_start(&f), 0);
+    int fd = srvfx_connect(f.port);
+    char out[1024];
+    int closed = 0;
+    const char *req = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    cr_assert_gt(srvfx_exchange(fd, req, strlen(req), out, sizeof(out), 2000, &closed), 0);
+    cr_assert(strstr(out, "\r\nServer: corio-test/1\r\n") != NULL, "%s", out);
+    cr_assert(strstr(out, "\r\nConnection: close\r\n") != NULL, "%s", out);
+    close(fd);
+    CIO_ASSERT_RC(srvfx_stop(&f), 0);
+}

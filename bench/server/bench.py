@@ -21,10 +21,11 @@ import subprocess
 import sys
 import time
 
-SECS = int(os.environ.get("SECS", "5"))
+SECS = int(os.environ.get("SECS", "3"))
 SERVERS = os.environ.get("SERVERS", "corio nginx h2o floor aiohttp").split()
 N_IDLE = int(os.environ.get("N_IDLE", "10000"))
 TRIES = int(os.environ.get("TRIES", "1"))
+ROUNDS = int(os.environ.get("ROUNDS", "3"))
 SRV_CPU = os.environ.get("SRV_CPU", "0")
 CLI_CPU = os.environ.get("CLI_CPU", "1")
 PEERS = os.environ["PEERS"]
@@ -271,6 +272,7 @@ def run_wrk(srv, argv, timeout):
                  attempt=attempt, raw=out)
         if r["requests"]:
             r["us_per_req"] = scpu / r["requests"] * 1e6
+            r["user_us_per_req"] = suser / r["requests"] * 1e6
         if best is None or r["foreign_cpu_s"] < best["foreign_cpu_s"]:
             best = r
         if foreign <= NOISE_MAX * wall:
@@ -310,36 +312,83 @@ def check_body(srv, path, want):
 LOADS = [("c64", ["-c64", "--latency"]), ("c256", ["-c256", "--latency"]),
          ("p16", ["-c64", "--latency", "-s", os.path.join(HERE, "pipeline16.lua")])]
 PATHS = [("hello", "/", HELLO), ("json", "/json", JSON_BODY)]
+# TESTS="hello" / LOADSEL="c64 c256" narrow a run to some cells.
+PATHS = [p for p in PATHS if p[0] in os.environ.get("TESTS", "hello json").split()]
+LOADS = [l for l in LOADS if l[0] in os.environ.get("LOADSEL", "c64 c256 p16").split()]
 
 
 def bench_loads(rows):
+    """every server started at once (pinned to SRV_CPU; an idle one costs
+    nothing), then ROUNDS rounds; in each round every cell runs once per
+    server, the servers' order rotating from round to round, so a slow spell
+    of the machine lands on all of them alike. Each cell reports the median
+    of its rounds; the ratios are medians of the per-round ratios (paired)."""
+    servers = []
     for name in SERVERS:
         if name == "corio" and not CORIO:
             continue
         try:
-            srv = Server(name)
+            servers.append(Server(name))
         except RuntimeError as e:
             print("  ", e, flush=True)
-            continue
-        with srv:
+    try:
+        ok = {}
+        for srv in servers:
             subprocess.run(["taskset", "-c", CLI_CPU, "wrk", "-t1", "-c64", "-d1s", srv.url("/")],
                            capture_output=True, timeout=30)
             for test, path, want in PATHS:
-                if name == "floor" and test == "json":
-                    continue  # the floor answers every request with the hello body
-                if not check_body(srv, path, want):
-                    continue
+                ok[(srv.name, test)] = not (srv.name == "floor" and test == "json") and \
+                    check_body(srv, path, want)
+        per = {}
+        for rnd in range(ROUNDS):
+            order = servers[rnd % len(servers):] + servers[:rnd % len(servers)] if servers else []
+            for test, path, _ in PATHS:
                 for load, extra in LOADS:
-                    argv = ["wrk", "-t1", f"-d{SECS}s"] + extra + [srv.url(path)]
-                    r = run_wrk(srv, argv, timeout=SECS + 30)
-                    r.update(server=name, test=test, load=load,
-                             cmd=f"taskset -c {CLI_CPU} " + " ".join(argv))
-                    print(f"  {test:5} {load:4} {name:8} {r['rps'] or 0:>10.0f} req/s  "
-                          f"p99 {r['p99_ms'] if r['p99_ms'] is not None else float('nan'):7.2f} ms  "
-                          f"{r.get('us_per_req', float('nan')):6.2f} us/req  "
-                          f"foreign {r['foreign_cpu_s']:.2f}s{'  NOISY' if r['noisy'] else ''}"
-                          f"{'  ERRORS' if r['errors'] else ''}", flush=True)
-                    rows.append(r)
+                    for srv in order:
+                        if not ok[(srv.name, test)]:
+                            continue
+                        argv = ["wrk", "-t1", f"-d{SECS}s"] + extra + [srv.url(path)]
+                        r = run_wrk(srv, argv, timeout=SECS + 30)
+                        r.update(server=srv.name, test=test, load=load, round=rnd,
+                                 cmd=f"taskset -c {CLI_CPU} " + " ".join(argv))
+                        print(f"  r{rnd} {test:5} {load:4} {srv.name:8} {r['rps'] or 0:>10.0f} req/s  "
+                              f"p99 {r['p99_ms'] if r['p99_ms'] is not None else float('nan'):7.2f} ms  "
+                              f"{r.get('us_per_req', float('nan')):6.2f} us/req "
+                              f"(user {r.get('user_us_per_req', float('nan')):5.2f})  "
+                              f"foreign {r['foreign_cpu_s']:.2f}s{'  NOISY' if r['noisy'] else ''}"
+                              f"{'  ERRORS' if r['errors'] else ''}", flush=True)
+                        per.setdefault((test, load, srv.name), []).append(r)
+        for (test, load, name), rs in per.items():
+            rows.append(median_row(rs))
+        return per
+    finally:
+        for srv in servers:
+            srv.stop()
+
+
+def med(vals):
+    vals = [v for v in vals if v is not None]
+    return statistics.median(vals) if vals else None
+
+
+def median_row(rs):
+    """one cell: the median of each figure over its rounds"""
+    r = dict(rs[0])
+    for k in ("rps", "p99_ms", "us_per_req", "user_us_per_req", "foreign_cpu_s"):
+        r[k] = med([x.get(k) for x in rs])
+    r["noisy"] = sum(1 for x in rs if x["noisy"]) * 2 > len(rs)
+    r["errors"] = any(x["errors"] for x in rs)
+    r["rounds"] = len(rs)
+    r["all_us_per_req"] = [x.get("us_per_req") for x in rs]
+    r["all_p99_ms"] = [x.get("p99_ms") for x in rs]
+    return r
+
+
+def paired(per, a_key, b_key, k):
+    """median over rounds of a[k] / b[k], both measured in the same round"""
+    a = {x["round"]: x.get(k) for x in per.get(a_key, [])}
+    b = {x["round"]: x.get(k) for x in per.get(b_key, [])}
+    return med([a[i] / b[i] for i in a if i in b and a[i] is not None and b[i]])
 
 
 def bench_idle(rows):
@@ -394,14 +443,17 @@ def ratio(a, b):
     return None if a is None or not b else a / b
 
 
-def tables(rows, idle):
+def tables(rows, idle, per):
     by = {(r["test"], r["load"], r["server"]): r for r in rows}
+
+    def pr(test, load, name, other_test, other, k):
+        return paired(per, (test, load, name), (other_test, load, other), k)
     lines = []
     for test, path, _ in PATHS:
         lines.append(f"\n### {test} (`GET {path}`)\n")
-        lines.append("| load | server | req/s | p99 ms | server µs/req | µs/req ÷ nginx | "
-                     "µs/req ÷ floor | req/s ÷ nginx | foreign CPU s |")
-        lines.append("|---|---|---|---|---|---|---|---|---|")
+        lines.append("| load | server | req/s | p99 ms | server µs/req | of which user | "
+                     "µs/req ÷ nginx | µs/req ÷ floor | req/s ÷ nginx | p99 ÷ nginx | foreign CPU s |")
+        lines.append("|---|---|---|---|---|---|---|---|---|---|---|")
         for load, _ in LOADS:
             ng = by.get((test, load, "nginx"), {})
             fl = by.get(("hello", load, "floor"), {})
@@ -414,23 +466,30 @@ def tables(rows, idle):
                 flag += " (errors)" if r["errors"] else ""
                 lines.append(
                     f"| {load} | {name}{flag} | {fmt(r['rps'], '.0f')} | {fmt(r['p99_ms'], '.2f')} | "
-                    f"{fmt(u, '.2f')} | {fmt(ratio(u, ng.get('us_per_req')), '.2f')} | "
-                    f"{fmt(ratio(u, fl.get('us_per_req')), '.2f')} | "
-                    f"{fmt(ratio(r['rps'], ng.get('rps')), '.2f')} | {r['foreign_cpu_s']:.2f} |")
+                    f"{fmt(u, '.2f')} | {fmt(r.get('user_us_per_req'), '.2f')} | "
+                    f"{fmt(pr(test, load, name, test, 'nginx', 'us_per_req'), '.2f')} | "
+                    f"{fmt(pr(test, load, name, 'hello', 'floor', 'us_per_req'), '.2f')} | "
+                    f"{fmt(pr(test, load, name, test, 'nginx', 'rps'), '.2f')} | "
+                    f"{fmt(pr(test, load, name, test, 'nginx', 'p99_ms'), '.2f')} | "
+                    f"{r['foreign_cpu_s']:.2f} |")
     # The issue's targets, checked on this run's figures (corio vs peers).
     def get(test, load, name, k):
         return by.get((test, load, name), {}).get(k)
     checks = []
-    for test in ("hello", "json"):
-        for load in ("c64", "c256"):
-            c, n, f = (get(test, load, "corio", "us_per_req"), get(test, load, "nginx", "us_per_req"),
-                       get("hello", load, "floor", "us_per_req"))
-            checks.append((f"{test} {load}: server CPU/req ≤ 0.9× nginx", ratio(c, n), 0.9))
-            checks.append((f"{test} {load}: server CPU/req ≤ 1.1× floor", ratio(c, f), 1.1))
-        checks.append((f"{test} p16: req/s ≥ 4× nginx (shown as nginx ÷ corio ≤ 0.25)",
-                       ratio(get(test, "p16", "nginx", "rps"), get(test, "p16", "corio", "rps")), 0.25))
-        checks.append((f"{test} c256: p99 ≤ nginx's", ratio(get(test, "c256", "corio", "p99_ms"),
-                                                           get(test, "c256", "nginx", "p99_ms")), 1.0))
+    for test, _, _ in PATHS:
+        for load, _ in LOADS:
+            if load == "p16":
+                continue
+            checks.append((f"{test} {load}: server CPU/req ≤ 0.9× nginx",
+                           pr(test, load, "corio", test, "nginx", "us_per_req"), 0.9))
+            checks.append((f"{test} {load}: server CPU/req ≤ 1.1× floor",
+                           pr(test, load, "corio", "hello", "floor", "us_per_req"), 1.1))
+        if any(l[0] == "p16" for l in LOADS):
+            checks.append((f"{test} p16: req/s ≥ 4× nginx (shown as nginx ÷ corio ≤ 0.25)",
+                           pr(test, "p16", "nginx", test, "corio", "rps"), 0.25))
+        if any(l[0] == "c256" for l in LOADS):
+            checks.append((f"{test} c256: p99 ≤ nginx's",
+                           pr(test, "c256", "corio", test, "nginx", "p99_ms"), 1.0))
     mem = {r["server"]: r["bytes_per_conn"] for r in idle}
     checks.append(("idle keep-alive connection ≤ 1 KiB (bytes ÷ 1024)",
                    ratio(mem.get("corio"), 1024), 1.0))
@@ -461,11 +520,13 @@ def sh(cmd):
 def main():
     t0 = time.time()
     load0 = sh("cut -d' ' -f1-3 /proc/loadavg")
-    print(f"bench/server: {SECS}s per load, servers: {' '.join(SERVERS)}", flush=True)
+    print(f"bench/server: {ROUNDS} rounds of {SECS}s per cell, servers: {' '.join(SERVERS)}",
+          flush=True)
     rows, idle = [], []
-    bench_loads(rows)
-    bench_idle(idle)
-    body = tables(rows, idle)
+    per = bench_loads(rows)
+    if N_IDLE > 0:
+        bench_idle(idle)
+    body = tables(rows, idle, per)
     print(body)
     total = time.time() - t0
     print(f"\ntotal {total:.0f} s", flush=True)
@@ -497,7 +558,10 @@ verdicts of noisy runs are indicative only).
   with `-c64 --latency`, `-c256 --latency`, or `-c64 -s bench/server/pipeline16.lua`
   (16 pipelined requests per write); server µs/req = utime+stime delta of all
   the server's processes over the wrk run (`/proc/PID/stat`) / requests completed.
-  One run per cell (TRIES={TRIES}). The floor answers every request with the hello
+  All servers run at once; {ROUNDS} rounds, each running every cell once per
+  server with the servers' order rotating; a cell shows the median over its
+  rounds and every ratio is the median of the per-round ratios (both servers
+  measured in the same round). "of which user" is the utime part. TRIES={TRIES}. The floor answers every request with the hello
   body, so its hello figure is the floor for both tables. Idle memory: each server
   freshly started, warmed with `wrk -c8 -d1s`, then `{PEERS}/src/idle_conns.py`
   holds {N_IDLE} keep-alive connections; RSS delta (all server processes) / N.

@@ -423,3 +423,86 @@ Test(h1_write, chunked_roundtrip_through_the_decoder)
         cio__chunked_fini(&d);
     }
 }
+
+/* The fields the writer formats itself, after a vouched-for map copied in
+ * one pass; every size from 0 to the whole head reports ETOOBIG with the
+ * size needed and writes nothing past cap. */
+Test(h1_write, response_own_fields_and_checked_map)
+{
+    cio_headers *h = mk();
+    CIO_ASSERT_RC(cio_headers_add(h, "Content-Type", "text/plain"), 0);
+    CIO_ASSERT_RC(cio_headers_add(h, "X-A", ""), 0);
+    struct cio__h1_response r = {
+        .status = 200,
+        .minor = 1,
+        .headers = h,
+        .checked = 1,
+        .has_length = 1,
+        .length = 18446744073709551615ull,
+        .connection = "close",
+        .server = CIO_STR_LIT("corio"),
+    };
+    const char *want = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-A: \r\n"
+                       "Content-Length: 18446744073709551615\r\n"
+                       "Connection: close\r\nServer: corio\r\n\r\n";
+    ptrdiff_t n = cio__h1_write_response(out, sizeof(out), &r, NULL);
+    cr_assert_eq(n, (ptrdiff_t)strlen(want));
+    cr_expect(memcmp(out, want, (size_t)n) == 0, "%.*s", (int)n, out);
+    for (size_t cap = 0; cap < strlen(want); cap++) {
+        char small[256];
+        size_t need = 0;
+        memset(small, 'Z', sizeof(small));
+        CIO_EXPECT_RC(cio__h1_write_response(small, cap, &r, &need), CIO_ETOOBIG);
+        cr_expect_eq(need, strlen(want));
+        cr_expect_eq(small[cap], 'Z', "wrote past cap %zu", cap);
+    }
+    r.has_length = 0;
+    r.chunked = 1;
+    r.connection = NULL;
+    r.server = (struct cio_str){NULL, 0};
+    r.length = 0;
+    n = cio__h1_write_response(out, sizeof(out), &r, NULL);
+    want = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-A: \r\n"
+           "Transfer-Encoding: chunked\r\n\r\n";
+    cr_assert_eq(n, (ptrdiff_t)strlen(want));
+    cr_expect(memcmp(out, want, (size_t)n) == 0, "%.*s", (int)n, out);
+    /* a length of zero is written */
+    r.chunked = 0;
+    r.has_length = 1;
+    n = cio__h1_write_response(out, sizeof(out), &r, NULL);
+    out[n] = '\0';
+    cr_expect_not_null(strstr(out, "\r\nContent-Length: 0\r\n"), "%s", out);
+    cio_headers_free(h);
+}
+
+/* The Date line and the Date text agree, and a map's date (any case)
+ * suppresses the line even after other fields came and went. */
+Test(h1_write, date_line_matches_date)
+{
+    const char *line = cio__h1_date_line();
+    cr_assert_eq(strlen(line), CIO__H1_DATE_LINE_LEN);
+    cr_expect(memcmp(line, "Date: ", 6) == 0);
+    cr_expect(memcmp(line + 6 + CIO_HTTP_DATE_LEN, "\r\n", 2) == 0);
+    const char *d = cio__h1_date();
+    /* both read the same per-second cache; a second may tick between */
+    if (memcmp(line + 6, d, CIO_HTTP_DATE_LEN) != 0)
+        line = cio__h1_date_line();
+    cr_expect(memcmp(line + 6, d, CIO_HTTP_DATE_LEN) == 0, "%s vs %s", line, d);
+
+    cio_headers *h = mk();
+    CIO_ASSERT_RC(cio_headers_add(h, "X-1", "a"), 0);
+    CIO_ASSERT_RC(cio_headers_set(h, "DaTe", "Sun, 06 Nov 1994 08:49:37 GMT"), 0);
+    CIO_ASSERT_RC(cio_headers_add(h, "X-2", "b"), 0);
+    cr_expect_eq(cio_headers_remove(h, "X-1"), 1);
+    struct cio__h1_response r = {.status = 200, .minor = 1, .headers = h,
+                                 .checked = 1, .add_date = 1};
+    ptrdiff_t n = cio__h1_write_response(out, sizeof(out), &r, NULL);
+    cr_assert_gt(n, 0);
+    out[n] = '\0';
+    cr_expect_null(strstr(out, "Date:"), "%s", out);
+    cr_expect_eq(cio_headers_remove(h, "date"), 1);
+    n = cio__h1_write_response(out, sizeof(out), &r, NULL);
+    out[n] = '\0';
+    cr_expect_not_null(strstr(out, "\r\nDate: "), "%s", out);
+    cio_headers_free(h);
+}

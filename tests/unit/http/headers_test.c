@@ -522,3 +522,40 @@ Test(headers, strings_from_the_map_itself)
     cr_expect_str_eq(cio_headers_get(h, "k199"), "0123456789abcdef");
     cio_headers_free(h);
 }
+
+/* The map knows which framing names it holds through every mutation, and
+ * cio__headers_wire writes exactly cio_headers_bytes() bytes. */
+Test(headers, known_names_and_wire_form)
+{
+    cio_headers *h = mk(0, 0), *c;
+    cr_expect_eq(cio__headers_known(h), 0u);
+    CIO_ASSERT_RC(cio_headers_add(h, "content-LENGTH", "5"), 0);
+    CIO_ASSERT_RC(cio_headers_add(h, "Connection", "close"), 0);
+    CIO_ASSERT_RC(cio_headers_add(h, "Content-Lengthy", "x"), 0);
+    cr_expect_eq(cio__headers_known(h), CIO__HK_CONTENT_LENGTH | CIO__HK_CONNECTION);
+    CIO_ASSERT_RC(cio_headers_add(h, "Connection", "x"), 0);
+    CIO_ASSERT_RC(cio_headers_set(h, "CONNECTION", "keep-alive"), 0);
+    cr_expect(cio__headers_known(h) & CIO__HK_CONNECTION); /* one is left */
+    cr_expect_eq(cio_headers_remove(h, "connection"), 1);
+    cr_expect_eq(cio__headers_known(h), CIO__HK_CONTENT_LENGTH);
+    cr_expect_eq(cio_headers_remove(h, "Date"), 0);
+    CIO_ASSERT_RC(cio__headers_set_trusted(h, CIO_STR_LIT("Transfer-Encoding"),
+                                           CIO_STR_LIT("chunked")), 0);
+    CIO_ASSERT_RC(cio_headers_add(h, "Date", "d"), 0);
+    cr_expect_eq(cio__headers_known(h), CIO__HK_CONTENT_LENGTH |
+                                            CIO__HK_TRANSFER_ENCODING | CIO__HK_DATE);
+    CIO_ASSERT_RC(cio_headers_clone(&c, h), 0);
+    cr_expect_eq(cio__headers_known(c), cio__headers_known(h));
+    char wire[256];
+    size_t n = cio_headers_bytes(h);
+    cr_assert_lt(n, sizeof(wire));
+    char *end = cio__headers_wire(h, wire);
+    cr_expect_eq((size_t)(end - wire), n);
+    *end = '\0';
+    cr_expect_str_eq(wire, "content-LENGTH: 5\r\nContent-Lengthy: x\r\n"
+                           "Transfer-Encoding: chunked\r\nDate: d\r\n");
+    cio_headers_clear(h);
+    cr_expect_eq(cio__headers_known(h), 0u);
+    cio_headers_free(h);
+    cio_headers_free(c);
+}

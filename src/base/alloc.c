@@ -28,10 +28,7 @@ void *cio__realloc(void *p, size_t size)
     return realloc(p, size);
 }
 
-void cio__free(void *p)
-{
-    free(p);
-}
+
 
 char *cio__strdup(const char *s)
 {

@@ -157,11 +157,25 @@ static int poll_timeout(struct cio_loop *l)
 
 /* ------------------------------------------------------------- fds */
 
+/*
+ * The readable callback's deadline timer is lazy: arming the callback
+ * again with a later deadline (a keep-alive connection going idle after
+ * each request) only records the deadline, and a bytes-arrived edge leaves
+ * the timer in the heap, so the common cycle costs no heap operation. When
+ * the timer fires it looks at what is armed now: nothing (dropped), a
+ * later deadline (re-added for it), or this one (the callback times out).
+ */
 static void fd_cb_timeout(struct cio__timer *tm)
 {
     struct cio__fd *f = CIO_CONTAINER_OF(tm, struct cio__fd, cb_timer);
-    if (f->cb == NULL || cio__list_linked(&f->pending))
+    if (f->cb == NULL || cio__list_linked(&f->pending) || f->cb_deadline < 0)
         return;
+    if (f->cb_deadline > f->loop->now) {
+        /* on failure (no memory for the heap) the deadline is lost: time
+         * out now rather than never */
+        if (cio__timer_add(f->loop, &f->cb_timer, f->cb_deadline) == 0)
+            return;
+    }
     f->cb_status = CIO_ETIMEDOUT;
     cio__list_push_back(&f->loop->pending, &f->pending);
 }
@@ -245,8 +259,15 @@ int cio__fd_on_readable(struct cio__fd *f, cio_time deadline,
 {
     if (!cio__list_empty(&f->rwait) || cb == NULL)
         return CIO_EINVAL;
-    cio__fd_cancel_cb(f);
-    if (!f->rready && deadline >= 0) {
+    f->cb = NULL;
+    f->cb_ud = NULL;
+    if (cio__list_linked(&f->pending))
+        cio__list_remove(&f->pending);
+    f->cb_deadline = deadline >= 0 ? deadline : -1;
+    /* an armed timer due no later than the deadline is kept: it re-arms
+     * itself for the deadline when it fires (fd_cb_timeout) */
+    if (!f->rready && deadline >= 0 &&
+        (f->cb_timer.idx == CIO__TIMER_IDLE || f->cb_timer.when > deadline)) {
         int rc = cio__timer_add(f->loop, &f->cb_timer, deadline);
         if (rc < 0)
             return rc;
@@ -290,8 +311,7 @@ void cio__fd_signal(struct cio__fd *f, unsigned ev)
         f->rready = 1;
         cio__wake_all(&f->rwait, 0);
         if (f->cb != NULL && !cio__list_linked(&f->pending)) {
-            if (f->cb_timer.idx != CIO__TIMER_IDLE)
-                cio__timer_del(f->loop, &f->cb_timer);
+            /* the deadline timer stays (lazy, see fd_cb_timeout) */
             f->cb_status = 0;
             cio__list_push_back(&f->loop->pending, &f->pending);
         }
@@ -323,8 +343,6 @@ static void run_pending(struct cio_loop *l)
         void *ud = f->cb_ud;
         f->cb = NULL;
         f->cb_ud = NULL;
-        if (f->cb_timer.idx != CIO__TIMER_IDLE)
-            cio__timer_del(l, &f->cb_timer);
         if (cb != NULL)
             cb(f, f->cb_status, ud);
     }

@@ -197,7 +197,8 @@ struct cio__fd {
     /* one-shot readable callback (cio_stream_on_readable) */
     void (*cb)(struct cio__fd *f, int status, void *ud);
     void *cb_ud;
-    struct cio__timer cb_timer;
+    struct cio__timer cb_timer;     /* lazy: may be due before cb_deadline */
+    cio_time cb_deadline;           /* the armed callback's, or -1 */
     struct cio__list pending;       /* loop->pending while the cb is due */
     int cb_status;
     struct cio__list dnode;         /* loop->fds (leak report) */

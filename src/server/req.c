@@ -72,33 +72,47 @@ void cio__req_reset(cio_req *req)
         if (s->free_fn != NULL)
             s->free_fn(s->value);
     req->state = NULL;
-    cio_headers_free(req->hmap);
-    req->hmap = NULL;
-    cio_params_free(req->qparams);
-    req->qparams = NULL;
-    cio_params_free(req->form);
-    req->form = NULL;
-    cio__free(req->whole);
-    req->whole = NULL;
+    /* each of these is made on demand: most requests have none */
+    if (req->hmap != NULL) {
+        cio_headers_free(req->hmap);
+        req->hmap = NULL;
+    }
+    if (req->qparams != NULL) {
+        cio_params_free(req->qparams);
+        req->qparams = NULL;
+    }
+    if (req->form != NULL) {
+        cio_params_free(req->form);
+        req->form = NULL;
+    }
+    if (req->whole != NULL) {
+        cio__free(req->whole);
+        req->whole = NULL;
+    }
     req->whole_read = 0;
 #if CIO_HAVE_JANSSON
     if (req->json != NULL)
         json_decref(req->json);
 #endif
     req->json = NULL;
-    cio_multipart_parser_free(req->mp);
-    req->mp = NULL;
-    cio__free(req->mp_buf);
-    req->mp_buf = NULL;
-    cio_headers_free(req->mp_headers);
-    req->mp_headers = NULL;
+    if (req->mp != NULL || req->mp_buf != NULL || req->mp_headers != NULL) {
+        cio_multipart_parser_free(req->mp);
+        req->mp = NULL;
+        cio__free(req->mp_buf);
+        req->mp_buf = NULL;
+        cio_headers_free(req->mp_headers);
+        req->mp_headers = NULL;
+    }
     req->mp_state = 0;
     req->mp_have_ev = 0;
     req->param_vals = NULL;
     if (req->body == CIO__BODY_CHUNKED)
         cio__chunked_fini(&req->chunked);
     req->body = CIO__BODY_NONE;
-    cio__arena_reset(req->arena);
+    if (req->arena->chunks != NULL)
+        cio__arena_reset(req->arena);
+    else
+        req->arena->used = 0;
 }
 
 int cio_next(cio_req *req, cio_resp *res)

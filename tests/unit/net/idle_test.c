@@ -323,6 +323,77 @@ Test(idle, on_readable_timeout_close_eof_and_busy)
     cr_assert_eq(cio_run(contract_main, NULL), 0);
 }
 
+/*
+ * The callback's deadline timer is lazy (src/rt/loop.c fd_cb_timeout): a
+ * timer left from an earlier arming must neither fire the callback before
+ * its own deadline nor delay a deadline earlier than its own.
+ */
+static int lazy_main(void *arg)
+{
+    cio_listener *ln;
+    cio_stream *c, *s;
+    struct cbrec r = {0};
+    char buf[4];
+    (void)arg;
+
+    CIO_ASSERT_RC(cio_tcp_listen(&ln, "127.0.0.1:0", NULL), 0);
+    CIO_ASSERT_RC(cio_tcp_connect(&c, "127.0.0.1", cio_listener_port(ln), NULL, DL()), 0);
+    CIO_ASSERT_RC(cio_listener_accept(ln, &s, DL()), 0);
+
+    for (int round = 0; round < 3; round++) {
+        /* armed for +50, answered by data: the +50 timer is left behind */
+        flag_init(&r.ev);
+        CIO_ASSERT_RC(cio_stream_on_readable(s, cio_after(50), rec_cb, &r), 0);
+        CIO_EXPECT_RC(cio_stream_write(c, "a", 1, DL()), 1);
+        CIO_EXPECT_RC(flag_wait(&r.ev, DL()), 0);
+        CIO_EXPECT_RC(r.status, 0);
+        CIO_EXPECT_RC(cio_stream_read(s, buf, sizeof(buf), DL()), 1);
+        /* re-armed for later: the old timer's moment passes in silence */
+        int calls = r.calls;
+        flag_init(&r.ev);
+        cio_time later = cio_after(250);
+        CIO_ASSERT_RC(cio_stream_on_readable(s, later, rec_cb, &r), 0);
+        CIO_ASSERT_RC(cio_sleep(cio_after(120)), 0);
+        cr_expect_eq(r.calls, calls, "round %d: fired at the stale deadline", round);
+        CIO_EXPECT_RC(flag_wait(&r.ev, DL()), 0);
+        CIO_EXPECT_RC(r.status, CIO_ETIMEDOUT);
+        cr_expect_geq(cio_now(), later, "round %d: fired before its deadline", round);
+    }
+
+    /* armed for +5 s and answered by data; re-armed for +30 ms: it times
+     * out long before the old timer would have woken anything */
+    flag_init(&r.ev);
+    CIO_ASSERT_RC(cio_stream_on_readable(s, cio_after(5000), rec_cb, &r), 0);
+    CIO_EXPECT_RC(cio_stream_write(c, "b", 1, DL()), 1);
+    CIO_EXPECT_RC(flag_wait(&r.ev, DL()), 0);
+    CIO_EXPECT_RC(cio_stream_read(s, buf, sizeof(buf), DL()), 1);
+    flag_init(&r.ev);
+    CIO_ASSERT_RC(cio_stream_on_readable(s, cio_after(30), rec_cb, &r), 0);
+    CIO_EXPECT_RC(flag_wait(&r.ev, cio_after(4000)), 0);
+    CIO_EXPECT_RC(r.status, CIO_ETIMEDOUT);
+
+    /* no deadline after a deadline: never times out */
+    flag_init(&r.ev);
+    CIO_ASSERT_RC(cio_stream_on_readable(s, cio_after(20), rec_cb, &r), 0);
+    CIO_EXPECT_RC(cio_stream_write(c, "c", 1, DL()), 1);
+    CIO_EXPECT_RC(flag_wait(&r.ev, DL()), 0);
+    CIO_EXPECT_RC(cio_stream_read(s, buf, sizeof(buf), DL()), 1);
+    int calls = r.calls;
+    CIO_ASSERT_RC(cio_stream_on_readable(s, CIO_NEVER, rec_cb, &r), 0);
+    CIO_ASSERT_RC(cio_sleep(cio_after(80)), 0);
+    cr_expect_eq(r.calls, calls);
+
+    cio_stream_close(s);
+    cio_stream_close(c);
+    cio_listener_close(ln);
+    return 0;
+}
+
+Test(idle, on_readable_deadline_is_exact_with_a_lazy_timer)
+{
+    cr_assert_eq(cio_run(lazy_main, NULL), 0);
+}
+
 /* ------------------------------------------------------------- memory */
 
 /*

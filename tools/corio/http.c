@@ -73,7 +73,9 @@ static void http_usage(FILE *f)
         "      --raw BODY         send BODY as is\n"
         "      --timeout SEC      connect/read/write timeout (fractions ok)\n"
         "  -F, --follow           follow redirects (off by default)\n"
-        "      --max-redirects N  with --follow (default 30)\n"
+        "      --max-redirects N  with --follow (default 30; with 0 a "
+        "redirect\n"
+        "                         is an error)\n"
         "      --cacert FILE      trust this CA bundle\n"
         "  -k, --insecure         do not verify the server's certificate\n"
         "      --http1.1          HTTP/1.1 only (the only version for now)\n"
@@ -502,6 +504,12 @@ static int download_body(struct http_cli *h, cio_response *r, const char *path,
 
 /* ---------------------------------------------------------------- request */
 
+/* The statuses cio_client follows (with a Location). */
+static bool is_redirect(int st)
+{
+    return st == 301 || st == 302 || st == 303 || st == 307 || st == 308;
+}
+
 static int status_exit(int st, bool followed)
 {
     if (st >= 500)
@@ -527,7 +535,9 @@ static int run_request(void *arg)
     struct cio_client_opts co = {
         .timeouts = {.connect_ms = tmo, .read_ms = tmo, .write_ms = tmo},
         .tls = {.ca_file = h->cacert, .insecure_skip_verify = h->insecure},
-        .no_follow_redirects = !h->follow,
+        /* The client's 0 means its default (20): --max-redirects 0 does not
+         * follow and refuses a redirect below instead. */
+        .no_follow_redirects = !h->follow || h->max_redirects == 0,
         .max_redirects = h->max_redirects,
         .no_cookies = false,
         .no_decode = h->download,
@@ -605,6 +615,18 @@ static int run_request(void *arg)
         goto fail;
 
     int st = cio_response_status(r);
+    /* As httpie: with --follow, --max-redirects 0 makes any redirect one
+     * too many (an error), not a response to print. */
+    if (h->follow && h->max_redirects == 0 && is_redirect(st) &&
+        cio_response_header(r, "Location") != NULL) {
+        fprintf(stderr,
+                "corio: error: %s: too many redirects (--max-redirects 0): "
+                "HTTP %d to %s\n",
+                cio_strerror(CIO_EREDIRECT), st,
+                cio_response_header(r, "Location"));
+        h->exit_code = EXIT_ERROR;
+        goto done;
+    }
     FILE *hf = h->download ? stderr : stdout;
     if (h->show & SHOW_HEAD ||
         (h->download && (isatty(STDERR_FILENO) || st >= 300))) {
@@ -728,23 +750,22 @@ int cmd_http(int argc, char **argv)
         case 'R':
             h.raw = optarg;
             break;
-        case 'T': {
-            char *end;
-            h.timeout = strtod(optarg, &end);
-            /* Whole, > 0 and within the client's uint32 milliseconds. */
-            if (end == optarg || *end != '\0' ||
-                !(h.timeout > 0 && h.timeout <= 4000000)) {
-                fprintf(stderr, "corio: --timeout wants seconds > 0\n");
+        case 'T':
+            /* Within the client's uint32 milliseconds; 1 ms at least. */
+            if (cli_seconds(argv[0], "--timeout", optarg, 0.001, 4000000,
+                            &h.timeout) < 0)
                 return EXIT_ERROR;
-            }
             break;
-        }
         case 'F':
             h.follow = true;
             break;
-        case 'M':
-            h.max_redirects = (uint32_t)strtoul(optarg, NULL, 10);
+        case 'M': {
+            unsigned long long m;
+            if (cli_uint(argv[0], "--max-redirects", optarg, 0, 1000, &m) < 0)
+                return EXIT_ERROR;
+            h.max_redirects = (uint32_t)m;
             break;
+        }
         case 'C':
             h.cacert = optarg;
             break;

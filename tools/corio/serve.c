@@ -39,6 +39,8 @@ static void serve_usage(FILE *f)
             "  -q, --quiet              no banner\n");
 }
 
+#define MAX_WORKERS 1024
+
 struct serve_ctx {
     const char *dir;
     int quiet;
@@ -91,19 +93,23 @@ int cmd_serve(int argc, char **argv)
         case 'k':
             key = optarg;
             break;
-        case 'w':
-            workers = (unsigned)strtoul(optarg, NULL, 10);
+        case 'w': {
+            unsigned long long w;
+            /* strtoul read "-1" as 2^64 - 1 threads and "abc" as 0 (one
+             * per CPU). 1024 is far above any sensible count. */
+            if (cli_uint("serve", "--workers", optarg, 0, MAX_WORKERS, &w) < 0)
+                return 1;
+            workers = (unsigned)w;
             break;
+        }
         case 'a':
             log = optarg;
             break;
-        case 's': {
-            char *end;
-            student = strtod(optarg, &end);
-            if (end == optarg || *end != '\0')
-                student = -1; /* rejected below */
+        case 's':
+            if (cli_seconds("serve", "--student-delay", optarg, 0, 10,
+                            &student) < 0)
+                return 1;
             break;
-        }
         case 'q':
             ctx.quiet = 1;
             break;
@@ -125,10 +131,6 @@ int cmd_serve(int argc, char **argv)
         strcmp(log, "combined") != 0 && strcmp(log, "json") != 0) {
         fprintf(stderr,
                 "corio serve: --access-log wants common, combined or json\n");
-        return 1;
-    }
-    if (!(student >= 0 && student <= 10)) { /* NaN too */
-        fprintf(stderr, "corio serve: --student-delay wants 0..10 seconds\n");
         return 1;
     }
 

@@ -30,6 +30,7 @@
 #include <jansson.h>
 
 #include "cmd.h"
+#include "progress.h"
 
 #define EXIT_ERROR 1
 #define EXIT_TIMEOUT 2
@@ -355,45 +356,13 @@ static double mono(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void human(char *buf, size_t cap, double v)
-{
-    static const char *const u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    int i = 0;
-    while (v >= 1024 && i < 4) {
-        v /= 1024;
-        i++;
-    }
-    snprintf(buf, cap, i == 0 ? "%.0f %s" : "%.1f %s", v, u[i]);
-}
-
-/* One progress line on stderr: percent, bar, size, rate, ETA. */
+/* One progress line on stderr (the text is progress.c's). */
 static void progress(uint64_t done, int64_t total, uint64_t start_at, double t0,
                      bool final)
 {
-    char d[32], t[32], r[32], line[160];
-    double el = mono() - t0;
-    double rate = el > 0 ? (double)(done - start_at) / el : 0;
-    human(d, sizeof(d), (double)done);
-    human(r, sizeof(r), rate);
-    if (total > 0) {
-        int pct = (int)(100.0 * (double)done / (double)total);
-        int fill = pct / 5;
-        char bar[21];
-        for (int i = 0; i < 20; i++)
-            bar[i] = i < fill ? '#' : ' ';
-        bar[20] = '\0';
-        human(t, sizeof(t), (double)total);
-        double eta = rate > 0 ? (double)((uint64_t)total - done) / rate : 0;
-        if (final)
-            snprintf(line, sizeof(line), "%3d%% [%s] %s/%s  %s/s  in %.2f s",
-                     pct, bar, d, t, r, el);
-        else
-            snprintf(line, sizeof(line), "%3d%% [%s] %s/%s  %s/s  ETA %d:%02d",
-                     pct, bar, d, t, r, (int)eta / 60, (int)eta % 60);
-    } else {
-        snprintf(line, sizeof(line), "%s  %s/s  %s %.2f s", d, r,
-                 final ? "in" : "elapsed", el);
-    }
+    char line[160];
+    cli_progress_line(line, sizeof(line), done, total, start_at, mono() - t0,
+                      final);
     fprintf(stderr, "\r%-78s%s", line, final ? "\n" : "");
     fflush(stderr);
 }
@@ -443,6 +412,10 @@ static int download_body(struct http_cli *h, cio_response *r, const char *path,
         total = have > 0 && slash != NULL && slash[1] != '*'
                     ? strtoll(slash + 1, NULL, 10)
                     : (int64_t)last + 1;
+        /* A complete length not above the range's end is invalid (RFC 9110
+         * §14.4); the range itself frames the body, so it gives the size. */
+        if (total <= (int64_t)last)
+            total = (int64_t)last + 1;
     }
     /* Append only to the part a -c resume found; any other 206 (a Range
      * item) starts the file afresh like a 200. */

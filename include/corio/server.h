@@ -421,7 +421,8 @@ CIO_API int cio_server_new(cio_server **out, cio_app *app,
  * threads) until cio_server_stop() or the calling task is canceled, then
  * stops gracefully: stop accepting, run shutdown hooks, let in-flight
  * requests finish within grace_ms, cancel the rest, run cleanup hooks.
- * Returns 0 after a stop, or the first startup hook's error.
+ * Returns 0 after a stop, or the first startup hook's error; CIO_EINVAL
+ * when the server is already running (one cio_server_run at a time).
  */
 CIO_API int cio_server_run(cio_server *srv);
 
@@ -469,8 +470,16 @@ struct cio_server_stats {
 };
 CIO_API void cio_server_stats(const cio_server *srv, struct cio_server_stats *out);
 
-/* Frees a server that is not running (cio_server_run has returned, or was
- * never called). NULL ok. */
+/*
+ * Frees a server that is not running: cio_server_run has returned, or was
+ * never called. NULL ok. Freeing a running server (from one of its
+ * handlers, hooks or on_listen, or from another thread while cio_server_run
+ * is in progress) is a programming error that would pull the server from
+ * under its workers: it prints "corio: cio_server_free on a running server"
+ * on stderr and aborts. To stop and free from elsewhere: cio_server_stop,
+ * then let the task that called cio_server_run free the server when it
+ * returns.
+ */
 CIO_API void cio_server_free(cio_server *srv);
 
 /*

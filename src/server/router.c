@@ -13,6 +13,7 @@
  */
 #include "server/router.h"
 
+#include <pthread.h>
 #include <regex.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -363,7 +364,9 @@ struct endpoint {
     /* The tail is one "{name:.+}" (2) or "{name:.*}" (1): the rest of the
      * path, at least catch_all - 1 bytes long, matches without regexec. */
     int catch_all;
-    regex_t re;
+    regex_t re; /* before compile, and without a thread's copies */
+    char *src;  /* re's source: each thread compiles its own copy */
+    size_t rxi; /* index of the endpoint in a thread's copies */
     size_t group[CIO__ROUTER_MAX_PARAMS]; /* re's group of names[ntrie+i] */
     struct method_target *mt;
     size_t nmt;
@@ -390,9 +393,39 @@ struct node {
     size_t nrx, caprx;
 };
 
+/*
+ * Per-thread copies of the tail regexes. glibc's regexec takes a lock in
+ * each regex_t (its DFA cache is shared state), so workers matching the
+ * same route on one regex_t queue on that lock. After compile, each thread
+ * that runs a regex gets its own copies (compiled at its first regex
+ * match, once), so workers never share a regex_t. The copies of a thread
+ * are found through a small thread-local cache keyed by the router's id
+ * (never reused, so a freed router's entries can never match).
+ */
+struct rx_set {
+    pthread_t owner;
+    regex_t *res; /* [nre], or NULL: compiling failed, use the shared ones */
+    struct rx_set *next;
+};
+
+struct rx_copies {
+    uint64_t id;
+    struct endpoint **eps; /* [nre]: the endpoints with a tail regex */
+    size_t nre;
+    pthread_mutex_t mu; /* guards sets and nsets */
+    struct rx_set *sets;
+    size_t nsets;
+};
+
+/* Threads with their own copies; further ones (a churn of short-lived
+ * threads) share the router's regex_t: slower, not wrong. */
+#define MAX_RX_SETS 256
+#define TL_CACHE 4
+
 struct cio__router {
     struct node root;
     int compiled;
+    struct rx_copies *copies; /* after compile, if any tail regex */
 };
 
 static int grow(void *pptr, size_t *cap, size_t n, size_t size)
@@ -418,6 +451,7 @@ static void endpoint_free(struct endpoint *ep)
     cio__free(ep->mt);
     if (ep->has_re)
         regfree(&ep->re);
+    cio__free(ep->src);
     cio__free(ep->shape);
     cio__free(ep->pattern);
     cio__free(ep);
@@ -453,10 +487,33 @@ int cio__router_new(struct cio__router **out)
     return 0;
 }
 
+static void rx_set_free(struct rx_set *set, size_t nre)
+{
+    for (size_t i = 0; set->res != NULL && i < nre; i++)
+        regfree(&set->res[i]);
+    cio__free(set->res);
+    cio__free(set);
+}
+
+static void copies_free(struct rx_copies *c)
+{
+    if (c == NULL)
+        return;
+    while (c->sets != NULL) {
+        struct rx_set *next = c->sets->next;
+        rx_set_free(c->sets, c->nre);
+        c->sets = next;
+    }
+    pthread_mutex_destroy(&c->mu);
+    cio__free(c->eps);
+    cio__free(c);
+}
+
 void cio__router_free(struct cio__router *r)
 {
     if (r == NULL)
         return;
+    copies_free(r->copies);
     node_fini(&r->root);
     cio__free(r);
 }
@@ -656,6 +713,8 @@ static int compile_tail(struct endpoint *ep, const struct parsed *pp,
         goto free_src;
     }
     ep->has_re = 1;
+    ep->src = src;
+    src = NULL;
     /* "{name:.+}" at the end, the seeds' "/files/{filename:.+}": '.'
      * matches every byte but NUL (RE_DOT_NOT_NULL), so no regex is run for
      * the rest of a path without NUL. */
@@ -832,12 +891,117 @@ static void index_node(struct node *n)
     }
 }
 
+/* Numbers the endpoints with a tail regex (ep->rxi) into eps, if eps;
+ * returns how many there are. */
+static size_t number_rx(struct node *n, struct endpoint **eps, size_t k)
+{
+    for (size_t i = 0; i < n->nrx; i++) {
+        if (!n->rx[i]->has_re)
+            continue;
+        if (eps != NULL) {
+            n->rx[i]->rxi = k;
+            eps[k] = n->rx[i];
+        }
+        k++;
+    }
+    for (size_t i = 0; i < n->nkids; i++)
+        k = number_rx(n->kids[i].node, eps, k);
+    if (n->param != NULL)
+        k = number_rx(n->param, eps, k);
+    return k;
+}
+
+/* Sets up the per-thread copies (struct rx_copies). Without memory the
+ * threads share the router's regex_t: slower, not wrong. */
+static void copies_init(struct cio__router *r)
+{
+    static uint64_t next_id;
+    size_t nre = number_rx(&r->root, NULL, 0);
+    if (nre == 0)
+        return;
+    struct rx_copies *c = cio__calloc(1, sizeof *c);
+    if (c == NULL)
+        return;
+    c->eps = cio__calloc(nre, sizeof *c->eps);
+    if (c->eps == NULL || pthread_mutex_init(&c->mu, NULL) != 0) {
+        cio__free(c->eps);
+        cio__free(c);
+        return;
+    }
+    c->nre = number_rx(&r->root, c->eps, 0);
+    c->id = __atomic_add_fetch(&next_id, 1, __ATOMIC_RELAXED);
+    r->copies = c;
+}
+
 int cio__router_compile(struct cio__router *r)
 {
-    if (!r->compiled)
+    if (!r->compiled) {
         index_node(&r->root);
+        copies_init(r);
+    }
     r->compiled = 1;
     return 0;
+}
+
+/* This thread's copies of every tail regex, or NULL: use the shared ones. */
+static const regex_t *thread_copies(const struct cio__router *r)
+{
+    static _Thread_local struct {
+        uint64_t id;
+        const regex_t *res;
+    } cache[TL_CACHE];
+    static _Thread_local unsigned cache_next;
+    struct rx_copies *c = r->copies;
+    if (c == NULL)
+        return NULL;
+    for (size_t i = 0; i < TL_CACHE; i++)
+        if (cache[i].id == c->id)
+            return cache[i].res;
+
+    pthread_t self = pthread_self();
+    struct rx_set *set;
+    pthread_mutex_lock(&c->mu);
+    for (set = c->sets; set != NULL; set = set->next)
+        if (pthread_equal(set->owner, self))
+            break;
+    if (set == NULL && c->nsets < MAX_RX_SETS &&
+        (set = cio__calloc(1, sizeof *set)) != NULL) {
+        set->owner = self;
+        set->res = cio__calloc(c->nre, sizeof *set->res);
+        size_t i = 0;
+        /* Each source compiled once already: only memory can fail. */
+        while (set->res != NULL && i < c->nre &&
+               regcomp(&set->res[i], c->eps[i]->src, REG_EXTENDED) == 0)
+            i++;
+        if (set->res != NULL && i < c->nre) {
+            while (i-- > 0)
+                regfree(&set->res[i]);
+            cio__free(set->res);
+            set->res = NULL;
+        }
+        set->next = c->sets;
+        c->sets = set;
+        c->nsets++;
+    }
+    pthread_mutex_unlock(&c->mu);
+    const regex_t *res = set != NULL ? set->res : NULL;
+    unsigned k = cache_next++ % TL_CACHE;
+    cache[k].id = c->id;
+    cache[k].res = res;
+    return res;
+}
+
+size_t cio__router_rx_threads(const struct cio__router *r)
+{
+    struct rx_copies *c = r->copies;
+    size_t n = 0;
+    if (c == NULL)
+        return 0;
+    pthread_mutex_lock(&c->mu);
+    for (struct rx_set *set = c->sets; set != NULL; set = set->next)
+        n += set->res != NULL;
+    pthread_mutex_unlock(&c->mu);
+    return n;
 }
 
 static const struct node *kid_lookup(const struct node *n, const char *seg,
@@ -860,6 +1024,9 @@ static const struct node *kid_lookup(const struct node *n, const char *seg,
 /* ---------------------------------------------------------------- matching */
 
 struct mstate {
+    const struct cio__router *r;
+    const regex_t *res; /* this thread's copies (thread_copies) */
+    int res_known;
     const char *path;
     size_t len;
     struct cio_str method;
@@ -1005,7 +1172,12 @@ static int walk(struct mstate *st, const struct node *n, size_t pos,
              * starts at the string given, so '^' anchors there. */
             pm[0].rm_so = 0;
             pm[0].rm_eo = (regoff_t)rest;
-            if (rx_exec(&ep->re, seg, rest, ep->re.re_nsub + 1, pm) != 0)
+            if (!st->res_known) {
+                st->res = thread_copies(st->r);
+                st->res_known = 1;
+            }
+            const regex_t *re = st->res != NULL ? &st->res[ep->rxi] : &ep->re;
+            if (rx_exec(re, seg, rest, ep->re.re_nsub + 1, pm) != 0)
                 continue;
             if (pm[0].rm_so != 0 || (size_t)pm[0].rm_eo != rest)
                 continue;
@@ -1046,8 +1218,8 @@ static void build_allow(struct mstate *st)
 int cio__router_match(const struct cio__router *r, struct cio_str method,
                       struct cio_str path, struct cio__route_match *m)
 {
-    struct mstate st = {.path = path.ptr, .len = path.len, .method = method,
-                        .m = m};
+    struct mstate st = {
+        .r = r, .path = path.ptr, .len = path.len, .method = method, .m = m};
     m->target = NULL;
     m->pattern = NULL;
     m->nparams = 0;

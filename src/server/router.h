@@ -25,7 +25,10 @@
  * first (in that order) that accepts the method wins.
  *
  * Thread safety: after cio__router_compile the router is read-only and may
- * be matched from several threads at once.
+ * be matched from several threads at once. Each thread then matches regex
+ * routes on its own copies of the compiled regexes (glibc's regexec locks
+ * each regex_t), compiled at the thread's first regex match: the one time
+ * matching allocates, besides the sanitizer builds' copy of the path.
  */
 #include <stddef.h>
 
@@ -89,6 +92,9 @@ enum { CIO__ROUTE_FOUND = 0, CIO__ROUTE_NOT_FOUND = 1, CIO__ROUTE_NO_METHOD = 2 
  */
 int cio__router_match(const struct cio__router *r, struct cio_str method,
                       struct cio_str path, struct cio__route_match *m);
+
+/* For tests: how many threads have their own copies of r's regexes. */
+size_t cio__router_rx_threads(const struct cio__router *r);
 
 /*
  * URL building (url_for): writes pattern with each "{name}" and

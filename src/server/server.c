@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -424,13 +425,16 @@ int cio_server_run(cio_server *srv)
     cio_group *sig = NULL;
     int rc;
 
-    if (srv == NULL || srv->running)
+    if (srv == NULL)
         return CIO_EINVAL;
-    srv->running = 1;
+    /* atomic: cio_server_free may look from another thread (misuse check) */
+    if (__atomic_exchange_n(&srv->running, 1, __ATOMIC_ACQ_REL))
+        return cio__err(CIO_EINVAL, "cio_server_run: the server is already "
+                                    "running");
     rc = cio__app_run_hooks(srv->app, 0);
     if (rc < 0) {
         close_listeners(&srv->workers[0]);
-        srv->running = 0;
+        __atomic_store_n(&srv->running, 0, __ATOMIC_RELEASE);
         return rc;
     }
     srv->started_hooks = 1;
@@ -464,7 +468,8 @@ int cio_server_run(cio_server *srv)
     for (unsigned i = 1; i < srv->nworkers; i++)
         unshare_unix(srv, &srv->workers[i]);
     (void)cio__app_run_hooks(srv->app, 2);
-    srv->running = 0;
+    /* the last access to srv: from here the caller may free it */
+    __atomic_store_n(&srv->running, 0, __ATOMIC_RELEASE);
     return rc;
 }
 
@@ -497,7 +502,7 @@ int cio_server_connect(cio_server *srv, cio_stream **out)
     if (w->loop == NULL || w->loop != cio_loop_current())
         return cio__err(CIO_EINVAL, "cio_server_connect: not on the loop "
                         "that created the server");
-    if (w->conns == NULL || !srv->running)
+    if (w->conns == NULL || !__atomic_load_n(&srv->running, __ATOMIC_RELAXED))
         return cio__err(CIO_EINVAL, "cio_server_connect: the server is not "
                         "running (cio_server_run; on_listen tells when)");
     if (w->stopping)
@@ -564,6 +569,19 @@ void cio_server_free(cio_server *srv)
 {
     if (srv == NULL)
         return;
+    /* Freeing a server that serves (from one of its handlers, or from
+     * another thread while cio_server_run is in progress) pulls the
+     * workers, connections and listeners from under it: a use-after-free
+     * that shows much later, elsewhere. No return code could report it
+     * (and the caller would go on), so it fails here, loudly, as the
+     * runtime does for a group freed by its own task. */
+    if (__atomic_load_n(&srv->running, __ATOMIC_ACQUIRE)) {
+        fprintf(stderr, "corio: cio_server_free on a running server "
+                        "(cio_server_run has not returned: call "
+                        "cio_server_stop, and free the server after "
+                        "cio_server_run returns)\n");
+        abort();
+    }
     /* Wait for a cio_server_stop still running on another thread. */
     pthread_mutex_lock(&srv->stop_mu);
     pthread_mutex_unlock(&srv->stop_mu);

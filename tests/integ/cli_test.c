@@ -737,3 +737,222 @@ Test(cli, get_rejects_bad_timeout)
     cr_expect_eq(RUN.status, 0, "--timeout 2.5: exit %d (%s)", RUN.status,
                  RUN.err);
 }
+
+/* The httpbin endpoints' numeric arguments are plain decimals within the
+ * documented range: "/sse?n=-5" sent 1000 events, "n=abc" none,
+ * "/delay/abc" and "/delay/-1" answered at once, "?page=<huge>" overflowed
+ * page * size, "/bytes/99999999999" was clamped. Each is now a 400 whose
+ * message names the argument. */
+static const struct {
+    const char *path;
+    const char *name; /* in the message */
+} bad_args[] = {
+    {"/sse?n=-5", "n must be"},
+    {"/sse?n=abc", "n must be"},
+    {"/sse?n=99999999999999999999", "n must be"},
+    {"/sse?n=1001", "n must be"},
+    {"/sse?n=2&interval=-1", "interval must be"},
+    {"/sse?n=2&interval=nan", "interval must be"},
+    {"/sse?n=2&interval=1e9", "interval must be"},
+    {"/stream/-1", "n must be"},
+    {"/stream/101", "n must be"},
+    {"/stream/99999999999999999999", "n must be"},
+    {"/bytes/-1", "n must be"},
+    {"/bytes/abc", "n must be"},
+    {"/bytes/10485761", "n must be"},
+    {"/bytes/99999999999999999999", "n must be"},
+    {"/bytes/10?seed=-1", "seed must be"},
+    {"/bytes/10?seed=x", "seed must be"},
+    {"/delay/-1", "seconds must be"},
+    {"/delay/abc", "seconds must be"},
+    {"/delay/nan", "seconds must be"},
+    {"/delay/11", "seconds must be"},
+    {"/delay/1e3", "seconds must be"},
+    {"/status/-200", "code must be"},
+    {"/status/99999999999999999999", "code must be"},
+    {"/status/200x", "code must be"},
+    {"/redirect/0", "n must be"},
+    {"/redirect/-1", "n must be"},
+    {"/redirect/101", "n must be"},
+    {"/getStudentInfo?id=1&delay=-1", "delay must be"},
+    {"/getStudentInfo?id=1&delay=abc", "delay must be"},
+};
+
+Test(cli, serve_rejects_bad_numeric_args)
+{
+    for (size_t i = 0; i < sizeof bad_args / sizeof *bad_args; i++) {
+        cr_assert_eq(
+            http_curl(&R, (const char *[]){url(0, bad_args[i].path), NULL}), 0,
+            "curl %s failed", bad_args[i].path);
+        cr_expect_eq(R.status, 400, "%s: status %d, body %.200s",
+                     bad_args[i].path, R.status, R.body);
+        cr_expect(strstr(R.body, bad_args[i].name) != NULL,
+                  "%s: no \"%s\" in %.200s", bad_args[i].path, bad_args[i].name,
+                  R.body);
+    }
+    /* /data behind its token: a huge page overflowed page * size. */
+    static const char *const data_bad[] = {"/data?page=9223372036854775807",
+                                           "/data?page=0", "/data?size=-1",
+                                           "/data?size=2x"};
+    for (size_t i = 0; i < sizeof data_bad / sizeof *data_bad; i++) {
+        cr_assert_eq(
+            http_curl(&R, (const char *[]){"-H", "Authorization: Bearer t",
+                                           url(0, data_bad[i]), NULL}),
+            0);
+        cr_expect_eq(R.status, 400, "%s: status %d", data_bad[i], R.status);
+    }
+    /* The range ends are still accepted. */
+    static const char *const good[] = {"/sse?n=0",  "/sse?n=2&interval=0.01",
+                                       "/stream/0", "/bytes/0?seed=7",
+                                       "/delay/0",  "/redirect/100"};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        cr_assert_eq(http_curl(&R, (const char *[]){url(0, good[i]), NULL}), 0);
+        cr_expect(R.status == 200 || R.status == 302, "%s: status %d", good[i],
+                  R.status);
+    }
+}
+
+/* Every numeric option is checked whole and in range, and the message names
+ * the option and the value: strtoul read "--workers -1" as 2^64 - 1 threads
+ * and "--workers abc" as 0 (one per CPU), "--max-redirects -1" as 2^32 - 1.
+ * The exit status is each command's usage status (docs/cli.md: 1 for
+ * get/serve, whose 2 means a timeout; docs/bench.md: 2 for bench). */
+Test(cli, numeric_options_are_checked)
+{
+    static const struct {
+        const char *args[6];
+        int status;
+        const char *msg;
+    } cases[] = {
+        {{"serve", "--workers", "-1"},
+         1,
+         "--workers wants an integer 0..1024, not \"-1\""},
+        {{"serve", "--workers", "abc"},
+         1,
+         "--workers wants an integer 0..1024, not \"abc\""},
+        {{"serve", "-w", "99999"}, 1, "not \"99999\""},
+        {{"serve", "--student-delay", "inf"},
+         1,
+         "--student-delay wants seconds 0..10, not \"inf\""},
+        {{"get", "--max-redirects", "-1", ":1/"},
+         1,
+         "--max-redirects wants an integer 0..1000, not \"-1\""},
+        {{"post", "--max-redirects", "abc", ":1/"},
+         1,
+         "corio post: --max-redirects"},
+        {{"get", "--timeout", "-3", ":1/"},
+         1,
+         "--timeout wants seconds 0.001..4000000, not \"-3\""},
+        {{"bench", "-c", "0"},
+         2,
+         "-c/--connections wants an integer 1..1000000, not \"0\""},
+        {{"bench", "-n", "-1"}, 2, "-n/--requests wants an integer"},
+        {{"bench", "-m", "x"},
+         2,
+         "-m/--inflight wants an integer 1..1000000, not \"x\""},
+        {{"bench", "-t", "-2"},
+         2,
+         "-t/--threads wants an integer 1..1000000, not \"-2\""},
+        {{"bench", "-d", "nan"}, 2, "-d/--duration wants a duration > 0"},
+        {{"bench", "-d", "1e30"}, 2, "not \"1e30\""},
+        {{"bench", "--timeout", "-3"}, 2, "--timeout wants a duration > 0"},
+        {{"bench", "--rate", "inf"},
+         2,
+         "--rate wants requests/s in (0, 1e9], not \"inf\""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const char *a[8];
+        size_t n = 0;
+        for (; n < 6 && cases[i].args[n] != NULL; n++)
+            a[n] = cases[i].args[n];
+        a[n] = NULL;
+        run_corio(&RUN, 5000, a);
+        cr_expect_eq(RUN.status, cases[i].status, "%s %s %s: exit %d (%s)",
+                     a[0], a[1], a[2], RUN.status, RUN.err);
+        cr_expect(strstr(RUN.err, cases[i].msg) != NULL,
+                  "%s %s %s: no '%s' in: %s", a[0], a[1], a[2], cases[i].msg,
+                  RUN.err);
+    }
+}
+
+/* --max-redirects 0 with --follow is httpie's: any redirect is one too many
+ * (an error, exit 1), where the client's own 0 would mean its default of 20.
+ * Without --follow the 3xx is the response. */
+Test(cli, max_redirects_zero_refuses_a_redirect)
+{
+    CORIO(20000, "get", "--follow", "--max-redirects", "0",
+          url(0, "/redirect/1"));
+    cr_expect_eq(RUN.status, 1, "exit %d (%s)", RUN.status, RUN.err);
+    cr_expect(strstr(RUN.err, "too many redirects") != NULL, "%s", RUN.err);
+    CORIO(20000, "get", "--follow", "--max-redirects", "1",
+          url(0, "/redirect/2"));
+    cr_expect_eq(RUN.status, 1, "limit 1: exit %d (%s)", RUN.status, RUN.err);
+    CORIO(20000, "get", "--follow", "--max-redirects", "2",
+          url(0, "/redirect/2"));
+    cr_expect_eq(RUN.status, 0, "limit 2: exit %d (%s)", RUN.status, RUN.err);
+    CORIO(20000, "get", "--max-redirects", "0", "--check-status",
+          url(0, "/redirect/1"));
+    cr_expect_eq(RUN.status, 3, "not followed: exit %d (%s)", RUN.status,
+                 RUN.err);
+}
+
+/* A multipart file part above 1 MiB is echoed whole: read_multipart read
+ * each part into a fixed 1 MiB buffer and cut it there without a word. The
+ * bound is the server's --max-body (413 beyond it). curl writes the answer
+ * to a file (the JSON holds the 2 MiB text). */
+Test(cli, serve_multipart_echoes_big_parts_whole)
+{
+    static const size_t big = 2u * 1024 * 1024 + 17;
+    char in[] = "/tmp/cio-cli-mp-XXXXXX", out[64], cmd[512], addr[64];
+    int fd = mkstemp(in);
+    cr_assert(fd >= 0);
+    char *data = malloc(big);
+    cr_assert(data != NULL);
+    for (size_t i = 0; i < big; i++)
+        data[i] = (char)('a' + (i * 7 + i / 4099) % 26);
+    cr_assert_eq(write(fd, data, big), (ssize_t)big);
+    close(fd);
+    snprintf(out, sizeof(out), "%s.json", in);
+
+    const char *argv[] = {CIO_CORIO_BIN, "serve",   "--listen",
+                          "127.0.0.1:0", "--quiet", "--max-body",
+                          "4194304",     NULL};
+    pid_t pid = spawn_serve(argv, addr, sizeof(addr));
+    snprintf(cmd, sizeof(cmd),
+             "curl -sS --max-time 20 -o %s -w '%%{http_code}' "
+             "-F 'up=@%s;type=text/plain' -F note=hi http://%s/post",
+             out, in, addr);
+    FILE *p = popen(cmd, "r");
+    cr_assert(p != NULL);
+    char code[16] = {0};
+    cr_expect(fgets(code, sizeof(code), p) != NULL);
+    pclose(p);
+    cr_expect_str_eq(code, "200");
+    json_error_t e;
+    json_t *j = json_load_file(out, 0, &e);
+    cr_expect(j != NULL, "not JSON: %s", e.text);
+    json_t *f = json_object_get(json_object_get(j, "files"), "up");
+    cr_expect_eq(json_string_length(f), big, "file part: %zu of %zu bytes",
+                 json_string_length(f), big);
+    cr_expect(json_string_length(f) == big &&
+                  memcmp(json_string_value(f), data, big) == 0,
+              "file part differs");
+    cr_expect_str_eq(jstr(j, "form", "note"), "hi");
+    json_decref(j);
+
+    /* Over --max-body: 413, not a cut echo. */
+    snprintf(cmd, sizeof(cmd),
+             "curl -sS --max-time 20 -o /dev/null -w '%%{http_code}' "
+             "-F 'up=@%s' -F 'up2=@%s' -F 'up3=@%s' http://%s/post",
+             in, in, in, addr);
+    p = popen(cmd, "r");
+    cr_assert(p != NULL);
+    memset(code, 0, sizeof(code));
+    cr_expect(fgets(code, sizeof(code), p) != NULL);
+    pclose(p);
+    cr_expect_str_eq(code, "413");
+    stop_serve(pid);
+    unlink(out);
+    unlink(in);
+    free(data);
+}

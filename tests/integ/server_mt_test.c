@@ -201,3 +201,64 @@ Test(server_mt, stop_right_after_start_from_other_threads)
         cr_expect_eq(srvfx_stop(&f), 0);
     }
 }
+
+/* A regex route hammered through several workers: each worker thread
+ * matches on its own copies of the route's regex (router.c: glibc's
+ * regexec locks each regex_t), and every answer carries its own value. */
+static int rx_item(cio_req *req, cio_resp *res, void *ud)
+{
+    (void)ud;
+    return cio_resp_printf(res, 200, "text/plain", "item %s v%s",
+                           cio_req_param(req, "id"), cio_req_param(req, "ver"));
+}
+
+struct rx_client {
+    unsigned port;
+    int id, n, ok;
+};
+
+static void *rx_client_main(void *p)
+{
+    struct rx_client *c = p;
+    for (int i = 0; i < c->n; i++) {
+        char req[128], want[64], out[1024];
+        int closed;
+        snprintf(req, sizeof(req),
+                 "GET /v%d/items/%d.json HTTP/1.1\r\nHost: a\r\n"
+                 "Connection: close\r\n\r\n",
+                 c->id, i);
+        snprintf(want, sizeof(want), "item %d v%d", i, c->id);
+        int fd = srvfx_connect(c->port);
+        if (fd < 0)
+            continue;
+        if (srvfx_exchange(fd, req, strlen(req), out, sizeof(out), 3000,
+                           &closed) > 0 &&
+            strncmp(out, "HTTP/1.1 200", 12) == 0 && strstr(out, want) != NULL)
+            c->ok++;
+        close(fd);
+    }
+    return NULL;
+}
+
+Test(server_mt, regex_route_from_several_workers)
+{
+    struct srvfx f = {0};
+    f.opts.workers = 3;
+    CIO_ASSERT_RC(cio_app_new(&f.app), 0);
+    CIO_ASSERT_RC(cio_app_get(f.app, "/v{ver:[0-9]+}/items/{id:[0-9]+}.json",
+                              rx_item, NULL),
+                  0);
+    CIO_ASSERT_RC(srvfx_start(&f), 0);
+    struct rx_client cs[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        cs[i] = (struct rx_client){.port = f.port, .id = i + 1, .n = 40};
+        cr_assert_eq(pthread_create(&th[i], NULL, rx_client_main, &cs[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        cr_expect_eq(cs[i].ok, cs[i].n, "client %d: %d of %d", i, cs[i].ok,
+                     cs[i].n);
+    }
+    cr_expect_eq(srvfx_stop(&f), 0);
+}

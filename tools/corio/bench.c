@@ -55,7 +55,8 @@ static long long parse_ms(const char *s)
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (errno || end == s || v < 0)
+    /* !(v >= 0) also refuses "nan", whose conversion below is undefined. */
+    if (errno || end == s || !(v >= 0))
         return -1;
     double mult = 1000;
     if (strcmp(end, "ms") == 0)
@@ -68,18 +69,10 @@ static long long parse_ms(const char *s)
         mult = 3600000;
     else
         return -1;
-    return (long long)(v * mult + 0.5);
-}
-
-static int parse_u64(const char *s, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *end != '\0' || s[0] == '-')
+    double ms = v * mult + 0.5;
+    if (!(ms < (double)UINT32_MAX + 1)) /* "inf", "1e30": out of range */
         return -1;
-    *out = v;
-    return 0;
+    return (long long)ms;
 }
 
 static char *read_file(const char *path, size_t *len)
@@ -272,7 +265,7 @@ int cmd_bench(int argc, char **argv)
     const char *plot = NULL;
     bool json = false, quiet = false;
     int status = 2;
-    uint64_t u;
+    unsigned long long u;
     long long ms;
     struct embedded emb;
     bool emb_on = false;
@@ -292,10 +285,12 @@ int cmd_bench(int argc, char **argv)
         case 'c':
         case 'm':
         case 't':
-            if (parse_u64(optarg, &u) < 0 || u == 0 || u > 1000000) {
-                fprintf(stderr, "corio bench: -%c wants a count >= 1\n", ch);
+            if (cli_uint("bench",
+                         ch == 'c'   ? "-c/--connections"
+                         : ch == 'm' ? "-m/--inflight"
+                                     : "-t/--threads",
+                         optarg, 1, 1000000, &u) < 0)
                 goto out;
-            }
             if (ch == 'c')
                 o.connections = (uint32_t)u;
             else if (ch == 'm')
@@ -304,16 +299,19 @@ int cmd_bench(int argc, char **argv)
                 o.threads = (uint32_t)u;
             break;
         case 'n':
-            if (parse_u64(optarg, &o.requests) < 0 || o.requests == 0) {
-                fprintf(stderr, "corio bench: -n wants a count >= 1\n");
+            if (cli_uint("bench", "-n/--requests", optarg, 1, UINT64_MAX, &u) <
+                0)
                 goto out;
-            }
+            o.requests = u;
             break;
         case 'd':
         case OPT_TIMEOUT:
             ms = parse_ms(optarg);
             if (ms <= 0 || ms > UINT32_MAX) {
-                fprintf(stderr, "corio bench: bad duration \"%s\"\n", optarg);
+                fprintf(stderr,
+                        "corio bench: %s wants a duration > 0 (10s, 500ms, "
+                        "2m, 1h), not \"%s\"\n",
+                        ch == 'd' ? "-d/--duration" : "--timeout", optarg);
                 goto out;
             }
             if (ch == 'd')
@@ -324,8 +322,12 @@ int cmd_bench(int argc, char **argv)
         case 'r': {
             char *end;
             o.rate = strtod(optarg, &end);
-            if (end == optarg || *end != '\0' || !(o.rate > 0)) {
-                fprintf(stderr, "corio bench: --rate wants requests/s > 0\n");
+            if (end == optarg || *end != '\0' ||
+                !(o.rate > 0 && o.rate <= 1e9)) {
+                fprintf(stderr,
+                        "corio bench: --rate wants requests/s in (0, 1e9], not "
+                        "\"%s\"\n",
+                        optarg);
                 goto out;
             }
             break;

@@ -30,6 +30,7 @@
 #include <jansson.h>
 
 #include "cmd.h"
+#include "progress.h"
 
 #define EXIT_ERROR 1
 #define EXIT_TIMEOUT 2
@@ -73,7 +74,9 @@ static void http_usage(FILE *f)
         "      --raw BODY         send BODY as is\n"
         "      --timeout SEC      connect/read/write timeout (fractions ok)\n"
         "  -F, --follow           follow redirects (off by default)\n"
-        "      --max-redirects N  with --follow (default 30)\n"
+        "      --max-redirects N  with --follow (default 30; with 0 a "
+        "redirect\n"
+        "                         is an error)\n"
         "      --cacert FILE      trust this CA bundle\n"
         "  -k, --insecure         do not verify the server's certificate\n"
         "      --http1.1          HTTP/1.1 only (the only version for now)\n"
@@ -353,45 +356,13 @@ static double mono(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void human(char *buf, size_t cap, double v)
-{
-    static const char *const u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    int i = 0;
-    while (v >= 1024 && i < 4) {
-        v /= 1024;
-        i++;
-    }
-    snprintf(buf, cap, i == 0 ? "%.0f %s" : "%.1f %s", v, u[i]);
-}
-
-/* One progress line on stderr: percent, bar, size, rate, ETA. */
+/* One progress line on stderr (the text is progress.c's). */
 static void progress(uint64_t done, int64_t total, uint64_t start_at, double t0,
                      bool final)
 {
-    char d[32], t[32], r[32], line[160];
-    double el = mono() - t0;
-    double rate = el > 0 ? (double)(done - start_at) / el : 0;
-    human(d, sizeof(d), (double)done);
-    human(r, sizeof(r), rate);
-    if (total > 0) {
-        int pct = (int)(100.0 * (double)done / (double)total);
-        int fill = pct / 5;
-        char bar[21];
-        for (int i = 0; i < 20; i++)
-            bar[i] = i < fill ? '#' : ' ';
-        bar[20] = '\0';
-        human(t, sizeof(t), (double)total);
-        double eta = rate > 0 ? (double)((uint64_t)total - done) / rate : 0;
-        if (final)
-            snprintf(line, sizeof(line), "%3d%% [%s] %s/%s  %s/s  in %.2f s",
-                     pct, bar, d, t, r, el);
-        else
-            snprintf(line, sizeof(line), "%3d%% [%s] %s/%s  %s/s  ETA %d:%02d",
-                     pct, bar, d, t, r, (int)eta / 60, (int)eta % 60);
-    } else {
-        snprintf(line, sizeof(line), "%s  %s/s  %s %.2f s", d, r,
-                 final ? "in" : "elapsed", el);
-    }
+    char line[160];
+    cli_progress_line(line, sizeof(line), done, total, start_at, mono() - t0,
+                      final);
     fprintf(stderr, "\r%-78s%s", line, final ? "\n" : "");
     fflush(stderr);
 }
@@ -441,6 +412,10 @@ static int download_body(struct http_cli *h, cio_response *r, const char *path,
         total = have > 0 && slash != NULL && slash[1] != '*'
                     ? strtoll(slash + 1, NULL, 10)
                     : (int64_t)last + 1;
+        /* A complete length not above the range's end is invalid (RFC 9110
+         * §14.4); the range itself frames the body, so it gives the size. */
+        if (total <= (int64_t)last)
+            total = (int64_t)last + 1;
     }
     /* Append only to the part a -c resume found; any other 206 (a Range
      * item) starts the file afresh like a 200. */
@@ -502,6 +477,12 @@ static int download_body(struct http_cli *h, cio_response *r, const char *path,
 
 /* ---------------------------------------------------------------- request */
 
+/* The statuses cio_client follows (with a Location). */
+static bool is_redirect(int st)
+{
+    return st == 301 || st == 302 || st == 303 || st == 307 || st == 308;
+}
+
 static int status_exit(int st, bool followed)
 {
     if (st >= 500)
@@ -527,7 +508,9 @@ static int run_request(void *arg)
     struct cio_client_opts co = {
         .timeouts = {.connect_ms = tmo, .read_ms = tmo, .write_ms = tmo},
         .tls = {.ca_file = h->cacert, .insecure_skip_verify = h->insecure},
-        .no_follow_redirects = !h->follow,
+        /* The client's 0 means its default (20): --max-redirects 0 does not
+         * follow and refuses a redirect below instead. */
+        .no_follow_redirects = !h->follow || h->max_redirects == 0,
         .max_redirects = h->max_redirects,
         .no_cookies = false,
         .no_decode = h->download,
@@ -605,6 +588,18 @@ static int run_request(void *arg)
         goto fail;
 
     int st = cio_response_status(r);
+    /* As httpie: with --follow, --max-redirects 0 makes any redirect one
+     * too many (an error), not a response to print. */
+    if (h->follow && h->max_redirects == 0 && is_redirect(st) &&
+        cio_response_header(r, "Location") != NULL) {
+        fprintf(stderr,
+                "corio: error: %s: too many redirects (--max-redirects 0): "
+                "HTTP %d to %s\n",
+                cio_strerror(CIO_EREDIRECT), st,
+                cio_response_header(r, "Location"));
+        h->exit_code = EXIT_ERROR;
+        goto done;
+    }
     FILE *hf = h->download ? stderr : stdout;
     if (h->show & SHOW_HEAD ||
         (h->download && (isatty(STDERR_FILENO) || st >= 300))) {
@@ -728,23 +723,22 @@ int cmd_http(int argc, char **argv)
         case 'R':
             h.raw = optarg;
             break;
-        case 'T': {
-            char *end;
-            h.timeout = strtod(optarg, &end);
-            /* Whole, > 0 and within the client's uint32 milliseconds. */
-            if (end == optarg || *end != '\0' ||
-                !(h.timeout > 0 && h.timeout <= 4000000)) {
-                fprintf(stderr, "corio: --timeout wants seconds > 0\n");
+        case 'T':
+            /* Within the client's uint32 milliseconds; 1 ms at least. */
+            if (cli_seconds(argv[0], "--timeout", optarg, 0.001, 4000000,
+                            &h.timeout) < 0)
                 return EXIT_ERROR;
-            }
             break;
-        }
         case 'F':
             h.follow = true;
             break;
-        case 'M':
-            h.max_redirects = (uint32_t)strtoul(optarg, NULL, 10);
+        case 'M': {
+            unsigned long long m;
+            if (cli_uint(argv[0], "--max-redirects", optarg, 0, 1000, &m) < 0)
+                return EXIT_ERROR;
+            h.max_redirects = (uint32_t)m;
             break;
+        }
         case 'C':
             h.cacert = optarg;
             break;

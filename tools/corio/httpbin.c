@@ -6,7 +6,9 @@
  */
 #include "httpbin.h"
 
-#include <ctype.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,7 @@
 #define MAX_STREAM 100
 #define MAX_REDIRECTS 100
 #define MAX_SSE 1000
+#define MAX_PAGE 1000000
 
 double httpbin_now(void)
 {
@@ -213,20 +216,38 @@ static int ctype_is(const char *ct, const char *want)
     return ct != NULL && strncasecmp(ct, want, strlen(want)) == 0;
 }
 
-/* Reads a multipart body into form (fields) and files (file contents). */
+/*
+ * Reads a multipart body into form (fields) and files (file contents), each
+ * part whole, as httpbin echoes them. A part used to be read into a fixed
+ * 1 MiB buffer and silently cut there; now the buffer grows, and the only
+ * bound is the server's max_body (`corio serve --max-body`), past which the
+ * read fails with CIO_ETOOBIG and the answer is 413.
+ */
 static int read_multipart(cio_req *req, json_t *form, json_t *files)
 {
     struct cio_part part;
     int rc;
-    static const size_t max = 1024 * 1024;
-    char *buf = malloc(max);
+    size_t cap = 65536;
+    char *buf = malloc(cap);
     if (buf == NULL)
         return CIO_ENOMEM;
     while ((rc = cio_req_part_next(req, &part)) == 1) {
         size_t len = 0;
         ptrdiff_t n;
-        while ((n = cio_req_part_read(req, buf + len, max - len)) > 0)
+        for (;;) {
+            if (len == cap) {
+                char *nb = cap <= SIZE_MAX / 2 ? realloc(buf, cap * 2) : NULL;
+                if (nb == NULL) {
+                    n = CIO_ENOMEM;
+                    break;
+                }
+                buf = nb;
+                cap *= 2;
+            }
+            if ((n = cio_req_part_read(req, buf + len, cap - len)) <= 0)
+                break;
             len += (size_t)n;
+        }
         if (n < 0) {
             rc = (int)n;
             break;
@@ -326,23 +347,57 @@ static int user_agent(cio_req *req, cio_resp *res, void *ud)
     return reply(res, json_pack("{s:o}", "user-agent", text(ua != NULL ? ua : "")));
 }
 
-/* Parses a non-negative decimal route parameter; -1 if it is not one. */
-static long param_num(const cio_req *req, const char *name)
+/*
+ * Numeric arguments of the endpoints (route parameters and query values).
+ * Only plain decimals are taken: no sign, spaces, exponent, hex, "nan" or
+ * "inf", so "-5", "abc", "2x" and an overflow are refused before any
+ * conversion, and a value outside lo..hi is refused too (never clamped or
+ * looped on). Each refusal is a 400 naming the argument (arg_bad).
+ */
+static bool arg_int(const char *s, long lo, long hi, long *out)
 {
-    const char *s = cio_req_param(req, name);
+    size_t n = s != NULL ? strspn(s, "0123456789") : 0;
+    if (n == 0 || s[n] != '\0' || n > 18) /* 18 digits fit a long */
+        return false;
+    long v = strtol(s, NULL, 10);
+    if (v < lo || v > hi)
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool arg_num(const char *s, double lo, double hi, double *out)
+{
+    size_t n = s != NULL ? strspn(s, "0123456789.") : 0;
+    if (n == 0 || s[n] != '\0' || n > 32)
+        return false;
     char *end;
-    if (s == NULL || !isdigit((unsigned char)s[0]))
-        return -1;
-    long v = strtol(s, &end, 10);
-    return *end == '\0' ? v : -1;
+    double v = strtod(s, &end);
+    if (end != s + n || !(v >= lo && v <= hi))
+        return false;
+    *out = v;
+    return true;
+}
+
+/* 400 "<name> must be <want>" (cio_resp_error copies the message). */
+static int arg_bad(cio_resp *res, const char *name, const char *want)
+{
+    char msg[160];
+    snprintf(msg, sizeof(msg), "%s must be %s", name, want);
+    return cio_resp_error(res, 400, msg);
+}
+
+static uint32_t to_ms(double s)
+{
+    return (uint32_t)(s * 1000.0 + 0.5);
 }
 
 static int status(cio_req *req, cio_resp *res, void *ud)
 {
     (void)ud;
-    long code = param_num(req, "code");
-    if (code < 200 || code > 599)
-        return cio_resp_error(res, 400, "status code must be 200..599");
+    long code;
+    if (!arg_int(cio_req_param(req, "code"), 200, 599, &code))
+        return arg_bad(res, "code", "an integer 200..599");
     cio_resp_set_status(res, (int)code);
     if (code >= 300 && code < 400 && code != 304)
         return cio_resp_set_header(res, "Location", "/redirect/1");
@@ -352,19 +407,13 @@ static int status(cio_req *req, cio_resp *res, void *ud)
     return 0;
 }
 
-static uint32_t seconds_ms(const char *s, double cap)
-{
-    double d = s != NULL ? strtod(s, NULL) : 0;
-    if (!(d > 0))
-        return 0;
-    return (uint32_t)((d > cap ? cap : d) * 1000.0 + 0.5);
-}
-
 static int delay(cio_req *req, cio_resp *res, void *ud)
 {
     (void)ud;
-    int rc = cio_sleep(
-        cio_after(seconds_ms(cio_req_param(req, "seconds"), MAX_DELAY_S)));
+    double secs;
+    if (!arg_num(cio_req_param(req, "seconds"), 0, MAX_DELAY_S, &secs))
+        return arg_bad(res, "seconds", "a number 0..10");
+    int rc = cio_sleep(cio_after(to_ms(secs)));
     if (rc < 0)
         return rc;
     return reply(res, get_info(req));
@@ -391,13 +440,13 @@ static int json_sample(cio_req *req, cio_resp *res, void *ud)
 static int bytes(cio_req *req, cio_resp *res, void *ud)
 {
     (void)ud;
-    long n = param_num(req, "n");
-    if (n < 0)
-        return cio_resp_error(res, 400, "n must be a number");
-    if (n > (long)MAX_BYTES)
-        n = MAX_BYTES;
-    const char *seed = cio_req_query(req, "seed");
-    uint64_t x = seed != NULL ? strtoull(seed, NULL, 10) : (uint64_t)time(NULL);
+    long n, seed = (long)time(NULL);
+    if (!arg_int(cio_req_param(req, "n"), 0, MAX_BYTES, &n))
+        return arg_bad(res, "n", "an integer 0..10485760");
+    const char *ss = cio_req_query(req, "seed");
+    if (ss != NULL && !arg_int(ss, 0, LONG_MAX, &seed))
+        return arg_bad(res, "seed", "a non-negative integer");
+    uint64_t x = (uint64_t)seed;
     x = x * 0x9E3779B97F4A7C15ull + 1;
     char len[32];
     snprintf(len, sizeof(len), "%ld", n);
@@ -426,11 +475,9 @@ static int bytes(cio_req *req, cio_resp *res, void *ud)
 static int stream(cio_req *req, cio_resp *res, void *ud)
 {
     (void)ud;
-    long n = param_num(req, "n");
-    if (n < 0)
-        return cio_resp_error(res, 400, "n must be a number");
-    if (n > MAX_STREAM)
-        n = MAX_STREAM;
+    long n;
+    if (!arg_int(cio_req_param(req, "n"), 0, MAX_STREAM, &n))
+        return arg_bad(res, "n", "an integer 0..100");
     int rc = cio_resp_set_header(res, "Content-Type", "application/json");
     if (rc == 0)
         rc = cio_resp_prepare(res);
@@ -505,9 +552,9 @@ static int cookies_change(cio_req *req, cio_resp *res, void *ud)
 static int redirect(cio_req *req, cio_resp *res, void *ud)
 {
     (void)ud;
-    long n = param_num(req, "n");
-    if (n < 1 || n > MAX_REDIRECTS)
-        return cio_resp_error(res, 400, "n must be 1..100");
+    long n;
+    if (!arg_int(cio_req_param(req, "n"), 1, MAX_REDIRECTS, &n))
+        return arg_bad(res, "n", "an integer 1..100");
     char loc[64];
     if (n == 1)
         snprintf(loc, sizeof(loc), "/get");
@@ -573,11 +620,15 @@ static int gzip_reply(cio_req *req, cio_resp *res, void *ud)
 static int sse(cio_req *req, cio_resp *res, void *ud)
 {
     (void)ud;
-    const char *ns = cio_req_query(req, "n");
-    long n = ns != NULL ? strtol(ns, NULL, 10) : 5;
-    if (n < 0 || n > MAX_SSE)
-        n = MAX_SSE;
-    uint32_t gap = seconds_ms(cio_req_query(req, "interval"), MAX_DELAY_S);
+    const char *ns = cio_req_query(req, "n"),
+               *is = cio_req_query(req, "interval");
+    long n = 5;
+    double interval = 0;
+    if (ns != NULL && !arg_int(ns, 0, MAX_SSE, &n))
+        return arg_bad(res, "n", "an integer 0..1000");
+    if (is != NULL && !arg_num(is, 0, MAX_DELAY_S, &interval))
+        return arg_bad(res, "interval", "a number of seconds 0..10");
+    uint32_t gap = to_ms(interval);
     int rc = cio_resp_sse_start(res);
     for (long i = 0; rc == 0 && i < n; i++) {
         char id[32], data[96];
@@ -608,7 +659,13 @@ static int student(cio_req *req, cio_resp *res, void *ud)
         pthread_mutex_unlock(&a->mu);
     }
     const char *d = cio_req_query(req, "delay");
-    uint32_t ms = d != NULL ? seconds_ms(d, MAX_DELAY_S) : o->student_delay_ms;
+    uint32_t ms = o->student_delay_ms;
+    double secs;
+    if (d != NULL) {
+        if (!arg_num(d, 0, MAX_DELAY_S, &secs))
+            return arg_bad(res, "delay", "a number of seconds 0..10");
+        ms = to_ms(secs);
+    }
     if (ms > 0) {
         int rc = cio_sleep(cio_after(ms));
         if (rc < 0)
@@ -670,10 +727,12 @@ static int data_page(cio_req *req, cio_resp *res, void *ud)
     if (bearer_token(req) == NULL)
         return bearer_challenge(res);
     const char *p = cio_req_query(req, "page"), *s = cio_req_query(req, "size");
-    long page = p != NULL ? strtol(p, NULL, 10) : 1;
-    long size = s != NULL ? strtol(s, NULL, 10) : 10;
-    if (page < 1 || size < 1 || size > 1000)
-        return cio_resp_error(res, 400, "page >= 1 and 1 <= size <= 1000");
+    long page = 1, size = 10;
+    /* page * size stays far from overflow. */
+    if (p != NULL && !arg_int(p, 1, MAX_PAGE, &page))
+        return arg_bad(res, "page", "an integer 1..1000000");
+    if (s != NULL && !arg_int(s, 1, 1000, &size))
+        return arg_bad(res, "size", "an integer 1..1000");
     json_t *items = json_array();
     for (long i = (page - 1) * size; i < page * size && i < DATA_TOTAL; i++) {
         char name[32];

@@ -10,12 +10,48 @@
  * Each command lives in its own file and is declared in cmd.h; this file
  * only dispatches on the first argument.
  */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <corio/corio.h>
 
 #include "cmd.h"
+
+int cli_uint(const char *cmd, const char *opt, const char *s,
+             unsigned long long lo, unsigned long long hi,
+             unsigned long long *out)
+{
+    size_t n = strspn(s, "0123456789");
+    char *end;
+    errno = 0;
+    unsigned long long v = n > 0 ? strtoull(s, &end, 10) : 0;
+    if (n == 0 || s[n] != '\0' || errno != 0 || v < lo || v > hi) {
+        fprintf(stderr,
+                "corio %s: %s wants an integer %llu..%llu, not \"%s\"\n", cmd,
+                opt, lo, hi, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_seconds(const char *cmd, const char *opt, const char *s, double lo,
+                double hi, double *out)
+{
+    size_t n = strspn(s, "0123456789.");
+    char *end = (char *)s;
+    double v = n > 0 ? strtod(s, &end) : 0;
+    /* !(a && b) also refuses NaN, which no plain decimal gives anyway. */
+    if (n == 0 || s[n] != '\0' || end != s + n || !(v >= lo && v <= hi)) {
+        fprintf(stderr, "corio %s: %s wants seconds %.10g..%.10g, not \"%s\"\n",
+                cmd, opt, lo, hi, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
 
 struct command {
     const char *name;

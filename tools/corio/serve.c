@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * corio serve [DIR] [--listen ADDR] [--tls-cert F --tls-key F] [--workers N]
+ *             [--max-body BYTES]
  *             [--access-log common|combined|json] [--student-delay S] [--quiet]
  *
  * Static files from DIR (with Range, ETag and an HTML listing) plus the
@@ -33,11 +34,17 @@ static void serve_usage(FILE *f)
             "      --tls-key FILE       PEM private key\n"
             "  -w, --workers N          worker threads (default 1; 0 = one per "
             "CPU)\n"
+            "      --max-body BYTES     request body limit, 413 beyond "
+            "(default 1048576)\n"
             "      --access-log FMT     common, combined or json (to stderr)\n"
             "      --student-delay S    /getStudentInfo answers after S "
             "seconds (default 0)\n"
             "  -q, --quiet              no banner\n");
 }
+
+#define MAX_WORKERS 1024
+/* /post and /anything hold a body (and echo it) in memory: 1 GiB at most. */
+#define MAX_BODY (1024ull * 1024 * 1024)
 
 struct serve_ctx {
     const char *dir;
@@ -66,6 +73,7 @@ int cmd_serve(int argc, char **argv)
         {"tls-cert", required_argument, NULL, 'c'},
         {"tls-key", required_argument, NULL, 'k'},
         {"workers", required_argument, NULL, 'w'},
+        {"max-body", required_argument, NULL, 'b'},
         {"access-log", required_argument, NULL, 'a'},
         {"student-delay", required_argument, NULL, 's'},
         {"quiet", no_argument, NULL, 'q'},
@@ -75,6 +83,7 @@ int cmd_serve(int argc, char **argv)
     const char *listen = "127.0.0.1:8080", *cert = NULL, *key = NULL,
                *log = NULL;
     unsigned workers = 1;
+    unsigned long long max_body = 1024 * 1024;
     double student = 0;
     struct serve_ctx ctx = {0};
     int c;
@@ -91,19 +100,28 @@ int cmd_serve(int argc, char **argv)
         case 'k':
             key = optarg;
             break;
-        case 'w':
-            workers = (unsigned)strtoul(optarg, NULL, 10);
+        case 'w': {
+            unsigned long long w;
+            /* strtoul read "-1" as 2^64 - 1 threads and "abc" as 0 (one
+             * per CPU). 1024 is far above any sensible count. */
+            if (cli_uint("serve", "--workers", optarg, 0, MAX_WORKERS, &w) < 0)
+                return 1;
+            workers = (unsigned)w;
+            break;
+        }
+        case 'b':
+            if (cli_uint("serve", "--max-body", optarg, 1, MAX_BODY,
+                         &max_body) < 0)
+                return 1;
             break;
         case 'a':
             log = optarg;
             break;
-        case 's': {
-            char *end;
-            student = strtod(optarg, &end);
-            if (end == optarg || *end != '\0')
-                student = -1; /* rejected below */
+        case 's':
+            if (cli_seconds("serve", "--student-delay", optarg, 0, 10,
+                            &student) < 0)
+                return 1;
             break;
-        }
         case 'q':
             ctx.quiet = 1;
             break;
@@ -125,10 +143,6 @@ int cmd_serve(int argc, char **argv)
         strcmp(log, "combined") != 0 && strcmp(log, "json") != 0) {
         fprintf(stderr,
                 "corio serve: --access-log wants common, combined or json\n");
-        return 1;
-    }
-    if (!(student >= 0 && student <= 10)) { /* NaN too */
-        fprintf(stderr, "corio serve: --student-delay wants 0..10 seconds\n");
         return 1;
     }
 
@@ -155,6 +169,7 @@ int cmd_serve(int argc, char **argv)
     struct cio_server_opts opts = {
         .listens = listens,
         .workers = workers,
+        .limits = {.max_body = max_body},
         .server_name = "corio/" CIO_VERSION_STRING,
         .on_listen = on_listen,
         .ud = &ctx,

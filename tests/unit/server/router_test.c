@@ -5,6 +5,7 @@
  * GET, "*" routes, pattern errors with their messages, url_for and its
  * round trip, and a printed (not asserted) scaling check.
  */
+#include <pthread.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -563,4 +564,69 @@ Test(router, scaling_printed)
     }
     cio__router_free(small);
     cio__router_free(large);
+}
+
+/* ---------------------------------------------------------------- threads */
+
+/* Regex routes matched from several threads at once: each thread gets its
+ * own compiled copies (glibc's regexec locks each regex_t, so threads
+ * sharing one queued on it), the values stay right, and threads that run
+ * no regex get none. */
+struct rx_thread {
+    const struct cio__router *r;
+    int id, ok, n;
+};
+
+static void *rx_thread_main(void *arg)
+{
+    struct rx_thread *t = arg;
+    for (int i = 0; i < t->n; i++) {
+        char path[64], want[32];
+        struct cio__route_match m;
+        snprintf(path, sizeof(path), "/v%d/items/%d.json", t->id, i);
+        snprintf(want, sizeof(want), "%d", i);
+        if (cio__router_match(t->r, CIO_STR_LIT("GET"), cio_str_c(path), &m) ==
+                CIO__ROUTE_FOUND &&
+            m.nparams == 2 && m.params[1].value.len == strlen(want) &&
+            memcmp(m.params[1].value.ptr, want, strlen(want)) == 0)
+            t->ok++;
+    }
+    return NULL;
+}
+
+Test(router, regex_copies_per_thread)
+{
+    static const struct rdef defs[] = {
+        {"GET", "/v{ver:[0-9]+}/items/{id:[0-9]+}.json"},
+        {"GET", "/static"},
+    };
+    struct cio__router *r = build(defs, 2);
+    cr_expect_eq(cio__router_rx_threads(r), 0);
+    struct cio__route_match m;
+    /* a static route runs no regex: no copies for this thread */
+    cr_expect_eq(
+        cio__router_match(r, CIO_STR_LIT("GET"), CIO_STR_LIT("/static"), &m),
+        CIO__ROUTE_FOUND);
+    cr_expect_eq(cio__router_rx_threads(r), 0);
+
+    enum { NT = 3 };
+    struct rx_thread t[NT];
+    pthread_t th[NT];
+    for (int i = 0; i < NT; i++) {
+        t[i] = (struct rx_thread){.r = r, .id = i + 1, .n = 500};
+        cr_assert_eq(pthread_create(&th[i], NULL, rx_thread_main, &t[i]), 0);
+    }
+    for (int i = 0; i < NT; i++) {
+        pthread_join(th[i], NULL);
+        cr_expect_eq(t[i].ok, t[i].n, "thread %d: %d of %d", i, t[i].ok,
+                     t[i].n);
+    }
+    cr_expect_eq(cio__router_rx_threads(r), NT);
+    /* this thread now matches a regex too: its own set, once */
+    for (int i = 0; i < 2; i++)
+        cr_expect_eq(cio__router_match(r, CIO_STR_LIT("GET"),
+                                       CIO_STR_LIT("/v9/items/7.json"), &m),
+                     CIO__ROUTE_FOUND);
+    cr_expect_eq(cio__router_rx_threads(r), NT + 1);
+    cio__router_free(r);
 }

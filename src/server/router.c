@@ -422,10 +422,25 @@ struct rx_copies {
 #define MAX_RX_SETS 256
 #define TL_CACHE 4
 
+/* A path made of static segments only that ends at a node with
+ * endpoints: the whole path, for the static index (static_build). */
+struct static_ent {
+    char *path;
+    size_t len;
+    const struct node *n;
+};
+
 struct cio__router {
     struct node root;
     int compiled;
     struct rx_copies *copies; /* after compile, if any tail regex */
+    /* After compile: every all-static route by its whole path, in an
+     * open-addressing index (slot = entry + 1, 0 = empty), smask + 1
+     * slots, at most half full. NULL: no static route, or no memory. */
+    struct static_ent *sents;
+    size_t nsents, capsents;
+    uint32_t *sslots;
+    size_t smask;
 };
 
 static int grow(void *pptr, size_t *cap, size_t n, size_t size)
@@ -509,10 +524,22 @@ static void copies_free(struct rx_copies *c)
     cio__free(c);
 }
 
+static void static_free(struct cio__router *r)
+{
+    for (size_t i = 0; i < r->nsents; i++)
+        cio__free(r->sents[i].path);
+    cio__free(r->sents);
+    cio__free(r->sslots);
+    r->sents = NULL;
+    r->sslots = NULL;
+    r->nsents = r->capsents = 0;
+}
+
 void cio__router_free(struct cio__router *r)
 {
     if (r == NULL)
         return;
+    static_free(r);
     copies_free(r->copies);
     node_fini(&r->root);
     cio__free(r);
@@ -933,11 +960,80 @@ static void copies_init(struct cio__router *r)
     r->copies = c;
 }
 
+/* Collects the all-static routes under n, whose path is buf[0..len). */
+static int static_collect(struct cio__router *r, const struct node *n,
+                          char **buf, size_t *cap, size_t len)
+{
+    if (n->neps > 0 && len > 0) {
+        if (grow(&r->sents, &r->capsents, r->nsents, sizeof *r->sents) < 0)
+            return CIO_ENOMEM;
+        char *p = cio__malloc(len + 1);
+        if (p == NULL)
+            return CIO_ENOMEM;
+        memcpy(p, *buf, len);
+        p[len] = '\0';
+        r->sents[r->nsents++] = (struct static_ent){p, len, n};
+    }
+    for (size_t i = 0; i < n->nkids; i++) {
+        const struct child *k = &n->kids[i];
+        size_t need = len + 1 + k->len;
+        if (need > *cap) {
+            size_t ncap = *cap * 2 > need ? *cap * 2 : need;
+            char *nb = cio__realloc(*buf, ncap);
+            if (nb == NULL)
+                return CIO_ENOMEM;
+            *buf = nb;
+            *cap = ncap;
+        }
+        (*buf)[len] = '/';
+        memcpy(*buf + len + 1, k->seg, k->len);
+        int rc = static_collect(r, k->node, buf, cap, need);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/*
+ * The static index: a request whose whole path is a static route is found
+ * with one hash and one compare, not a walk (the walk tries static
+ * children first at every level, so it would find the same route first).
+ * Without memory for it every match walks, as before.
+ */
+static void static_build(struct cio__router *r)
+{
+    size_t cap = 256;
+    char *buf = cio__malloc(cap);
+    if (buf == NULL || static_collect(r, &r->root, &buf, &cap, 0) < 0 ||
+        r->nsents == 0 || r->nsents > UINT32_MAX / 4) {
+        cio__free(buf);
+        static_free(r);
+        return;
+    }
+    cio__free(buf);
+    size_t nslots = 16;
+    while (nslots < r->nsents * 2)
+        nslots *= 2;
+    r->sslots = cio__calloc(nslots, sizeof *r->sslots);
+    if (r->sslots == NULL) {
+        static_free(r);
+        return;
+    }
+    r->smask = nslots - 1;
+    for (size_t i = 0; i < r->nsents; i++) {
+        size_t j = seg_hash(r->sents[i].path, r->sents[i].len) & r->smask;
+        while (r->sslots[j] != 0)
+            j = (j + 1) & r->smask;
+        r->sslots[j] = (uint32_t)(i + 1);
+    }
+}
+
 int cio__router_compile(struct cio__router *r)
 {
     if (!r->compiled) {
         index_node(&r->root);
         copies_init(r);
+        static_build(r);
     }
     r->compiled = 1;
     return 0;
@@ -1218,14 +1314,35 @@ static void build_allow(struct mstate *st)
 int cio__router_match(const struct cio__router *r, struct cio_str method,
                       struct cio_str path, struct cio__route_match *m)
 {
-    struct mstate st = {
-        .r = r, .path = path.ptr, .len = path.len, .method = method, .m = m};
+    struct mstate st; /* not zeroed whole: vals and allow fill as used */
+    st.r = r;
+    st.res = NULL;
+    st.res_known = 0;
+    st.path = path.ptr;
+    st.len = path.len;
+    st.method = method;
+    st.nvals = 0;
+    st.nallow = 0;
+    st.m = m;
     m->target = NULL;
     m->pattern = NULL;
     m->nparams = 0;
     m->allow[0] = '\0';
     if (path.len == 0 || path.ptr[0] != '/')
         return CIO__ROUTE_NOT_FOUND;
+    if (r->sslots != NULL) {
+        size_t j = seg_hash(path.ptr, path.len) & r->smask;
+        for (uint32_t v; (v = r->sslots[j]) != 0; j = (j + 1) & r->smask) {
+            const struct static_ent *e = &r->sents[v - 1];
+            if (e->len != path.len || memcmp(e->path, path.ptr, path.len) != 0)
+                continue;
+            for (size_t i = 0; i < e->n->neps; i++)
+                if (try_endpoint(&st, e->n->eps[i], NULL, NULL))
+                    return CIO__ROUTE_FOUND;
+            st.nallow = 0; /* the walk below notes Allow itself */
+            break;
+        }
+    }
     if (walk(&st, &r->root, 1, 0))
         return CIO__ROUTE_FOUND;
     if (st.nallow == 0)

@@ -231,7 +231,8 @@ ptrdiff_t cio__h1_write_response(char *buf, size_t cap,
         field(&o, CIO_STR_LIT("Server"), r->server);
     if (r->add_date && !extra_has(r->extra, "date") &&
         (r->headers == NULL || !(cio__headers_known(r->headers) & CIO__HK_DATE)))
-        put(&o, cio__h1_date_line(), CIO__H1_DATE_LINE_LEN);
+        put(&o, r->date_line != NULL ? r->date_line : cio__h1_date_line(),
+            CIO__H1_DATE_LINE_LEN);
     put(&o, "\r\n", 2);
     return finish(&o, need);
 }

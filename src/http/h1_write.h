@@ -53,6 +53,10 @@ struct cio__h1_response {
     uint64_t length;
     const char *connection;
     struct cio_str server;
+    /* With add_date: the line to write (CIO__H1_DATE_LINE_LEN bytes, from
+     * cio__h1_date_line() earlier in the same turn, say), or NULL to
+     * take cio__h1_date_line() now. */
+    const char *date_line;
 };
 
 /*

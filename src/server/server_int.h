@@ -275,6 +275,8 @@ struct cio__worker {
     struct cio__list all;    /* every struct cio__conn */
     struct cio__conn *qhead, *qtail; /* readable, waiting for a serving task */
     unsigned nstarting;      /* serving tasks spawned, not yet running */
+    const char *date_line;   /* turn_date's cache (this loop's thread) */
+    cio_time date_at;
     struct cio__list pool;   /* free struct cio__hctx */
     size_t npool;
     cio_listener **lns;

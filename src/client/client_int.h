@@ -220,4 +220,8 @@ ptrdiff_t cio__conn_read(struct cio__conn *cn, cio_response *r,
 void cio__phase(struct cio__send *st, int phase);
 double cio__mono_ms(void);
 
+/* Read-aheads of cold multipart file parts run on the executor
+ * (src/client/h1.c), for tests. */
+extern _Atomic unsigned long cio__client_read_aheads;
+
 #endif

@@ -5,13 +5,19 @@
  * decide the body framing. The body itself is read by client.c through
  * cio__resp_read_raw, which is shared with the mock transport.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/alloc.h"
 #include "base/errmsg.h"
 #include "client/client_int.h"
 #include "http/h1_write.h"
+#include "http/multipart.h"
 #include "net/stream.h"
 
 static void h1_fini(struct cio__conn *cn)
@@ -116,12 +122,109 @@ static int write_all(struct cio__conn *cn, struct cio__send *st,
     return 0;
 }
 
+/*
+ * File parts of a multipart body are read without waiting for the disk:
+ * bytes in the page cache are read on the loop (preadv2 RWF_NOWAIT); when
+ * the next bytes are not there, a read-ahead runs on the executor and the
+ * loop reads again. The read-ahead owns a duplicate of the descriptor and
+ * its buffer, so a request canceled meanwhile leaves it nothing shared
+ * (the job's dispose frees them whenever it ends).
+ */
+#define READ_AHEAD (1u << 20)
+#define READ_AHEAD_BUF 65536u
+
+_Atomic unsigned long cio__client_read_aheads;
+
+struct read_ahead {
+    int fd;
+    int64_t off;
+    size_t len;
+    char *buf;
+};
+
+static void *read_ahead_run(void *arg)
+{
+    struct read_ahead *ra = arg;
+    size_t done = 0;
+    while (done < ra->len) {
+        size_t want = ra->len - done < READ_AHEAD_BUF ? ra->len - done : READ_AHEAD_BUF;
+        ssize_t r = pread(ra->fd, ra->buf, want, (off_t)(ra->off + (int64_t)done));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        done += (size_t)r;
+    }
+    return NULL;
+}
+
+static void read_ahead_free(struct read_ahead *ra)
+{
+    close(ra->fd);
+    cio__free(ra->buf);
+    cio__free(ra);
+}
+
+static void read_ahead_dispose(void *result, void *arg)
+{
+    (void)result;
+    read_ahead_free(arg);
+}
+
+/* 0: read ahead (or nothing to do), 1: could not set one up (read on the
+ * loop instead), < 0: the caller was canceled or timed out. */
+static int read_ahead(cio_multipart *mp)
+{
+    int fd;
+    int64_t off, left;
+    if (cio__multipart_cold_spot(mp, &fd, &off, &left) < 0)
+        return 1;
+    struct read_ahead *ra = cio__calloc(1, sizeof(*ra));
+    if (ra == NULL)
+        return 1;
+    ra->buf = cio__malloc(READ_AHEAD_BUF);
+    ra->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (ra->buf == NULL || ra->fd < 0) {
+        if (ra->fd >= 0)
+            close(ra->fd);
+        cio__free(ra->buf);
+        cio__free(ra);
+        return 1;
+    }
+    ra->off = off;
+    ra->len = left >= 0 && (uint64_t)left < READ_AHEAD ? (size_t)left : READ_AHEAD;
+    struct cio_job job = {.fn = read_ahead_run, .arg = ra,
+                          .dispose = read_ahead_dispose};
+    atomic_fetch_add(&cio__client_read_aheads, 1);
+    int rc = cio_blocking_job(&job, NULL);
+    if (rc == 0)
+        read_ahead_free(ra);
+    return rc;
+}
+
+static ptrdiff_t multipart_next(cio_multipart *mp, char *buf, size_t cap)
+{
+    for (int tries = 0;; tries++) {
+        bool cold;
+        ptrdiff_t n = cio__multipart_read_nowait(mp, buf, cap, &cold);
+        if (!cold || n > 0)
+            return n;
+        /* evicted again before we got to it (a machine short of memory):
+         * after a few read-aheads, read here rather than loop */
+        int rc = tries < 3 ? read_ahead(mp) : 1;
+        if (rc < 0)
+            return rc;
+        if (rc == 1)
+            return cio_multipart_read(mp, buf, cap);
+    }
+}
+
 /* Next piece of a streamed body into buf: > 0, 0 at the end, or < 0. */
 static ptrdiff_t body_next(struct cio_request_info *q, char *buf, size_t cap)
 {
     if (q->body_kind == CIO__BODY_FN)
         return q->body_fn(buf, cap, q->body_ud);
-    return cio_multipart_read(q->multipart, buf, cap);
+    return multipart_next(q->multipart, buf, cap);
 }
 
 static int send_body(struct cio__conn *cn, struct cio__send *st, size_t *sent)

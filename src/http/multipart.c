@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <corio/http/multipart.h>
@@ -235,6 +236,7 @@ struct part {
     int64_t off;          /* regular files: first byte */
     int64_t len;          /* content bytes; -1: until EOF */
     bool regular;         /* pread from off; can be read again */
+    bool no_nowait;       /* RWF_NOWAIT refused here: plain pread */
 };
 
 /* Where the reader is: part cur (== nparts: the closing line), segment seg
@@ -659,12 +661,18 @@ static int open_path(struct part *pt)
     return 0;
 }
 
+/* body_read's answer when nowait and the bytes are not in memory (no
+ * CIO_E* code and no byte count). */
+#define COLD PTRDIFF_MIN
+
 /*
  * Reads file content into buf[0..cap). Returns bytes (> 0), 0 at the end
- * of the part, CIO_EAGAIN, or an error.
+ * of the part, CIO_EAGAIN, or an error; with nowait, COLD when a regular
+ * file's next bytes are not in the page cache (the read would wait for
+ * the disk: preadv2 with RWF_NOWAIT), COLD.
  */
 static ptrdiff_t body_read(struct part *pt, uint64_t done, char *buf,
-                           size_t cap)
+                           size_t cap, bool nowait)
 {
     size_t want = cap;
     ssize_t r;
@@ -680,15 +688,26 @@ static ptrdiff_t body_read(struct part *pt, uint64_t done, char *buf,
         if (rc < 0)
             return rc;
     }
+    if (nowait && pt->regular && !pt->no_nowait) {
+        struct iovec v = {buf, want};
+        do
+            r = preadv2(pt->fd, &v, 1, pt->off + (off_t)done, RWF_NOWAIT);
+        while (r < 0 && errno == EINTR);
+        if (r >= 0 || errno == EAGAIN)
+            goto got;
+        /* a file system (or kernel) without RWF_NOWAIT: read plainly */
+        pt->no_nowait = true;
+    }
     do {
         if (pt->regular)
             r = pread(pt->fd, buf, want, pt->off + (off_t)done);
         else
             r = read(pt->fd, buf, want);
     } while (r < 0 && errno == EINTR);
+got:
     if (r < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK)
-            return CIO_EAGAIN;
+            return pt->regular ? COLD : CIO_EAGAIN;
         return cio__err(-errno, "multipart: reading a file part: %s",
                         strerror(errno));
     }
@@ -699,7 +718,7 @@ static ptrdiff_t body_read(struct part *pt, uint64_t done, char *buf,
     return r;
 }
 
-ptrdiff_t cio_multipart_read(cio_multipart *mp, void *out, size_t cap)
+static ptrdiff_t mp_read(cio_multipart *mp, void *out, size_t cap, bool *cold)
 {
     char *buf = out;
     size_t n = 0;
@@ -732,7 +751,11 @@ ptrdiff_t cio_multipart_read(cio_multipart *mp, void *out, size_t cap)
                 break;
             }
             size_t avail = cap - n;
-            ptrdiff_t r = body_read(pt, mp->segoff, buf + n, avail);
+            ptrdiff_t r = body_read(pt, mp->segoff, buf + n, avail, cold != NULL);
+            if (r == COLD) {
+                *cold = true;
+                return (ptrdiff_t)n;
+            }
             if (r == CIO_EAGAIN)
                 return n > 0 ? (ptrdiff_t)n : CIO_EAGAIN;
             if (r < 0) {
@@ -792,6 +815,32 @@ ptrdiff_t cio_multipart_read(cio_multipart *mp, void *out, size_t cap)
         }
     }
     return (ptrdiff_t)n;
+}
+
+ptrdiff_t cio_multipart_read(cio_multipart *mp, void *out, size_t cap)
+{
+    return mp_read(mp, out, cap, NULL);
+}
+
+ptrdiff_t cio__multipart_read_nowait(cio_multipart *mp, void *out, size_t cap,
+                                     bool *cold)
+{
+    *cold = false;
+    return mp_read(mp, out, cap, cold);
+}
+
+int cio__multipart_cold_spot(const cio_multipart *mp, int *fd, int64_t *off,
+                             int64_t *left)
+{
+    if (mp->seg != SEG_BODY || mp->cur >= mp->nparts)
+        return CIO_EINVAL;
+    const struct part *pt = &mp->parts[mp->cur];
+    if (!pt->regular || pt->fd < 0)
+        return CIO_EINVAL;
+    *fd = pt->fd;
+    *off = pt->off + (int64_t)mp->segoff;
+    *left = pt->len >= 0 ? pt->len - (int64_t)mp->segoff : -1;
+    return 0;
 }
 
 /* ================================================================ parser */

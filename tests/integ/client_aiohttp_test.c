@@ -8,6 +8,18 @@
  */
 #include <jansson.h>
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "client/client_int.h"
 #include "test.h"
 #include "aiohttp_peer.h"
 
@@ -180,6 +192,71 @@ static void t_forms(cio_client *c)
 Test(client_aiohttp, form_and_multipart_echo)
 {
     run(t_forms, NULL);
+}
+
+/*
+ * A file part whose bytes are not in the page cache is read ahead on the
+ * executor, not on the loop (src/client/h1.c): the upload is byte-exact
+ * and the read-ahead counter moved.
+ */
+static char cold_path[64];
+static char cold_sha[65];
+
+static void t_cold_file(cio_client *c)
+{
+    unsigned long before = atomic_load(&cio__client_read_aheads);
+    cio_multipart *mp;
+    CIO_ASSERT_RC(cio_multipart_new(&mp, NULL), 0);
+    CIO_ASSERT_RC(cio_multipart_add_file_path(mp, &(struct cio_multipart_file){
+                      .name = "f", .filename = "cold.bin",
+                      .content_type = "application/octet-stream"},
+                      cold_path), 0);
+    json_t *j = get_json(c, "POST", "/multipart", &(struct cio_request){.multipart = mp}, 200);
+    json_t *parts = json_object_get(j, "parts");
+    cr_assert_eq(json_array_size(parts), 1);
+    cr_expect_eq(jint(json_array_get(parts, 0), "size"), 3 << 20);
+    cr_expect_str_eq(jstr(json_array_get(parts, 0), "sha256"), cold_sha);
+    json_decref(j);
+    cio_multipart_free(mp);
+    cr_expect_gt(atomic_load(&cio__client_read_aheads), before,
+                 "the cold file was read on the loop");
+}
+
+Test(client_aiohttp, cold_file_part_is_read_ahead_on_the_executor)
+{
+    enum { SIZE = 3 << 20 };
+    static unsigned char data[SIZE];
+    unsigned x = 12345;
+    for (size_t i = 0; i < SIZE; i++) {
+        x = x * 1103515245u + 12345u;
+        data[i] = (unsigned char)(x >> 16);
+    }
+    unsigned char md[32];
+    unsigned mdlen = 0;
+    cr_assert(EVP_Digest(data, SIZE, md, &mdlen, EVP_sha256(), NULL) == 1);
+    for (unsigned i = 0; i < 32; i++)
+        snprintf(cold_sha + 2 * i, 3, "%02x", md[i]);
+    /* on the disk, not in /dev/shm: a file system with a page cache */
+    snprintf(cold_path, sizeof(cold_path), "/var/tmp/cio-cold-XXXXXX");
+    int fd = mkstemp(cold_path);
+    cr_assert(fd >= 0);
+    cr_assert_eq(write(fd, data, SIZE), SIZE);
+    cr_assert_eq(fsync(fd), 0);
+    cr_assert_eq(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+    /* the check needs a file system that evicts on request and knows
+     * RWF_NOWAIT (ext4, xfs, btrfs): say so when this one does not */
+    char b[4096];
+    struct iovec v = {b, sizeof(b)};
+    ssize_t r = preadv2(fd, &v, 1, 0, RWF_NOWAIT);
+    int e = errno;
+    close(fd);
+    if (!(r < 0 && e == EAGAIN)) {
+        unlink(cold_path);
+        cr_skip_test("%s stayed in the page cache or RWF_NOWAIT is refused (%zd, %s)",
+                     cold_path, r, strerror(e));
+    }
+    run(t_cold_file, NULL);
+    unlink(cold_path);
 }
 
 static void t_auth(cio_client *c)

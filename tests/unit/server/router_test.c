@@ -6,10 +6,12 @@
  * round trip, and a printed (not asserted) scaling check.
  */
 #include <pthread.h>
+#include <regex.h>
 #include <stdint.h>
 #include <time.h>
 
 #include "test.h"
+#include "base/alloc.h"
 #include "server/router.h"
 
 #define COUNTOF(a) (sizeof(a) / sizeof((a)[0]))
@@ -667,5 +669,26 @@ Test(router, regex_copies_only_of_regexes_run)
     for (int i = 0; i < 2; i++)
         cr_expect_eq(rx_one_main(r), r);
     cr_expect_eq(cio__router_rx_copies(r), 2);
+    cio__router_free(r);
+}
+
+/* Without memory for a copy, the match runs on the shared regex (found
+ * all the same) and the next match compiles the copy. */
+static int fail_regex_t(size_t size)
+{
+    return size == sizeof(regex_t);
+}
+
+Test(router, regex_copy_without_memory_uses_shared)
+{
+    static const struct rdef defs[] = {{"GET", "/r7/{x:[0-9]+}"}};
+    struct cio__router *r = build(defs, 1);
+    cio__alloc_fail_hook = fail_regex_t;
+    void *ret = rx_one_main(r);
+    cio__alloc_fail_hook = NULL;
+    cr_expect_eq(ret, r, "not found without memory for the copy");
+    cr_expect_eq(cio__router_rx_copies(r), 0);
+    cr_expect_eq(rx_one_main(r), r);
+    cr_expect_eq(cio__router_rx_copies(r), 1);
     cio__router_free(r);
 }

@@ -397,14 +397,20 @@ struct node {
  * Per-thread copies of the tail regexes. glibc's regexec takes a lock in
  * each regex_t (its DFA cache is shared state), so workers matching the
  * same route on one regex_t queue on that lock. After compile, each thread
- * that runs a regex gets its own copies (compiled at its first regex
- * match, once), so workers never share a regex_t. The copies of a thread
- * are found through a small thread-local cache keyed by the router's id
- * (never reused, so a freed router's entries can never match).
+ * that runs a regex gets its own copy of it, compiled at the first time
+ * that thread runs it (not every regex at once: with 10,000 regex routes
+ * that was ~80 ms under the lock and ~75 MB per thread), so workers never
+ * share a regex_t. The copies of a thread are found through a small
+ * thread-local cache keyed by the router's id (never reused, so a freed
+ * router's entries can never match).
  */
 struct rx_set {
     pthread_t owner;
-    regex_t *res; /* [nre], or NULL: compiling failed, use the shared ones */
+    /* [nre], each NULL until the owner first runs it (only the owner
+     * reads or writes them); res itself NULL: no memory, use the shared
+     * ones. */
+    regex_t **res;
+    size_t ncopies; /* atomic: compiled so far (read by the test hook) */
     struct rx_set *next;
 };
 
@@ -504,8 +510,11 @@ int cio__router_new(struct cio__router **out)
 
 static void rx_set_free(struct rx_set *set, size_t nre)
 {
-    for (size_t i = 0; set->res != NULL && i < nre; i++)
-        regfree(&set->res[i]);
+    for (size_t i = 0; set->res != NULL && i < nre; i++) {
+        if (set->res[i] != NULL)
+            regfree(set->res[i]);
+        cio__free(set->res[i]);
+    }
     cio__free(set->res);
     cio__free(set);
 }
@@ -1039,12 +1048,12 @@ int cio__router_compile(struct cio__router *r)
     return 0;
 }
 
-/* This thread's copies of every tail regex, or NULL: use the shared ones. */
-static const regex_t *thread_copies(const struct cio__router *r)
+/* This thread's set of copies, or NULL: use the shared regexes. */
+static struct rx_set *thread_copies(const struct cio__router *r)
 {
     static _Thread_local struct {
         uint64_t id;
-        const regex_t *res;
+        struct rx_set *set;
     } cache[TL_CACHE];
     static _Thread_local unsigned cache_next;
     struct rx_copies *c = r->copies;
@@ -1052,7 +1061,7 @@ static const regex_t *thread_copies(const struct cio__router *r)
         return NULL;
     for (size_t i = 0; i < TL_CACHE; i++)
         if (cache[i].id == c->id)
-            return cache[i].res;
+            return cache[i].set;
 
     pthread_t self = pthread_self();
     struct rx_set *set;
@@ -1064,27 +1073,38 @@ static const regex_t *thread_copies(const struct cio__router *r)
         (set = cio__calloc(1, sizeof *set)) != NULL) {
         set->owner = self;
         set->res = cio__calloc(c->nre, sizeof *set->res);
-        size_t i = 0;
-        /* Each source compiled once already: only memory can fail. */
-        while (set->res != NULL && i < c->nre &&
-               regcomp(&set->res[i], c->eps[i]->src, REG_EXTENDED) == 0)
-            i++;
-        if (set->res != NULL && i < c->nre) {
-            while (i-- > 0)
-                regfree(&set->res[i]);
-            cio__free(set->res);
-            set->res = NULL;
-        }
         set->next = c->sets;
         c->sets = set;
         c->nsets++;
     }
     pthread_mutex_unlock(&c->mu);
-    const regex_t *res = set != NULL ? set->res : NULL;
+    if (set != NULL && set->res == NULL)
+        set = NULL;
     unsigned k = cache_next++ % TL_CACHE;
     cache[k].id = c->id;
-    cache[k].res = res;
-    return res;
+    cache[k].set = set;
+    return set;
+}
+
+/* The regex to run for ep on this thread: its copy in set (compiled now if
+ * it is the first time), or the shared one without a set or memory. */
+static const regex_t *thread_rx(struct rx_set *set, const struct endpoint *ep)
+{
+    if (set == NULL)
+        return &ep->re;
+    regex_t **slot = &set->res[ep->rxi];
+    if (*slot == NULL) {
+        regex_t *re = cio__malloc(sizeof *re);
+        /* The source compiled once already: only memory can fail (the
+         * next match tries again). */
+        if (re == NULL || regcomp(re, ep->src, REG_EXTENDED) != 0) {
+            cio__free(re);
+            return &ep->re;
+        }
+        *slot = re;
+        __atomic_add_fetch(&set->ncopies, 1, __ATOMIC_RELAXED);
+    }
+    return *slot;
 }
 
 size_t cio__router_rx_threads(const struct cio__router *r)
@@ -1096,6 +1116,19 @@ size_t cio__router_rx_threads(const struct cio__router *r)
     pthread_mutex_lock(&c->mu);
     for (struct rx_set *set = c->sets; set != NULL; set = set->next)
         n += set->res != NULL;
+    pthread_mutex_unlock(&c->mu);
+    return n;
+}
+
+size_t cio__router_rx_copies(const struct cio__router *r)
+{
+    struct rx_copies *c = r->copies;
+    size_t n = 0;
+    if (c == NULL)
+        return 0;
+    pthread_mutex_lock(&c->mu);
+    for (struct rx_set *set = c->sets; set != NULL; set = set->next)
+        n += __atomic_load_n(&set->ncopies, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&c->mu);
     return n;
 }
@@ -1121,7 +1154,7 @@ static const struct node *kid_lookup(const struct node *n, const char *seg,
 
 struct mstate {
     const struct cio__router *r;
-    const regex_t *res; /* this thread's copies (thread_copies) */
+    struct rx_set *res; /* this thread's copies (thread_copies) */
     int res_known;
     const char *path;
     size_t len;
@@ -1272,7 +1305,7 @@ static int walk(struct mstate *st, const struct node *n, size_t pos,
                 st->res = thread_copies(st->r);
                 st->res_known = 1;
             }
-            const regex_t *re = st->res != NULL ? &st->res[ep->rxi] : &ep->re;
+            const regex_t *re = thread_rx(st->res, ep);
             if (rx_exec(re, seg, rest, ep->re.re_nsub + 1, pm) != 0)
                 continue;
             if (pm[0].rm_so != 0 || (size_t)pm[0].rm_eo != rest)

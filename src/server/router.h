@@ -27,8 +27,9 @@
  * Thread safety: after cio__router_compile the router is read-only and may
  * be matched from several threads at once. Each thread then matches regex
  * routes on its own copies of the compiled regexes (glibc's regexec locks
- * each regex_t), compiled at the thread's first regex match: the one time
- * matching allocates, besides the sanitizer builds' copy of the path.
+ * each regex_t), each compiled the first time the thread runs it: the only
+ * times matching allocates, besides the sanitizer builds' copy of the
+ * path.
  */
 #include <stddef.h>
 
@@ -95,6 +96,9 @@ int cio__router_match(const struct cio__router *r, struct cio_str method,
 
 /* For tests: how many threads have their own copies of r's regexes. */
 size_t cio__router_rx_threads(const struct cio__router *r);
+
+/* For tests: how many regex copies the threads have compiled, in all. */
+size_t cio__router_rx_copies(const struct cio__router *r);
 
 /*
  * URL building (url_for): writes pattern with each "{name}" and

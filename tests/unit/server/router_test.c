@@ -6,10 +6,12 @@
  * round trip, and a printed (not asserted) scaling check.
  */
 #include <pthread.h>
+#include <regex.h>
 #include <stdint.h>
 #include <time.h>
 
 #include "test.h"
+#include "base/alloc.h"
 #include "server/router.h"
 
 #define COUNTOF(a) (sizeof(a) / sizeof((a)[0]))
@@ -628,5 +630,65 @@ Test(router, regex_copies_per_thread)
                                        CIO_STR_LIT("/v9/items/7.json"), &m),
                      CIO__ROUTE_FOUND);
     cr_expect_eq(cio__router_rx_threads(r), NT + 1);
+    cio__router_free(r);
+}
+
+/* A thread compiles copies of the regexes it runs, not of every regex of
+ * the router: with 10,000 regex routes, copying them all at a worker's
+ * first regex match took ~80 ms under the router's lock and ~75 MB per
+ * worker (glibc's regex_t is ~7.5 KB each). */
+static void *rx_one_main(void *arg)
+{
+    const struct cio__router *r = arg;
+    struct cio__route_match m;
+    int ok = cio__router_match(r, CIO_STR_LIT("GET"), CIO_STR_LIT("/r7/42"),
+                               &m) == CIO__ROUTE_FOUND &&
+             m.nparams == 1 && m.params[0].value.len == 2;
+    return ok ? arg : NULL;
+}
+
+Test(router, regex_copies_only_of_regexes_run)
+{
+    enum { NR = 64 };
+    struct rdef defs[NR];
+    char pats[NR][48];
+    for (int i = 0; i < NR; i++) {
+        snprintf(pats[i], sizeof(pats[i]), "/r%d/{x:[0-9]+}", i);
+        defs[i] = (struct rdef){"GET", pats[i]};
+    }
+    struct cio__router *r = build(defs, NR);
+    pthread_t th;
+    void *ret = NULL;
+    cr_assert_eq(pthread_create(&th, NULL, rx_one_main, r), 0);
+    pthread_join(th, &ret);
+    cr_expect_eq(ret, r, "the match on the thread failed");
+    cr_expect_eq(cio__router_rx_threads(r), 1);
+    cr_expect_eq(cio__router_rx_copies(r), 1, "%zu copies compiled",
+                 cio__router_rx_copies(r));
+    /* again on this thread, twice: one more copy, once */
+    for (int i = 0; i < 2; i++)
+        cr_expect_eq(rx_one_main(r), r);
+    cr_expect_eq(cio__router_rx_copies(r), 2);
+    cio__router_free(r);
+}
+
+/* Without memory for a copy, the match runs on the shared regex (found
+ * all the same) and the next match compiles the copy. */
+static int fail_regex_t(size_t size)
+{
+    return size == sizeof(regex_t);
+}
+
+Test(router, regex_copy_without_memory_uses_shared)
+{
+    static const struct rdef defs[] = {{"GET", "/r7/{x:[0-9]+}"}};
+    struct cio__router *r = build(defs, 1);
+    cio__alloc_fail_hook = fail_regex_t;
+    void *ret = rx_one_main(r);
+    cio__alloc_fail_hook = NULL;
+    cr_expect_eq(ret, r, "not found without memory for the copy");
+    cr_expect_eq(cio__router_rx_copies(r), 0);
+    cr_expect_eq(rx_one_main(r), r);
+    cr_expect_eq(cio__router_rx_copies(r), 1);
     cio__router_free(r);
 }

@@ -5,7 +5,9 @@
  * absolute-form for http:// (no userinfo or fragment in the target, proxy
  * credentials to the proxy only), a CONNECT tunnel for https:// (TLS to
  * the origin verified against the test CA), refusals as CIO_EPROXY, and
- * the environment (HTTP_PROXY, NO_PROXY).
+ * the environment (HTTP_PROXY, NO_PROXY). https:// proxies: the same
+ * inside TLS to the proxy (verified, SNI = the proxy's name), so an https
+ * target gets TLS inside TLS.
  */
 #include <jansson.h>
 #include <stdlib.h>
@@ -20,7 +22,14 @@ TLS_FIXTURE_POST_ALL()
 static struct aiohttp_peer origin, proxy;
 static char logpath[256];
 
+static void start2(int tls, const char *auth, int proxy_tls);
+
 static void start(int tls, const char *auth)
+{
+    start2(tls, auth, 0);
+}
+
+static void start2(int tls, const char *auth, int proxy_tls)
 {
     tls_fixture_require();
     int rc;
@@ -38,10 +47,19 @@ static void start(int tls, const char *auth)
     cr_assert_eq(rc, 0);
     snprintf(logpath, sizeof(logpath), "/tmp/cio_proxy_log.%d", (int)getpid());
     unlink(logpath);
-    const char *args[5] = {"--log", logpath, NULL, NULL, NULL};
+    char cert[512], key[512];
+    snprintf(cert, sizeof(cert), "%s", tls_fixture_path("server.pem"));
+    snprintf(key, sizeof(key), "%s", tls_fixture_path("server.key"));
+    const char *args[8] = {"--log", logpath, NULL, NULL, NULL, NULL, NULL, NULL};
+    int na = 2;
     if (auth != NULL) {
-        args[2] = "--auth";
-        args[3] = auth;
+        args[na++] = "--auth";
+        args[na++] = auth;
+    }
+    if (proxy_tls) {
+        args[na++] = "--tls";
+        args[na++] = cert;
+        args[na++] = key;
     }
     rc = py_peer_start(&proxy, "mini_proxy.py", args);
     cr_assert_eq(rc, 0);
@@ -191,6 +209,90 @@ Test(client_proxy, environment_and_no_proxy)
     CIO_EXPECT_RC(z.rc, 0);
     cr_expect_str_eq(proxy_log(), "");
     unsetenv("http_proxy");
+    stop();
+    cio_test_no_leaks();
+}
+
+Test(client_proxy, https_proxy_for_http_targets)
+{
+    start2(0, "pu:pp", 1);
+    char purl[96], url[160], want[300];
+    snprintf(purl, sizeof(purl), "https://pu:pp@localhost:%u", proxy.port);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/headers", origin.port);
+    struct run x = {.opts = {.proxy = purl, .tls.ca_file = tls_fixture_path("ca.pem")},
+                    .url = url};
+    run(&x);
+    cr_expect_eq(x.rc, 0, "%s: %s", cio_errname(x.rc), x.msg);
+    cr_expect_eq(x.status, 200, "%d %s", x.status, x.body);
+    /* TLS to the proxy with its name, then absolute-form inside. */
+    snprintf(want, sizeof(want),
+             "sni=localhost\nGET http://127.0.0.1:%u/headers HTTP/1.1 auth=yes\n",
+             origin.port);
+    cr_expect_str_eq(proxy_log(), want);
+    cr_expect(strstr(x.body, "Proxy-Authorization") == NULL, "%s", x.body);
+    unlink(logpath);
+
+    /* The proxy's certificate is verified: without the CA, a typed error
+     * naming the proxy, and nothing sent. */
+    struct run v = {.opts = {.proxy = purl}, .url = url};
+    run(&v);
+    CIO_EXPECT_RC(v.rc, CIO_ECERT);
+    snprintf(want, sizeof(want), "TLS with proxy localhost:%u: ", proxy.port);
+    cr_expect(strncmp(v.msg, want, strlen(want)) == 0, "%s", v.msg);
+    cr_expect(strstr(proxy_log(), "GET") == NULL, "%s", proxy_log());
+
+    /* Plain http:// to a TLS proxy fails, typed, and does not hang. */
+    snprintf(purl, sizeof(purl), "http://localhost:%u", proxy.port);
+    struct run p = {.opts = {.proxy = purl, .timeouts.read_ms = 2000}, .url = url};
+    run(&p);
+    cr_expect(p.rc < 0 || p.status >= 400, "%s: %s", cio_errname(p.rc), p.msg);
+    stop();
+    cio_test_no_leaks();
+}
+
+Test(client_proxy, https_proxy_for_https_targets_is_tls_in_tls)
+{
+    start2(1, "pu:pp", 1);
+    char purl[96], url[160], want[300];
+    snprintf(purl, sizeof(purl), "https://pu:pp@localhost:%u", proxy.port);
+    snprintf(url, sizeof(url), "https://localhost:%u/headers", origin.port);
+    struct run x = {.opts = {.proxy = purl, .tls.ca_file = tls_fixture_path("ca.pem")},
+                    .url = url};
+    run(&x);
+    cr_expect_eq(x.rc, 0, "%s: %s", cio_errname(x.rc), x.msg);
+    cr_expect_eq(x.status, 200);
+    snprintf(want, sizeof(want), "sni=localhost\nCONNECT localhost:%u HTTP/1.1 auth=yes\n",
+             origin.port);
+    cr_expect_str_eq(proxy_log(), want);
+    cr_expect(strstr(x.body, "Proxy-Authorization") == NULL, "%s", x.body);
+    unlink(logpath);
+
+    /* The origin's certificate is verified inside, apart from the
+     * proxy's: a self-signed origin fails as the origin, not the proxy. */
+    struct aiohttp_peer self;
+    char cert[512], key[512];
+    snprintf(cert, sizeof(cert), "%s", tls_fixture_path("self.pem"));
+    snprintf(key, sizeof(key), "%s", tls_fixture_path("self.key"));
+    cr_assert_eq(py_peer_start(&self, "aiohttp_server.py",
+                               (const char *const[]){"--tls", cert, key, NULL}), 0);
+    snprintf(url, sizeof(url), "https://localhost:%u/headers", self.port);
+    struct run v = {.opts = {.proxy = purl, .tls.ca_file = tls_fixture_path("ca.pem")},
+                    .url = url};
+    run(&v);
+    aiohttp_peer_stop(&self);
+    CIO_EXPECT_RC(v.rc, CIO_ECERT);
+    snprintf(want, sizeof(want), "TLS with localhost:%u: ", self.port);
+    cr_expect(strncmp(v.msg, want, strlen(want)) == 0, "%s", v.msg);
+    cr_expect(strstr(proxy_log(), "CONNECT localhost") != NULL, "%s", proxy_log());
+
+    /* A refused CONNECT inside the TLS is typed as with http:// proxies. */
+    snprintf(purl, sizeof(purl), "https://pu:wrong@localhost:%u", proxy.port);
+    snprintf(url, sizeof(url), "https://localhost:%u/headers", origin.port);
+    struct run y = {.opts = {.proxy = purl, .tls.ca_file = tls_fixture_path("ca.pem")},
+                    .url = url};
+    run(&y);
+    CIO_EXPECT_RC(y.rc, CIO_EPROXY);
+    cr_expect(strstr(y.msg, "407") != NULL, "%s", y.msg);
     stop();
     cio_test_no_leaks();
 }

@@ -1008,8 +1008,10 @@ static int proxy_open(struct cio__send *st, struct cio__pool_host *h,
         cio__phase(st, CIO_PHASE_TLS);
         if ((rc = cio_tls_client(&t, s, st->c->pool.tls, phz, dl)) < 0) {
             if (rc == CIO_ECERT || rc == CIO_ETLS) {
+                char why[256];
+                snprintf(why, sizeof(why), "%s", cio_last_error());
                 *named = true;
-                rc = prefix_err(rc, "TLS with proxy %s%.0u: ", pname, 0);
+                rc = cio__err(rc, "TLS with proxy %s: %s", pname, why);
             }
             goto fail_stream;
         }

@@ -11,6 +11,7 @@
 
 #include "test.h"
 #include "aiohttp_peer.h"
+#include "client_run.h"
 #include "tls_fixture.h"
 
 TLS_FIXTURE_PRE_ALL()
@@ -18,24 +19,6 @@ TLS_FIXTURE_POST_ALL()
 
 static struct aiohttp_peer origin, socks;
 static char logpath[256];
-
-static void start_origin(int tls)
-{
-    tls_fixture_require();
-    int rc;
-    if (tls) {
-        char cert[512], key[512];
-        snprintf(cert, sizeof(cert), "%s", tls_fixture_path("server.pem"));
-        snprintf(key, sizeof(key), "%s", tls_fixture_path("server.key"));
-        rc = py_peer_start(&origin, "aiohttp_server.py",
-                           (const char *const[]){"--tls", cert, key, NULL});
-    } else {
-        rc = aiohttp_peer_start(&origin);
-    }
-    if (rc == 77)
-        cr_skip_test("python3-aiohttp is not installed");
-    cr_assert_eq(rc, 0);
-}
 
 /* The SOCKS server with up to two extra "--opt value" pairs. */
 static void start_socks(const char *o1, const char *v1, const char *o2,
@@ -55,15 +38,7 @@ static void stop_socks(void)
 
 static const char *socks_log(void)
 {
-    static char buf[4096];
-    buf[0] = '\0';
-    FILE *f = fopen(logpath, "r");
-    if (f != NULL) {
-        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-        buf[n] = '\0';
-        fclose(f);
-    }
-    return buf;
+    return client_run_file(logpath);
 }
 
 static int count(const char *s, const char *needle)
@@ -74,55 +49,16 @@ static int count(const char *s, const char *needle)
     return n;
 }
 
-struct run {
-    struct cio_client_opts opts;
-    const char *url;
-    int times;        /* requests in a row on one client; 0 = 1 */
-    int rc, status;
-    char body[4096];
-    char msg[256];
-    struct cio_pool_stats ps;
-};
-
-static int run_main(void *arg)
-{
-    struct run *x = arg;
-    cio_client *c;
-    int rc = cio_client_new(&c, &x->opts);
-    if (rc < 0)
-        return rc;
-    for (int i = 0; i < (x->times > 0 ? x->times : 1); i++) {
-        cio_response *r;
-        x->rc = cio_get(c, x->url, NULL, &r);
-        snprintf(x->msg, sizeof(x->msg), "%s", cio_last_error());
-        if (x->rc < 0)
-            break;
-        x->status = cio_response_status(r);
-        size_t n;
-        const char *b = cio_response_body(r, &n);
-        snprintf(x->body, sizeof(x->body), "%.*s", b ? (int)n : 0, b ? b : "");
-        cio_response_free(r);
-    }
-    cio_client_pool_stats(c, &x->ps);
-    cio_client_free(c);
-    return 0;
-}
-
-static void run(struct run *x)
-{
-    CIO_ASSERT_RC(cio_test_run(run_main, x), 0);
-}
-
 Test(client_socks, socks5_resolves_here_socks5h_sends_the_name)
 {
-    start_origin(0);
+    client_run_origin(&origin, NULL);
     start_socks(NULL, NULL, NULL, NULL);
     char purl[96], url[160], want[200];
     snprintf(url, sizeof(url), "http://localhost:%u/anything?a=1", origin.port);
 
     snprintf(purl, sizeof(purl), "socks5://127.0.0.1:%u", socks.port);
-    struct run x = {.opts = {.proxy = purl}, .url = url};
-    run(&x);
+    struct client_run x = {.opts = {.proxy = purl}, .url = url};
+    client_run(&x);
     cr_expect_eq(x.rc, 0, "%s: %s", cio_errname(x.rc), x.msg);
     cr_expect_eq(x.status, 200);
     /* Resolved by the client: the proxy got an address; the request went
@@ -136,8 +72,8 @@ Test(client_socks, socks5_resolves_here_socks5h_sends_the_name)
     unlink(logpath);
 
     snprintf(purl, sizeof(purl), "socks5h://127.0.0.1:%u", socks.port);
-    struct run y = {.opts = {.proxy = purl}, .url = url};
-    run(&y);
+    struct client_run y = {.opts = {.proxy = purl}, .url = url};
+    client_run(&y);
     cr_expect_eq(y.rc, 0, "%s: %s", cio_errname(y.rc), y.msg);
     cr_expect_eq(y.status, 200);
     snprintf(want, sizeof(want),
@@ -148,8 +84,8 @@ Test(client_socks, socks5_resolves_here_socks5h_sends_the_name)
 
     /* An address literal goes as an address even with socks5h. */
     snprintf(url, sizeof(url), "http://127.0.0.1:%u/json", origin.port);
-    struct run z = {.opts = {.proxy = purl}, .url = url};
-    run(&z);
+    struct client_run z = {.opts = {.proxy = purl}, .url = url};
+    client_run(&z);
     CIO_EXPECT_RC(z.rc, 0);
     cr_expect(strstr(socks_log(), " atyp=1 dest=127.0.0.1:") != NULL, "%s",
               socks_log());
@@ -160,13 +96,13 @@ Test(client_socks, socks5_resolves_here_socks5h_sends_the_name)
 
 Test(client_socks, username_and_password)
 {
-    start_origin(0);
+    client_run_origin(&origin, NULL);
     start_socks("--auth", "pu:p@ss", NULL, NULL);
     char purl[96], url[160];
     snprintf(url, sizeof(url), "http://127.0.0.1:%u/json", origin.port);
     snprintf(purl, sizeof(purl), "socks5h://pu:p%%40ss@127.0.0.1:%u", socks.port);
-    struct run x = {.opts = {.proxy = purl}, .url = url};
-    run(&x);
+    struct client_run x = {.opts = {.proxy = purl}, .url = url};
+    client_run(&x);
     cr_expect_eq(x.rc, 0, "%s: %s", cio_errname(x.rc), x.msg);
     cr_expect_eq(x.status, 200);
     cr_expect(strstr(socks_log(), "methods=0,2 method=2 user=pu pass=p@ss atyp=1")
@@ -174,8 +110,8 @@ Test(client_socks, username_and_password)
     unlink(logpath);
 
     snprintf(purl, sizeof(purl), "socks5://pu:wrong@127.0.0.1:%u", socks.port);
-    struct run y = {.opts = {.proxy = purl}, .url = url};
-    run(&y);
+    struct client_run y = {.opts = {.proxy = purl}, .url = url};
+    client_run(&y);
     CIO_EXPECT_RC(y.rc, CIO_EPROXY);
     cr_expect(strstr(y.msg, "rejected the username and password") != NULL, "%s",
               y.msg);
@@ -183,8 +119,8 @@ Test(client_socks, username_and_password)
 
     /* No credentials for a proxy that wants them. */
     snprintf(purl, sizeof(purl), "socks5://127.0.0.1:%u", socks.port);
-    struct run z = {.opts = {.proxy = purl}, .url = url};
-    run(&z);
+    struct client_run z = {.opts = {.proxy = purl}, .url = url};
+    client_run(&z);
     CIO_EXPECT_RC(z.rc, CIO_EPROXY);
     cr_expect(strstr(z.msg, "accepts none of our authentication methods") != NULL,
               "%s", z.msg);
@@ -209,8 +145,8 @@ Test(client_socks, each_reply_code_is_named)
     for (int code = 1; code <= 9; code++) {
         char url[64], want[200];
         snprintf(url, sizeof(url), "http://127.0.0.1:%d/", code);
-        struct run x = {.opts = {.proxy = purl}, .url = url};
-        run(&x);
+        struct client_run x = {.opts = {.proxy = purl}, .url = url};
+        client_run(&x);
         CIO_EXPECT_RC(x.rc, CIO_EPROXY);
         snprintf(want, sizeof(want), "SOCKS5 proxy 127.0.0.1:%u refused: %s (reply %d)",
                  socks.port, words[code], code);
@@ -247,9 +183,9 @@ Test(client_socks, hostile_and_silent_proxies)
     start_socks("--garbage", modes, NULL, NULL);
     snprintf(purl, sizeof(purl), "socks5h://127.0.0.1:%u", socks.port);
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-        struct run x = {.opts = {.proxy = purl, .timeouts.connect_ms = 300},
+        struct client_run x = {.opts = {.proxy = purl, .timeouts.connect_ms = 300},
                         .url = "http://example.invalid/"};
-        run(&x);
+        client_run(&x);
         cr_expect_eq(x.rc, t[i].rc, "%s: %s: %s", t[i].mode, cio_errname(x.rc),
                      x.msg);
         cr_expect(strstr(x.msg, t[i].msg) != NULL, "%s: %s", t[i].mode, x.msg);
@@ -260,31 +196,31 @@ Test(client_socks, hostile_and_silent_proxies)
 
 Test(client_socks, https_through_the_tunnel)
 {
-    start_origin(1);
+    client_run_origin(&origin, "server");
     start_socks(NULL, NULL, NULL, NULL);
     char purl[96], url[160];
     snprintf(purl, sizeof(purl), "socks5h://127.0.0.1:%u", socks.port);
     snprintf(url, sizeof(url), "https://localhost:%u/json", origin.port);
-    struct run x = {.opts = {.proxy = purl, .tls.ca_file = tls_fixture_path("ca.pem")},
+    struct client_run x = {.opts = {.proxy = purl, .tls.ca_file = tls_fixture_path("ca.pem")},
                     .url = url};
-    run(&x);
+    client_run(&x);
     cr_expect_eq(x.rc, 0, "%s: %s", cio_errname(x.rc), x.msg);
     cr_expect_eq(x.status, 200);
     cr_expect(strstr(socks_log(), "atyp=3 dest=localhost:") != NULL, "%s", socks_log());
     cr_expect(strstr(socks_log(), "first=tls\n") != NULL, "%s", socks_log());
 
     /* Verification applies inside the tunnel: without the CA, no trust. */
-    struct run v = {.opts = {.proxy = purl}, .url = url};
-    run(&v);
+    struct client_run v = {.opts = {.proxy = purl}, .url = url};
+    client_run(&v);
     CIO_EXPECT_RC(v.rc, CIO_ECERT);
 
     /* A tunnel the proxy garbles (bytes before the origin's) fails TLS. */
     stop_socks();
     start_socks("--garbage", "reply-extra", NULL, NULL);
     snprintf(purl, sizeof(purl), "socks5h://127.0.0.1:%u", socks.port);
-    struct run g = {.opts = {.proxy = purl, .tls.ca_file = tls_fixture_path("ca.pem")},
+    struct client_run g = {.opts = {.proxy = purl, .tls.ca_file = tls_fixture_path("ca.pem")},
                     .url = url};
-    run(&g);
+    client_run(&g);
     cr_expect(g.rc == CIO_ETLS || g.rc == CIO_EPROTO, "%s: %s", cio_errname(g.rc),
               g.msg);
     stop_socks();
@@ -294,7 +230,7 @@ Test(client_socks, https_through_the_tunnel)
 
 Test(client_socks, all_proxy_no_proxy_and_reuse)
 {
-    start_origin(0);
+    client_run_origin(&origin, NULL);
     start_socks(NULL, NULL, NULL, NULL);
     char purl[96], url[160];
     snprintf(purl, sizeof(purl), "socks5h://127.0.0.1:%u", socks.port);
@@ -305,8 +241,8 @@ Test(client_socks, all_proxy_no_proxy_and_reuse)
     unsetenv("NO_PROXY");
     setenv("ALL_PROXY", purl, 1);
     /* Three requests, one connection: one handshake. */
-    struct run x = {.url = url, .times = 3};
-    run(&x);
+    struct client_run x = {.url = url, .times = 3};
+    client_run(&x);
     CIO_EXPECT_RC(x.rc, 0);
     cr_expect_eq(count(socks_log(), "atyp=3 dest=localhost:"), 1, "%s", socks_log());
     cr_expect_eq(x.ps.created, 1);
@@ -315,16 +251,16 @@ Test(client_socks, all_proxy_no_proxy_and_reuse)
 
     /* all_proxy (lowercase) wins over ALL_PROXY. */
     setenv("all_proxy", "socks5h://127.0.0.1:9", 1);
-    struct run w = {.url = url};
-    run(&w);
+    struct client_run w = {.url = url};
+    client_run(&w);
     CIO_EXPECT_RC(w.rc, CIO_ECONNREFUSED);
     cr_expect(strstr(w.msg, "proxy 127.0.0.1:9") != NULL, "%s", w.msg);
     unsetenv("all_proxy");
 
     /* NO_PROXY: direct. */
     setenv("NO_PROXY", "localhost", 1);
-    struct run y = {.url = url};
-    run(&y);
+    struct client_run y = {.url = url};
+    client_run(&y);
     CIO_EXPECT_RC(y.rc, 0);
     cr_expect_str_eq(socks_log(), "");
     unsetenv("NO_PROXY");
@@ -337,13 +273,13 @@ Test(client_socks, all_proxy_no_proxy_and_reuse)
 Test(client_socks, proxy_urls)
 {
     /* socks4 is not supported: a typed error before any connection. */
-    struct run x = {.opts = {.proxy = "socks4://127.0.0.1:1080"},
+    struct client_run x = {.opts = {.proxy = "socks4://127.0.0.1:1080"},
                     .url = "http://127.0.0.1:9/"};
-    run(&x);
+    client_run(&x);
     CIO_EXPECT_RC(x.rc, CIO_EPROXY);
     cr_expect(strstr(x.msg, "\"socks4\" is not supported") != NULL, "%s", x.msg);
-    struct run y = {.opts = {.proxy = "socks5://:1080"}, .url = "http://127.0.0.1:9/"};
-    run(&y);
+    struct client_run y = {.opts = {.proxy = "socks5://:1080"}, .url = "http://127.0.0.1:9/"};
+    client_run(&y);
     CIO_EXPECT_RC(y.rc, CIO_EPROXY);
     cio_test_no_leaks();
 }

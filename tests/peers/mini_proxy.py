@@ -25,12 +25,17 @@ import signal
 import sys
 
 
-async def relay(r, w):
+async def relay(r, w, first=None):
+    """Copies r to w until EOF, then closes w; first(bytes), if given, sees
+    the first chunk (socks5_server.py logs it)."""
     try:
         while True:
             b = await r.read(65536)
             if not b:
                 break
+            if first is not None:
+                first(b)
+                first = None
             w.write(b)
             await w.drain()
     except (ConnectionError, asyncio.CancelledError):
@@ -134,6 +139,11 @@ async def main():
         ssl_ctx.sni_callback = sni
     srv = await asyncio.start_server(make_handler(args), "127.0.0.1", 0,
                                      ssl=ssl_ctx)
+    await serve_until_stopped(srv)
+
+
+async def serve_until_stopped(srv):
+    """Prints the port, serves until stdin closes or SIGTERM."""
     print(srv.sockets[0].getsockname()[1], flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -34,31 +34,17 @@ Exits when stdin closes or on SIGTERM.
 import argparse
 import asyncio
 import ipaddress
-import os
-import signal
 import socket
 import struct
-import sys
+
+from mini_proxy import relay, serve_until_stopped  # same directory
 
 
-async def relay(r, w, first=None):
-    try:
-        while True:
-            b = await r.read(65536)
-            if not b:
-                break
-            if first is not None:
-                first(b)
-                first = None
-            w.write(b)
-            await w.drain()
-    except (ConnectionError, asyncio.CancelledError):
-        pass
-    finally:
-        try:
-            w.close()
-        except Exception:
-            pass
+async def answer(cw, data):
+    """Sends data and closes: every refusal and misbehaviour ends so."""
+    cw.write(data)
+    await cw.drain()
+    cw.close()
 
 
 def make_handler(args):
@@ -96,29 +82,21 @@ def make_handler(args):
             return
         if g == "method-short":
             log(rec)
-            cw.write(b"\x05")
-            await cw.drain()
-            cw.close()
+            await answer(cw, b"\x05")
             return
         if g == "method-version":
             log(rec)
-            cw.write(b"\x04\x00")
-            await cw.drain()
-            cw.close()
+            await answer(cw, b"\x04\x00")
             return
         if g == "http":
             log(rec)
-            cw.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
-            await cw.drain()
-            cw.close()
+            await answer(cw, b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
             return
         m = 2 if want else 0
         if m not in methods:
             rec["method"] = 255
             log(rec)
-            cw.write(b"\x05\xff")
-            await cw.drain()
-            cw.close()
+            await answer(cw, b"\x05\xff")
             return
         rec["method"] = m
         cw.write(bytes([5, m]))
@@ -131,9 +109,7 @@ def make_handler(args):
             rec["user"], rec["pass"] = user, pw
             if v != 1 or [user, pw] != want:
                 log(rec)
-                cw.write(b"\x01\x01")
-                await cw.drain()
-                cw.close()
+                await answer(cw, b"\x01\x01")
                 return
             cw.write(b"\x01\x00")
             await cw.drain()
@@ -148,9 +124,7 @@ def make_handler(args):
             host = (await cr.readexactly(ln)).decode("latin-1")
         else:
             log(rec)
-            cw.write(b"\x05\x08\x00\x01\0\0\0\0\0\0")
-            await cw.drain()
-            cw.close()
+            await answer(cw, b"\x05\x08\x00\x01\0\0\0\0\0\0")
             return
         (port,) = struct.unpack("!H", await cr.readexactly(2))
         rec["dest"] = f"{host}:{port}"
@@ -160,37 +134,25 @@ def make_handler(args):
             cw.close()
             return
         if g == "reply-short":
-            cw.write(b"\x05\x00\x00")
-            await cw.drain()
-            cw.close()
+            await answer(cw, b"\x05\x00\x00")
             return
         if g == "reply-atyp":
-            cw.write(b"\x05\x00\x00\x09\0\0\0\0\0\0")
-            await cw.drain()
-            cw.close()
+            await answer(cw, b"\x05\x00\x00\x09\0\0\0\0\0\0")
             return
         if g == "reply-domain":
-            cw.write(b"\x05\x00\x00\x03\xff" + b"a" * 10)
-            await cw.drain()
-            cw.close()
+            await answer(cw, b"\x05\x00\x00\x03\xff" + b"a" * 10)
             return
         if args.reply is not None:
             code = port & 255 if args.reply < 0 else args.reply
-            cw.write(bytes([5, code, 0, 1, 0, 0, 0, 0, 0, 0]))
-            await cw.drain()
-            cw.close()
+            await answer(cw, bytes([5, code, 0, 1, 0, 0, 0, 0, 0, 0]))
             return
         if cmd != 1:
-            cw.write(b"\x05\x07\x00\x01\0\0\0\0\0\0")
-            await cw.drain()
-            cw.close()
+            await answer(cw, b"\x05\x07\x00\x01\0\0\0\0\0\0")
             return
         try:
             ur, uw = await asyncio.open_connection(host, port)
         except OSError:
-            cw.write(b"\x05\x05\x00\x01\0\0\0\0\0\0")
-            await cw.drain()
-            cw.close()
+            await answer(cw, b"\x05\x05\x00\x01\0\0\0\0\0\0")
             return
         bh, bp = uw.get_extra_info("sockname")[:2]
         fam = socket.AF_INET6 if ":" in bh else socket.AF_INET
@@ -217,15 +179,7 @@ async def main():
     ap.add_argument("--garbage")
     args = ap.parse_args()
     srv = await asyncio.start_server(make_handler(args), "127.0.0.1", 0)
-    print(srv.sockets[0].getsockname()[1], flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGTERM, stop.set)
-    loop.add_reader(sys.stdin.fileno(),
-                    lambda: stop.set() if not os.read(sys.stdin.fileno(), 1) else None)
-    await stop.wait()
-    srv.close()
-
+    await serve_until_stopped(srv)
 
 if __name__ == "__main__":
     asyncio.run(main())

@@ -110,10 +110,15 @@ struct cio_client_opts {
     struct cio_timeouts timeouts;
     struct cio_pool_limits limits;
     struct cio_client_tls tls;
-    /* "http://[user:pass@]host:port" or "host:port" (http proxies only:
-     * absolute-form for http://, a CONNECT tunnel for https://); NULL =
-     * from the environment (http_proxy, https_proxy, all_proxy, no_proxy,
-     * lowercase first) unless no_trust_env. See docs/client.md. */
+    /* "scheme://[user:pass@]host[:port]" or "host:port" (http assumed).
+     * http:// and https:// (TLS to the proxy, verified with .tls):
+     * absolute-form for http:// targets, a CONNECT tunnel for https://.
+     * socks5:// (names resolved by the client) and socks5h:// (by the
+     * proxy): a SOCKS5 tunnel for every target, userinfo as RFC 1929
+     * username/password; the default port is 1080. Other schemes fail
+     * with CIO_EPROXY. NULL = from the environment (http_proxy,
+     * https_proxy, all_proxy, no_proxy, lowercase first) unless
+     * no_trust_env. See docs/client.md. */
     const char *proxy;
     bool no_trust_env;           /* ignore HTTP_PROXY/HTTPS_PROXY/NO_PROXY */
     /* Redirects: followed by default (like aiohttp and requests; httpx's

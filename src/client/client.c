@@ -27,6 +27,7 @@
 #include "client/client_int.h"
 #include "client/policy.h"
 #include "client/proxy.h"
+#include "client/socks.h"
 #include "http/coding.h"
 #include "net/resolve.h"
 
@@ -957,31 +958,88 @@ static int mock_attempt(struct cio__send *st, cio_response *r,
     return 0;
 }
 
-/* Through a proxy (policy.c chose it): TCP to the proxy, then for TLS
- * origins a CONNECT tunnel to h (the TLS handshake follows as usual). */
+/* The client's TLS context, made on first use (one per client: its
+ * verification settings are the same for every connection). */
+static int client_tls(cio_client *c)
+{
+    if (c->pool.tls != NULL)
+        return 0;
+    struct cio_tls_opts to = {
+        .insecure_skip_verify = c->tls.insecure_skip_verify,
+        .ca_file = c->tls.ca_file,
+        .cert_file = c->tls.cert_file,
+        .key_file = c->tls.key_file,
+        .alpn = (const char *const[]){"http/1.1", NULL},
+    };
+    return cio_tls_ctx_new(&c->pool.tls, &to);
+}
+
+/*
+ * Through a proxy (policy.c chose it): TCP to the proxy; TLS to it for an
+ * https:// proxy (verified as an origin would be, SNI = the proxy's name);
+ * then a SOCKS5 handshake (every target), or a CONNECT tunnel for TLS
+ * origins through an http(s) proxy. The origin's TLS handshake follows in
+ * open_conn, over whatever stream this returns. *named: the error message
+ * already names the proxy (open_conn must not rewrite it as the origin's).
+ */
 static int proxy_open(struct cio__send *st, struct cio__pool_host *h,
-                      cio_stream **out, cio_time dl)
+                      cio_stream **out, cio_time dl, bool *named)
 {
     struct cio_str ph = cio_url_host(st->proxy);
-    char phz[256];
+    char phz[256], pname[300];
     snprintf(phz, sizeof(phz), "%.*s", (int)ph.len, ph.ptr);
-    unsigned pport = (unsigned)cio_url_port(st->proxy);
+    unsigned pport = cio__proxy_port(st->proxy);
+    snprintf(pname, sizeof(pname), "%s%s%s:%u", strchr(phz, ':') ? "[" : "",
+             phz, strchr(phz, ':') ? "]" : "", pport);
+    int kind = cio__proxy_kind(st->proxy);
     cio__phase(st, CIO_PHASE_CONNECT);
     cio_stream *s;
     int rc = cio_tcp_connect(&s, phz, pport, NULL, dl);
-    if (rc < 0)
-        return rc == CIO_ECONNREFUSED || rc == CIO_ERESOLVE ||
-                       rc == CIO_ENOHOST
-                   ? cio__err(rc, "proxy %s:%u: %s", phz, pport,
-                              cio_strerror(rc))
-                   : rc;
-    if (h->tls && (rc = cio__proxy_connect(s, h->host, h->port,
-                                           st->proxy_auth, dl)) < 0) {
-        cio_stream_close(s);
-        return rc;
+    if (rc < 0) {
+        if (rc != CIO_ECONNREFUSED && rc != CIO_ERESOLVE && rc != CIO_ENOHOST)
+            return rc;
+        *named = true;
+        return cio__err(rc, "proxy %s: %s", pname, cio_strerror(rc));
     }
+    if (kind == CIO__PROXY_HTTPS) {
+        cio_stream *t;
+        if ((rc = client_tls(st->c)) < 0)
+            goto fail_stream;
+        cio__phase(st, CIO_PHASE_TLS);
+        if ((rc = cio_tls_client(&t, s, st->c->pool.tls, phz, dl)) < 0) {
+            if (rc == CIO_ECERT || rc == CIO_ETLS) {
+                char why[256];
+                snprintf(why, sizeof(why), "%s", cio_last_error());
+                *named = true;
+                rc = cio__err(rc, "TLS with proxy %s: %s", pname, why);
+            }
+            goto fail_stream;
+        }
+        s = t;
+    }
+    if (kind == CIO__PROXY_SOCKS5 || kind == CIO__PROXY_SOCKS5H) {
+        struct cio__socks_opts so = {.proxy = pname,
+                                     .remote_dns = kind == CIO__PROXY_SOCKS5H};
+        if (cio_url_has_userinfo(st->proxy)) {
+            struct cio_str u = cio_url_username(st->proxy);
+            struct cio_str pw = cio_url_password(st->proxy);
+            so.user = u.ptr;
+            so.ulen = u.len;
+            so.pass = pw.ptr;
+            so.plen = pw.len;
+        }
+        rc = cio__socks5_open(s, &so, h->host, h->port, dl);
+        *named = rc == CIO_EPROXY;
+    } else if (h->tls) {
+        rc = cio__proxy_connect(s, h->host, h->port, st->proxy_auth, dl);
+    }
+    if (rc < 0)
+        goto fail_stream;
     *out = s;
     return 0;
+fail_stream:
+    cio_stream_close(s);
+    return rc;
 }
 
 static int open_conn(struct cio__send *st, struct cio__pool_host *h,
@@ -996,7 +1054,7 @@ static int open_conn(struct cio__send *st, struct cio__pool_host *h,
         dl = st->total_deadline;
     cio_stream *s = NULL;
     int rc;
-    bool tls = h->tls;
+    bool tls = h->tls, named = false;
     cio__phase(st, CIO_PHASE_RESOLVE);
     if (c->connect != NULL) {
         /* The caller's transport (in-process): no resolve, no proxy; TLS
@@ -1007,7 +1065,7 @@ static int open_conn(struct cio__send *st, struct cio__pool_host *h,
             rc = cio__err(CIO_EINVAL, "connect hook returned no stream");
         tls = tls && c->connect_tls;
     } else if (st->proxy != NULL) {
-        rc = proxy_open(st, h, &s, dl);
+        rc = proxy_open(st, h, &s, dl, &named);
     } else if (c->pool.connect_hook != NULL) {
         rc = c->pool.connect_hook(c->pool.connect_ud, h, &s, dl);
     } else {
@@ -1020,18 +1078,8 @@ static int open_conn(struct cio__send *st, struct cio__pool_host *h,
             rc = cio_tcp_connect(&s, h->host, h->port, NULL, dl);
         }
     }
-    if (rc == 0 && tls && c->pool.tls == NULL) {
-        struct cio_tls_opts to = {
-            .insecure_skip_verify = c->tls.insecure_skip_verify,
-            .ca_file = c->tls.ca_file,
-            .cert_file = c->tls.cert_file,
-            .key_file = c->tls.key_file,
-            .alpn = (const char *const[]){"http/1.1", NULL},
-        };
-        rc = cio_tls_ctx_new(&c->pool.tls, &to);
-        if (rc < 0)
-            cio_stream_close(s);
-    }
+    if (rc == 0 && tls && (rc = client_tls(c)) < 0)
+        cio_stream_close(s);
     if (rc == 0 && tls) {
         cio__phase(st, CIO_PHASE_TLS);
         cio_stream *t;
@@ -1043,6 +1091,8 @@ static int open_conn(struct cio__send *st, struct cio__pool_host *h,
     }
     if (rc < 0) {
         cio__pool_open_failed(&c->pool, h);
+        if (named)
+            return rc;
         if (rc == CIO_ETIMEDOUT) {
             if (st->total_deadline != CIO_NEVER && cio_now() >= st->total_deadline)
                 return cio__err(rc, "total timeout: the request ran out of "

@@ -341,9 +341,13 @@ static int apply_proxy(struct work *k)
                                st->c->trust_env ? &st->c->env : NULL);
     if (rc < 0 || k->proxy == NULL)
         return rc;
+    st->proxy = k->proxy;
+    int kind = cio__proxy_kind(k->proxy);
+    if (kind == CIO__PROXY_SOCKS5 || kind == CIO__PROXY_SOCKS5H)
+        return 0; /* a tunnel for every target, credentials in the
+                   * handshake: the request itself is unchanged */
     if ((rc = cio__proxy_auth(&k->proxy_auth, k->proxy)) < 0)
         return rc;
-    st->proxy = k->proxy;
     if (cio_url_is_secure(w->url)) {
         /* A tunnel: the proxy's credentials go in the CONNECT request
          * only, never to the origin through the tunnel. */

@@ -31,15 +31,51 @@ int cio__proxy_parse(cio_url **out, const char *s)
         return rc;
     if (rc < 0)
         return cio__err(CIO_EPROXY, "bad proxy URL \"%.60s\"", s);
-    if (cio_url_scheme_id(url) != CIO_SCHEME_HTTP) {
+    if (cio__proxy_kind(url) < 0) {
         struct cio_str sc = cio_url_scheme(url);
-        cio__err(CIO_EPROXY, "proxy scheme \"%.*s\" is not supported (http only)",
+        cio__err(CIO_EPROXY, "proxy scheme \"%.*s\" is not supported (http, "
+                 "https, socks5, socks5h)",
                  (int)(sc.len > 20 ? 20 : sc.len), sc.ptr);
+        cio_url_free(url);
+        return CIO_EPROXY;
+    }
+    /* socks5 URLs parse generically: the host may be empty there. */
+    if (cio_url_host(url).len == 0 || cio__proxy_port(url) == 0) {
+        cio__err(CIO_EPROXY, "proxy URL \"%.60s\" has no host or port", s);
         cio_url_free(url);
         return CIO_EPROXY;
     }
     *out = url;
     return 0;
+}
+
+int cio__proxy_kind(const cio_url *proxy)
+{
+    switch (cio_url_scheme_id(proxy)) {
+    case CIO_SCHEME_HTTP:
+        return CIO__PROXY_HTTP;
+    case CIO_SCHEME_HTTPS:
+        return CIO__PROXY_HTTPS;
+    case CIO_SCHEME_OTHER:
+        break;
+    default:
+        return -1;
+    }
+    struct cio_str sc = cio_url_scheme(proxy);
+    if (sc.len == 6 && memcmp(sc.ptr, "socks5", 6) == 0)
+        return CIO__PROXY_SOCKS5;
+    if (sc.len == 7 && memcmp(sc.ptr, "socks5h", 7) == 0)
+        return CIO__PROXY_SOCKS5H;
+    return -1;
+}
+
+unsigned cio__proxy_port(const cio_url *proxy)
+{
+    int p = cio_url_port(proxy);
+    if (p > 0 && p <= 65535)
+        return (unsigned)p;
+    /* A generic scheme without a port: socks5's registered one. */
+    return p < 0 ? 1080u : 0u;
 }
 
 static const char *const env_names[CIO__PE_N] = {

@@ -3,11 +3,13 @@
 #define CIO_CLIENT_PROXY_H
 
 /*
- * HTTP proxies for the client: which proxy a request goes through
- * (the option, else HTTP_PROXY / HTTPS_PROXY / ALL_PROXY and NO_PROXY from
- * the environment), its credentials, and the CONNECT tunnel used for
- * https:// targets. http:// targets go to the proxy in absolute-form
- * (the request loop writes the full URL as the request-target).
+ * Proxies for the client: which proxy a request goes through (the
+ * option, else HTTP_PROXY / HTTPS_PROXY / ALL_PROXY and NO_PROXY from the
+ * environment), its credentials, and the CONNECT tunnel used for https://
+ * targets through http:// and https:// proxies. http:// targets go to
+ * those in absolute-form (the request loop writes the full URL as the
+ * request-target). SOCKS5 proxies (socks.h) tunnel every target; the
+ * request inside is in origin-form.
  */
 
 #include <stdbool.h>
@@ -19,12 +21,26 @@
 typedef const char *(*cio__getenv_fn)(const char *name);
 
 /*
- * Parses a proxy setting: "http://[user:pass@]host[:port]" or
- * "host:port" (http:// assumed). Errors: CIO_EPROXY (another scheme: https
- * and socks proxies are not supported; or a URL that does not parse; the
- * message says which), CIO_ENOMEM.
+ * Parses a proxy setting: "scheme://[user:pass@]host[:port]" with scheme
+ * http, https, socks5 or socks5h, or "host:port" (http:// assumed).
+ * Errors: CIO_EPROXY (another scheme; a URL that does not parse, or
+ * without a host; the message says which), CIO_ENOMEM.
  */
 int cio__proxy_parse(cio_url **out, const char *s);
+
+enum cio__proxy_kind {
+    CIO__PROXY_HTTP,    /* absolute-form, CONNECT for https targets */
+    CIO__PROXY_HTTPS,   /* the same inside TLS to the proxy */
+    CIO__PROXY_SOCKS5,  /* SOCKS5, names resolved by the client */
+    CIO__PROXY_SOCKS5H, /* SOCKS5, names resolved by the proxy */
+};
+
+/* The kind of a proxy URL (from its scheme), or -1 for another scheme. */
+int cio__proxy_kind(const cio_url *proxy);
+
+/* The port to connect to: explicit, else 80, 443 or 1080 (SOCKS); 0 for an
+ * explicit port 0. */
+unsigned cio__proxy_port(const cio_url *proxy);
 
 /*
  * The proxy variables of the environment, copied once (when a client is

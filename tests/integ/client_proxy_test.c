@@ -5,13 +5,16 @@
  * absolute-form for http:// (no userinfo or fragment in the target, proxy
  * credentials to the proxy only), a CONNECT tunnel for https:// (TLS to
  * the origin verified against the test CA), refusals as CIO_EPROXY, and
- * the environment (HTTP_PROXY, NO_PROXY).
+ * the environment (HTTP_PROXY, NO_PROXY). https:// proxies: the same
+ * inside TLS to the proxy (verified, SNI = the proxy's name), so an https
+ * target gets TLS inside TLS.
  */
 #include <jansson.h>
 #include <stdlib.h>
 
 #include "test.h"
 #include "aiohttp_peer.h"
+#include "client_run.h"
 #include "tls_fixture.h"
 
 TLS_FIXTURE_PRE_ALL()
@@ -20,28 +23,32 @@ TLS_FIXTURE_POST_ALL()
 static struct aiohttp_peer origin, proxy;
 static char logpath[256];
 
+static void start2(int tls, const char *auth, int proxy_tls);
+
 static void start(int tls, const char *auth)
 {
-    tls_fixture_require();
+    start2(tls, auth, 0);
+}
+
+static void start2(int tls, const char *auth, int proxy_tls)
+{
+    client_run_origin(&origin, tls ? "server" : NULL);
     int rc;
-    if (tls) {
-        char cert[512], key[512];
-        snprintf(cert, sizeof(cert), "%s", tls_fixture_path("server.pem"));
-        snprintf(key, sizeof(key), "%s", tls_fixture_path("server.key"));
-        rc = py_peer_start(&origin, "aiohttp_server.py",
-                           (const char *const[]){"--tls", cert, key, NULL});
-    } else {
-        rc = aiohttp_peer_start(&origin);
-    }
-    if (rc == 77)
-        cr_skip_test("python3-aiohttp is not installed");
-    cr_assert_eq(rc, 0);
     snprintf(logpath, sizeof(logpath), "/tmp/cio_proxy_log.%d", (int)getpid());
     unlink(logpath);
-    const char *args[5] = {"--log", logpath, NULL, NULL, NULL};
+    char cert[512], key[512];
+    snprintf(cert, sizeof(cert), "%s", tls_fixture_path("server.pem"));
+    snprintf(key, sizeof(key), "%s", tls_fixture_path("server.key"));
+    const char *args[8] = {"--log", logpath, NULL, NULL, NULL, NULL, NULL, NULL};
+    int na = 2;
     if (auth != NULL) {
-        args[2] = "--auth";
-        args[3] = auth;
+        args[na++] = "--auth";
+        args[na++] = auth;
+    }
+    if (proxy_tls) {
+        args[na++] = "--tls";
+        args[na++] = cert;
+        args[na++] = key;
     }
     rc = py_peer_start(&proxy, "mini_proxy.py", args);
     cr_assert_eq(rc, 0);
@@ -56,49 +63,7 @@ static void stop(void)
 
 static const char *proxy_log(void)
 {
-    static char buf[2048];
-    buf[0] = '\0';
-    FILE *f = fopen(logpath, "r");
-    if (f != NULL) {
-        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-        buf[n] = '\0';
-        fclose(f);
-    }
-    return buf;
-}
-
-struct run {
-    struct cio_client_opts opts;
-    const char *url;
-    int rc, status;
-    char body[2048];
-    char msg[256];
-};
-
-static int run_main(void *arg)
-{
-    struct run *x = arg;
-    cio_client *c;
-    int rc = cio_client_new(&c, &x->opts);
-    if (rc < 0)
-        return rc;
-    cio_response *r;
-    x->rc = cio_get(c, x->url, NULL, &r);
-    snprintf(x->msg, sizeof(x->msg), "%s", cio_last_error());
-    if (x->rc == 0) {
-        x->status = cio_response_status(r);
-        size_t n;
-        const char *b = cio_response_body(r, &n);
-        snprintf(x->body, sizeof(x->body), "%.*s", b ? (int)n : 0, b ? b : "");
-        cio_response_free(r);
-    }
-    cio_client_free(c);
-    return 0;
-}
-
-static void run(struct run *x)
-{
-    CIO_ASSERT_RC(cio_test_run(run_main, x), 0);
+    return client_run_file(logpath);
 }
 
 Test(client_proxy, http_goes_in_absolute_form_with_proxy_credentials)
@@ -108,8 +73,8 @@ Test(client_proxy, http_goes_in_absolute_form_with_proxy_credentials)
     snprintf(purl, sizeof(purl), "http://pu:pp@127.0.0.1:%u", proxy.port);
     /* Userinfo and fragment of the target never reach the proxy. */
     snprintf(url, sizeof(url), "http://ou:op@127.0.0.1:%u/headers#frag", origin.port);
-    struct run x = {.opts = {.proxy = purl}, .url = url};
-    run(&x);
+    struct client_run x = {.opts = {.proxy = purl}, .url = url};
+    client_run(&x);
     CIO_EXPECT_RC(x.rc, 0);
     cr_expect_eq(x.status, 200, "%d %s", x.status, x.body);
     snprintf(want, sizeof(want), "GET http://127.0.0.1:%u/headers HTTP/1.1 auth=yes\n",
@@ -124,8 +89,8 @@ Test(client_proxy, http_goes_in_absolute_form_with_proxy_credentials)
 
     /* Without credentials the proxy's 407 is the response. */
     snprintf(purl, sizeof(purl), "127.0.0.1:%u", proxy.port);
-    struct run y = {.opts = {.proxy = purl}, .url = url};
-    run(&y);
+    struct client_run y = {.opts = {.proxy = purl}, .url = url};
+    client_run(&y);
     CIO_EXPECT_RC(y.rc, 0);
     cr_expect_eq(y.status, 407);
     stop();
@@ -138,9 +103,9 @@ Test(client_proxy, https_goes_through_a_connect_tunnel)
     char purl[96], url[160], want[200];
     snprintf(purl, sizeof(purl), "http://pu:pp@127.0.0.1:%u", proxy.port);
     snprintf(url, sizeof(url), "https://127.0.0.1:%u/headers", origin.port);
-    struct run x = {.opts = {.proxy = purl, .tls.ca_file = tls_fixture_path("ca.pem")},
+    struct client_run x = {.opts = {.proxy = purl, .tls.ca_file = tls_fixture_path("ca.pem")},
                     .url = url};
-    run(&x);
+    client_run(&x);
     cr_expect_eq(x.rc, 0, "%s: %s", cio_errname(x.rc), x.msg);
     cr_expect_eq(x.status, 200);
     snprintf(want, sizeof(want), "CONNECT 127.0.0.1:%u HTTP/1.1 auth=yes\n", origin.port);
@@ -149,15 +114,15 @@ Test(client_proxy, https_goes_through_a_connect_tunnel)
     cr_expect(strstr(x.body, "Proxy-Authorization") == NULL, "%s", x.body);
 
     /* Verification still applies inside the tunnel: no CA, no trust. */
-    struct run v = {.opts = {.proxy = purl}, .url = url};
-    run(&v);
+    struct client_run v = {.opts = {.proxy = purl}, .url = url};
+    client_run(&v);
     CIO_EXPECT_RC(v.rc, CIO_ECERT);
 
     /* A refused CONNECT is a typed error naming the status. */
     snprintf(purl, sizeof(purl), "http://pu:wrong@127.0.0.1:%u", proxy.port);
-    struct run y = {.opts = {.proxy = purl, .tls.ca_file = tls_fixture_path("ca.pem")},
+    struct client_run y = {.opts = {.proxy = purl, .tls.ca_file = tls_fixture_path("ca.pem")},
                     .url = url};
-    run(&y);
+    client_run(&y);
     CIO_EXPECT_RC(y.rc, CIO_EPROXY);
     cr_expect(strstr(y.msg, "407") != NULL, "%s", y.msg);
     stop();
@@ -173,24 +138,104 @@ Test(client_proxy, environment_and_no_proxy)
     setenv("http_proxy", purl, 1);
     unsetenv("no_proxy");
     unsetenv("NO_PROXY");
-    struct run x = {.url = url};
-    run(&x);
+    struct client_run x = {.url = url};
+    client_run(&x);
     CIO_EXPECT_RC(x.rc, 0);
     cr_expect(strstr(proxy_log(), "GET http://127.0.0.1") != NULL, "[%s]", proxy_log());
     unlink(logpath);
 
     /* NO_PROXY exempts the host; no_trust_env ignores everything. */
     setenv("NO_PROXY", "localhost, 127.0.0.0/8", 1);
-    struct run y = {.url = url};
-    run(&y);
+    struct client_run y = {.url = url};
+    client_run(&y);
     CIO_EXPECT_RC(y.rc, 0);
     cr_expect_str_eq(proxy_log(), "");
     unsetenv("NO_PROXY");
-    struct run z = {.url = url, .opts = {.no_trust_env = true}};
-    run(&z);
+    struct client_run z = {.url = url, .opts = {.no_trust_env = true}};
+    client_run(&z);
     CIO_EXPECT_RC(z.rc, 0);
     cr_expect_str_eq(proxy_log(), "");
     unsetenv("http_proxy");
+    stop();
+    cio_test_no_leaks();
+}
+
+Test(client_proxy, https_proxy_for_http_targets)
+{
+    start2(0, "pu:pp", 1);
+    char purl[96], url[160], want[300];
+    snprintf(purl, sizeof(purl), "https://pu:pp@localhost:%u", proxy.port);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/headers", origin.port);
+    struct client_run x = {.opts = {.proxy = purl, .tls.ca_file = tls_fixture_path("ca.pem")},
+                    .url = url};
+    client_run(&x);
+    cr_expect_eq(x.rc, 0, "%s: %s", cio_errname(x.rc), x.msg);
+    cr_expect_eq(x.status, 200, "%d %s", x.status, x.body);
+    /* TLS to the proxy with its name, then absolute-form inside. */
+    snprintf(want, sizeof(want),
+             "sni=localhost\nGET http://127.0.0.1:%u/headers HTTP/1.1 auth=yes\n",
+             origin.port);
+    cr_expect_str_eq(proxy_log(), want);
+    cr_expect(strstr(x.body, "Proxy-Authorization") == NULL, "%s", x.body);
+    unlink(logpath);
+
+    /* The proxy's certificate is verified: without the CA, a typed error
+     * naming the proxy, and nothing sent. */
+    struct client_run v = {.opts = {.proxy = purl}, .url = url};
+    client_run(&v);
+    CIO_EXPECT_RC(v.rc, CIO_ECERT);
+    snprintf(want, sizeof(want), "TLS with proxy localhost:%u: ", proxy.port);
+    cr_expect(strncmp(v.msg, want, strlen(want)) == 0, "%s", v.msg);
+    cr_expect(strstr(proxy_log(), "GET") == NULL, "%s", proxy_log());
+
+    /* Plain http:// to a TLS proxy fails, typed, and does not hang. */
+    snprintf(purl, sizeof(purl), "http://localhost:%u", proxy.port);
+    struct client_run p = {.opts = {.proxy = purl, .timeouts.read_ms = 2000}, .url = url};
+    client_run(&p);
+    cr_expect(p.rc < 0 || p.status >= 400, "%s: %s", cio_errname(p.rc), p.msg);
+    stop();
+    cio_test_no_leaks();
+}
+
+Test(client_proxy, https_proxy_for_https_targets_is_tls_in_tls)
+{
+    start2(1, "pu:pp", 1);
+    char purl[96], url[160], want[300];
+    snprintf(purl, sizeof(purl), "https://pu:pp@localhost:%u", proxy.port);
+    snprintf(url, sizeof(url), "https://localhost:%u/headers", origin.port);
+    struct client_run x = {.opts = {.proxy = purl, .tls.ca_file = tls_fixture_path("ca.pem")},
+                    .url = url};
+    client_run(&x);
+    cr_expect_eq(x.rc, 0, "%s: %s", cio_errname(x.rc), x.msg);
+    cr_expect_eq(x.status, 200);
+    snprintf(want, sizeof(want), "sni=localhost\nCONNECT localhost:%u HTTP/1.1 auth=yes\n",
+             origin.port);
+    cr_expect_str_eq(proxy_log(), want);
+    cr_expect(strstr(x.body, "Proxy-Authorization") == NULL, "%s", x.body);
+    unlink(logpath);
+
+    /* The origin's certificate is verified inside, apart from the
+     * proxy's: a self-signed origin fails as the origin, not the proxy. */
+    struct aiohttp_peer self;
+    client_run_origin(&self, "self");
+    snprintf(url, sizeof(url), "https://localhost:%u/headers", self.port);
+    struct client_run v = {.opts = {.proxy = purl, .tls.ca_file = tls_fixture_path("ca.pem")},
+                    .url = url};
+    client_run(&v);
+    aiohttp_peer_stop(&self);
+    CIO_EXPECT_RC(v.rc, CIO_ECERT);
+    snprintf(want, sizeof(want), "TLS with localhost:%u: ", self.port);
+    cr_expect(strncmp(v.msg, want, strlen(want)) == 0, "%s", v.msg);
+    cr_expect(strstr(proxy_log(), "CONNECT localhost") != NULL, "%s", proxy_log());
+
+    /* A refused CONNECT inside the TLS is typed as with http:// proxies. */
+    snprintf(purl, sizeof(purl), "https://pu:wrong@localhost:%u", proxy.port);
+    snprintf(url, sizeof(url), "https://localhost:%u/headers", origin.port);
+    struct client_run y = {.opts = {.proxy = purl, .tls.ca_file = tls_fixture_path("ca.pem")},
+                    .url = url};
+    client_run(&y);
+    CIO_EXPECT_RC(y.rc, CIO_EPROXY);
+    cr_expect(strstr(y.msg, "407") != NULL, "%s", y.msg);
     stop();
     cio_test_no_leaks();
 }

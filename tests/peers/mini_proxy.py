@@ -9,6 +9,9 @@ CONNECT). Listens on 127.0.0.1:0 and prints its port on stdout.
     request in origin-form with "Connection: close" (Proxy-Authorization
     and Proxy-Connection removed) and relays the answer, then closes.
 
+--tls CERT KEY makes it an https:// proxy: clients speak TLS to it (then
+absolute-form or CONNECT inside that TLS); the log gets "sni=NAME" (the
+client's server name, "None" without one) at each handshake.
 --auth USER:PASS requires "Proxy-Authorization: Basic ..." (407 otherwise).
 --log FILE appends one line per request: the request line, then
 "auth=yes|no" (whether Proxy-Authorization was sent).
@@ -22,12 +25,17 @@ import signal
 import sys
 
 
-async def relay(r, w):
+async def relay(r, w, first=None):
+    """Copies r to w until EOF, then closes w; first(bytes), if given, sees
+    the first chunk (socks5_server.py logs it)."""
     try:
         while True:
             b = await r.read(65536)
             if not b:
                 break
+            if first is not None:
+                first(b)
+                first = None
             w.write(b)
             await w.drain()
     except (ConnectionError, asyncio.CancelledError):
@@ -116,8 +124,26 @@ async def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--auth")
     ap.add_argument("--log")
+    ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     args = ap.parse_args()
-    srv = await asyncio.start_server(make_handler(args), "127.0.0.1", 0)
+    ssl_ctx = None
+    if args.tls:
+        import ssl
+        ssl_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ssl_ctx.load_cert_chain(args.tls[0], args.tls[1])
+
+        def sni(_sock, name, _ctx):
+            if args.log:
+                with open(args.log, "a") as f:
+                    f.write(f"sni={name}\n")
+        ssl_ctx.sni_callback = sni
+    srv = await asyncio.start_server(make_handler(args), "127.0.0.1", 0,
+                                     ssl=ssl_ctx)
+    await serve_until_stopped(srv)
+
+
+async def serve_until_stopped(srv):
+    """Prints the port, serves until stdin closes or SIGTERM."""
     print(srv.sockets[0].getsockname()[1], flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -83,8 +83,16 @@ Test(proxy, selection)
         {"https://x/", NULL, true, all, "http://a:9/"},
         {"https://api.internal.test/", NULL, true, all, "direct"},
         {"http://x/", NULL, true, empty, "http://all:4/"},   /* "" is unset */
-        {"http://x/", NULL, true, socks, "CIO_EPROXY"},
-        {"http://x/", "https://p:1", true, none, "CIO_EPROXY"},
+        {"http://x/", NULL, true, socks, "socks5://s:1080"},
+        {"https://x/", NULL, true, socks, "socks5://s:1080"},
+        {"http://x/", "https://p:1", true, none, "https://p:1/"},
+        {"http://x/", "socks5h://u:p@p", true, none, "socks5h://u:p@p"},
+        {"http://x/", "SOCKS5://P:7", true, none, "socks5://p:7"},
+        {"http://x/", "socks4://p:1", true, none, "CIO_EPROXY"},
+        {"http://x/", "socks5://", true, none, "CIO_EPROXY"},
+        {"http://x/", "socks5://p:0", true, none, "CIO_EPROXY"},
+        {"http://x/", "ftp://p:1", true, none, "CIO_EPROXY"},
+        {"http://x/", "ws://p:1", true, none, "CIO_EPROXY"},
         {"http://x/", "http://a b", true, none, "CIO_EPROXY"},
     };
     for (size_t i = 0; i < COUNTOF(c); i++)
@@ -150,6 +158,23 @@ Test(proxy, credentials_from_url)
     cr_expect_str_eq(v, "Basic dXNlcjpwQHNz"); /* user:p@ss */
     cio__free(v);
     cio_url_free(p);
+    /* Kinds and default ports. */
+    static const struct {
+        const char *url;
+        int kind;
+        unsigned port;
+    } k[] = {
+        {"proxy", CIO__PROXY_HTTP, 80},
+        {"https://proxy", CIO__PROXY_HTTPS, 443},
+        {"socks5://proxy", CIO__PROXY_SOCKS5, 1080},
+        {"socks5h://proxy:9050", CIO__PROXY_SOCKS5H, 9050},
+    };
+    for (size_t i = 0; i < COUNTOF(k); i++) {
+        CIO_ASSERT_RC(cio__proxy_parse(&p, k[i].url), 0);
+        cr_expect_eq(cio__proxy_kind(p), k[i].kind, "%s", k[i].url);
+        cr_expect_eq(cio__proxy_port(p), k[i].port, "%s", k[i].url);
+        cio_url_free(p);
+    }
     CIO_ASSERT_RC(cio__proxy_parse(&p, "proxy:3128"), 0);
     v = (char *)"x";
     CIO_ASSERT_RC(cio__proxy_auth(&v, p), 0);

@@ -63,6 +63,36 @@ static int open_gate(cio_req *req, cio_resp *res, void *ud)
     return cio_resp_text(res, 200, "opened");
 }
 
+/* Set by /flag, awaited by /spin (the server's loop thread only). */
+static int flag;
+
+/* Waits for the flag by yielding, as a long computation that yields now
+ * and then lets other requests run: a yield is a switch away like a park,
+ * so the connections queued behind it must go on meanwhile. */
+static int spin(cio_req *req, cio_resp *res, void *ud)
+{
+    (void)req;
+    (void)ud;
+    cio_time end = cio_after(3000);
+    while (!flag && cio_now() < end) {
+        int rc = cio_yield();
+        if (rc < 0)
+            return rc;
+    }
+    if (!flag)
+        return cio_resp_text(res, 504, "nobody raised the flag");
+    flag = 0;
+    return cio_resp_text(res, 200, "raised");
+}
+
+static int raise_flag(cio_req *req, cio_resp *res, void *ud)
+{
+    (void)req;
+    (void)ud;
+    flag = 1;
+    return cio_resp_text(res, 200, "flag");
+}
+
 static int hello(cio_req *req, cio_resp *res, void *ud)
 {
     (void)req;
@@ -87,6 +117,8 @@ static void start(struct srvfx *f)
     cr_assert_eq(cio_app_get(app, "/busy", busy, NULL), 0);
     cr_assert_eq(cio_app_get(app, "/wait", wait_gate, NULL), 0);
     cr_assert_eq(cio_app_get(app, "/open", open_gate, NULL), 0);
+    cr_assert_eq(cio_app_get(app, "/spin", spin, NULL), 0);
+    cr_assert_eq(cio_app_get(app, "/flag", raise_flag, NULL), 0);
     cr_assert_eq(cio_app_on_cleanup(app, on_cleanup, NULL), 0);
     f->app = app;
     f->opts.workers = 1;
@@ -163,6 +195,41 @@ Test(server_sched, a_blocked_handler_hands_the_queue_on)
         cr_assert(strncmp(out, "HTTP/1.1 200 ", 13) == 0 && strstr(out, "through"),
                   "round %d: %s", round, out);
         cio_event_clear(gate); /* the server is idle: no race with it */
+    }
+    close(a);
+    close(b);
+    close(c);
+    CIO_ASSERT_RC(srvfx_stop(&f), 0);
+}
+
+/*
+ * The same with a handler that yields instead of parking: A spins on
+ * cio_yield until B's handler raises a flag. If the task serving A kept B
+ * queued behind it, A would spin its 3 s out and answer 504.
+ */
+Test(server_sched, a_yielding_handler_hands_the_queue_on)
+{
+    struct srvfx f = {0};
+    start(&f);
+    int c = srvfx_connect(f.port), a = srvfx_connect(f.port),
+        b = srvfx_connect(f.port);
+    cr_assert(c >= 0 && a >= 0 && b >= 0);
+    roundtrip(c, "/", "Hello");
+    roundtrip(a, "/", "Hello");
+    roundtrip(b, "/", "Hello");
+    for (int round = 0; round < 3; round++) {
+        send_req(c, "/busy");
+        usleep(100 * 1000); /* the server is inside /busy now */
+        send_req(a, "/spin");
+        send_req(b, "/flag");
+        char out[1024];
+        read_resp(c, "busy", out, sizeof(out));
+        cr_assert(strstr(out, "busy") != NULL, "%s", out);
+        read_resp(b, "flag", out, sizeof(out));
+        cr_assert(strstr(out, "flag") != NULL, "%s", out);
+        read_resp(a, "raised", out, sizeof(out));
+        cr_assert(strncmp(out, "HTTP/1.1 200 ", 13) == 0 && strstr(out, "raised"),
+                  "round %d: %s", round, out);
     }
     close(a);
     close(b);

@@ -20,7 +20,11 @@
  *   - a match's values put back into its pattern give the path again, and
  *     a "{name}" value is a non-empty segment;
  *   - cio__route_format with those values encodes to the same path when
- *     the values need no encoding.
+ *     the values need no encoding;
+ *   - the compiled router (kid hash indexes, the static index of whole
+ *     static paths) answers exactly as a twin never compiled (plain
+ *     walk): same result, same route, same values, same Allow, paths with
+ *     NUL bytes included.
  * Every path sits in a buffer of exactly its size (ASan sees over-reads).
  */
 #include <assert.h>
@@ -197,10 +201,36 @@ static void check_allow(const char *allow, const struct route *routes,
     assert(strcmp(allow, want) == 0);
 }
 
-static void run_path(const struct cio__router *r, const struct route *routes,
-                     size_t nroutes, const char *method, const char *line,
-                     size_t len)
+/* The compiled router against its never-compiled twin (the walk alone). */
+static void check_twin(const struct cio__router *r, const struct cio__router *twin,
+                       const char *method, const char *line, size_t len)
 {
+    char *path = malloc(len > 0 ? len : 1);
+    assert(path != NULL);
+    memcpy(path, line, len);
+    struct cio__route_match a, b;
+    int ra = cio__router_match(r, cio_str_c(method), (struct cio_str){path, len}, &a);
+    int rb = cio__router_match(twin, cio_str_c(method), (struct cio_str){path, len}, &b);
+    assert(ra == rb);
+    assert(a.target == b.target);
+    assert(strcmp(a.allow, b.allow) == 0);
+    if (ra == CIO__ROUTE_FOUND) {
+        assert(strcmp(a.pattern, b.pattern) == 0);
+        assert(a.nparams == b.nparams);
+        for (size_t i = 0; i < a.nparams; i++) {
+            assert(a.params[i].value.len == b.params[i].value.len);
+            assert(a.params[i].value.len == 0 ||
+                   a.params[i].value.ptr == b.params[i].value.ptr);
+        }
+    }
+    free(path);
+}
+
+static void run_path(const struct cio__router *r, const struct cio__router *twin,
+                     const struct route *routes, size_t nroutes,
+                     const char *method, const char *line, size_t len)
+{
+    check_twin(r, twin, method, line, len);
     /* The reference matcher reads NUL-terminated strings. */
     if (memchr(line, '\0', len) != NULL)
         return;
@@ -252,13 +282,17 @@ static void run_path(const struct cio__router *r, const struct route *routes,
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *s = (const char *)data, *end = s + size;
-    struct cio__router *r;
+    struct cio__router *r, *twin;
     struct route routes[MAX_ROUTES];
     size_t nroutes = 0, npaths = 0;
     int in_paths = 0;
 
     if (cio__router_new(&r) < 0)
         return 0;
+    if (cio__router_new(&twin) < 0) {
+        cio__router_free(r);
+        return 0;
+    }
     while (s < end) {
         const char *nl = memchr(s, '\n', (size_t)(end - s));
         size_t len = nl != NULL ? (size_t)(nl - s) : (size_t)(end - s);
@@ -284,6 +318,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 free(pat);
                 continue;
             }
+            /* the same routes, never compiled: matched by the walk alone */
+            if (cio__router_add(twin, method, pat, (void *)(uintptr_t)(nroutes + 1)) < 0)
+                assert(!"the twin refused a route the router took");
             char *src = full_regex(pat);
             int rc = regcomp(&rt->full, src, REG_EXTENDED | REG_NOSUB);
             free(src);
@@ -292,10 +329,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             rt->pattern = pat;
             nroutes++;
         } else if (npaths++ < MAX_PATHS) {
-            run_path(r, routes, nroutes, method, line + 1, len - 1);
+            run_path(r, twin, routes, nroutes, method, line + 1, len - 1);
         }
     }
     cio__router_free(r);
+    cio__router_free(twin);
     for (size_t i = 0; i < nroutes; i++) {
         regfree(&routes[i].full);
         free(routes[i].pattern);

@@ -77,7 +77,7 @@ int cio__park(struct cio__wait *w, cio_time deadline, unsigned flags);
 
 /*
  * Sets (fn non-NULL) or clears a hook the current task calls each time it
- * is about to park, before it switches away. A task that serves a queue of
+ * is about to park or yield (cio_yield), before it switches away. A task that serves a queue of
  * work items in turn uses it to hand the rest of the queue to a fresh task
  * when one item blocks (docs/internals/server.md "One task per turn"). The
  * hook runs on the parking task's stack and may spawn tasks; it must not

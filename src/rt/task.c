@@ -608,6 +608,10 @@ int cio_yield(void)
         return CIO_EINVAL;
     if (t->canceled)
         return CIO_ECANCELED;
+    /* a yield switches away like a park: the hook's queue must not wait
+     * for this task's turn to come back (cio__task_on_park) */
+    if (t->on_park != NULL)
+        t->on_park(t->on_park_ud);
     push_later(l, t);
     switch_away(l, t);
     /* Canceled while it waited for its turn: report it here, as cio_sleep

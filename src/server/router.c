@@ -166,9 +166,9 @@ static size_t sat_mul(size_t a, size_t b)
     return a != 0 && b > SIZE_MAX / 4 / a ? SIZE_MAX / 4 : a * b;
 }
 
-/* An interval "{n}", "{n,}" or "{n,m}" at s[i] (s[i] == '{'): returns its
- * length and *factor, the copies glibc makes of the atom; 0 if it is not
- * one (regcomp then decides). */
+/* An interval "{n}", "{n,}", "{n,m}", or glibc's "{,m}" and "{,}" (n = 0)
+ * at s[i] (s[i] == '{'): returns its length and *factor, the copies glibc
+ * makes of the atom; 0 if it is not one (regcomp then decides). */
 static size_t interval(const char *s, size_t n, size_t i, size_t *factor)
 {
     size_t j = i + 1, lo = 0, hi = 0, nd = 0;
@@ -176,7 +176,7 @@ static size_t interval(const char *s, size_t n, size_t i, size_t *factor)
         lo = lo * 10 + (size_t)(s[j++] - '0');
         nd++;
     }
-    if (nd == 0)
+    if (nd == 0 && !(j < n && s[j] == ','))
         return 0;
     hi = lo;
     if (j < n && s[j] == ',') {

@@ -291,6 +291,11 @@ static const struct ecase {
     {"GET", "/a/{x:a*{2}}", "a repeat of a repeat"},
     {"GET", "/a/{x:((a{50}){50}){50}}", "too large once repeats are expanded"},
     {"GET", "/a/{x:[a-z]{3000}}", "too large"},
+    /* glibc reads "{,m}" as "{0,m}" (and "{,}" as "{0,}"): a repeat too */
+    {"GET", "/a/{x:a*{,2}}", "a repeat of a repeat"},
+    {"GET", "/a/{x:a{,}{,}}", "a repeat of a repeat"},
+    {"GET", "/a/{x:[a-z]{,3000}}", "too large"},
+    {"GET", "/a/{x:(a{,50}){,50}}", "too large once repeats are expanded"},
     {"GET", "/a/{x:(((((((((((((((((((((((((((((((((a)))))))))))))))))))))))))))))))))}",
      "nested too deeply"},
     {"GET", "/a/{x:^a}", "'^' or '$' (routes are anchored already) in the regex for {x}"},

@@ -26,7 +26,7 @@
 #define MAX_USERS 256
 
 struct user {
-    long id;       /* 0 = free slot */
+    long id; /* 0 = free slot */
     char name[64];
 };
 
@@ -56,7 +56,8 @@ static struct user *find(cio_req *req)
 
 static int send_user(cio_resp *res, int status, const struct user *u)
 {
-    json_t *v = json_pack("{s:I, s:s}", "id", (json_int_t)u->id, "name", u->name);
+    json_t *v =
+        json_pack("{s:I, s:s}", "id", (json_int_t)u->id, "name", u->name);
     if (v == NULL)
         return CIO_ENOMEM;
     int rc = cio_resp_json(res, status, v);
@@ -93,8 +94,9 @@ static int list_users(cio_req *req, cio_resp *res, void *ud)
     for (size_t i = 0; i < MAX_USERS; i++) {
         const struct user *u = &st->users[i];
         if (u->id != 0)
-            json_array_append_new(arr, json_pack("{s:I, s:s}", "id", (json_int_t)u->id,
-                                                 "name", u->name));
+            json_array_append_new(arr, json_pack("{s:I, s:s}", "id",
+                                                 (json_int_t)u->id, "name",
+                                                 u->name));
     }
     int rc = cio_resp_json(res, 200, arr);
     json_decref(arr);
@@ -124,7 +126,8 @@ static int get_user(cio_req *req, cio_resp *res, void *ud)
 {
     const struct user *u = find(req);
     (void)ud;
-    return u ? send_user(res, 200, u) : cio_resp_error(res, 404, "no such user");
+    return u ? send_user(res, 200, u)
+             : cio_resp_error(res, 404, "no such user");
 }
 
 static int update_user(cio_req *req, cio_resp *res, void *ud)

@@ -32,7 +32,8 @@ static int make_demo_file(cio_app *app, void *ud)
     if (d->path[0] != '\0')
         return 0;
     const char *dir = getenv("TMPDIR");
-    snprintf(d->path, sizeof(d->path), "%s/corio-report-XXXXXX", dir ? dir : "/tmp");
+    snprintf(d->path, sizeof(d->path), "%s/corio-report-XXXXXX",
+             dir ? dir : "/tmp");
     int fd = mkstemp(d->path);
     if (fd < 0) {
         d->path[0] = '\0';
@@ -63,7 +64,8 @@ static int remove_demo_file(cio_app *app, void *ud)
 static int download(cio_req *req, cio_resp *res, void *ud)
 {
     struct download *d = ud;
-    const struct cio_file_opts opts = { .content_type = "text/plain; charset=utf-8" };
+    const struct cio_file_opts opts = {.content_type =
+                                           "text/plain; charset=utf-8"};
 
     int rc = cio_resp_set_header(res, "Content-Disposition",
                                  "attachment; filename=\"report.txt\"");

@@ -95,9 +95,11 @@ static int query(cio_req *req, cio_resp *res, void *ud)
     cio_sem_release(pool->free_conns);
     if (rc < 0)
         return rc;
-    return cio_resp_printf(res, 200, "application/json",
-                           "{\"rows\": [{\"id\": 1, \"name\": \"Ada Lovelace\"}], "
-                           "\"conn\": %u}", conn);
+    return cio_resp_printf(
+        res, 200, "application/json",
+        "{\"rows\": [{\"id\": 1, \"name\": \"Ada Lovelace\"}], "
+        "\"conn\": %u}",
+        conn);
 }
 
 static void on_listen(cio_server *srv, void *ud)

@@ -53,7 +53,8 @@ static int auth_mw(cio_req *req, cio_resp *res, void *ud)
         for (size_t i = 0; i < sizeof(accounts) / sizeof(accounts[0]); i++) {
             if (strcmp(auth + 7, accounts[i].token) == 0) {
                 /* A static string: nothing to free. */
-                int rc = cio_req_set_state(req, "user", (void *)accounts[i].name, NULL);
+                int rc = cio_req_set_state(req, "user",
+                                           (void *)accounts[i].name, NULL);
                 return rc < 0 ? rc : cio_next(req, res);
             }
         }

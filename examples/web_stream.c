@@ -37,7 +37,8 @@ static int stream_handler(cio_req *req, cio_resp *res, void *ud)
     long delay = query_long(req, "delay_ms", 1000, 10000);
     (void)ud;
 
-    int rc = cio_resp_set_header(res, "Content-Type", "text/plain; charset=utf-8");
+    int rc =
+        cio_resp_set_header(res, "Content-Type", "text/plain; charset=utf-8");
     if (rc == 0)
         rc = cio_resp_prepare(res);
     for (long i = 0; rc == 0 && i < n; i++) {

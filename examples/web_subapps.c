@@ -29,8 +29,8 @@ static int users_list(cio_req *req, cio_resp *res, void *ud)
 static int users_get(cio_req *req, cio_resp *res, void *ud)
 {
     (void)ud;
-    return cio_resp_printf(res, 200, "text/plain; charset=utf-8", "users: user %s",
-                           cio_req_param(req, "id"));
+    return cio_resp_printf(res, 200, "text/plain; charset=utf-8",
+                           "users: user %s", cio_req_param(req, "id"));
 }
 
 static int admin_dashboard(cio_req *req, cio_resp *res, void *ud)
@@ -84,7 +84,8 @@ static int build(cio_app *main_app)
     if ((rc = cio_app_new(&admin_app)) < 0)
         return rc;
     if ((rc = cio_app_use(admin_app, admin_only, NULL)) < 0 ||
-        (rc = cio_app_get(admin_app, "/dashboard", admin_dashboard, NULL)) < 0 ||
+        (rc = cio_app_get(admin_app, "/dashboard", admin_dashboard, NULL)) <
+            0 ||
         (rc = cio_app_mount(main_app, "/admin", admin_app)) < 0) {
         cio_app_free(admin_app);
         return rc;

@@ -31,8 +31,9 @@ static int user_handler(cio_req *req, cio_resp *res, void *ud)
                             json_string(cio_params_value(q, i).ptr));
     }
     const char *agent = cio_req_header(req, "User-Agent");
-    json_t *v = json_pack("{s:s, s:o*, s:s}", "user_id", cio_req_param(req, "id"),
-                          "query", query, "agent", agent ? agent : "Unknown");
+    json_t *v =
+        json_pack("{s:s, s:o*, s:s}", "user_id", cio_req_param(req, "id"),
+                  "query", query, "agent", agent ? agent : "Unknown");
     if (v == NULL)
         return CIO_ENOMEM;
     rc = cio_resp_json(res, 200, v);

@@ -46,7 +46,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             check_view(c[i].scheme, sc, cap);
             assert(cio__tok_is_token(c[i].scheme.ptr, c[i].scheme.len));
             assert(c[i].scheme.len == c2[i].scheme.len &&
-                   memcmp(c[i].scheme.ptr, c2[i].scheme.ptr, c[i].scheme.len) == 0);
+                   memcmp(c[i].scheme.ptr, c2[i].scheme.ptr, c[i].scheme.len) ==
+                       0);
             if (c[i].token68.len > 0)
                 check_view(c[i].token68, sc, cap);
             assert(c[i].nparams == c2[i].nparams);

@@ -19,8 +19,7 @@
 
 #include "http/coding.h"
 
-static int pick(const char *v, size_t len, unsigned offer,
-                enum cio__coding *c)
+static int pick(const char *v, size_t len, unsigned offer, enum cio__coding *c)
 {
     struct cio_str s = {v, len};
     int rc = cio__coding_negotiate(s, offer, c);

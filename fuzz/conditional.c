@@ -33,12 +33,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             f[i] = (struct cio_str){p, n};
         p += n + 1;
     }
-    struct cio__validators v = {.etag = f[5], .has_mtime = flags & 4,
-                                .mtime = 784111777, .mtime_strong = flags & 8};
+    struct cio__validators v = {.etag = f[5],
+                                .has_mtime = flags & 4,
+                                .mtime = 784111777,
+                                .mtime_strong = flags & 8};
     struct cio__cond_req rq = {
-        .if_match = f[0], .if_none_match = f[1], .if_modified_since = f[2],
-        .if_unmodified_since = f[3], .if_range = f[4],
-        .get_or_head = flags & 1, .has_range = flags & 2,
+        .if_match = f[0],
+        .if_none_match = f[1],
+        .if_modified_since = f[2],
+        .if_unmodified_since = f[3],
+        .if_range = f[4],
+        .get_or_head = flags & 1,
+        .has_range = flags & 2,
     };
     int st = cio__cond_eval(&rq, &v);
     assert(st == 200 || st == 206 || st == 304 || st == 412);
@@ -52,9 +58,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int m = cio__cond_eval(&only, &v);
     if (m == 412)
         assert(st == 412);
-    struct cio__cond_req star = {.if_match = f[0],
-                                 .if_none_match = {"*", 1},
-                                 .get_or_head = true};
+    struct cio__cond_req star = {
+        .if_match = f[0], .if_none_match = {"*", 1}, .get_or_head = true};
     assert(cio__cond_eval(&star, &v) == (m == 412 ? 412 : 304));
 
     if (f[0].ptr != NULL && f[5].ptr != NULL) {

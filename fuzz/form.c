@@ -61,12 +61,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     unsigned form = mode & 1 ? CIO_QUERY_FORM : 0;
     struct cio_query_opts o = {.max_pairs = 64 + (mode >> 2),
                                .max_len = 1u << 20,
-                               .flags = form | (mode & 2 ? CIO_QUERY_LENIENT
-                                                         : 0)};
+                               .flags =
+                                   form | (mode & 2 ? CIO_QUERY_LENIENT : 0)};
     cio_params *p, *q;
 
     pct_roundtrip(s, n);
-    int rc = form ? cio_form_parse(&p, s, n, &o) : cio_query_parse(&p, s, n, &o);
+    int rc =
+        form ? cio_form_parse(&p, s, n, &o) : cio_query_parse(&p, s, n, &o);
     if (rc != 0) {
         assert(rc == CIO_EURL || rc == CIO_EPROTO || rc == CIO_ETOOBIG);
         if (rc != CIO_ETOOBIG) {
@@ -102,18 +103,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t at = 0;
     buf[0] = '\0';
     for (size_t i = 0; i < cio_params_count(p); i++) {
-        ptrdiff_t m = form ? cio_form_append(buf, len + 1, at,
-                                             cio_params_name(p, i),
-                                             cio_params_value(p, i))
-                           : cio_query_append(buf, len + 1, at,
-                                              cio_params_name(p, i),
-                                              cio_params_value(p, i), 0);
+        ptrdiff_t m =
+            form ? cio_form_append(buf, len + 1, at, cio_params_name(p, i),
+                                   cio_params_value(p, i))
+                 : cio_query_append(buf, len + 1, at, cio_params_name(p, i),
+                                    cio_params_value(p, i), 0);
         assert(m > (ptrdiff_t)at);
         at = (size_t)m;
     }
     assert(at == len && strlen(buf) == len);
-    struct cio_query_opts so = {.max_pairs = o.max_pairs, .max_len = len + 1,
-                                .flags = form};
+    struct cio_query_opts so = {
+        .max_pairs = o.max_pairs, .max_len = len + 1, .flags = form};
     rc = cio_query_parse(&q, buf, len, &so);
     assert(rc == 0);
     same_pairs(p, q);

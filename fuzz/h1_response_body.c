@@ -31,8 +31,8 @@ static size_t dechunk(const char *in, size_t len, size_t split, int *done)
             break;
         assert(used <= end - off);
         assert(data.len <= used);
-        assert(data.len == 0 ||
-               (data.ptr >= in + off && data.ptr + data.len <= in + off + used));
+        assert(data.len == 0 || (data.ptr >= in + off &&
+                                 data.ptr + data.len <= in + off + used));
         total += data.len;
         off += used;
     }

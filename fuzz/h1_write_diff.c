@@ -26,16 +26,32 @@
 #include "http/headers_int.h"
 
 static const char *const NAMES[] = {
-    "Content-Length", "content-length", "Transfer-Encoding", "TRANSFER-ENCODING",
-    "Connection", "connection", "Date", "dAtE", "Server", "X-A", "Content-Type",
-    "Datf", "Connectioo", "Set-Cookie", "D", "Content-Lengtx",
+    "Content-Length",
+    "content-length",
+    "Transfer-Encoding",
+    "TRANSFER-ENCODING",
+    "Connection",
+    "connection",
+    "Date",
+    "dAtE",
+    "Server",
+    "X-A",
+    "Content-Type",
+    "Datf",
+    "Connectioo",
+    "Set-Cookie",
+    "D",
+    "Content-Lengtx",
 };
 #define NNAMES (sizeof NAMES / sizeof NAMES[0])
 
 static unsigned recount(const cio_headers *h)
 {
-    return (cio_headers_count_name(h, "content-length") ? CIO__HK_CONTENT_LENGTH : 0) |
-           (cio_headers_count_name(h, "transfer-encoding") ? CIO__HK_TRANSFER_ENCODING : 0) |
+    return (cio_headers_count_name(h, "content-length") ? CIO__HK_CONTENT_LENGTH
+                                                        : 0) |
+           (cio_headers_count_name(h, "transfer-encoding")
+                ? CIO__HK_TRANSFER_ENCODING
+                : 0) |
            (cio_headers_count_name(h, "connection") ? CIO__HK_CONNECTION : 0) |
            (cio_headers_count_name(h, "date") ? CIO__HK_DATE : 0);
 }
@@ -66,13 +82,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memcpy(val, v, vlen);
         val[vlen] = '\0';
         switch (op) {
-        case 0: (void)cio_headers_add(h, name, val); break;
-        case 1: (void)cio_headers_set(h, name, val); break;
-        case 2: (void)cio_headers_remove(h, name); break;
-        case 3: cio_headers_clear(h); break;
+        case 0:
+            (void)cio_headers_add(h, name, val);
+            break;
+        case 1:
+            (void)cio_headers_set(h, name, val);
+            break;
+        case 2:
+            (void)cio_headers_remove(h, name);
+            break;
+        case 3:
+            cio_headers_clear(h);
+            break;
         case 4:
-            (void)cio__headers_set_trusted(h, cio_str_c(name),
-                                           CIO_STR_LIT("text/plain; charset=utf-8"));
+            (void)cio__headers_set_trusted(
+                h, cio_str_c(name), CIO_STR_LIT("text/plain; charset=utf-8"));
             break;
         default: {
             cio_headers *c;

@@ -46,10 +46,10 @@ static uint64_t fnv_str(uint64_t h, struct cio_str s)
 
 struct run {
     int rc;
-    uint64_t h;          /* every event and byte */
-    uint64_t h_fixed;    /* h at the last non-DATA event */
+    uint64_t h;       /* every event and byte */
+    uint64_t h_fixed; /* h at the last non-DATA event */
     uint32_t nparts;
-    size_t ndata;        /* content bytes */
+    size_t ndata; /* content bytes */
     bool end;
 };
 
@@ -206,7 +206,8 @@ static void same(const struct run *a, const struct run *b)
 
 static void parse_all_ways(struct cio_str ct, const uint8_t *body, size_t len)
 {
-    char b[CIO_MULTIPART_BOUNDARY_MAX + 1], delim[4 + CIO_MULTIPART_BOUNDARY_MAX] = {0};
+    char b[CIO_MULTIPART_BOUNDARY_MAX + 1],
+        delim[4 + CIO_MULTIPART_BOUNDARY_MAX] = {0};
     int blen = cio_multipart_boundary(ct, b);
     size_t dlen = 0;
 
@@ -224,8 +225,8 @@ static void parse_all_ways(struct cio_str ct, const uint8_t *body, size_t len)
     struct run one = parse(ct, body, len, 1, 0, delim, dlen);
     same(&whole, &one);
     uint32_t seed = (uint32_t)fnv(FNV_OFF, body, len);
-    struct run some = parse(ct, body, len, 2 + seed % (MAX_PIECE - 1), seed,
-                            delim, dlen);
+    struct run some =
+        parse(ct, body, len, 2 + seed % (MAX_PIECE - 1), seed, delim, dlen);
     same(&whole, &some);
 }
 
@@ -259,14 +260,14 @@ static void round_trip(const uint8_t *data, size_t size)
     const uint8_t *val = data + fnlen + (nul != NULL);
     size_t vlen = size - (size_t)(val - data);
 
-    int rc = cio_multipart_new(&mp, &(struct cio_multipart_opts){
-                                        .boundary = "fuzz-B0undary"});
+    int rc = cio_multipart_new(
+        &mp, &(struct cio_multipart_opts){.boundary = "fuzz-B0undary"});
     assert(rc == 0);
-    if (cio_multipart_add_field(mp, "v", (struct cio_str){(const char *)val,
-                                                          vlen}) < 0 ||
+    if (cio_multipart_add_field(
+            mp, "v", (struct cio_str){(const char *)val, vlen}) < 0 ||
         cio_multipart_add_file_data(
-            mp, &(struct cio_multipart_file){.name = fn, .filename = fn},
-            val, vlen) < 0) {
+            mp, &(struct cio_multipart_file){.name = fn, .filename = fn}, val,
+            vlen) < 0) {
         /* Only a value containing the fixed boundary is refused. */
         assert(memmem(val, vlen, "fuzz-B0undary", 13) != NULL);
         cio_multipart_free(mp);
@@ -278,8 +279,8 @@ static void round_trip(const uint8_t *data, size_t size)
     assert(out != NULL);
     for (;;) {
         size_t step = 1 + (n * 7 + vlen) % 97;
-        ptrdiff_t k = cio_multipart_read(mp, out + n,
-                                         step < cap - n ? step : cap - n);
+        ptrdiff_t k =
+            cio_multipart_read(mp, out + n, step < cap - n ? step : cap - n);
         assert(k >= 0);
         if (k == 0)
             break;

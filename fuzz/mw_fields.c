@@ -18,7 +18,9 @@
 
 static int hexv(char c)
 {
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                  : -1;
 }
 
 static void check_log(const char *in, size_t cap)
@@ -36,7 +38,8 @@ static void check_log(const char *in, size_t cap)
             assert(i + 1 < len);
             char e = out[++i];
             if (e == 'x') {
-                assert(i + 2 < len && hexv(out[i + 1]) >= 0 && hexv(out[i + 2]) >= 0);
+                assert(i + 2 < len && hexv(out[i + 1]) >= 0 &&
+                       hexv(out[i + 2]) >= 0);
                 back[n++] = (char)(hexv(out[i + 1]) << 4 | hexv(out[i + 2]));
                 i += 2;
             } else {
@@ -69,7 +72,10 @@ static void check_json(const char *in, size_t cap)
                 i += 4;
             } else {
                 assert(strchr("\"\\ntr", e) != NULL);
-                back[n++] = e == 'n' ? '\n' : e == 't' ? '\t' : e == 'r' ? '\r' : e;
+                back[n++] = e == 'n'   ? '\n'
+                            : e == 't' ? '\t'
+                            : e == 'r' ? '\r'
+                                       : e;
             }
         } else {
             back[n++] = (char)c;
@@ -80,7 +86,8 @@ static void check_json(const char *in, size_t cap)
 
 static void check_b64(const char *in)
 {
-    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    static const char abc[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     char out[4096], enc[6000];
     ptrdiff_t n = cio__b64_decode(in, out, sizeof(out));
     if (n < 0)

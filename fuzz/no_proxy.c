@@ -26,8 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (targets[0] == NULL) {
         static const char *const t[] = {"http://a.example.com:8080/",
-                                        "https://10.1.2.3/", "http://[fd00::1]/",
-                                        "http://example/"};
+                                        "https://10.1.2.3/",
+                                        "http://[fd00::1]/", "http://example/"};
         for (int i = 0; i < 4; i++)
             if (cio_url_parse(&targets[i], t[i], strlen(t[i]), NULL) != 0)
                 abort();

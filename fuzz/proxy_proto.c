@@ -55,8 +55,8 @@ static void check_round_trip(const struct cio__proxy_proto_info *info)
     split_addr(info->src, sip, sport);
     split_addr(info->dst, dip, dport);
     int n = snprintf(line, sizeof line, "PROXY %s %s %s %s %s\r\n",
-                     info->family == AF_INET ? "TCP4" : "TCP6", sip, dip,
-                     sport, dport);
+                     info->family == AF_INET ? "TCP4" : "TCP6", sip, dip, sport,
+                     dport);
     assert(n > 0 && n <= CIO__PROXY_V1_MAX);
     struct cio__proxy_proto_info again;
     assert(parse_copy((const uint8_t *)line, (size_t)n, &again) == n);

@@ -54,7 +54,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     assert(total <= fsize);
     /* Same answer with the largest max (the set fit in max already). */
-    assert(cio__range_parse(hdr, fsize, out2, CIO__RANGE_MAX_SPECS, &n2) == 206);
+    assert(cio__range_parse(hdr, fsize, out2, CIO__RANGE_MAX_SPECS, &n2) ==
+           206);
     assert(n2 == n && memcmp(out, out2, n * sizeof(out[0])) == 0);
     return 0;
 }

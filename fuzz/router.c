@@ -39,7 +39,8 @@
 #define MAX_ROUTES 24
 #define MAX_PATHS 24
 
-static const char *const METHODS[] = {"GET", "POST", "HEAD", "*", "PUT", "DELETE"};
+static const char *const METHODS[] = {"GET", "POST", "HEAD",
+                                      "*",   "PUT",  "DELETE"};
 #define NMETHODS (sizeof METHODS / sizeof METHODS[0])
 
 struct route {
@@ -142,8 +143,9 @@ static size_t rebuild(const char *pat, const struct cio__route_match *m,
 /* 1 if the value needs no percent-encoding in url_for. */
 static int plain(struct cio_str v, int keep_slash)
 {
-    static const char ok[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                             "0123456789-._~!$&'()*+,;=:@";
+    static const char ok[] =
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+        "0123456789-._~!$&'()*+,;=:@";
     for (size_t i = 0; i < v.len; i++)
         if (v.ptr[i] == '\0' ||
             (strchr(ok, v.ptr[i]) == NULL && !(keep_slash && v.ptr[i] == '/')))
@@ -202,15 +204,18 @@ static void check_allow(const char *allow, const struct route *routes,
 }
 
 /* The compiled router against its never-compiled twin (the walk alone). */
-static void check_twin(const struct cio__router *r, const struct cio__router *twin,
-                       const char *method, const char *line, size_t len)
+static void check_twin(const struct cio__router *r,
+                       const struct cio__router *twin, const char *method,
+                       const char *line, size_t len)
 {
     char *path = malloc(len > 0 ? len : 1);
     assert(path != NULL);
     memcpy(path, line, len);
     struct cio__route_match a, b;
-    int ra = cio__router_match(r, cio_str_c(method), (struct cio_str){path, len}, &a);
-    int rb = cio__router_match(twin, cio_str_c(method), (struct cio_str){path, len}, &b);
+    int ra = cio__router_match(r, cio_str_c(method),
+                               (struct cio_str){path, len}, &a);
+    int rb = cio__router_match(twin, cio_str_c(method),
+                               (struct cio_str){path, len}, &b);
     assert(ra == rb);
     assert(a.target == b.target);
     assert(strcmp(a.allow, b.allow) == 0);
@@ -226,9 +231,10 @@ static void check_twin(const struct cio__router *r, const struct cio__router *tw
     free(path);
 }
 
-static void run_path(const struct cio__router *r, const struct cio__router *twin,
-                     const struct route *routes, size_t nroutes,
-                     const char *method, const char *line, size_t len)
+static void run_path(const struct cio__router *r,
+                     const struct cio__router *twin, const struct route *routes,
+                     size_t nroutes, const char *method, const char *line,
+                     size_t len)
 {
     check_twin(r, twin, method, line, len);
     /* The reference matcher reads NUL-terminated strings. */
@@ -258,9 +264,10 @@ static void run_path(const struct cio__router *r, const struct cio__router *twin
         assert(matched[idx] && accepts(routes[idx].method, method));
         assert(strcmp(m.pattern, routes[idx].pattern) == 0);
         for (size_t i = 0; i < m.nparams; i++)
-            assert(m.params[i].value.len == 0 ||
-                   (m.params[i].value.ptr >= path &&
-                    m.params[i].value.ptr + m.params[i].value.len <= path + len));
+            assert(
+                m.params[i].value.len == 0 ||
+                (m.params[i].value.ptr >= path &&
+                 m.params[i].value.ptr + m.params[i].value.len <= path + len));
         char *back = malloc(len + 1);
         assert(back != NULL);
         assert(rebuild(m.pattern, &m, back, len + 1) == len);
@@ -314,12 +321,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             memcpy(pat, line + 1, len - 1);
             pat[len - 1] = '\0';
             struct route *rt = &routes[nroutes];
-            if (cio__router_add(r, method, pat, (void *)(uintptr_t)(nroutes + 1)) < 0) {
+            if (cio__router_add(r, method, pat,
+                                (void *)(uintptr_t)(nroutes + 1)) < 0) {
                 free(pat);
                 continue;
             }
             /* the same routes, never compiled: matched by the walk alone */
-            if (cio__router_add(twin, method, pat, (void *)(uintptr_t)(nroutes + 1)) < 0)
+            if (cio__router_add(twin, method, pat,
+                                (void *)(uintptr_t)(nroutes + 1)) < 0)
                 assert(!"the twin refused a route the router took");
             char *src = full_regex(pat);
             int rc = regcomp(&rt->full, src, REG_EXTENDED | REG_NOSUB);

@@ -32,15 +32,29 @@
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *const hosts[] = {
-    "example.com", "www.example.com", "a.b.example.com", "Example.COM.",
-    "badexample.com", "co.uk", "example.co.uk", "www.example.co.uk",
-    "github.io", "x.github.io", "localhost", "127.0.0.2", "127.0.0.3",
-    "[::1]", "::2", "0x7f.1", "com", "a.internal",
+    "example.com",
+    "www.example.com",
+    "a.b.example.com",
+    "Example.COM.",
+    "badexample.com",
+    "co.uk",
+    "example.co.uk",
+    "www.example.co.uk",
+    "github.io",
+    "x.github.io",
+    "localhost",
+    "127.0.0.2",
+    "127.0.0.3",
+    "[::1]",
+    "::2",
+    "0x7f.1",
+    "com",
+    "a.internal",
 };
 static const char *const schemes[] = {"http", "https", "wss", "ws"};
 static const char *const paths[] = {
-    "/", "", "/a", "/a/", "/a/b", "/a/b/c", "/ab", "/a?x=/y", "/A/b",
-    "/a;b/c", "x", "/a/b/", "/%2e/", "/\xc3\xa4/b",
+    "/",       "",     "/a",     "/a/", "/a/b",  "/a/b/c", "/ab",
+    "/a?x=/y", "/A/b", "/a;b/c", "x",   "/a/b/", "/%2e/",  "/\xc3\xa4/b",
 };
 
 static void check_header(const char *buf, ptrdiff_t n, size_t limit)
@@ -107,7 +121,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (n < 3)
             continue;
 
-        uint8_t a = (uint8_t)line[0], b = (uint8_t)line[1], c = (uint8_t)line[2];
+        uint8_t a = (uint8_t)line[0], b = (uint8_t)line[1],
+                c = (uint8_t)line[2];
         const char *rest = line + 3;
         size_t rn = n - 3;
         struct cio_cookie_req r = {0};

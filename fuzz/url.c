@@ -96,8 +96,8 @@ static const cio_url *fixed_base(void)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const char *refs[] = {"", "../x", "./y/../z", "?q", "#f", "//h/p",
-                                 "/abs", "g:h", "..", "%2e%2E/w"};
+    static const char *refs[] = {"",      "../x", "./y/../z", "?q", "#f",
+                                 "//h/p", "/abs", "g:h",      "..", "%2e%2E/w"};
     const char *s = (const char *)data;
     cio_url *u, *r;
     char buf[CIO_URL_MAX_LEN + 1];
@@ -119,8 +119,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             cio_url_free(r);
         }
     }
-    const struct cio_kv params[] = {{"a b", "c&d=e+f"}, {"flag", NULL},
-                                    {NULL, NULL}};
+    const struct cio_kv params[] = {
+        {"a b", "c&d=e+f"}, {"flag", NULL}, {NULL, NULL}};
     if (cio_url_add_params(&r, u, params) == 0) {
         check(r);
         assert(cio_url_has_query(r));

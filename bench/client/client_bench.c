@@ -84,9 +84,9 @@ static int bench_main(void *arg)
     struct cio_pool_stats st;
     cio_client_pool_stats(client, &st);
     printf("requests=%ld ok=%ld errors=%ld wall_s=%.4f rps=%.0f cpu_s=%.4f "
-           "user_s=%.4f new_connections=%llu max_active=%u\n", total, ok, errors,
-           wall, (double)ok / wall, used, user, (unsigned long long)st.created,
-           st.max_active);
+           "user_s=%.4f new_connections=%llu max_active=%u\n",
+           total, ok, errors, wall, (double)ok / wall, used, user,
+           (unsigned long long)st.created, st.max_active);
     cio_client_free(client);
     return 0;
 }
@@ -94,7 +94,8 @@ static int bench_main(void *arg)
 int main(int argc, char **argv)
 {
     if (argc < 4) {
-        fprintf(stderr, "usage: %s URL N C [--limit-per-host K] [--len BYTES]\n",
+        fprintf(stderr,
+                "usage: %s URL N C [--limit-per-host K] [--len BYTES]\n",
                 argv[0]);
         return 2;
     }

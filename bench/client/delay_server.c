@@ -25,7 +25,10 @@ static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
                            "Content-Length: 13\r\n\r\nHello, World!";
 static unsigned inlen[MAXFD];
 static char inbuf[MAXFD][512];
-static struct { int fd; long long due; } q[QCAP];
+static struct {
+    int fd;
+    long long due;
+} q[QCAP];
 static size_t qh, qt;
 
 static long long now_ms(void)
@@ -47,9 +50,11 @@ int main(int argc, char **argv)
     int ls = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
     int one = 1;
     setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    if (bind(ls, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(ls, 4096) < 0) {
+    if (bind(ls, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+        listen(ls, 4096) < 0) {
         perror("listen");
         return 1;
     }
@@ -81,7 +86,8 @@ int main(int argc, char **argv)
                 continue;
             }
             for (;;) {
-                ssize_t r = read(fd, inbuf[fd] + inlen[fd], sizeof(inbuf[fd]) - inlen[fd]);
+                ssize_t r = read(fd, inbuf[fd] + inlen[fd],
+                                 sizeof(inbuf[fd]) - inlen[fd]);
                 if (r <= 0) {
                     if (r == 0 || errno != EAGAIN) {
                         epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
@@ -91,7 +97,8 @@ int main(int argc, char **argv)
                 }
                 inlen[fd] += (unsigned)r;
                 char *end;
-                while ((end = memmem(inbuf[fd], inlen[fd], "\r\n\r\n", 4)) != NULL) {
+                while ((end = memmem(inbuf[fd], inlen[fd], "\r\n\r\n", 4)) !=
+                       NULL) {
                     size_t used = (size_t)(end + 4 - inbuf[fd]);
                     memmove(inbuf[fd], inbuf[fd] + used, inlen[fd] - used);
                     inlen[fd] -= (unsigned)used;

@@ -39,9 +39,9 @@
 
 struct conn {
     int fd;
-    size_t got;         /* bytes of the echo received so far */
+    size_t got; /* bytes of the echo received so far */
     uint64_t seq;
-    int busy;           /* a message is in flight */
+    int busy; /* a message is in flight */
     char tx[MAXSIZE];
     char rx[MAXSIZE];
 };
@@ -143,9 +143,8 @@ static void snap_take(struct snap *s)
 }
 
 /* Ticks used between a and b by processes other than skip1 and skip2. */
-static unsigned long long snap_foreign(const struct snap *a,
-                                       const struct snap *b, int skip1,
-                                       int skip2)
+static unsigned long long
+snap_foreign(const struct snap *a, const struct snap *b, int skip1, int skip2)
 {
     unsigned long long sum = 0;
     for (size_t i = 0; i < b->n; i++) {
@@ -381,8 +380,10 @@ int main(int argc, char **argv)
     printf(" client_cpu_s=%.3f", ccpu);
     /* foreign CPU: other processes' ticks, or, if larger, the busy time of
      * the two cpus not explained by the server and this client */
-    double fproc = (double)snap_foreign(&sa0, &sa1, pid != NULL ? atoi(pid) : -1,
-                                        (int)getpid()) / tck;
+    double fproc =
+        (double)snap_foreign(&sa0, &sa1, pid != NULL ? atoi(pid) : -1,
+                             (int)getpid()) /
+        tck;
     double foreign = fproc;
     if (b0a >= 0 && b0b >= 0 && b1a >= 0 && b1b >= 0) {
         double busy0 = (double)(b0b - b0a) / tck;

@@ -24,13 +24,13 @@
 
 struct conn {
     int fd;
-    size_t off, len;    /* unsent output: buf[off, len) */
+    size_t off, len; /* unsent output: buf[off, len) */
     char buf[BUFSZ];
 };
 
 static void drop(struct conn *c)
 {
-    close(c->fd);       /* also leaves the epoll set */
+    close(c->fd); /* also leaves the epoll set */
     free(c);
 }
 
@@ -114,7 +114,8 @@ int main(int argc, char **argv)
 
     signal(SIGPIPE, SIG_IGN);
     lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+    if (lfd < 0 ||
+        setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
         bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(lfd, 4096) ||
         getsockname(lfd, (struct sockaddr *)&sa, &salen)) {
         perror("epoll_echo: listen");

@@ -29,7 +29,7 @@
 
 #include "rt/ctx.h"
 
-#define GO_BATCH 1000       /* below the loop's stack pool (1024): warm */
+#define GO_BATCH 1000 /* below the loop's stack pool (1024): warm */
 #define PARKED_TASKS 10000
 #define MAX_REPS 21
 
@@ -37,11 +37,11 @@ struct metric {
     const char *name;
     const char *what;
     const char *unit;
-    double target;          /* < 0: none */
+    double target; /* < 0: none */
     double reps[MAX_REPS];
     int nreps;
     double median;
-    int failed;             /* a runtime call failed: no number */
+    int failed; /* a runtime call failed: no number */
 };
 
 static int nreps = 5;
@@ -454,16 +454,16 @@ enum how { IN_LOOP, ON_THREAD, FRESH_LOOPS };
 
 static const struct bench {
     const char *name, *what, *unit;
-    double target;              /* < 0: none */
+    double target; /* < 0: none */
     enum how how;
-    double (*once)(void *arg);  /* one repetition: the metric's value */
+    double (*once)(void *arg); /* one repetition: the metric's value */
 } benches[] = {
-    {"yield_switch", "cio_yield ping-pong, 2 tasks", "ns/switch", 20,
-     IN_LOOP, yield_pair},
+    {"yield_switch", "cio_yield ping-pong, 2 tasks", "ns/switch", 20, IN_LOOP,
+     yield_pair},
     {"yield_ring64", "cio_yield, ring of 64 tasks", "ns/switch", -1, IN_LOOP,
      yield_ring},
-    {"ctx_switch", "raw cio__ctx_switch ping-pong", "ns/switch", 20,
-     ON_THREAD, ctx_raw},
+    {"ctx_switch", "raw cio__ctx_switch ping-pong", "ns/switch", 20, ON_THREAD,
+     ctx_raw},
     {"go_wait_batch", "cio_go x1000 + cio_group_wait, warm pool", "ns/task",
      300, IN_LOOP, go_wait_batch},
     {"spawn_join", "cio_spawn + cio_task_join, one at a time", "ns/task", 300,
@@ -497,10 +497,11 @@ int main(int argc, char **argv)
                 return 2;
             }
         } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
-            only = argv[++i];   /* e.g. to profile one metric with perf */
+            only = argv[++i]; /* e.g. to profile one metric with perf */
         } else {
-            fprintf(stderr,
-                    "usage: rt_micro [--json | --md] [--reps N] [--only NAME]\n");
+            fprintf(
+                stderr,
+                "usage: rt_micro [--json | --md] [--reps N] [--only NAME]\n");
             return 2;
         }
     }

@@ -49,7 +49,7 @@ int main(int argc, char **argv)
     struct cio_server_opts opts = {
         .listen = argc > 1 ? argv[1] : "127.0.0.1:8080",
         .workers = 1,
-        .timeouts = { .idle_ms = 300000 }, /* as the peers' keepalive 300 s */
+        .timeouts = {.idle_ms = 300000}, /* as the peers' keepalive 300 s */
         .on_listen = on_listen,
     };
     rc = cio_serve(app, &opts);

@@ -38,7 +38,8 @@ static const struct {
     {"GET", "/repos/{owner}/{repo}/contents/{path:.+}"},
     {"GET", "/repos/{owner}/{repo}"},
     {"GET", "/user"},
-    {"GET", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/comments"},
+    {"GET",
+     "/repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/comments"},
     {"POST", "/repos/{owner}/{repo}/issues"},
     {"GET", "/orgs/{org}/members"},
     {"GET", "/repos/{owner}/{repo}/issues"},
@@ -175,7 +176,8 @@ static void linear_build(struct linear *l, size_t n)
             if (*p == '{') {
                 const char *colon = strchr(p, ':'), *end = strchr(p, '}');
                 if (colon != NULL && colon < end) {
-                    w += sprintf(w, "(%.*s)", (int)(end - colon - 1), colon + 1);
+                    w +=
+                        sprintf(w, "(%.*s)", (int)(end - colon - 1), colon + 1);
                 } else {
                     w += sprintf(w, "([^/]+)");
                 }
@@ -231,7 +233,8 @@ int main(int argc, char **argv)
     if (runs < 1 || iters < 1)
         return 2;
 
-    printf("| routes | corio router ns/match | linear regex ns/match | linear/corio |\n");
+    printf("| routes | corio router ns/match | linear regex ns/match | "
+           "linear/corio |\n");
     printf("|---:|---:|---:|---:|\n");
     for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
         size_t n = sizes[si];
@@ -242,7 +245,8 @@ int main(int argc, char **argv)
             char pat[256];
             const char *method;
             route_at(i, pat, sizeof pat, &method);
-            if (cio__router_add(r, method, pat, (void *)(uintptr_t)(i + 1)) < 0) {
+            if (cio__router_add(r, method, pat, (void *)(uintptr_t)(i + 1)) <
+                0) {
                 fprintf(stderr, "add %s %s failed\n", method, pat);
                 return 1;
             }
@@ -285,7 +289,9 @@ int main(int argc, char **argv)
 
         struct linear l;
         linear_build(&l, n);
-        int liters = n <= 100 ? iters / 10 : n <= 1000 ? iters / 100 : iters / 2000;
+        int liters = n <= 100    ? iters / 10
+                     : n <= 1000 ? iters / 100
+                                 : iters / 2000;
         if (liters < 1)
             liters = 1;
         regmatch_t pm[8];
@@ -293,8 +299,8 @@ int main(int argc, char **argv)
             double a = now_ns();
             for (int it = 0; it < liters; it++) {
                 for (size_t j = 0; j < NPROBES; j++) {
-                    if (linear_match(&l, probes[j].method, probes[j].path, pm) !=
-                        probes[j].want) {
+                    if (linear_match(&l, probes[j].method, probes[j].path,
+                                     pm) != probes[j].want) {
                         fprintf(stderr, "linear %zu: %s %s wrong\n", n,
                                 probes[j].method, probes[j].path);
                         return 1;

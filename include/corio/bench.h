@@ -89,7 +89,7 @@ struct cio_bench_opts {
                                    * a "Host" entry replaces the URL's */
     const void *body;             /* sent with Content-Length */
     size_t body_len;
-    uint32_t connections;         /* total, split over threads; 0 = 64 */
+    uint32_t connections; /* total, split over threads; 0 = 64 */
     /* Stop after `requests` attempts (responses + errors), or else after
      * duration_ms; both 0 = 10 s. With both, whichever comes first. */
     uint64_t requests;
@@ -97,11 +97,11 @@ struct cio_bench_opts {
     /* Open loop: requests per second over all connections; 0 = closed
      * loop (each connection keeps `inflight` requests outstanding). */
     double rate;
-    uint32_t inflight;            /* per connection (pipelining); 0 = 1 */
-    uint32_t threads;             /* 0 = 1 */
-    uint32_t timeout_ms;          /* per request and per connect; 0 = 10 s */
-    bool insecure;                /* https: skip certificate verification */
-    const char *ca_file;          /* https: PEM bundle; NULL = system store */
+    uint32_t inflight;   /* per connection (pipelining); 0 = 1 */
+    uint32_t threads;    /* 0 = 1 */
+    uint32_t timeout_ms; /* per request and per connect; 0 = 10 s */
+    bool insecure;       /* https: skip certificate verification */
+    const char *ca_file; /* https: PEM bundle; NULL = system store */
     /* Called on the thread of cio_bench_run about once per second. */
     void (*progress)(const struct cio_bench_progress *p, void *ud);
     void *ud;

@@ -49,11 +49,11 @@ struct cio_pool_limits {
 
 /* Retries of a request on statuses (optional; off unless statuses set). */
 struct cio_retry_policy {
-    const int *statuses;     /* ended by 0, e.g. (int[]){429, 503, 0} */
-    uint32_t max_retries;    /* 0 = 3 */
-    uint32_t backoff_ms;     /* first delay; doubles; 0 = 100 */
-    uint32_t max_backoff_ms; /* 0 = 10 s; also caps Retry-After */
-    bool respect_retry_after;/* default false: set true to honour it */
+    const int *statuses;       /* ended by 0, e.g. (int[]){429, 503, 0} */
+    uint32_t max_retries;      /* 0 = 3 */
+    uint32_t backoff_ms;       /* first delay; doubles; 0 = 100 */
+    uint32_t max_backoff_ms;   /* 0 = 10 s; also caps Retry-After */
+    bool respect_retry_after;  /* default false: set true to honour it */
     bool retry_non_idempotent; /* POST/PATCH too (default: no) */
     /* A client-wide budget: retries may add at most this fraction of
      * requests (0.2 = 20 %); 0 = 0.2. */
@@ -61,8 +61,8 @@ struct cio_retry_policy {
 };
 
 struct cio_client_tls {
-    const char *ca_file;         /* PEM bundle; NULL = system CA store */
-    const char *cert_file;       /* client certificate */
+    const char *ca_file;   /* PEM bundle; NULL = system CA store */
+    const char *cert_file; /* client certificate */
     const char *key_file;
     /* Disables certificate and host name verification. Never in production. */
     bool insecure_skip_verify;
@@ -84,9 +84,9 @@ enum cio_phase {
     CIO_PHASE_RESOLVE,
     CIO_PHASE_CONNECT,
     CIO_PHASE_TLS,
-    CIO_PHASE_WRITE,         /* writing the request */
-    CIO_PHASE_FIRST_BYTE,    /* waiting for the response head */
-    CIO_PHASE_BODY,          /* reading the response body */
+    CIO_PHASE_WRITE,      /* writing the request */
+    CIO_PHASE_FIRST_BYTE, /* waiting for the response head */
+    CIO_PHASE_BODY,       /* reading the response body */
     CIO_PHASE_DONE,
 };
 
@@ -100,13 +100,13 @@ typedef int (*cio_mock_fn)(const cio_request_info *req, cio_mock_resp *resp,
                            void *ud);
 
 struct cio_client_opts {
-    const char *base_url;        /* relative request URLs resolve here */
-    const struct cio_kv *headers;/* default headers, ended by {0} */
-    const struct cio_kv *params; /* default query params */
-    const struct cio_kv *cookies;/* default cookies (put in the jar for
+    const char *base_url;         /* relative request URLs resolve here */
+    const struct cio_kv *headers; /* default headers, ended by {0} */
+    const struct cio_kv *params;  /* default query params */
+    const struct cio_kv *cookies; /* default cookies (put in the jar for
                                   * base_url's host, or sent everywhere
                                   * when base_url is NULL) */
-    const char *user_agent;      /* NULL = "corio/<version>"; "" = none */
+    const char *user_agent;       /* NULL = "corio/<version>"; "" = none */
     struct cio_timeouts timeouts;
     struct cio_pool_limits limits;
     struct cio_client_tls tls;
@@ -120,19 +120,19 @@ struct cio_client_opts {
      * https_proxy, all_proxy, no_proxy, lowercase first) unless
      * no_trust_env. See docs/client.md. */
     const char *proxy;
-    bool no_trust_env;           /* ignore HTTP_PROXY/HTTPS_PROXY/NO_PROXY */
+    bool no_trust_env; /* ignore HTTP_PROXY/HTTPS_PROXY/NO_PROXY */
     /* Redirects: followed by default (like aiohttp and requests; httpx's
      * default is not to: see docs/client.md). */
     bool no_follow_redirects;
-    uint32_t max_redirects;      /* 0 = 20 */
-    uint32_t retries;            /* connect-failure retries; 0 = none */
+    uint32_t max_redirects; /* 0 = 20 */
+    uint32_t retries;       /* connect-failure retries; 0 = none */
     struct cio_retry_policy retry;
     struct cio_client_hooks hooks;
-    bool no_cookies;             /* no jar */
-    const char *cookie_file;     /* Netscape file: loaded now, saved on free */
-    bool no_decode;              /* keep Content-Encoding as received */
-    uint64_t max_body;           /* cio_response_body() cap; 0 = 64 MiB */
-    cio_mock_fn mock;            /* non-NULL: no network, mock transport */
+    bool no_cookies;         /* no jar */
+    const char *cookie_file; /* Netscape file: loaded now, saved on free */
+    bool no_decode;          /* keep Content-Encoding as received */
+    uint64_t max_body;       /* cio_response_body() cap; 0 = 64 MiB */
+    cio_mock_fn mock;        /* non-NULL: no network, mock transport */
     void *mock_ud;
     /* Opens the stream of a new connection instead of a TCP connect (and
      * without a proxy): the in-process transport is
@@ -143,7 +143,7 @@ struct cio_client_opts {
     int (*connect)(void *ud, const char *host, unsigned port, bool tls,
                    cio_stream **out);
     void *connect_ud;
-    bool connect_tls;            /* https over connect streams gets a TLS
+    bool connect_tls; /* https over connect streams gets a TLS
                                   * handshake too (default: none) */
 };
 
@@ -152,7 +152,8 @@ struct cio_client_opts {
  * Errors: CIO_EINVAL (the message names the field), CIO_ETLS (CA or
  * certificate files), CIO_ENOMEM.
  */
-CIO_API int cio_client_new(cio_client **out, const struct cio_client_opts *opts);
+CIO_API int cio_client_new(cio_client **out,
+                           const struct cio_client_opts *opts);
 
 /* Closes idle connections, saves the cookie file, frees. Responses still
  * open keep their connection until freed. No task may be inside a call on
@@ -164,15 +165,16 @@ CIO_API void cio_client_free(cio_client *c);
 CIO_API cio_cookie_jar *cio_client_cookies(cio_client *c);
 
 struct cio_pool_stats {
-    uint32_t conns;        /* open */
+    uint32_t conns; /* open */
     uint32_t idle;
-    uint32_t active;       /* carrying an exchange */
-    uint32_t waiting;      /* tasks waiting for a slot */
+    uint32_t active;  /* carrying an exchange */
+    uint32_t waiting; /* tasks waiting for a slot */
     uint64_t created, reused;
-    uint64_t wait_ms_total;/* summed pool wait */
-    uint32_t max_active;   /* most connections active at once so far */
+    uint64_t wait_ms_total; /* summed pool wait */
+    uint32_t max_active;    /* most connections active at once so far */
 };
-CIO_API void cio_client_pool_stats(const cio_client *c, struct cio_pool_stats *out);
+CIO_API void cio_client_pool_stats(const cio_client *c,
+                                   struct cio_pool_stats *out);
 
 /* ------------------------------------------------------------ requests */
 
@@ -181,28 +183,28 @@ CIO_API void cio_client_pool_stats(const cio_client *c, struct cio_pool_stats *o
 typedef ptrdiff_t (*cio_body_fn)(void *buf, size_t cap, void *ud);
 
 struct cio_request {
-    const char *method;          /* NULL = "GET" */
-    const char *url;             /* absolute, or relative to base_url */
-    const struct cio_kv *params; /* appended to the query, ended by {0} */
-    const struct cio_kv *headers;/* override the client's by name */
-    const struct cio_kv *cookies;/* sent with this request only */
+    const char *method;           /* NULL = "GET" */
+    const char *url;              /* absolute, or relative to base_url */
+    const struct cio_kv *params;  /* appended to the query, ended by {0} */
+    const struct cio_kv *headers; /* override the client's by name */
+    const struct cio_kv *cookies; /* sent with this request only */
 
     /* At most one body kind: */
-    const void *body;            /* raw bytes (body_len of them) */
+    const void *body; /* raw bytes (body_len of them) */
     size_t body_len;
-    const char *json;            /* a JSON text */
+    const char *json;                /* a JSON text */
     const struct json_t *json_value; /* a jansson value (not stolen) */
-    const struct cio_kv *form;   /* application/x-www-form-urlencoded */
-    cio_multipart *multipart;    /* multipart/form-data (not freed) */
-    cio_body_fn body_fn;         /* streaming upload ... */
+    const struct cio_kv *form;       /* application/x-www-form-urlencoded */
+    cio_multipart *multipart;        /* multipart/form-data (not freed) */
+    cio_body_fn body_fn;             /* streaming upload ... */
     void *body_ud;
-    int64_t body_fn_len;         /* ... of this length, or -1 = chunked */
-    const char *content_type;    /* for body/body_fn; NULL = none */
+    int64_t body_fn_len;      /* ... of this length, or -1 = chunked */
+    const char *content_type; /* for body/body_fn; NULL = none */
 
-    bool expect_continue;        /* send Expect: 100-continue */
-    bool stream;                 /* return after the head: read the body with
+    bool expect_continue; /* send Expect: 100-continue */
+    bool stream;          /* return after the head: read the body with
                                   * cio_response_read*, then free */
-    int follow_redirects;        /* 0 = client's setting, 1 = yes, -1 = no */
+    int follow_redirects; /* 0 = client's setting, 1 = yes, -1 = no */
     const struct cio_timeouts *timeouts; /* NULL = client's */
 
     /* Authentication (sent to the request's first origin only, never
@@ -227,13 +229,20 @@ CIO_API int cio_request(cio_client *c, const struct cio_request *req,
 
 /* Shorthands; req may be NULL or give params/headers/body/etc. (its
  * method and url are ignored). */
-CIO_API int cio_get(cio_client *c, const char *url, const struct cio_request *req, cio_response **out);
-CIO_API int cio_head(cio_client *c, const char *url, const struct cio_request *req, cio_response **out);
-CIO_API int cio_options(cio_client *c, const char *url, const struct cio_request *req, cio_response **out);
-CIO_API int cio_post(cio_client *c, const char *url, const struct cio_request *req, cio_response **out);
-CIO_API int cio_put(cio_client *c, const char *url, const struct cio_request *req, cio_response **out);
-CIO_API int cio_patch(cio_client *c, const char *url, const struct cio_request *req, cio_response **out);
-CIO_API int cio_delete(cio_client *c, const char *url, const struct cio_request *req, cio_response **out);
+CIO_API int cio_get(cio_client *c, const char *url,
+                    const struct cio_request *req, cio_response **out);
+CIO_API int cio_head(cio_client *c, const char *url,
+                     const struct cio_request *req, cio_response **out);
+CIO_API int cio_options(cio_client *c, const char *url,
+                        const struct cio_request *req, cio_response **out);
+CIO_API int cio_post(cio_client *c, const char *url,
+                     const struct cio_request *req, cio_response **out);
+CIO_API int cio_put(cio_client *c, const char *url,
+                    const struct cio_request *req, cio_response **out);
+CIO_API int cio_patch(cio_client *c, const char *url,
+                      const struct cio_request *req, cio_response **out);
+CIO_API int cio_delete(cio_client *c, const char *url,
+                       const struct cio_request *req, cio_response **out);
 
 /*
  * A prepared request (httpx's build_request + send): the URL resolved, the
@@ -241,7 +250,8 @@ CIO_API int cio_delete(cio_client *c, const char *url, const struct cio_request 
  * several times.
  */
 typedef struct cio_prepared cio_prepared;
-CIO_API int cio_prepare(cio_client *c, const struct cio_request *req, cio_prepared **out);
+CIO_API int cio_prepare(cio_client *c, const struct cio_request *req,
+                        cio_prepared **out);
 CIO_API const cio_request_info *cio_prepared_info(const cio_prepared *p);
 CIO_API cio_headers *cio_prepared_headers(cio_prepared *p);
 CIO_API int cio_send(cio_client *c, cio_prepared *p, cio_response **out);
@@ -252,14 +262,15 @@ CIO_API const char *cio_request_info_method(const cio_request_info *r);
 CIO_API const char *cio_request_info_url(const cio_request_info *r);
 CIO_API const cio_headers *cio_request_info_headers(const cio_request_info *r);
 /* The whole body if it is in memory (NULL for a streamed body). */
-CIO_API const void *cio_request_info_body(const cio_request_info *r, size_t *len);
+CIO_API const void *cio_request_info_body(const cio_request_info *r,
+                                          size_t *len);
 
 /*
  * The blocking one-call API (httpx's sync API): runs its own loop and
  * client for one request. For programs that are not in a task.
  */
-CIO_API int cio_fetch(const struct cio_request *req, const struct cio_client_opts *opts,
-                      cio_response **out);
+CIO_API int cio_fetch(const struct cio_request *req,
+                      const struct cio_client_opts *opts, cio_response **out);
 
 /* ------------------------------------------------------------ responses */
 
@@ -267,23 +278,27 @@ CIO_API int cio_response_status(const cio_response *r);
 CIO_API const char *cio_response_reason(const cio_response *r);
 /* 10, 11 or 20. */
 CIO_API int cio_response_version(const cio_response *r);
-CIO_API const char *cio_response_header(const cio_response *r, const char *name);
+CIO_API const char *cio_response_header(const cio_response *r,
+                                        const char *name);
 CIO_API const cio_headers *cio_response_headers(const cio_response *r);
 /* A cookie set by this response (Set-Cookie), NULL if none. */
-CIO_API const char *cio_response_cookie(const cio_response *r, const char *name);
+CIO_API const char *cio_response_cookie(const cio_response *r,
+                                        const char *name);
 /* The final URL (after redirects). */
 CIO_API const char *cio_response_url(const cio_response *r);
 /* Redirects followed: their count, and status/URL of hop i (0 = first). */
 CIO_API size_t cio_response_history(const cio_response *r);
-CIO_API int cio_response_history_at(const cio_response *r, size_t i, int *status,
-                                    const char **url);
+CIO_API int cio_response_history_at(const cio_response *r, size_t i,
+                                    int *status, const char **url);
 
 /* Milliseconds since the request started, per phase end (0 = not reached). */
 struct cio_timings {
-    double pool_wait, resolve, connect, tls, request_sent, first_byte, body_done;
+    double pool_wait, resolve, connect, tls, request_sent, first_byte,
+        body_done;
     double elapsed;
 };
-CIO_API void cio_response_timings(const cio_response *r, struct cio_timings *out);
+CIO_API void cio_response_timings(const cio_response *r,
+                                  struct cio_timings *out);
 
 /* The whole body (read on first call when streaming), decoded;
  * NUL-terminated; owned by r. NULL with *len 0 on error: see
@@ -310,8 +325,8 @@ CIO_API ptrdiff_t cio_response_read_raw(cio_response *r, void *buf, size_t cap);
 /* One line without its LF (and CR), owned by r until the next call;
  * lines longer than max (0 = 64 KiB) fail with CIO_ETOOBIG.
  * Returns 1 with a line, 0 at the end. */
-CIO_API int cio_response_read_line(cio_response *r, const char **line, size_t *len,
-                                   size_t max);
+CIO_API int cio_response_read_line(cio_response *r, const char **line,
+                                   size_t *len, size_t max);
 
 /*
  * Releases the response. An unread body: the connection is drained and
@@ -324,7 +339,8 @@ CIO_API void cio_response_free(cio_response *r);
 /* ------------------------------------------------------------ mocks */
 
 CIO_API int cio_mock_status(cio_mock_resp *m, int status);
-CIO_API int cio_mock_header(cio_mock_resp *m, const char *name, const char *value);
+CIO_API int cio_mock_header(cio_mock_resp *m, const char *name,
+                            const char *value);
 CIO_API int cio_mock_body(cio_mock_resp *m, const void *data, size_t len);
 
 #endif

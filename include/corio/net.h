@@ -83,7 +83,7 @@ CIO_API void cio_stream_close(cio_stream *s);
 /* ---------------------------------------------------------------- TCP */
 
 struct cio_tcp_opts {
-    unsigned no_nodelay : 1;     /* leave Nagle on (default: TCP_NODELAY set) */
+    unsigned no_nodelay : 1; /* leave Nagle on (default: TCP_NODELAY set) */
     unsigned ipv4_only : 1;
     unsigned ipv6_only : 1;
 };
@@ -99,9 +99,9 @@ CIO_API int cio_tcp_connect(cio_stream **out, const char *host, unsigned port,
                             const struct cio_tcp_opts *opts, cio_time deadline);
 
 struct cio_listen_opts {
-    int backlog;                 /* 0 = 4096 (capped by somaxconn) */
-    unsigned reuseport : 1;      /* SO_REUSEPORT: one listener per loop/thread */
-    unsigned ipv6_only : 1;      /* IPV6_V6ONLY on a "[::]" listener */
+    int backlog;            /* 0 = 4096 (capped by somaxconn) */
+    unsigned reuseport : 1; /* SO_REUSEPORT: one listener per loop/thread */
+    unsigned ipv6_only : 1; /* IPV6_V6ONLY on a "[::]" listener */
 };
 
 /*

@@ -59,8 +59,8 @@ typedef struct cio_task cio_task;
 typedef struct cio_loop cio_loop;
 
 struct cio_task_opts {
-    size_t stack_size;      /* 0 = 64 KiB; rounded up to pages; plus a guard page */
-    const char *name;       /* for debug reports; NULL = none; not copied */
+    size_t stack_size; /* 0 = 64 KiB; rounded up to pages; plus a guard page */
+    const char *name;  /* for debug reports; NULL = none; not copied */
 };
 
 /*
@@ -158,9 +158,9 @@ typedef struct cio_barrier cio_barrier;
 typedef struct cio_chan cio_chan;
 
 CIO_API int cio_mutex_new(cio_mutex **out);
-CIO_API int cio_mutex_lock(cio_mutex *m, cio_time deadline);   /* blocking */
-CIO_API int cio_mutex_trylock(cio_mutex *m);                   /* 0 or CIO_EBUSY */
-CIO_API void cio_mutex_unlock(cio_mutex *m);                   /* caller must own it */
+CIO_API int cio_mutex_lock(cio_mutex *m, cio_time deadline); /* blocking */
+CIO_API int cio_mutex_trylock(cio_mutex *m); /* 0 or CIO_EBUSY */
+CIO_API void cio_mutex_unlock(cio_mutex *m); /* caller must own it */
 CIO_API void cio_mutex_free(cio_mutex *m);
 
 CIO_API int cio_cond_new(cio_cond **out);
@@ -172,16 +172,16 @@ CIO_API void cio_cond_broadcast(cio_cond *c);
 CIO_API void cio_cond_free(cio_cond *c);
 
 CIO_API int cio_event_new(cio_event **out);
-CIO_API int cio_event_wait(cio_event *e, cio_time deadline);   /* blocking */
-CIO_API void cio_event_set(cio_event *e);                      /* wakes all */
+CIO_API int cio_event_wait(cio_event *e, cio_time deadline); /* blocking */
+CIO_API void cio_event_set(cio_event *e);                    /* wakes all */
 CIO_API void cio_event_clear(cio_event *e);
 CIO_API int cio_event_is_set(const cio_event *e);
 CIO_API void cio_event_free(cio_event *e);
 
 /* Counting semaphore: asyncio.Semaphore(n). */
 CIO_API int cio_sem_new(cio_sem **out, unsigned permits);
-CIO_API int cio_sem_acquire(cio_sem *s, cio_time deadline);    /* blocking */
-CIO_API int cio_sem_tryacquire(cio_sem *s);                    /* 0 or CIO_EBUSY */
+CIO_API int cio_sem_acquire(cio_sem *s, cio_time deadline); /* blocking */
+CIO_API int cio_sem_tryacquire(cio_sem *s);                 /* 0 or CIO_EBUSY */
 CIO_API void cio_sem_release(cio_sem *s);
 CIO_API unsigned cio_sem_value(const cio_sem *s);
 CIO_API void cio_sem_free(cio_sem *s);
@@ -193,7 +193,7 @@ CIO_API void cio_sem_free(cio_sem *s);
  * waiter leaves; the others keep waiting).
  */
 CIO_API int cio_barrier_new(cio_barrier **out, unsigned parties);
-CIO_API int cio_barrier_wait(cio_barrier *b, cio_time deadline);  /* blocking */
+CIO_API int cio_barrier_wait(cio_barrier *b, cio_time deadline); /* blocking */
 CIO_API void cio_barrier_free(cio_barrier *b);
 
 /*
@@ -226,7 +226,7 @@ struct cio_job {
      * cio_blocking_job returns). So dispose may own arg. On success it is
      * not called. Must not call corio runtime functions. NULL = none. */
     void (*dispose)(void *result, void *arg);
-    cio_time deadline;      /* 0 or CIO_NEVER = none */
+    cio_time deadline; /* 0 or CIO_NEVER = none */
 };
 
 /*

@@ -80,11 +80,16 @@ CIO_API void cio_app_free(cio_app *app);
 CIO_API int cio_app_route(cio_app *app, const char *method, const char *pattern,
                           cio_handler fn, void *ud, const char *name);
 
-CIO_API int cio_app_get(cio_app *app, const char *pattern, cio_handler fn, void *ud);
-CIO_API int cio_app_post(cio_app *app, const char *pattern, cio_handler fn, void *ud);
-CIO_API int cio_app_put(cio_app *app, const char *pattern, cio_handler fn, void *ud);
-CIO_API int cio_app_patch(cio_app *app, const char *pattern, cio_handler fn, void *ud);
-CIO_API int cio_app_delete(cio_app *app, const char *pattern, cio_handler fn, void *ud);
+CIO_API int cio_app_get(cio_app *app, const char *pattern, cio_handler fn,
+                        void *ud);
+CIO_API int cio_app_post(cio_app *app, const char *pattern, cio_handler fn,
+                         void *ud);
+CIO_API int cio_app_put(cio_app *app, const char *pattern, cio_handler fn,
+                        void *ud);
+CIO_API int cio_app_patch(cio_app *app, const char *pattern, cio_handler fn,
+                          void *ud);
+CIO_API int cio_app_delete(cio_app *app, const char *pattern, cio_handler fn,
+                           void *ud);
 
 /* A route table (aiohttp's RouteTableDef): an array ended by {0}. */
 struct cio_route {
@@ -137,7 +142,7 @@ CIO_API int cio_app_on_cleanup(cio_app *app, cio_app_hook fn, void *ud);
  * back to its parents. Errors: CIO_ENOMEM.
  */
 CIO_API int cio_app_set_state(cio_app *app, const char *key, void *value,
-                        void (*free_fn)(void *));
+                              void (*free_fn)(void *));
 CIO_API void *cio_app_state(const cio_app *app, const char *key);
 
 /* ------------------------------------------------------------ request */
@@ -176,7 +181,7 @@ CIO_API cio_app *cio_req_app(const cio_req *req);
 
 /* Request-scoped state set by middleware (aiohttp's request['user']). */
 CIO_API int cio_req_set_state(cio_req *req, const char *key, void *value,
-                        void (*free_fn)(void *));
+                              void (*free_fn)(void *));
 CIO_API void *cio_req_state(const cio_req *req, const char *key);
 
 /*
@@ -230,8 +235,10 @@ CIO_API int cio_resp_status(const cio_resp *res);
 CIO_API void cio_resp_set_status(cio_resp *res, int status);
 /* Header setters; a name or value with CR, LF or NUL is refused
  * (CIO_EHEADER). set replaces, add appends. */
-CIO_API int cio_resp_set_header(cio_resp *res, const char *name, const char *value);
-CIO_API int cio_resp_add_header(cio_resp *res, const char *name, const char *value);
+CIO_API int cio_resp_set_header(cio_resp *res, const char *name,
+                                const char *value);
+CIO_API int cio_resp_add_header(cio_resp *res, const char *name,
+                                const char *value);
 CIO_API const char *cio_resp_header(const cio_resp *res, const char *name);
 CIO_API cio_headers *cio_resp_headers(cio_resp *res);
 
@@ -260,14 +267,15 @@ CIO_API int cio_resp_redirect(cio_resp *res, int status, const char *location);
 CIO_API int cio_resp_error(cio_resp *res, int status, const char *msg);
 
 struct cio_cookie_opts {
-    const char *path;     /* NULL = none (the browser's default) */
-    const char *domain;   /* NULL = host-only */
-    int64_t max_age;      /* seconds; 0 = session cookie; < 0 = delete */
+    const char *path;   /* NULL = none (the browser's default) */
+    const char *domain; /* NULL = host-only */
+    int64_t max_age;    /* seconds; 0 = session cookie; < 0 = delete */
     bool secure;
     bool http_only;
     const char *same_site; /* "Strict", "Lax", "None" or NULL */
 };
-CIO_API int cio_resp_set_cookie(cio_resp *res, const char *name, const char *value,
+CIO_API int cio_resp_set_cookie(cio_resp *res, const char *name,
+                                const char *value,
                                 const struct cio_cookie_opts *opts);
 CIO_API int cio_resp_del_cookie(cio_resp *res, const char *name,
                                 const char *path, const char *domain);
@@ -310,12 +318,12 @@ struct cio_file_opts {
     const char *content_type; /* NULL = from the file name */
     bool no_etag;
     bool no_range;
-    bool no_compress;         /* no on-the-fly compression */
-    bool precompressed;       /* serve path.br / path.zst / path.gz siblings
+    bool no_compress;          /* no on-the-fly compression */
+    bool precompressed;        /* serve path.br / path.zst / path.gz siblings
                                * when present and accepted */
-    uint32_t max_ranges;      /* 0 = 16, at most 64 (more left after
+    uint32_t max_ranges;       /* 0 = 16, at most 64 (more left after
                                * merging overlaps: the whole file, 200) */
-    const char *cache_control;/* NULL = none */
+    const char *cache_control; /* NULL = none */
 };
 
 /*
@@ -330,10 +338,10 @@ CIO_API int cio_resp_file(cio_req *req, cio_resp *res, const char *path,
 
 struct cio_static_opts {
     struct cio_file_opts file;
-    const char *index;     /* "index.html" by default; "" = none */
-    bool show_dotfiles;    /* hidden (404) by default */
-    bool follow_symlinks;  /* inside the root only, even when true */
-    bool list_dirs;        /* an HTML listing for a directory without an
+    const char *index;    /* "index.html" by default; "" = none */
+    bool show_dotfiles;   /* hidden (404) by default */
+    bool follow_symlinks; /* inside the root only, even when true */
+    bool list_dirs;       /* an HTML listing for a directory without an
                             * index (off: 404); hidden entries, symlinks
                             * (unless followed) and special files are left
                             * out; at most 10000 entries */
@@ -357,37 +365,37 @@ CIO_API int cio_app_static(cio_app *app, const char *prefix, const char *root,
 /* ------------------------------------------------------------ serving */
 
 struct cio_server_limits {
-    uint32_t max_head;          /* header section; 0 = 16 KiB (431); the
+    uint32_t max_head;              /* header section; 0 = 16 KiB (431); the
                                  * request line and each field line have
                                  * their own 8 KiB limits (414, 431) */
-    uint32_t max_fields;        /* 0 = 100 (431) */
-    uint64_t max_body;          /* 0 = 1 MiB (413); UINT64_MAX = none */
-    uint32_t max_conns;         /* per worker; 0 = 10000 */
+    uint32_t max_fields;            /* 0 = 100 (431) */
+    uint64_t max_body;              /* 0 = 1 MiB (413); UINT64_MAX = none */
+    uint32_t max_conns;             /* per worker; 0 = 10000 */
     uint32_t max_requests_per_conn; /* 0 = unlimited */
-    uint32_t max_pipeline;      /* requests parsed ahead; 0 = 16 */
+    uint32_t max_pipeline;          /* requests parsed ahead; 0 = 16 */
 };
 
 struct cio_server_timeouts {
-    uint32_t head_ms;        /* whole request head (slowloris); 0 = 10 s */
-    uint32_t idle_ms;        /* keep-alive idle; 0 = 60 s */
-    uint32_t body_min_rate;  /* bytes/s after a 5 s grace (408); 0 = 1024 */
-    uint32_t write_ms;       /* write progress: the peer taking no byte of
+    uint32_t head_ms;       /* whole request head (slowloris); 0 = 10 s */
+    uint32_t idle_ms;       /* keep-alive idle; 0 = 60 s */
+    uint32_t body_min_rate; /* bytes/s after a 5 s grace (408); 0 = 1024 */
+    uint32_t write_ms;      /* write progress: the peer taking no byte of
                               * a pending write for this long ends the
                               * connection (the deadline moves on with
                               * every byte taken, so a slow reader that
                               * keeps reading is served); 0 = 30 s */
-    uint32_t grace_ms;       /* graceful stop before canceling; 0 = 10 s */
+    uint32_t grace_ms;      /* graceful stop before canceling; 0 = 10 s */
 };
 
 struct cio_listen {
-    const char *addr;        /* "host:port" ("[::1]:0", "0.0.0.0:8080") or
+    const char *addr;     /* "host:port" ("[::1]:0", "0.0.0.0:8080") or
                               * "unix:/path" / "unix:@abstract" */
-    const char *tls_cert;    /* PEM chain; NULL = cleartext */
+    const char *tls_cert; /* PEM chain; NULL = cleartext */
     const char *tls_key;
     /* More certificates chosen by SNI: arrays ended by NULL, same length. */
     const char *const *sni_certs;
     const char *const *sni_keys;
-    bool proxy_protocol;     /* expect a PROXY v1/v2 header first */
+    bool proxy_protocol; /* expect a PROXY v1/v2 header first */
 };
 
 struct cio_server_opts {
@@ -397,8 +405,8 @@ struct cio_server_opts {
                                        * 0 = one per online CPU */
     struct cio_server_limits limits;
     struct cio_server_timeouts timeouts;
-    const char *server_name;          /* Server header; NULL = none */
-    bool handle_signals;              /* cio_serve: SIGINT/SIGTERM → graceful
+    const char *server_name; /* Server header; NULL = none */
+    bool handle_signals;     /* cio_serve: SIGINT/SIGTERM → graceful
                                        * stop (always on in cio_serve) */
     /* Called (on each worker) with the bound addresses, e.g. to print the
      * ephemeral port. */
@@ -456,19 +464,20 @@ CIO_API const char *cio_server_addr(const cio_server *srv, size_t i);
 CIO_API unsigned cio_server_port(const cio_server *srv, size_t i);
 
 struct cio_server_stats {
-    uint64_t requests;     /* completed */
-    uint32_t conns;        /* open now */
-    uint32_t conns_idle;   /* of which idle keep-alive */
-    uint32_t inflight;     /* requests being handled */
+    uint64_t requests;   /* completed */
+    uint32_t conns;      /* open now */
+    uint32_t conns_idle; /* of which idle keep-alive */
+    uint32_t inflight;   /* requests being handled */
     /* Loop lag: how late a 100 ms timer fired on a worker's loop, the
      * worst over the last 5 to 10 s and over all workers, in microseconds
      * (a busy or blocked loop shows here first; the same sampler feeds
      * corio_loop_lag_seconds). */
     uint32_t loop_lag_us;
-    uint64_t accepted;     /* connections accepted since start */
-    uint64_t shed;         /* connections closed at once: over max_conns */
+    uint64_t accepted; /* connections accepted since start */
+    uint64_t shed;     /* connections closed at once: over max_conns */
 };
-CIO_API void cio_server_stats(const cio_server *srv, struct cio_server_stats *out);
+CIO_API void cio_server_stats(const cio_server *srv,
+                              struct cio_server_stats *out);
 
 /*
  * Frees a server that is not running: cio_server_run has returned, or was
@@ -501,8 +510,8 @@ CIO_API int cio_app_use_request_id(cio_app *app);
 typedef int (*cio_auth_check)(cio_req *req, const char *user_or_token,
                               const char *password, void **user, void *ud);
 struct cio_auth_opts {
-    const char *scheme;  /* "Basic" or "Bearer" */
-    const char *realm;   /* WWW-Authenticate realm; NULL = "corio" */
+    const char *scheme; /* "Basic" or "Bearer" */
+    const char *realm;  /* WWW-Authenticate realm; NULL = "corio" */
     cio_auth_check check;
     void *ud;
 };
@@ -512,23 +521,24 @@ CIO_API int cio_app_use_auth(cio_app *app, const struct cio_auth_opts *opts);
 CIO_API int cio_secure_equal(const char *given, const char *expected);
 
 struct cio_rate_limit_opts {
-    double rate;        /* tokens per second */
-    double burst;       /* bucket size */
+    double rate;  /* tokens per second */
+    double burst; /* bucket size */
     /* The key of a request (copied into key, NUL-terminated); NULL = peer IP. */
     int (*key)(cio_req *req, char *key, size_t cap, void *ud);
     void *ud;
-    uint32_t max_keys;  /* 0 = 100000 (least recently used dropped) */
+    uint32_t max_keys; /* 0 = 100000 (least recently used dropped) */
 };
 /* Token bucket per key: 429 with Retry-After when empty. */
-CIO_API int cio_app_use_rate_limit(cio_app *app, const struct cio_rate_limit_opts *opts);
+CIO_API int cio_app_use_rate_limit(cio_app *app,
+                                   const struct cio_rate_limit_opts *opts);
 
 struct cio_cors_opts {
     const char *const *origins; /* NULL-terminated; NULL or {"*"} = any */
-    const char *methods;        /* NULL = "GET, HEAD, POST, PUT, PATCH, DELETE" */
-    const char *headers;        /* allowed request headers; NULL = echo */
-    const char *expose;         /* NULL = none */
+    const char *methods; /* NULL = "GET, HEAD, POST, PUT, PATCH, DELETE" */
+    const char *headers; /* allowed request headers; NULL = echo */
+    const char *expose;  /* NULL = none */
     bool credentials;
-    uint32_t max_age;           /* preflight cache seconds; 0 = 600 */
+    uint32_t max_age; /* preflight cache seconds; 0 = 600 */
 };
 CIO_API int cio_app_use_cors(cio_app *app, const struct cio_cors_opts *opts);
 

@@ -15,21 +15,21 @@
 typedef struct cio_tls_ctx cio_tls_ctx;
 
 struct cio_tls_opts {
-    unsigned server : 1;            /* server context (needs cert_file/key_file) */
+    unsigned server : 1; /* server context (needs cert_file/key_file) */
     /* Disables certificate and host name verification. Never in production. */
     unsigned insecure_skip_verify : 1;
     /* Server: request a client certificate and fail the handshake
      * (CIO_ECERT) unless one is sent and verifies against ca_file/ca_path
      * (or the system store if both are NULL). */
     unsigned verify_client : 1;
-    const char *ca_file;            /* PEM bundle; NULL = system CA store */
-    const char *ca_path;            /* hashed directory; NULL = none */
-    const char *cert_file;          /* PEM chain: server cert, or client cert */
-    const char *key_file;           /* PEM private key for cert_file */
+    const char *ca_file;   /* PEM bundle; NULL = system CA store */
+    const char *ca_path;   /* hashed directory; NULL = none */
+    const char *cert_file; /* PEM chain: server cert, or client cert */
+    const char *key_file;  /* PEM private key for cert_file */
     /* ALPN protocols in preference order, NULL-terminated, e.g.
      * (const char *[]){"h2", "http/1.1", NULL}. NULL = no ALPN. */
     const char *const *alpn;
-    const char *ciphers;            /* TLS 1.2 cipher list; NULL = secure default */
+    const char *ciphers; /* TLS 1.2 cipher list; NULL = secure default */
     /* OpenSSL's TLS1_2_VERSION (0x0303) or TLS1_3_VERSION (0x0304);
      * 0 = TLS 1.2. Anything older is refused (CIO_EINVAL). */
     int min_version;

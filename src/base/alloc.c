@@ -28,8 +28,6 @@ void *cio__realloc(void *p, size_t size)
     return realloc(p, size);
 }
 
-
-
 char *cio__strdup(const char *s)
 {
     return cio__strndup(s, strlen(s));

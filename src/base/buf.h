@@ -12,10 +12,10 @@
 #include <stddef.h>
 
 struct cio__buf {
-    char *base;     /* NULL until the first growth */
-    size_t len;     /* bytes in use: base[0..len) */
-    size_t cap;     /* bytes allocated: len <= cap <= max */
-    size_t max;     /* the ceiling, > 0 */
+    char *base; /* NULL until the first growth */
+    size_t len; /* bytes in use: base[0..len) */
+    size_t cap; /* bytes allocated: len <= cap <= max */
+    size_t max; /* the ceiling, > 0 */
 };
 
 /* An empty buffer that may grow to max bytes (0 = 64 KiB). No allocation. */

@@ -14,7 +14,7 @@ struct cio__list {
 };
 
 #define CIO_CONTAINER_OF(ptr, type, field)                                     \
-    ((type *)(void *)((char *)(ptr) - offsetof(type, field)))
+    ((type *)(void *)((char *)(ptr)-offsetof(type, field)))
 
 static inline void cio__list_init(struct cio__list *head)
 {

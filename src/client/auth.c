@@ -237,8 +237,8 @@ int cio__auth_parse(const char *s, size_t len, struct cio__auth_challenge *out,
         return CIO_EINVAL;
     if (scratch_cap < len + 1)
         return cio__err(CIO_EINVAL, "auth challenge: scratch too small");
-    struct pstate p = {.s = s, .len = len, .scratch = scratch,
-                       .cap = scratch_cap};
+    struct pstate p = {
+        .s = s, .len = len, .scratch = scratch, .cap = scratch_cap};
     size_t n = 0;
     int rc;
 
@@ -248,8 +248,10 @@ int cio__auth_parse(const char *s, size_t len, struct cio__auth_challenge *out,
         if (sl == 0)
             return perr(&p, "expected an auth scheme");
         if (n == max)
-            return cio__err(CIO_ETOOBIG, "auth challenge: more than %zu "
-                                         "challenges", max);
+            return cio__err(CIO_ETOOBIG,
+                            "auth challenge: more than %zu "
+                            "challenges",
+                            max);
         struct cio__auth_challenge *c = &out[n++];
         memset(c, 0, sizeof(*c));
         c->scheme = keep(&p, s + p.pos, sl);
@@ -353,8 +355,8 @@ static enum cio__digest_qop parse_qop(struct cio_str q, bool *ok)
     bool auth = false, authint = false;
     size_t i = 0;
     while (i < q.len) {
-        while (i < q.len && (q.ptr[i] == ' ' || q.ptr[i] == '\t' ||
-                             q.ptr[i] == ','))
+        while (i < q.len &&
+               (q.ptr[i] == ' ' || q.ptr[i] == '\t' || q.ptr[i] == ','))
             i++;
         size_t st = i;
         while (i < q.len && q.ptr[i] != ',' && q.ptr[i] != ' ' &&
@@ -549,7 +551,8 @@ int cio__digest_authorization(struct cio__digest *d, const char *user,
     }
     /* §3.4.3: A2 = method:uri, or method:uri:H(body) for auth-int. */
     if (d->qop == CIO__QOP_AUTH_INT) {
-        struct cio_str bd = {body != NULL ? body : "", body != NULL ? body_len : 0};
+        struct cio_str bd = {body != NULL ? body : "",
+                             body != NULL ? body_len : 0};
         if ((rc = hash_hex(md, bodyh, &bd, 1)) < 0)
             return rc;
         struct cio_str a2[3] = {cio_str_c(method), cio_str_c(uri),
@@ -566,7 +569,8 @@ int cio__digest_authorization(struct cio__digest *d, const char *user,
         struct cio_str r[3] = {cio_str_c(ha1), no, cio_str_c(ha2)};
         rc = hash_hex(md, resp, r, 3);
     } else {
-        struct cio_str r[6] = {cio_str_c(ha1), no, cio_str_c(nc), cn,
+        struct cio_str r[6] = {cio_str_c(ha1), no,
+                               cio_str_c(nc),  cn,
                                cio_str_c(qop), cio_str_c(ha2)};
         rc = hash_hex(md, resp, r, 6);
     }
@@ -594,7 +598,8 @@ int cio__digest_authorization(struct cio__digest *d, const char *user,
         size_t ul = strlen(user);
         ptrdiff_t need = cio_pct_encode(NULL, 0, user, ul, CIO_PCT_COMPONENT);
         if (rc == 0)
-            rc = need < 0 ? (int)need : cio__buf_printf(&b, "username*=UTF-8''");
+            rc =
+                need < 0 ? (int)need : cio__buf_printf(&b, "username*=UTF-8''");
         if (rc == 0)
             rc = cio__buf_reserve(&b, (size_t)need + 1);
         if (rc == 0) {

@@ -31,8 +31,8 @@ int cio__auth_bearer(char **out, const char *token);
 #define CIO__AUTH_MAX_PARAMS 16
 
 struct cio__auth_param {
-    struct cio_str name;   /* a token, case kept */
-    struct cio_str value;  /* quoted-strings unescaped; NUL-terminated */
+    struct cio_str name;  /* a token, case kept */
+    struct cio_str value; /* quoted-strings unescaped; NUL-terminated */
 };
 
 struct cio__auth_challenge {
@@ -87,11 +87,11 @@ enum cio__digest_qop {
 struct cio__digest {
     char *realm, *nonce, *opaque; /* cio__malloc'd; opaque may be NULL */
     enum cio__digest_alg alg;
-    bool sess;                    /* "-sess" variant of alg */
-    bool userhash;                /* RFC 7616 §3.4.4 */
-    bool stale;                   /* the challenge said stale=true */
+    bool sess;     /* "-sess" variant of alg */
+    bool userhash; /* RFC 7616 §3.4.4 */
+    bool stale;    /* the challenge said stale=true */
     enum cio__digest_qop qop;
-    uint32_t nc;                  /* answers sent with this nonce */
+    uint32_t nc; /* answers sent with this nonce */
 };
 
 /*

@@ -58,7 +58,7 @@ struct plan {
     unsigned port;
     bool tls;
     cio_tls_ctx *tls_ctx;
-    char *reqs;          /* the request, `inflight` times back to back */
+    char *reqs; /* the request, `inflight` times back to back */
     size_t reqlen;
     enum cio__h1_method method;
     uint32_t inflight, timeout_ms;
@@ -69,10 +69,10 @@ struct worker {
     const struct plan *pl;
     pthread_t thread;
     uint32_t nconns;
-    uint64_t quota;      /* attempts this thread may start; UINT64_MAX = any */
-    double rate;         /* this thread's share, req/s; 0 = closed loop */
+    uint64_t quota; /* attempts this thread may start; UINT64_MAX = any */
+    double rate;    /* this thread's share, req/s; 0 = closed loop */
     struct tally t;
-    int rc;              /* setup failure of the thread */
+    int rc; /* setup failure of the thread */
     /* Published for the progress callback (relaxed). */
     _Atomic uint64_t pub_responses, pub_errors, pub_bytes;
     _Atomic int done;
@@ -82,16 +82,16 @@ struct conn {
     struct worker *w;
     cio_stream *s;
     struct cio__buf rb;
-    size_t pos;             /* parse position in rb */
-    uint64_t *sent;         /* ring of send (or scheduled) times, ns */
-    uint32_t head, n;       /* ring: oldest at head, n in flight */
-    uint64_t interval_ns;   /* open loop: time between two requests */
-    uint64_t next_due_ns;   /* open loop: the next scheduled send */
+    size_t pos;           /* parse position in rb */
+    uint64_t *sent;       /* ring of send (or scheduled) times, ns */
+    uint32_t head, n;     /* ring: oldest at head, n in flight */
+    uint64_t interval_ns; /* open loop: time between two requests */
+    uint64_t next_due_ns; /* open loop: the next scheduled send */
     /* Response being read: */
-    int in_body;            /* 0 head, 1 length, 2 chunked, 3 until close */
-    uint64_t left;          /* BODY_LENGTH bytes still to skip */
+    int in_body;   /* 0 head, 1 length, 2 chunked, 3 until close */
+    uint64_t left; /* BODY_LENGTH bytes still to skip */
     int status;
-    bool close_after;       /* the server will close after this response */
+    bool close_after; /* the server will close after this response */
     struct cio__chunked ck;
     struct cio__h1_head h;
     struct cio__h1_header hdrs[NHEADERS];
@@ -466,8 +466,10 @@ static void conn_task(void *arg)
             continue;
         }
         if (rc < 0) {
-            conn_fail(c, rc == CIO_ETOOBIG ? CIO_BENCH_ERR_PROTOCOL
-                                           : CIO_BENCH_ERR_READ, rc);
+            conn_fail(c,
+                      rc == CIO_ETOOBIG ? CIO_BENCH_ERR_PROTOCOL
+                                        : CIO_BENCH_ERR_READ,
+                      rc);
             continue;
         }
         w->t.bytes_read += (uint64_t)rc;
@@ -502,8 +504,8 @@ static int worker_main(void *arg)
     struct worker *w = arg;
     const struct plan *pl = w->pl;
     struct conn *cs = cio__calloc(w->nconns, sizeof *cs);
-    uint64_t *ring = cio__calloc((size_t)w->nconns * pl->inflight,
-                                 sizeof *ring);
+    uint64_t *ring =
+        cio__calloc((size_t)w->nconns * pl->inflight, sizeof *ring);
     cio_group *g = NULL;
     int rc = CIO_ENOMEM;
     if (cs == NULL || ring == NULL)
@@ -593,8 +595,8 @@ static int build_request(struct plan *pl, const struct cio_bench_opts *o,
     for (const struct cio_kv *h = o->headers; rc == 0 && h && h->name; h++)
         rc = cio__buf_printf(&b, "%s: %s\r\n", h->name,
                              h->value ? h->value : "");
-    if (rc == 0 && (o->body_len > 0 || (o->method && strcmp(o->method, "GET")
-                                         && strcmp(o->method, "HEAD"))))
+    if (rc == 0 && (o->body_len > 0 || (o->method && strcmp(o->method, "GET") &&
+                                        strcmp(o->method, "HEAD"))))
         rc = cio__buf_printf(&b, "Content-Length: %zu\r\n", o->body_len);
     if (rc == 0)
         rc = cio__buf_append(&b, "\r\n", 2);
@@ -695,8 +697,8 @@ static void progress_loop(const struct cio_bench_opts *o, struct worker *ws,
             return;
         uint64_t now = now_ns();
         if (o->progress && now >= next) {
-            struct cio_bench_progress p = {
-                .elapsed_s = (double)(now - start) / 1e9};
+            struct cio_bench_progress p = {.elapsed_s =
+                                               (double)(now - start) / 1e9};
             for (uint32_t i = 0; i < nt; i++) {
                 p.requests += atomic_load_explicit(&ws[i].pub_responses,
                                                    memory_order_relaxed);
@@ -791,14 +793,26 @@ void cio_bench_result_free(cio_bench_result *r)
     cio__free(r);
 }
 
-uint64_t cio_bench_requests(const cio_bench_result *r) { return r->t.responses; }
-uint64_t cio_bench_bytes_read(const cio_bench_result *r) { return r->t.bytes_read; }
+uint64_t cio_bench_requests(const cio_bench_result *r)
+{
+    return r->t.responses;
+}
+uint64_t cio_bench_bytes_read(const cio_bench_result *r)
+{
+    return r->t.bytes_read;
+}
 uint64_t cio_bench_bytes_written(const cio_bench_result *r)
 {
     return r->t.bytes_written;
 }
-double cio_bench_duration(const cio_bench_result *r) { return r->duration; }
-const cio_hist *cio_bench_latency(const cio_bench_result *r) { return r->t.lat; }
+double cio_bench_duration(const cio_bench_result *r)
+{
+    return r->duration;
+}
+const cio_hist *cio_bench_latency(const cio_bench_result *r)
+{
+    return r->t.lat;
+}
 
 uint64_t cio_bench_status(const cio_bench_result *r, int status)
 {

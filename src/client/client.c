@@ -138,8 +138,10 @@ static int cookie_string(const struct cio_kv *kv, char **out)
         for (const char *s = v; rc == 0 && *s; s++)
             if ((unsigned char)*s < 0x21 || *s == ';' || *s == 0x7f ||
                 *s == '"' || *s == ',' || *s == '\\')
-                rc = cio__err(CIO_EHEADER, "value of cookie \"%.40s\" has a "
-                              "byte not allowed in a cookie", p->name);
+                rc = cio__err(CIO_EHEADER,
+                              "value of cookie \"%.40s\" has a "
+                              "byte not allowed in a cookie",
+                              p->name);
         if (rc == 0)
             rc = cio__buf_printf(&b, "%s%s=%s", b.len ? "; " : "", p->name, v);
         if (rc < 0)
@@ -245,16 +247,17 @@ static int client_init(cio_client *c, const struct cio_client_opts *o)
     rc = cio_headers_new(&c->headers, NULL);
     if (rc < 0)
         return rc;
-    const char *ua = o->user_agent != NULL ? o->user_agent
-                                           : "corio/" CIO_VERSION_STRING;
+    const char *ua =
+        o->user_agent != NULL ? o->user_agent : "corio/" CIO_VERSION_STRING;
     if (*ua != '\0' && (rc = cio_headers_set(c->headers, "User-Agent", ua)) < 0)
         return rc;
     if ((rc = cio_headers_set(c->headers, "Accept", "*/*")) < 0)
         return rc;
     if (!o->no_decode) {
         char ae[64] = "";
-        static const enum cio__coding order[] = {CIO__CODING_GZIP,
-            CIO__CODING_DEFLATE, CIO__CODING_BR, CIO__CODING_ZSTD};
+        static const enum cio__coding order[] = {
+            CIO__CODING_GZIP, CIO__CODING_DEFLATE, CIO__CODING_BR,
+            CIO__CODING_ZSTD};
         for (size_t i = 0; i < CIO_COUNTOF(order); i++)
             if (cio__coding_can_decode(order[i])) {
                 if (ae[0])
@@ -291,7 +294,8 @@ static int client_init(cio_client *c, const struct cio_client_opts *o)
     if ((o->tls.cert_file == NULL) != (o->tls.key_file == NULL))
         return cio__err(CIO_EINVAL, "tls: cert_file and key_file go together");
     c->trust_env = !o->no_trust_env;
-    if (c->trust_env && o->proxy == NULL && cio__proxy_env_load(&c->env, NULL) < 0)
+    if (c->trust_env && o->proxy == NULL &&
+        cio__proxy_env_load(&c->env, NULL) < 0)
         return CIO_ENOMEM;
     c->follow_redirects = !o->no_follow_redirects;
     c->max_redirects = dflt(o->max_redirects, 20);
@@ -364,7 +368,8 @@ static int client_init(cio_client *c, const struct cio_client_opts *o)
                 if (rc < 0)
                     return prefix_err(rc, "cookies: %s", "", 0);
             }
-        } else if ((rc = cookie_string(o->cookies, &c->cookies_everywhere)) < 0) {
+        } else if ((rc = cookie_string(o->cookies, &c->cookies_everywhere)) <
+                   0) {
             return rc;
         }
     }
@@ -431,7 +436,8 @@ void cio_client_free(cio_client *c)
         cio_response *r = CIO_CONTAINER_OF(n, cio_response, node);
 #ifndef NDEBUG
         if (r->streaming)
-            fprintf(stderr, "corio: client freed with a streaming response "
+            fprintf(stderr,
+                    "corio: client freed with a streaming response "
                     "never freed (opened at %p, status %d, %s)\n",
                     r->opened_at, r->status,
                     r->url != NULL ? cio_url_href(r->url) : "?");
@@ -500,7 +506,8 @@ static int set_default(cio_headers *h, const char *name, const char *value)
     return cio_headers_set(h, name, value);
 }
 
-static int prepare_body(struct cio_request_info *q, const struct cio_request *req)
+static int prepare_body(struct cio_request_info *q,
+                        const struct cio_request *req)
 {
     int kinds = (req->body != NULL || req->body_len > 0) + (req->json != NULL) +
                 (req->json_value != NULL) + (req->form != NULL) +
@@ -530,7 +537,8 @@ static int prepare_body(struct cio_request_info *q, const struct cio_request *re
         char *s = json_dumps((const json_t *)req->json_value,
                              JSON_COMPACT | JSON_ENCODE_ANY);
         if (s == NULL)
-            return cio__err(CIO_EINVAL, "request: json_value cannot be encoded");
+            return cio__err(CIO_EINVAL,
+                            "request: json_value cannot be encoded");
         q->body = cio__strdup(s);
         free(s);
         if (q->body == NULL)
@@ -564,8 +572,9 @@ static int prepare_body(struct cio_request_info *q, const struct cio_request *re
     }
     if (req->content_type != NULL && q->body_kind == CIO__BODY_NONE)
         return cio__err(CIO_EINVAL, "request: content_type without a body");
-    if (ctype != NULL && ((rc = cio__info_own_headers(q)) < 0 ||
-                          (rc = set_default(q->headers, "Content-Type", ctype)) < 0))
+    if (ctype != NULL &&
+        ((rc = cio__info_own_headers(q)) < 0 ||
+         (rc = set_default(q->headers, "Content-Type", ctype)) < 0))
         return rc;
     return 0;
 }
@@ -600,8 +609,8 @@ static int prepare(cio_client *c, const struct cio_request *req,
     if (!cio_is_token(cio_str_c(m)))
         return cio__err(CIO_EINVAL, "method \"%.40s\" is not a token", m);
     size_t mlen = strlen(m);
-    q->method = mlen < sizeof(q->method_buf) ? q->method_buf
-                                              : cio__malloc(mlen + 1);
+    q->method =
+        mlen < sizeof(q->method_buf) ? q->method_buf : cio__malloc(mlen + 1);
     if (q->method == NULL)
         return CIO_ENOMEM;
     memcpy(q->method, m, mlen + 1);
@@ -626,9 +635,10 @@ static int prepare(cio_client *c, const struct cio_request *req,
         return rc;
     enum cio_url_scheme_id sid = cio_url_scheme_id(u);
     if (sid != CIO_SCHEME_HTTP && sid != CIO_SCHEME_HTTPS) {
-        rc = cio__err(CIO_EURL, "unsupported URL scheme \"%.*s\" (http and "
-                      "https only)", (int)cio_url_scheme(u).len,
-                      cio_url_scheme(u).ptr);
+        rc = cio__err(CIO_EURL,
+                      "unsupported URL scheme \"%.*s\" (http and "
+                      "https only)",
+                      (int)cio_url_scheme(u).len, cio_url_scheme(u).ptr);
         cio_url_free(u);
         return rc;
     }
@@ -677,16 +687,22 @@ static int prepare(cio_client *c, const struct cio_request *req,
         return rc;
     q->expect_continue = req->expect_continue && q->body_kind != CIO__BODY_NONE;
     q->stream = req->stream;
-    q->follow_redirects = req->follow_redirects == 0 ? c->follow_redirects
-                                                     : req->follow_redirects > 0;
+    q->follow_redirects = req->follow_redirects == 0
+                              ? c->follow_redirects
+                              : req->follow_redirects > 0;
     q->to = c->to;
     if (req->timeouts != NULL) {
         const struct cio_timeouts *t = req->timeouts;
-        if (t->connect_ms) q->to.connect_ms = t->connect_ms;
-        if (t->read_ms) q->to.read_ms = t->read_ms;
-        if (t->write_ms) q->to.write_ms = t->write_ms;
-        if (t->pool_ms) q->to.pool_ms = t->pool_ms;
-        if (t->total_ms) q->to.total_ms = t->total_ms;
+        if (t->connect_ms)
+            q->to.connect_ms = t->connect_ms;
+        if (t->read_ms)
+            q->to.read_ms = t->read_ms;
+        if (t->write_ms)
+            q->to.write_ms = t->write_ms;
+        if (t->pool_ms)
+            q->to.pool_ms = t->pool_ms;
+        if (t->total_ms)
+            q->to.total_ms = t->total_ms;
     }
     q->auth_basic_user = dup_or_null(req->auth_basic_user);
     q->auth_basic_pass = dup_or_null(req->auth_basic_pass);
@@ -702,7 +718,8 @@ static int prepare(cio_client *c, const struct cio_request *req,
     return 0;
 }
 
-int cio_prepare(cio_client *c, const struct cio_request *req, cio_prepared **out)
+int cio_prepare(cio_client *c, const struct cio_request *req,
+                cio_prepared **out)
 {
     if (c == NULL || req == NULL || out == NULL)
         return CIO_EINVAL;
@@ -841,9 +858,15 @@ static int build_extra(struct cio__send *st, struct extra *x)
             q->mid == CIO__H1_M_PATCH)
             len = 0;
         break;
-    case CIO__BODY_MEM: len = (int64_t)q->body_len; break;
-    case CIO__BODY_FN: len = q->body_fn_len < 0 ? -1 : q->body_fn_len; break;
-    case CIO__BODY_MULTIPART: len = cio_multipart_length(q->multipart); break;
+    case CIO__BODY_MEM:
+        len = (int64_t)q->body_len;
+        break;
+    case CIO__BODY_FN:
+        len = q->body_fn_len < 0 ? -1 : q->body_fn_len;
+        break;
+    case CIO__BODY_MULTIPART:
+        len = cio_multipart_length(q->multipart);
+        break;
     }
     if (len >= 0) {
         snprintf(x->cl, sizeof(x->cl), "%lld", (long long)len);
@@ -881,7 +904,8 @@ static int new_response(struct cio__send *st, cio_response **out)
     r->streaming = st->req->stream;
     r->no_decode = st->c->no_decode;
     cio__buf_init(&r->body, st->c->max_body + 1 < st->c->max_body
-                                ? st->c->max_body : st->c->max_body + 1);
+                                ? st->c->max_body
+                                : st->c->max_body + 1);
     cio__buf_init(&r->line, 1u << 20);
     int rc = cio_url_dup(&r->url, st->req->url);
     if (rc < 0) {
@@ -933,7 +957,7 @@ static int mock_attempt(struct cio__send *st, cio_response *r,
         return rc;
     }
     cn->ops = &cio__h1_ops; /* framing: Content-Length over the buffer */
-    cn->rbuf = m.body; /* the body is the "wire" */
+    cn->rbuf = m.body;      /* the body is the "wire" */
     cio__buf_init(&cn->wbuf, 1);
     cn->active = 1;
     snprintf(cn->peer, sizeof(cn->peer), "mock");
@@ -1094,17 +1118,22 @@ static int open_conn(struct cio__send *st, struct cio__pool_host *h,
         if (named)
             return rc;
         if (rc == CIO_ETIMEDOUT) {
-            if (st->total_deadline != CIO_NEVER && cio_now() >= st->total_deadline)
-                return cio__err(rc, "total timeout: the request ran out of "
-                                "time while connecting to %s:%u", h->host,
-                                h->port);
-            return cio__err(rc, "connect timeout: no connection to %s:%u "
-                            "within %u ms", h->host, h->port, ms);
+            if (st->total_deadline != CIO_NEVER &&
+                cio_now() >= st->total_deadline)
+                return cio__err(rc,
+                                "total timeout: the request ran out of "
+                                "time while connecting to %s:%u",
+                                h->host, h->port);
+            return cio__err(rc,
+                            "connect timeout: no connection to %s:%u "
+                            "within %u ms",
+                            h->host, h->port, ms);
         }
         if (rc == CIO_ECERT || rc == CIO_ETLS)
             return prefix_err(rc, "TLS with %s:%u: ", h->host, h->port);
         if (rc == CIO_ECONNREFUSED)
-            return cio__err(rc, "connection to %s:%u refused", h->host, h->port);
+            return cio__err(rc, "connection to %s:%u refused", h->host,
+                            h->port);
         return rc;
     }
     return cio__pool_opened(&c->pool, h, s, &cio__h1_ops, 1, out);
@@ -1119,13 +1148,12 @@ static int pool_key(struct cio__send *st, char *key, size_t cap)
      * verify flag, CA, client certificate, proxy. One TLS context per
      * client, so the client's settings are the same for all its keys; the
      * pointer tells clients apart should pools ever be shared. */
-    int n = snprintf(key, cap, "%.*s://%.*s:%d|v%d|%s|%s|%s",
-                     (int)cio_url_scheme(u).len, cio_url_scheme(u).ptr,
-                     (int)host.len, host.ptr, cio_url_port(u),
-                     !c->tls.insecure_skip_verify,
-                     c->tls.ca_file ? c->tls.ca_file : "",
-                     c->tls.cert_file ? c->tls.cert_file : "",
-                     st->proxy != NULL ? cio_url_href(st->proxy) : "");
+    int n = snprintf(
+        key, cap, "%.*s://%.*s:%d|v%d|%s|%s|%s", (int)cio_url_scheme(u).len,
+        cio_url_scheme(u).ptr, (int)host.len, host.ptr, cio_url_port(u),
+        !c->tls.insecure_skip_verify, c->tls.ca_file ? c->tls.ca_file : "",
+        c->tls.cert_file ? c->tls.cert_file : "",
+        st->proxy != NULL ? cio_url_href(st->proxy) : "");
     return n > 0 && (size_t)n < cap ? 0 : cio__err(CIO_ETOOBIG, "pool key");
 }
 
@@ -1142,7 +1170,8 @@ static int net_attempt(struct cio__send *st, cio_response *r,
     /* The key is the same for a client's requests to one origin (its TLS
      * settings and proxy are the client's): the last one is remembered. */
     if (h == NULL || h->port != port || h->tls != tls ||
-        strlen(h->host) != host.len || memcmp(h->host, host.ptr, host.len) != 0) {
+        strlen(h->host) != host.len ||
+        memcmp(h->host, host.ptr, host.len) != 0) {
         char key[1024 + 600];
         if ((rc = pool_key(st, key, sizeof(key))) < 0)
             return rc;
@@ -1162,7 +1191,8 @@ static int net_attempt(struct cio__send *st, cio_response *r,
         cio__phase(st, CIO_PHASE_POOL_WAIT);
         rc = cio__pool_acquire(&c->pool, h, dl, &slot);
         if (rc == CIO_ETIMEDOUT)
-            return cio__err(rc, "pool timeout: no connection to %s:%u free "
+            return cio__err(rc,
+                            "pool timeout: no connection to %s:%u free "
                             "within %u ms (limits: %u per host, %u in all)",
                             h->host, h->port, pms, c->pool.max_per_host,
                             c->pool.max_conns);
@@ -1185,7 +1215,8 @@ static int net_attempt(struct cio__send *st, cio_response *r,
              * on a fresh one (httpx and urllib3 do the same). */
             if (q->body_kind == CIO__BODY_MULTIPART &&
                 cio_multipart_rewind(q->multipart) < 0)
-                return cio__err(CIO_EPROTO, "connection closed before the "
+                return cio__err(CIO_EPROTO,
+                                "connection closed before the "
                                 "response; the body cannot be sent again");
             /* Its idle siblings are likely stale as well. */
             cio__pool_close_idle(&c->pool, h);
@@ -1258,7 +1289,8 @@ static int send_loop(cio_client *c, struct cio_request_info *q,
         .req = q,
         .t0 = cio__mono_ms(),
         .total_deadline = q->to.total_ms == 0 || q->to.total_ms == UINT32_MAX
-                              ? CIO_NEVER : cio_after(q->to.total_ms),
+                              ? CIO_NEVER
+                              : cio_after(q->to.total_ms),
         .opened_at = opened_at,
     };
     c->nrequests++;
@@ -1308,13 +1340,15 @@ static int request_at(cio_client *c, const struct cio_request *req,
     return rc;
 }
 
-int cio_request(cio_client *c, const struct cio_request *req, cio_response **out)
+int cio_request(cio_client *c, const struct cio_request *req,
+                cio_response **out)
 {
     return request_at(c, req, out, __builtin_return_address(0));
 }
 
 static int shorthand(cio_client *c, const char *method, const char *url,
-                     const struct cio_request *req, cio_response **out, void *at)
+                     const struct cio_request *req, cio_response **out,
+                     void *at)
 {
     struct cio_request r = {0};
     if (req != NULL)
@@ -1328,7 +1362,7 @@ static int shorthand(cio_client *c, const char *method, const char *url,
     int fn(cio_client *c, const char *url, const struct cio_request *req,      \
            cio_response **out)                                                 \
     {                                                                          \
-        return shorthand(c, m, url, req, out, __builtin_return_address(0));   \
+        return shorthand(c, m, url, req, out, __builtin_return_address(0));    \
     }
 SHORTHAND(cio_get, "GET")
 SHORTHAND(cio_head, "HEAD")
@@ -1365,10 +1399,10 @@ int cio_fetch(const struct cio_request *req, const struct cio_client_opts *opts,
         return CIO_EINVAL;
     if (req->stream)
         return cio__err(CIO_EINVAL, "cio_fetch: stream needs a loop; use "
-                        "cio_request in a task");
+                                    "cio_request in a task");
     if (cio_loop_current() != NULL)
         return cio__err(CIO_EBUSY, "cio_fetch: called inside a loop; use "
-                        "cio_request");
+                                   "cio_request");
     struct fetch f = {.req = req, .opts = opts};
     int rc = cio_run(fetch_main, &f);
     if (rc < 0) {

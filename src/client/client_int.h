@@ -28,26 +28,27 @@
 #include "http/coding.h"
 #include "http/h1_parse.h"
 
-#define CIO__CLIENT_MAX_INTERIM 10        /* RELIABILITY C.30 */
-#define CIO__CLIENT_CONTINUE_MS 1000      /* Expect: 100-continue wait */
-#define CIO__CLIENT_INLINE_BODY (64 * 1024) /* sent with the head in one writev */
+#define CIO__CLIENT_MAX_INTERIM 10   /* RELIABILITY C.30 */
+#define CIO__CLIENT_CONTINUE_MS 1000 /* Expect: 100-continue wait */
+#define CIO__CLIENT_INLINE_BODY                                                \
+    (64 * 1024)                           /* sent with the head in one writev */
 #define CIO__CLIENT_DRAIN_MAX (64 * 1024) /* drained on an early free */
 
 struct cio_client {
     cio_loop *loop;
     cio_url *base;
-    cio_headers *headers;            /* defaults, incl. User-Agent, Accept... */
-    struct cio_kv *params;           /* deep copy, {0}-ended; NULL = none */
-    char *cookies_everywhere;        /* "a=1; b=2" when base_url is NULL */
-    struct cio_timeouts to;          /* defaults filled in */
-    struct cio_pool_limits limits;   /* defaults filled in */
-    struct cio_client_tls tls;       /* strings owned */
-    char *proxy;                     /* from opts */
-    struct cio__proxy_env env;       /* proxy variables at creation (used
+    cio_headers *headers;          /* defaults, incl. User-Agent, Accept... */
+    struct cio_kv *params;         /* deep copy, {0}-ended; NULL = none */
+    char *cookies_everywhere;      /* "a=1; b=2" when base_url is NULL */
+    struct cio_timeouts to;        /* defaults filled in */
+    struct cio_pool_limits limits; /* defaults filled in */
+    struct cio_client_tls tls;     /* strings owned */
+    char *proxy;                   /* from opts */
+    struct cio__proxy_env env;     /* proxy variables at creation (used
                                       * when trust_env) */
     bool trust_env, follow_redirects, no_decode;
     uint32_t max_redirects, retries;
-    struct cio_retry_policy retry;   /* statuses owned */
+    struct cio_retry_policy retry; /* statuses owned */
     struct cio_client_hooks hooks;
     cio_cookie_jar *jar;
     char *cookie_file;
@@ -64,36 +65,36 @@ struct cio_client {
     void *connect_ud;
     bool connect_tls;
     struct cio__pool pool;
-    struct cio__pool_host *last_host;  /* of the last request (cache) */
-    struct cio__list responses;      /* responses holding a connection */
+    struct cio__pool_host *last_host; /* of the last request (cache) */
+    struct cio__list responses;       /* responses holding a connection */
     /* Policy state (policy.c): */
     struct cio__retry_budget budget; /* ratio 0 until the first request */
     uint64_t nrequests, nretries;
-    struct cio__list digests;        /* Digest nonce cache, most recent
+    struct cio__list digests; /* Digest nonce cache, most recent
                                       * first (policy.c) */
     size_t ndigests;
 };
 
 enum cio__body_kind {
     CIO__BODY_NONE = 0,
-    CIO__BODY_MEM,                   /* body/body_len (owned) */
-    CIO__BODY_FN,                    /* producer, fn_len or chunked */
-    CIO__BODY_MULTIPART,             /* cio_multipart_read */
+    CIO__BODY_MEM,       /* body/body_len (owned) */
+    CIO__BODY_FN,        /* producer, fn_len or chunked */
+    CIO__BODY_MULTIPART, /* cio_multipart_read */
 };
 
 /* A prepared request: what hooks, mocks and tracers see. */
 struct cio_request_info {
     cio_client *c;
-    char *method;                    /* method_buf or heap */
+    char *method; /* method_buf or heap */
     char method_buf[16];
     enum cio__h1_method mid;
     cio_url *url;
-    cio_headers *headers;            /* merged; Host/Cookie/framing added
+    cio_headers *headers; /* merged; Host/Cookie/framing added
                                       * per attempt */
-    bool headers_shared;             /* headers is the client's defaults map
+    bool headers_shared;  /* headers is the client's defaults map
                                       * (not owned, never changed): call
                                       * cio__info_own_headers before a change */
-    char *cookies;                   /* per-request "a=1; b=2", or NULL */
+    char *cookies;        /* per-request "a=1; b=2", or NULL */
     enum cio__body_kind body_kind;
     char *body;
     size_t body_len;
@@ -102,7 +103,7 @@ struct cio_request_info {
     int64_t body_fn_len;
     cio_multipart *multipart;
     bool expect_continue, stream;
-    int follow_redirects;            /* resolved: 1 or 0 */
+    int follow_redirects; /* resolved: 1 or 0 */
     struct cio_timeouts to;
     char *auth_basic_user, *auth_basic_pass, *auth_bearer;
     char *auth_digest_user, *auth_digest_pass;
@@ -114,20 +115,20 @@ struct cio_prepared {
 /* One request in flight (across redirects and retries). */
 struct cio__send {
     cio_client *c;
-    struct cio_request_info *req;    /* the attempt sends exactly this */
-    double t0;                       /* monotonic ms at the start */
-    cio_time total_deadline;         /* CIO_NEVER = none */
+    struct cio_request_info *req; /* the attempt sends exactly this */
+    double t0;                    /* monotonic ms at the start */
+    cio_time total_deadline;      /* CIO_NEVER = none */
     struct cio_timings tm;
-    int cur_phase;                   /* the phase running now */
-    void *opened_at;                 /* caller's return address (debug) */
-    bool absolute_form;              /* proxy: send abs_target as target */
-    bool borrow_req;                 /* req is one-shot: the policy loop may
+    int cur_phase;      /* the phase running now */
+    void *opened_at;    /* caller's return address (debug) */
+    bool absolute_form; /* proxy: send abs_target as target */
+    bool borrow_req;    /* req is one-shot: the policy loop may
                                       * change its headers in place */
     /* Set by policy.c for each attempt: */
-    struct cio_str abs_target;       /* absolute-form target: no userinfo,
+    struct cio_str abs_target; /* absolute-form target: no userinfo,
                                       * no fragment */
-    const cio_url *proxy;            /* connect through this proxy, or NULL */
-    const char *proxy_auth;          /* "Basic ..." for CONNECT, or NULL */
+    const cio_url *proxy;      /* connect through this proxy, or NULL */
+    const char *proxy_auth;    /* "Basic ..." for CONNECT, or NULL */
     /* Connection hook for proxies: NULL = direct (see cio__pool). */
     /* History filled by the redirect loop (policy code). */
     size_t nhist;
@@ -142,10 +143,10 @@ struct cio_mock_resp {
 };
 
 struct cio_response {
-    cio_client *c;                   /* NULL once orphaned */
-    struct cio__list node;           /* c->responses while conn != NULL */
+    cio_client *c;         /* NULL once orphaned */
+    struct cio__list node; /* c->responses while conn != NULL */
     int status, version;
-    char *reason;                    /* reason_buf or heap */
+    char *reason; /* reason_buf or heap */
     char reason_buf[32];
     cio_headers *headers;
     cio_url *url;
@@ -156,7 +157,7 @@ struct cio_response {
     double t0;
     void *opened_at;
     bool streaming;
-    bool no_decode;                  /* the client's, copied: r may outlive
+    bool no_decode; /* the client's, copied: r may outlive
                                       * it (r->c is cleared only for
                                       * responses on c->responses) */
 
@@ -164,20 +165,20 @@ struct cio_response {
     struct cio__conn *conn;
     enum cio__h1_method mid;
     struct cio__h1_framing fr;
-    uint64_t left;                   /* BODY_LENGTH bytes still due */
+    uint64_t left; /* BODY_LENGTH bytes still due */
     struct cio__chunked ch;
     bool chunked_init;
     size_t span_off, span_len, span_used; /* chunked data pending in rbuf */
-    bool raw_eof;                    /* body framing complete */
-    bool reusable;                   /* keep-alive allowed by the head */
+    bool raw_eof;                         /* body framing complete */
+    bool reusable;                        /* keep-alive allowed by the head */
     struct cio__decoder *dec;
     bool dec_tried, dec_eof, dec_done;
-    bool raw_coding;                 /* unknown Content-Encoding: body kept raw */
-    char *dbuf;                      /* raw input staged for the decoder */
+    bool raw_coding; /* unknown Content-Encoding: body kept raw */
+    char *dbuf;      /* raw input staged for the decoder */
     size_t dlen, doff;
     uint32_t read_ms;
     cio_time total_deadline;
-    int err;                         /* sticky body error */
+    int err; /* sticky body error */
     uint64_t max_body;
 
     /* Whole-body results. */
@@ -188,7 +189,7 @@ struct cio_response {
     struct json_t *json;
     struct cio__buf line;
     size_t line_off;
-    char *cookie_vals;               /* cio_response_cookie cache */
+    char *cookie_vals; /* cio_response_cookie cache */
     size_t cookie_len;
 };
 

@@ -44,11 +44,13 @@ static int timeout_err(uint32_t ms, cio_time total, const char *what,
                        const char *phase, const char *peer)
 {
     if (total != CIO_NEVER && cio_now() >= total)
-        return cio__err(CIO_ETIMEDOUT, "total timeout: the request ran out "
-                        "of time while %s %s", phase, peer);
-    return cio__err(CIO_ETIMEDOUT, "%s timeout: %s for %u ms while %s %s",
-                    what, strcmp(what, "write") == 0 ? "no progress" : "no byte",
-                    ms, phase, peer);
+        return cio__err(CIO_ETIMEDOUT,
+                        "total timeout: the request ran out "
+                        "of time while %s %s",
+                        phase, peer);
+    return cio__err(CIO_ETIMEDOUT, "%s timeout: %s for %u ms while %s %s", what,
+                    strcmp(what, "write") == 0 ? "no progress" : "no byte", ms,
+                    phase, peer);
 }
 
 ptrdiff_t cio__conn_read(struct cio__conn *cn, cio_response *r,
@@ -69,8 +71,8 @@ ptrdiff_t cio__conn_read(struct cio__conn *cn, cio_response *r,
         return CIO_ECANCELED;
     cio_time dl = phase_deadline(r->read_ms, r->total_deadline);
     for (;;) {
-        ptrdiff_t n = cn->s->vt->try_read(cn->s, cio__buf_tail(b),
-                                          cio__buf_room(b));
+        ptrdiff_t n =
+            cn->s->vt->try_read(cn->s, cio__buf_tail(b), cio__buf_room(b));
         if (n > 0) {
             cio__buf_commit(b, (size_t)n);
             return n;
@@ -147,8 +149,10 @@ static void *read_ahead_run(void *arg)
     struct read_ahead *ra = arg;
     size_t done = 0;
     while (done < ra->len) {
-        size_t want = ra->len - done < READ_AHEAD_BUF ? ra->len - done : READ_AHEAD_BUF;
-        ssize_t r = pread(ra->fd, ra->buf, want, (off_t)(ra->off + (int64_t)done));
+        size_t want =
+            ra->len - done < READ_AHEAD_BUF ? ra->len - done : READ_AHEAD_BUF;
+        ssize_t r =
+            pread(ra->fd, ra->buf, want, (off_t)(ra->off + (int64_t)done));
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)
@@ -192,9 +196,10 @@ static int read_ahead(cio_multipart *mp)
         return 1;
     }
     ra->off = off;
-    ra->len = left >= 0 && (uint64_t)left < READ_AHEAD ? (size_t)left : READ_AHEAD;
-    struct cio_job job = {.fn = read_ahead_run, .arg = ra,
-                          .dispose = read_ahead_dispose};
+    ra->len =
+        left >= 0 && (uint64_t)left < READ_AHEAD ? (size_t)left : READ_AHEAD;
+    struct cio_job job = {
+        .fn = read_ahead_run, .arg = ra, .dispose = read_ahead_dispose};
     atomic_fetch_add(&cio__client_read_aheads, 1);
     int rc = cio_blocking_job(&job, NULL);
     if (rc == 0)
@@ -236,8 +241,9 @@ static int send_body(struct cio__conn *cn, struct cio__send *st, size_t *sent)
     }
     if (q->body_kind == CIO__BODY_NONE)
         return 0;
-    int64_t len = q->body_kind == CIO__BODY_FN ? q->body_fn_len
-                                               : cio_multipart_length(q->multipart);
+    int64_t len = q->body_kind == CIO__BODY_FN
+                      ? q->body_fn_len
+                      : cio_multipart_length(q->multipart);
     char *buf = cio__malloc(16384);
     if (buf == NULL)
         return CIO_ENOMEM;
@@ -247,13 +253,16 @@ static int send_body(struct cio__conn *cn, struct cio__send *st, size_t *sent)
         ptrdiff_t n = body_next(q, buf, 16384);
         if (n < 0) {
             rc = n == CIO_EAGAIN ? cio__err(CIO_EINVAL, "request body source "
-                                            "would block") : (int)n;
+                                                        "would block")
+                                 : (int)n;
             break;
         }
         if (n == 0) {
             if (len >= 0 && total != len)
-                rc = cio__err(CIO_EINVAL, "request body ended after %lld of "
-                              "%lld bytes", (long long)total, (long long)len);
+                rc = cio__err(CIO_EINVAL,
+                              "request body ended after %lld of "
+                              "%lld bytes",
+                              (long long)total, (long long)len);
             else if (len < 0) {
                 struct iovec v = {(void *)"0\r\n\r\n", 5};
                 rc = write_all(cn, st, &v, 1, sent);
@@ -262,8 +271,10 @@ static int send_body(struct cio__conn *cn, struct cio__send *st, size_t *sent)
         }
         total += n;
         if (len >= 0 && total > len) {
-            rc = cio__err(CIO_EINVAL, "request body longer than its declared "
-                          "%lld bytes", (long long)len);
+            rc = cio__err(CIO_EINVAL,
+                          "request body longer than its declared "
+                          "%lld bytes",
+                          (long long)len);
             break;
         }
         if (len >= 0) {
@@ -288,8 +299,7 @@ static int build_head(struct cio__conn *cn, struct cio__send *st,
     struct cio_request_info *q = st->req;
     struct cio__h1_request hr = {
         .method = cio_str_c(q->method),
-        .target = st->absolute_form ? st->abs_target
-                                    : cio_url_target(q->url),
+        .target = st->absolute_form ? st->abs_target : cio_url_target(q->url),
         .minor = 1,
         .headers = q->headers,
         .extra = extra,
@@ -304,8 +314,8 @@ static int build_head(struct cio__conn *cn, struct cio__send *st,
                                   cn->wbuf.max)
                        : rc;
         size_t need = 0;
-        ptrdiff_t n = cio__h1_write_request(cn->wbuf.base, cn->wbuf.cap, &hr,
-                                            &need);
+        ptrdiff_t n =
+            cio__h1_write_request(cn->wbuf.base, cn->wbuf.cap, &hr, &need);
         if (n >= 0) {
             cn->wbuf.len = (size_t)n;
             return 0;
@@ -323,22 +333,30 @@ static ptrdiff_t read_head(struct cio__conn *cn, cio_response *r,
     for (;;) {
         if (cn->rbuf.len > 0) {
             *got_any = true;
-            ptrdiff_t n = cio__h1_parse_response(cn->rbuf.base, cn->rbuf.len, h);
+            ptrdiff_t n =
+                cio__h1_parse_response(cn->rbuf.base, cn->rbuf.len, h);
             if (n != CIO_EMORE)
                 return n; /* errors carry the parser's message */
         }
-        ptrdiff_t n = cio__conn_read(cn, r, "waiting for the response head from");
+        ptrdiff_t n =
+            cio__conn_read(cn, r, "waiting for the response head from");
         if (n == 0) {
             if (!*got_any)
-                return cio__err(CIO_EUNSENT, "%s closed the connection "
-                                "before sending a response", cn->peer);
-            return cio__err(CIO_EPROTO, "%s closed the connection inside "
-                            "the response head", cn->peer);
+                return cio__err(CIO_EUNSENT,
+                                "%s closed the connection "
+                                "before sending a response",
+                                cn->peer);
+            return cio__err(CIO_EPROTO,
+                            "%s closed the connection inside "
+                            "the response head",
+                            cn->peer);
         }
         if (n < 0) {
             if (!*got_any && (n == CIO_ECONNRESET || n == CIO_EPIPE))
-                return cio__err(CIO_EUNSENT, "%s reset the connection before "
-                                "sending a response", cn->peer);
+                return cio__err(CIO_EUNSENT,
+                                "%s reset the connection before "
+                                "sending a response",
+                                cn->peer);
             return n;
         }
     }
@@ -364,8 +382,10 @@ int cio__h1_exchange(struct cio__send *st, struct cio__conn *cn,
     *sent_any = sent > 0;
     if (rc < 0)
         return rc == CIO_EPIPE || rc == CIO_ECONNRESET
-                   ? cio__err(CIO_EUNSENT, "%s closed the connection while "
-                              "the request was written", cn->peer)
+                   ? cio__err(CIO_EUNSENT,
+                              "%s closed the connection while "
+                              "the request was written",
+                              cn->peer)
                    : rc;
 
     struct cio__h1_header hdrs[CIO__H1_MAX_FIELDS];
@@ -420,19 +440,24 @@ int cio__h1_exchange(struct cio__send *st, struct cio__conn *cn,
         if (!r->fr.interim)
             break;
         if (++interim > CIO__CLIENT_MAX_INTERIM)
-            return cio__err(CIO_EPROTO, "more than %d interim (1xx) responses "
-                            "from %s", CIO__CLIENT_MAX_INTERIM, cn->peer);
+            return cio__err(CIO_EPROTO,
+                            "more than %d interim (1xx) responses "
+                            "from %s",
+                            CIO__CLIENT_MAX_INTERIM, cn->peer);
         cio__buf_consume(&cn->rbuf, (size_t)n);
         cio__h1_head_reset(&h);
     }
     if (r->fr.te_other)
-        return cio__err(CIO_EPROTO, "response from %s uses a transfer coding "
-                        "other than chunked", cn->peer);
+        return cio__err(CIO_EPROTO,
+                        "response from %s uses a transfer coding "
+                        "other than chunked",
+                        cn->peer);
 
     r->status = h.status;
     r->version = h.minor == 0 ? 10 : 11;
     r->reason = h.reason.len < sizeof(r->reason_buf)
-                    ? r->reason_buf : cio__malloc(h.reason.len + 1);
+                    ? r->reason_buf
+                    : cio__malloc(h.reason.len + 1);
     if (r->reason == NULL)
         return CIO_ENOMEM;
     memcpy(r->reason, h.reason.ptr, h.reason.len);
@@ -448,8 +473,8 @@ int cio__h1_exchange(struct cio__send *st, struct cio__conn *cn,
     cio__buf_consume(&cn->rbuf, (size_t)n);
     r->mid = q->mid;
     r->left = r->fr.length;
-    r->reusable = r->fr.keep_alive && !body_skipped && !r->fr.upgrade &&
-                  !r->fr.connect;
+    r->reusable =
+        r->fr.keep_alive && !body_skipped && !r->fr.upgrade && !r->fr.connect;
     if (r->fr.body == CIO__H1_BODY_NONE && cn->rbuf.len > 0) {
         /* Bytes after a body-less response (HEAD/204/304 with a body:
          * RELIABILITY C.32) are never a body and never the next response. */

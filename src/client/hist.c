@@ -13,9 +13,9 @@
 #include "base/alloc.h"
 
 #define SUB_BITS 11
-#define SUB_COUNT (1u << SUB_BITS)       /* 2048 */
-#define SUB_HALF (SUB_COUNT / 2)         /* 1024 */
-#define TOP_BUCKET 15                    /* 2^(10+15) <= 60e6 < 2^(11+15) */
+#define SUB_COUNT (1u << SUB_BITS) /* 2048 */
+#define SUB_HALF (SUB_COUNT / 2)   /* 1024 */
+#define TOP_BUCKET 15              /* 2^(10+15) <= 60e6 < 2^(11+15) */
 #define NCOUNTS (SUB_COUNT + TOP_BUCKET * SUB_HALF)
 
 struct cio_hist {
@@ -33,8 +33,8 @@ static unsigned index_of(uint64_t v)
     if (v < SUB_COUNT)
         return (unsigned)v;
     unsigned msb = 63u - (unsigned)__builtin_clzll(v); /* >= 11 */
-    unsigned b = msb - (SUB_BITS - 1);                  /* >= 1 */
-    uint64_t sub = v >> b;                              /* 1024..2047 */
+    unsigned b = msb - (SUB_BITS - 1);                 /* >= 1 */
+    uint64_t sub = v >> b;                             /* 1024..2047 */
     return SUB_COUNT + (b - 1) * SUB_HALF + (unsigned)(sub - SUB_HALF);
 }
 
@@ -104,9 +104,18 @@ void cio_hist_merge(cio_hist *dst, const cio_hist *src)
     dst->total += src->total;
 }
 
-uint64_t cio_hist_count(const cio_hist *h) { return h->total; }
-uint64_t cio_hist_min(const cio_hist *h) { return h->min; }
-uint64_t cio_hist_max(const cio_hist *h) { return h->max; }
+uint64_t cio_hist_count(const cio_hist *h)
+{
+    return h->total;
+}
+uint64_t cio_hist_min(const cio_hist *h)
+{
+    return h->min;
+}
+uint64_t cio_hist_max(const cio_hist *h)
+{
+    return h->max;
+}
 
 double cio_hist_mean(const cio_hist *h)
 {

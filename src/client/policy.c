@@ -32,22 +32,22 @@
 #define DIGEST_CACHE_MAX 32
 
 struct dcache {
-    struct cio__list node;         /* c->digests, most recent first */
+    struct cio__list node; /* c->digests, most recent first */
     char *origin, *user;
-    struct cio__digest dg;         /* nc: the last one sent */
+    struct cio__digest dg; /* nc: the last one sent */
 };
 
 struct work {
     struct cio__send *st;
     const struct cio_request_info *orig;
-    struct cio_request_info w;     /* what the attempts send */
-    bool url_borrowed;             /* w.url is orig's (not freed here) */
-    bool auth_set;                 /* w.headers has our Authorization */
-    bool proxy_auth_set;           /* ... our Proxy-Authorization */
+    struct cio_request_info w; /* what the attempts send */
+    bool url_borrowed;         /* w.url is orig's (not freed here) */
+    bool auth_set;             /* w.headers has our Authorization */
+    bool proxy_auth_set;       /* ... our Proxy-Authorization */
     struct cio__digest dg;
-    bool digest_on;                /* answer with dg on every attempt */
-    bool digest_cached;            /* dg came from the cache, unconfirmed */
-    unsigned digest_rounds;        /* challenges answered on this hop */
+    bool digest_on;         /* answer with dg on every attempt */
+    bool digest_cached;     /* dg came from the cache, unconfirmed */
+    unsigned digest_rounds; /* challenges answered on this hop */
     cio_url *proxy;
     char *proxy_auth;
     char *abs_target;
@@ -106,7 +106,8 @@ static int digest_dup(struct cio__digest *dst, const struct cio__digest *src)
 static struct dcache *dcache_find(cio_client *c, struct cio_str origin,
                                   const char *user, const char *realm)
 {
-    cio__list_each(it, &c->digests) {
+    cio__list_each(it, &c->digests)
+    {
         struct dcache *e = CIO_CONTAINER_OF(it, struct dcache, node);
         if (strlen(e->origin) == origin.len &&
             memcmp(e->origin, origin.ptr, origin.len) == 0 &&
@@ -181,8 +182,8 @@ static void dcache_take(struct work *k)
     if (k->digest_on || o->auth_digest_user == NULL ||
         !cio_url_same_origin(o->url, k->w.url) || !replayable(&k->w))
         return;
-    struct dcache *e = dcache_find(c, cio_url_origin(k->w.url),
-                                   o->auth_digest_user, NULL);
+    struct dcache *e =
+        dcache_find(c, cio_url_origin(k->w.url), o->auth_digest_user, NULL);
     if (e == NULL)
         return;
     cio__digest_fini(&k->dg);
@@ -196,8 +197,7 @@ static void dcache_take(struct work *k)
     k->digest_cached = true;
 }
 
-static int set_header(cio_headers *h, const char *name, char *value,
-                      bool *flag)
+static int set_header(cio_headers *h, const char *name, char *value, bool *flag)
 {
     int rc = cio_headers_set(h, name, value);
     OPENSSL_cleanse(value, strlen(value)); /* credentials */
@@ -364,8 +364,8 @@ static int apply_proxy(struct work *k)
         return 0;
     }
     /* Absolute-form (RFC 9112 §3.2.2), without userinfo or fragment. */
-    ptrdiff_t n = cio_url_format(w->url, NULL, 0,
-                                 CIO_URL_FMT_NO_USERINFO | CIO_URL_FMT_NO_FRAGMENT);
+    ptrdiff_t n = cio_url_format(
+        w->url, NULL, 0, CIO_URL_FMT_NO_USERINFO | CIO_URL_FMT_NO_FRAGMENT);
     if (n < 0)
         return (int)n;
     if ((k->abs_target = cio__malloc((size_t)n + 1)) == NULL)

@@ -11,8 +11,8 @@
 struct waiter {
     struct cio__wait w;
     struct cio__pool_host *h;
-    struct cio__conn *conn;  /* handed over */
-    bool reserved;           /* a slot was reserved for us */
+    struct cio__conn *conn; /* handed over */
+    bool reserved;          /* a slot was reserved for us */
 };
 
 void cio__pool_init(struct cio__pool *p)
@@ -72,11 +72,14 @@ static bool idle_alive(const struct cio__pool *p, struct cio__conn *cn,
 static struct cio__conn *lru_idle(struct cio__pool *p)
 {
     struct cio__conn *best = NULL;
-    cio__list_each(it, &p->hosts) {
-        struct cio__pool_host *h = CIO_CONTAINER_OF(it, struct cio__pool_host, node);
+    cio__list_each(it, &p->hosts)
+    {
+        struct cio__pool_host *h =
+            CIO_CONTAINER_OF(it, struct cio__pool_host, node);
         if (cio__list_empty(&h->idle))
             continue;
-        struct cio__conn *c = CIO_CONTAINER_OF(h->idle.prev, struct cio__conn, node);
+        struct cio__conn *c =
+            CIO_CONTAINER_OF(h->idle.prev, struct cio__conn, node);
         if (best == NULL || c->idle_since < best->idle_since)
             best = c;
     }
@@ -101,7 +104,8 @@ static void take_idle(struct cio__pool *p, struct cio__conn *cn)
 /* A connection of h with a free exchange slot (HTTP/2) or NULL. */
 static struct cio__conn *shared_conn(struct cio__pool_host *h)
 {
-    cio__list_each(it, &h->busy) {
+    cio__list_each(it, &h->busy)
+    {
         struct cio__conn *c = CIO_CONTAINER_OF(it, struct cio__conn, node);
         if (!c->draining && c->active < c->capacity)
             return c;
@@ -173,8 +177,10 @@ static void kick(struct cio__pool *p)
 int cio__pool_host_get(struct cio__pool *p, const char *key, const char *host,
                        unsigned port, bool tls, struct cio__pool_host **out)
 {
-    cio__list_each(it, &p->hosts) {
-        struct cio__pool_host *h = CIO_CONTAINER_OF(it, struct cio__pool_host, node);
+    cio__list_each(it, &p->hosts)
+    {
+        struct cio__pool_host *h =
+            CIO_CONTAINER_OF(it, struct cio__pool_host, node);
         if (strcmp(h->key, key) == 0) {
             *out = h;
             return 0;
@@ -209,7 +215,8 @@ int cio__pool_acquire(struct cio__pool *p, struct cio__pool_host *h,
     slot->host = h;
     /* Later arrivals queue behind earlier waiters of the same host. */
     bool queued = false;
-    cio__list_each(it, &p->waiters) {
+    cio__list_each(it, &p->waiters)
+    {
         if (CIO_CONTAINER_OF(it, struct waiter, w.node)->h == h) {
             queued = true;
             break;
@@ -255,8 +262,9 @@ int cio__pool_opened(struct cio__pool *p, struct cio__pool_host *h,
     cio__buf_init(&cn->rbuf, 64 * 1024 + 16 * 1024);
     cio__buf_init(&cn->wbuf, 64 * 1024);
     /* The origin as the request named it (no getpeername syscall). */
-    snprintf(cn->peer, sizeof(cn->peer), strchr(h->host, ':') != NULL
-             ? "[%.50s]:%u" : "%.50s:%u", h->host, h->port);
+    snprintf(cn->peer, sizeof(cn->peer),
+             strchr(h->host, ':') != NULL ? "[%.50s]:%u" : "%.50s:%u", h->host,
+             h->port);
     cio__list_push_back(&h->busy, &cn->node);
     p->nactive++;
     p->created++;
@@ -312,7 +320,8 @@ void cio__pool_fini(struct cio__pool *p)
 {
     struct cio__list *n;
     while ((n = cio__list_pop_front(&p->hosts)) != NULL) {
-        struct cio__pool_host *h = CIO_CONTAINER_OF(n, struct cio__pool_host, node);
+        struct cio__pool_host *h =
+            CIO_CONTAINER_OF(n, struct cio__pool_host, node);
         struct cio__list *c;
         while ((c = cio__list_pop_front(&h->idle)) != NULL)
             cio__conn_destroy(CIO_CONTAINER_OF(c, struct cio__conn, node));

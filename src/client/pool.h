@@ -40,12 +40,12 @@ struct cio_kv;
 
 /* What a protocol implements (h1.c now, h2 later). */
 struct cio__conn_ops {
-    const char *proto;               /* "http/1.1" */
+    const char *proto; /* "http/1.1" */
     /* One exchange: send the request of st, read the response head into
      * r (see cio__h1_exchange in client_int.h). */
     int (*exchange)(struct cio__send *st, struct cio__conn *cn,
-                    const struct cio_kv *extra, cio_response *r,
-                    bool *sent_any, bool *got_any);
+                    const struct cio_kv *extra, cio_response *r, bool *sent_any,
+                    bool *got_any);
     /* Body bytes of r with the transfer framing removed: > 0, 0 at the
      * end (the exchange slot is then released), or an error. */
     ptrdiff_t (*read_body)(cio_response *r, void *buf, size_t cap);
@@ -55,42 +55,42 @@ struct cio__conn_ops {
 
 struct cio__conn {
     const struct cio__conn_ops *ops;
-    struct cio__pool_host *host;     /* NULL: orphaned (client freed) or mock */
-    cio_stream *s;                   /* NULL for the mock transport */
-    struct cio__list node;           /* host->idle, or host->busy */
-    uint32_t capacity;               /* concurrent exchanges allowed */
-    uint32_t active;                 /* exchanges carried now */
-    bool draining;                   /* hand out no more exchanges */
-    bool reused;                     /* served an exchange before this one */
+    struct cio__pool_host *host; /* NULL: orphaned (client freed) or mock */
+    cio_stream *s;               /* NULL for the mock transport */
+    struct cio__list node;       /* host->idle, or host->busy */
+    uint32_t capacity;           /* concurrent exchanges allowed */
+    uint32_t active;             /* exchanges carried now */
+    bool draining;               /* hand out no more exchanges */
+    bool reused;                 /* served an exchange before this one */
     cio_time idle_since;
     uint64_t nexchanges;
-    struct cio__buf rbuf;            /* bytes read, not yet consumed */
-    struct cio__buf wbuf;            /* head being written */
-    char peer[64];                   /* "127.0.0.1:8080" for messages */
+    struct cio__buf rbuf; /* bytes read, not yet consumed */
+    struct cio__buf wbuf; /* head being written */
+    char peer[64];        /* "127.0.0.1:8080" for messages */
 };
 
 struct cio__pool_host {
-    struct cio__list node;           /* pool->hosts */
+    struct cio__list node; /* pool->hosts */
     struct cio__pool *pool;
-    char *key;                       /* "scheme://host:port|tls|proxy" */
-    char *host;                      /* to connect to, NUL-terminated */
+    char *key;  /* "scheme://host:port|tls|proxy" */
+    char *host; /* to connect to, NUL-terminated */
     unsigned port;
     bool tls;
-    uint32_t nconns;                 /* open or being opened (incl. reserved) */
+    uint32_t nconns; /* open or being opened (incl. reserved) */
     uint32_t nidle;
-    struct cio__list idle;           /* LIFO: push_front, pop_front */
-    struct cio__list busy;           /* carrying exchanges */
+    struct cio__list idle; /* LIFO: push_front, pop_front */
+    struct cio__list busy; /* carrying exchanges */
 };
 
 struct cio__pool {
     struct cio__list hosts;
-    struct cio__list waiters;        /* struct cio__pool_waiter, FIFO */
+    struct cio__list waiters; /* struct cio__pool_waiter, FIFO */
     uint32_t nconns, nidle, nactive, nwaiting;
     uint32_t max_conns, max_per_host, max_idle_per_host;
     uint32_t keepalive_ms;
-    uint32_t max_active_seen;        /* high-water mark of nactive (tests) */
+    uint32_t max_active_seen; /* high-water mark of nactive (tests) */
     uint64_t created, reused, wait_ms_total;
-    cio_tls_ctx *tls;                /* one per client: its TLS settings */
+    cio_tls_ctx *tls; /* one per client: its TLS settings */
     /* Hook for a proxy: opens the stream to the origin (absolute-form or
      * CONNECT tunnel); NULL = direct connection. */
     int (*connect_hook)(void *ud, struct cio__pool_host *h, cio_stream **out,
@@ -100,8 +100,8 @@ struct cio__pool {
 
 /* Result of cio__pool_acquire. */
 struct cio__pool_slot {
-    struct cio__conn *conn;          /* a connection with a free exchange, or */
-    struct cio__pool_host *host;     /* a reserved slot: connect to host */
+    struct cio__conn *conn;      /* a connection with a free exchange, or */
+    struct cio__pool_host *host; /* a reserved slot: connect to host */
     uint64_t waited_ms;
 };
 

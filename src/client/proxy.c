@@ -33,7 +33,8 @@ int cio__proxy_parse(cio_url **out, const char *s)
         return cio__err(CIO_EPROXY, "bad proxy URL \"%.60s\"", s);
     if (cio__proxy_kind(url) < 0) {
         struct cio_str sc = cio_url_scheme(url);
-        cio__err(CIO_EPROXY, "proxy scheme \"%.*s\" is not supported (http, "
+        cio__err(CIO_EPROXY,
+                 "proxy scheme \"%.*s\" is not supported (http, "
                  "https, socks5, socks5h)",
                  (int)(sc.len > 20 ? 20 : sc.len), sc.ptr);
         cio_url_free(url);
@@ -79,11 +80,15 @@ unsigned cio__proxy_port(const cio_url *proxy)
 }
 
 static const char *const env_names[CIO__PE_N] = {
-    [CIO__PE_https_proxy] = "https_proxy", [CIO__PE_HTTPS_PROXY] = "HTTPS_PROXY",
-    [CIO__PE_http_proxy] = "http_proxy",   [CIO__PE_HTTP_PROXY] = "HTTP_PROXY",
+    [CIO__PE_https_proxy] = "https_proxy",
+    [CIO__PE_HTTPS_PROXY] = "HTTPS_PROXY",
+    [CIO__PE_http_proxy] = "http_proxy",
+    [CIO__PE_HTTP_PROXY] = "HTTP_PROXY",
     [CIO__PE_REQUEST_METHOD] = "REQUEST_METHOD",
-    [CIO__PE_all_proxy] = "all_proxy",     [CIO__PE_ALL_PROXY] = "ALL_PROXY",
-    [CIO__PE_no_proxy] = "no_proxy",       [CIO__PE_NO_PROXY] = "NO_PROXY",
+    [CIO__PE_all_proxy] = "all_proxy",
+    [CIO__PE_ALL_PROXY] = "ALL_PROXY",
+    [CIO__PE_no_proxy] = "no_proxy",
+    [CIO__PE_NO_PROXY] = "NO_PROXY",
 };
 
 static const char *std_getenv(const char *name)
@@ -196,9 +201,8 @@ static int prefix_eq(const unsigned char *a, const unsigned char *b,
     return (a[bytes] & mask) == (b[bytes] & mask);
 }
 
-static int entry_match(const char *e, size_t len, const char *host,
-                       size_t hlen, int hfam, const unsigned char *hip,
-                       int port)
+static int entry_match(const char *e, size_t len, const char *host, size_t hlen,
+                       int hfam, const unsigned char *hip, int port)
 {
     if (len == 1 && e[0] == '*')
         return 1;
@@ -217,7 +221,8 @@ static int entry_match(const char *e, size_t len, const char *host,
         }
     } else {
         const char *c1 = memchr(e, ':', len);
-        if (c1 != NULL && memchr(c1 + 1, ':', len - (size_t)(c1 - e) - 1) == NULL)
+        if (c1 != NULL &&
+            memchr(c1 + 1, ':', len - (size_t)(c1 - e) - 1) == NULL)
             colon = c1;
     }
     if (colon != NULL) {
@@ -302,8 +307,8 @@ int cio__no_proxy_match(const char *list, const cio_url *target)
         const char *e = p;
         while (*p != '\0' && *p != ',' && *p != ' ' && *p != '\t')
             p++;
-        if (p > e && entry_match(e, (size_t)(p - e), h.ptr, hlen, hfam, hip,
-                                 port))
+        if (p > e &&
+            entry_match(e, (size_t)(p - e), h.ptr, hlen, hfam, hip, port))
             return 1;
     }
     return 0;
@@ -332,20 +337,22 @@ int cio__proxy_connect(cio_stream *s, const char *host, unsigned port,
         return CIO_EINVAL;
     for (const char *c = host; *c != '\0'; c++)
         if (!cio__tok_is(*c, CIO__TOK_HOST) && *c != ':' && *c != '%')
-            return cio__err(CIO_EINVAL, "CONNECT host \"%.60s\" is not an "
-                                        "authority", host);
+            return cio__err(CIO_EINVAL,
+                            "CONNECT host \"%.60s\" is not an "
+                            "authority",
+                            host);
     if (proxy_auth != NULL)
         for (const char *c = proxy_auth; *c != '\0'; c++)
             if ((unsigned char)*c < 0x20 || *c == 0x7f)
-                return cio__err(CIO_EINVAL, "control byte in Proxy-Authorization");
+                return cio__err(CIO_EINVAL,
+                                "control byte in Proxy-Authorization");
 
     bool v6 = strchr(host, ':') != NULL;
     struct cio__buf b;
     cio__buf_init(&b, CIO__PROXY_MAX_HEAD);
-    int rc = cio__buf_printf(&b,
-                             "CONNECT %s%s%s:%u HTTP/1.1\r\nHost: %s%s%s:%u\r\n",
-                             v6 ? "[" : "", host, v6 ? "]" : "", port,
-                             v6 ? "[" : "", host, v6 ? "]" : "", port);
+    int rc = cio__buf_printf(
+        &b, "CONNECT %s%s%s:%u HTTP/1.1\r\nHost: %s%s%s:%u\r\n", v6 ? "[" : "",
+        host, v6 ? "]" : "", port, v6 ? "[" : "", host, v6 ? "]" : "", port);
     if (rc == 0 && proxy_auth != NULL)
         rc = cio__buf_printf(&b, "Proxy-Authorization: %s\r\n", proxy_auth);
     if (rc == 0)
@@ -375,8 +382,8 @@ int cio__proxy_connect(cio_stream *s, const char *host, unsigned port,
         size_t want = b.max - b.len < 4096 ? b.max - b.len : 4096;
         if ((rc = cio__buf_reserve(&b, want)) < 0)
             goto fail_buf;
-        ptrdiff_t r = cio_stream_read(s, cio__buf_tail(&b), cio__buf_room(&b),
-                                      deadline);
+        ptrdiff_t r =
+            cio_stream_read(s, cio__buf_tail(&b), cio__buf_room(&b), deadline);
         if (r < 0) {
             rc = (int)r;
             goto fail_buf;
@@ -402,8 +409,9 @@ int cio__proxy_connect(cio_stream *s, const char *host, unsigned port,
     /* The tunnel starts with our TLS ClientHello: anything the proxy sent
      * after its head would be taken as the origin's bytes. */
     if ((size_t)n != b.len) {
-        rc = cio__err(CIO_EPROXY, "proxy sent %zu bytes after its CONNECT reply",
-                      b.len - (size_t)n);
+        rc =
+            cio__err(CIO_EPROXY, "proxy sent %zu bytes after its CONNECT reply",
+                     b.len - (size_t)n);
         goto fail_buf;
     }
     rc = 0;

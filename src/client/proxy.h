@@ -49,9 +49,16 @@ unsigned cio__proxy_port(const cio_url *proxy);
  * unset.
  */
 enum {
-    CIO__PE_https_proxy, CIO__PE_HTTPS_PROXY, CIO__PE_http_proxy,
-    CIO__PE_HTTP_PROXY, CIO__PE_REQUEST_METHOD, CIO__PE_all_proxy,
-    CIO__PE_ALL_PROXY, CIO__PE_no_proxy, CIO__PE_NO_PROXY, CIO__PE_N
+    CIO__PE_https_proxy,
+    CIO__PE_HTTPS_PROXY,
+    CIO__PE_http_proxy,
+    CIO__PE_HTTP_PROXY,
+    CIO__PE_REQUEST_METHOD,
+    CIO__PE_all_proxy,
+    CIO__PE_ALL_PROXY,
+    CIO__PE_no_proxy,
+    CIO__PE_NO_PROXY,
+    CIO__PE_N
 };
 struct cio__proxy_env {
     char *v[CIO__PE_N]; /* cio__malloc'd copies, NULL when unset */

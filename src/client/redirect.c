@@ -75,8 +75,8 @@ int cio__redirect_next(struct cio__redirect *out, const char *method,
     if (!has_body)
         r.drop_body = 1;
     r.cross_origin = !cio_url_same_origin(cur, next);
-    r.downgrade = cio_url_scheme_id(cur) == CIO_SCHEME_HTTPS &&
-                  sid == CIO_SCHEME_HTTP;
+    r.downgrade =
+        cio_url_scheme_id(cur) == CIO_SCHEME_HTTPS && sid == CIO_SCHEME_HTTP;
     *out = r;
     return 0;
 }
@@ -85,10 +85,13 @@ void cio__redirect_strip(cio_headers *h, const struct cio__redirect *r)
 {
     static const char *const creds[] = {"Authorization", "Cookie",
                                         "Proxy-Authorization"};
-    static const char *const body[] = {
-        "Content-Type",     "Content-Length",   "Content-Encoding",
-        "Content-Language", "Content-Location", "Transfer-Encoding",
-        "Expect"};
+    static const char *const body[] = {"Content-Type",
+                                       "Content-Length",
+                                       "Content-Encoding",
+                                       "Content-Language",
+                                       "Content-Location",
+                                       "Transfer-Encoding",
+                                       "Expect"};
 
     cio_headers_remove(h, "Host");
     if (r->cross_origin)

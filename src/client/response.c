@@ -28,11 +28,26 @@
 
 /* ------------------------------------------------------------ accessors */
 
-int cio_response_status(const cio_response *r) { return r->status; }
-const char *cio_response_reason(const cio_response *r) { return r->reason; }
-int cio_response_version(const cio_response *r) { return r->version; }
-const cio_headers *cio_response_headers(const cio_response *r) { return r->headers; }
-const char *cio_response_url(const cio_response *r) { return cio_url_href(r->url); }
+int cio_response_status(const cio_response *r)
+{
+    return r->status;
+}
+const char *cio_response_reason(const cio_response *r)
+{
+    return r->reason;
+}
+int cio_response_version(const cio_response *r)
+{
+    return r->version;
+}
+const cio_headers *cio_response_headers(const cio_response *r)
+{
+    return r->headers;
+}
+const char *cio_response_url(const cio_response *r)
+{
+    return cio_url_href(r->url);
+}
 int cio_response_error(const cio_response *r)
 {
     return r->err != 0 ? r->err : r->raw_coding ? CIO_ENOTSUP : 0;
@@ -81,7 +96,10 @@ const char *cio_response_cookie(const cio_response *r, const char *name)
     return found;
 }
 
-size_t cio_response_history(const cio_response *r) { return r->nhist; }
+size_t cio_response_history(const cio_response *r)
+{
+    return r->nhist;
+}
 
 int cio_response_history_at(const cio_response *r, size_t i, int *status,
                             const char **url)
@@ -113,8 +131,8 @@ void cio__resp_finish(cio_response *r, bool ok)
     r->conn = NULL;
     if (cio__list_linked(&r->node))
         cio__list_remove(&r->node);
-    bool reuse = ok && r->reusable && r->raw_eof && cn->rbuf.len == 0 &&
-                 r->c != NULL;
+    bool reuse =
+        ok && r->reusable && r->raw_eof && cn->rbuf.len == 0 && r->c != NULL;
     if (r->chunked_init) {
         cio__chunked_fini(&r->ch);
         r->chunked_init = false;
@@ -185,10 +203,13 @@ ptrdiff_t cio__resp_read_raw(cio_response *r, void *buf, size_t cap)
                 return fail(r, (int)n);
             if (n == 0) {
                 if (bylen)
-                    return fail(r, cio__err(CIO_EPROTO, "%s closed the "
-                                "connection %llu bytes before the end of the "
-                                "body (Content-Length)", cn->peer,
-                                (unsigned long long)r->left));
+                    return fail(
+                        r,
+                        cio__err(CIO_EPROTO,
+                                 "%s closed the "
+                                 "connection %llu bytes before the end of the "
+                                 "body (Content-Length)",
+                                 cn->peer, (unsigned long long)r->left));
                 r->raw_eof = true;
                 r->reusable = false;
                 cio__resp_finish(r, true);
@@ -211,7 +232,8 @@ ptrdiff_t cio__resp_read_raw(cio_response *r, void *buf, size_t cap)
             if (b->len > 0) {
                 size_t used;
                 struct cio_str data;
-                int rc = cio__chunked_feed(&r->ch, b->base, b->len, &used, &data);
+                int rc =
+                    cio__chunked_feed(&r->ch, b->base, b->len, &used, &data);
                 if (rc < 0)
                     return fail(r, rc);
                 if (data.len > 0) {
@@ -234,9 +256,12 @@ ptrdiff_t cio__resp_read_raw(cio_response *r, void *buf, size_t cap)
                 return fail(r, (int)n);
             if (n == 0) {
                 int rc = cio__chunked_eof(&r->ch);
-                return fail(r, rc < 0 ? cio__err(rc, "%s closed the "
-                            "connection inside a chunked body", cn->peer)
-                                      : CIO_EPROTO);
+                return fail(
+                    r, rc < 0 ? cio__err(rc,
+                                         "%s closed the "
+                                         "connection inside a chunked body",
+                                         cn->peer)
+                              : CIO_EPROTO);
             }
             continue;
         }
@@ -252,7 +277,8 @@ ptrdiff_t cio__resp_read_raw(cio_response *r, void *buf, size_t cap)
  * for now; the state lives in r). */
 static ptrdiff_t read_body(cio_response *r, void *buf, size_t cap)
 {
-    if (r->conn != NULL && r->conn->ops != NULL && r->conn->ops->read_body != NULL)
+    if (r->conn != NULL && r->conn->ops != NULL &&
+        r->conn->ops->read_body != NULL)
         return r->conn->ops->read_body(r, buf, cap);
     return cio__resp_read_raw(r, buf, cap);
 }
@@ -269,7 +295,8 @@ static int decoder_setup(cio_response *r)
     if (cio_headers_count_name(r->headers, "Content-Encoding") == 0)
         return 0;
     char ce[1024];
-    ptrdiff_t n = cio_headers_join(r->headers, "Content-Encoding", ce, sizeof(ce));
+    ptrdiff_t n =
+        cio_headers_join(r->headers, "Content-Encoding", ce, sizeof(ce));
     if (n < 0)
         return fail(r, cio__err(CIO_ECODING, "Content-Encoding too long"));
     struct cio__decoder_opts o = {.max_output = r->max_body};
@@ -372,9 +399,10 @@ const char *cio_response_body(cio_response *r, size_t *len)
                 if (n < 0)
                     return NULL;
                 if (n > 0) {
-                    (void)fail(r, cio__err(CIO_ETOOBIG, "response body over "
-                               "%llu bytes (max_body)",
-                               (unsigned long long)r->max_body));
+                    (void)fail(r, cio__err(CIO_ETOOBIG,
+                                           "response body over "
+                                           "%llu bytes (max_body)",
+                                           (unsigned long long)r->max_body));
                     return NULL;
                 }
                 break;
@@ -481,8 +509,10 @@ int cio_response_json(cio_response *r, struct json_t **out)
         json_error_t e;
         json_t *j = json_loadb(b, n, JSON_DECODE_ANY, &e);
         if (j == NULL)
-            return cio__err(CIO_EPROTO, "response body is not JSON: %s "
-                            "(line %d)", e.text, e.line);
+            return cio__err(CIO_EPROTO,
+                            "response body is not JSON: %s "
+                            "(line %d)",
+                            e.text, e.line);
         r->json = j;
     }
     *out = r->json;
@@ -499,10 +529,12 @@ int cio_response_raise(const cio_response *r)
     if (r->status < 400)
         return 0;
     char url[512];
-    ptrdiff_t n = cio_url_format(r->url, url, sizeof(url),
-                                 CIO_URL_FMT_NO_USERINFO | CIO_URL_FMT_NO_FRAGMENT);
+    ptrdiff_t n =
+        cio_url_format(r->url, url, sizeof(url),
+                       CIO_URL_FMT_NO_USERINFO | CIO_URL_FMT_NO_FRAGMENT);
     return cio__err(CIO_ESTATUS, "%d %s for url %s", r->status,
-                    r->reason != NULL && r->reason[0] ? r->reason
+                    r->reason != NULL && r->reason[0]
+                        ? r->reason
                         : cio_http_status_reason(r->status),
                     n >= 0 ? url : "(too long)");
 }
@@ -520,8 +552,9 @@ int cio_response_read_line(cio_response *r, const char **line, size_t *len,
     }
     size_t scanned = 0;
     for (;;) {
-        char *nl = b->len > scanned ? memchr(b->base + scanned, '\n',
-                                             b->len - scanned) : NULL;
+        char *nl = b->len > scanned
+                       ? memchr(b->base + scanned, '\n', b->len - scanned)
+                       : NULL;
         if (nl != NULL) {
             size_t n = (size_t)(nl - b->base);
             r->line_off = n + 1;
@@ -542,8 +575,8 @@ int cio_response_read_line(cio_response *r, const char **line, size_t *len,
             if (rc < 0)
                 return rc;
         }
-        ptrdiff_t n = cio_response_read(r, cio__buf_tail(b),
-                                        cio__buf_room(b) - 1);
+        ptrdiff_t n =
+            cio_response_read(r, cio__buf_tail(b), cio__buf_room(b) - 1);
         if (n < 0)
             return (int)n;
         if (n == 0) {

@@ -38,7 +38,7 @@ uint32_t cio__retry_transport_delay(uint32_t attempt)
 
 int cio__retry_idempotent(const char *method)
 {
-    static const char *const ok[] = {"GET", "HEAD", "OPTIONS",
+    static const char *const ok[] = {"GET", "HEAD",   "OPTIONS",
                                      "PUT", "DELETE", "TRACE"};
     if (method == NULL)
         return 1; /* NULL is GET */
@@ -67,8 +67,8 @@ static uint32_t max_backoff(const struct cio_retry_policy *p)
 uint32_t cio__retry_backoff(const struct cio_retry_policy *p, uint32_t attempt,
                             uint64_t rnd)
 {
-    uint64_t base = p->backoff_ms != 0 ? p->backoff_ms
-                                       : CIO__RETRY_BACKOFF_DEFAULT;
+    uint64_t base =
+        p->backoff_ms != 0 ? p->backoff_ms : CIO__RETRY_BACKOFF_DEFAULT;
     uint64_t cap = max_backoff(p);
     uint64_t ceil = base;
     /* Shift step by step so a large attempt saturates instead of
@@ -143,8 +143,8 @@ int cio__retry_status(const struct cio_retry_policy *p,
 {
     if (!cio__retry_status_listed(p, status))
         return 0;
-    uint32_t max = p->max_retries != 0 ? p->max_retries
-                                       : CIO__RETRY_MAX_DEFAULT;
+    uint32_t max =
+        p->max_retries != 0 ? p->max_retries : CIO__RETRY_MAX_DEFAULT;
     if (attempt >= max)
         return 0;
     if (!p->retry_non_idempotent && !cio__retry_idempotent(method))

@@ -21,7 +21,7 @@
 #include <corio/client.h>
 
 #define CIO__RETRY_MAX_DEFAULT 3
-#define CIO__RETRY_BACKOFF_DEFAULT 100      /* ms */
+#define CIO__RETRY_BACKOFF_DEFAULT 100       /* ms */
 #define CIO__RETRY_MAX_BACKOFF_DEFAULT 10000 /* ms */
 #define CIO__RETRY_BUDGET_DEFAULT 0.2
 #define CIO__RETRY_BUDGET_INITIAL 10.0 /* tokens a new client starts with */

@@ -24,7 +24,7 @@ const char *cio__socks5_reply_str(unsigned rep)
         "address type not supported",
     };
     return rep < sizeof(words) / sizeof(words[0]) ? words[rep]
-                                                   : "unassigned reply code";
+                                                  : "unassigned reply code";
 }
 
 static const char *const stage_names[] = {
@@ -65,8 +65,10 @@ int cio__socks5_parse(int stage, const unsigned char *p, size_t n,
             return CIO_EMORE;
         }
         if (p[1] != 0)
-            return cio__err(CIO_EPROXY, "SOCKS5 proxy %s rejected the username "
-                            "and password (status %u)", proxy, p[1]);
+            return cio__err(CIO_EPROXY,
+                            "SOCKS5 proxy %s rejected the username "
+                            "and password (status %u)",
+                            proxy, p[1]);
         *need = 2;
         return 0;
     }
@@ -78,14 +80,18 @@ int cio__socks5_parse(int stage, const unsigned char *p, size_t n,
     }
     if (stage == CIO__SOCKS_METHOD) {
         if (p[1] == 0xff)
-            return cio__err(CIO_EPROXY, "SOCKS5 proxy %s accepts none of our "
-                            "authentication methods (%s)", proxy,
+            return cio__err(CIO_EPROXY,
+                            "SOCKS5 proxy %s accepts none of our "
+                            "authentication methods (%s)",
+                            proxy,
                             auth_offered ? "none, username/password"
                                          : "none offered: it may want a "
                                            "username and password");
         if (p[1] != 0 && !(p[1] == 2 && auth_offered))
-            return cio__err(CIO_EPROXY, "SOCKS5 proxy %s chose authentication "
-                            "method %u, which we did not offer", proxy, p[1]);
+            return cio__err(CIO_EPROXY,
+                            "SOCKS5 proxy %s chose authentication "
+                            "method %u, which we did not offer",
+                            proxy, p[1]);
         *need = 2;
         return p[1];
     }
@@ -112,13 +118,17 @@ int cio__socks5_parse(int stage, const unsigned char *p, size_t n,
             return CIO_EMORE;
         }
         if (p[4] == 0)
-            return cio__err(CIO_EPROXY, "SOCKS5 proxy %s replied with an "
-                            "empty bound domain name", proxy);
+            return cio__err(CIO_EPROXY,
+                            "SOCKS5 proxy %s replied with an "
+                            "empty bound domain name",
+                            proxy);
         alen = 1 + (size_t)p[4];
         break;
     default:
-        return cio__err(CIO_EPROXY, "SOCKS5 proxy %s replied with address "
-                        "type %u (not 1, 3 or 4)", proxy, p[3]);
+        return cio__err(CIO_EPROXY,
+                        "SOCKS5 proxy %s replied with address "
+                        "type %u (not 1, 3 or 4)",
+                        proxy, p[3]);
     }
     size_t total = 4 + alen + 2;
     *need = total;
@@ -137,12 +147,15 @@ static int read_msg(cio_stream *s, int stage, bool auth_offered,
             if (r < 0)
                 return (int)r;
             if (r == 0)
-                return cio__err(CIO_EPROXY, "SOCKS5 proxy %s closed the "
+                return cio__err(CIO_EPROXY,
+                                "SOCKS5 proxy %s closed the "
                                 "connection during %s (after %zu bytes of "
-                                "its reply)", proxy, stage_names[stage], have);
+                                "its reply)",
+                                proxy, stage_names[stage], have);
             have += (size_t)r;
         }
-        int rc = cio__socks5_parse(stage, buf, have, auth_offered, proxy, &need);
+        int rc =
+            cio__socks5_parse(stage, buf, have, auth_offered, proxy, &need);
         if (rc != CIO_EMORE)
             return rc;
     }
@@ -163,7 +176,8 @@ static int put_dest(unsigned char *p, const struct cio__socks_opts *o,
 {
     char lit[64];
     size_t hl = strlen(host);
-    if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']' && hl - 2 < sizeof(lit)) {
+    if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']' &&
+        hl - 2 < sizeof(lit)) {
         memcpy(lit, host + 1, hl - 2);
         lit[hl - 2] = '\0';
     } else {
@@ -179,8 +193,10 @@ static int put_dest(unsigned char *p, const struct cio__socks_opts *o,
     }
     if (o->remote_dns) {
         if (hl == 0 || hl > 255)
-            return cio__err(CIO_EPROXY, "host name of %zu bytes cannot go to "
-                            "SOCKS5 proxy %s (1 to 255)", hl, o->proxy);
+            return cio__err(CIO_EPROXY,
+                            "host name of %zu bytes cannot go to "
+                            "SOCKS5 proxy %s (1 to 255)",
+                            hl, o->proxy);
         p[0] = 3;
         p[1] = (unsigned char)hl;
         memcpy(p + 2, host, hl);
@@ -216,7 +232,7 @@ int cio__socks5_open(cio_stream *s, const struct cio__socks_opts *o,
     bool auth = o->user != NULL;
     if (auth && (o->ulen == 0 || o->ulen > 255 || o->plen > 255))
         return cio__err(CIO_EINVAL, "SOCKS5 user name (1 to 255 bytes) or "
-                        "password (up to 255) of the wrong length");
+                                    "password (up to 255) of the wrong length");
 
     /* Greeting: no authentication, and username/password when we have
      * credentials (the proxy picks; one that wants none still works). */

@@ -48,8 +48,8 @@ int cio__socks5_parse(int stage, const unsigned char *p, size_t n,
 const char *cio__socks5_reply_str(unsigned rep);
 
 struct cio__socks_opts {
-    const char *proxy;        /* "host:port" for messages */
-    bool remote_dns;          /* socks5h: the proxy resolves names */
+    const char *proxy; /* "host:port" for messages */
+    bool remote_dns;   /* socks5h: the proxy resolves names */
     /* Username/password (RFC 1929), 1..255 bytes each; user NULL = none. */
     const char *user, *pass;
     size_t ulen, plen;

@@ -37,10 +37,8 @@
 #define WHY_LEN 160
 
 static const char *const names[CIO__CODING_COUNT] = {
-    [CIO__CODING_IDENTITY] = "identity",
-    [CIO__CODING_GZIP] = "gzip",
-    [CIO__CODING_DEFLATE] = "deflate",
-    [CIO__CODING_BR] = "br",
+    [CIO__CODING_IDENTITY] = "identity", [CIO__CODING_GZIP] = "gzip",
+    [CIO__CODING_DEFLATE] = "deflate",   [CIO__CODING_BR] = "br",
     [CIO__CODING_ZSTD] = "zstd",
 };
 
@@ -268,15 +266,14 @@ static int run_inflate(struct cio__decoder *d, struct stage *s,
     case Z_MEM_ERROR:
         return mem_error(d, s);
     default:
-        return cio__err(CIO_ECODING, "corrupt %s stream: %s",
-                        names[s->coding],
+        return cio__err(CIO_ECODING, "corrupt %s stream: %s", names[s->coding],
                         z->msg != NULL ? z->msg : "invalid data");
     }
 }
 
-static int step_gzip(struct cio__decoder *d, struct stage *s,
-                     const uint8_t *in, size_t inlen, size_t *nin,
-                     uint8_t *out, size_t outcap, size_t *nout)
+static int step_gzip(struct cio__decoder *d, struct stage *s, const uint8_t *in,
+                     size_t inlen, size_t *nin, uint8_t *out, size_t outcap,
+                     size_t *nout)
 {
     if (s->phase == GZ_NEXT) {
         if (inlen == 0)
@@ -366,8 +363,8 @@ static int step_br(struct cio__decoder *d, struct stage *s, const uint8_t *in,
 
     if (s->phase == BR_END)
         return inlen > 0 ? trailing(s) : 0;
-    r = BrotliDecoderDecompressStream(s->u.br, &ain, &next_in, &aout,
-                                      &next_out, NULL);
+    r = BrotliDecoderDecompressStream(s->u.br, &ain, &next_in, &aout, &next_out,
+                                      NULL);
     *nin = inlen - ain;
     *nout = outcap - aout;
     switch (r) {
@@ -412,9 +409,9 @@ static int zstd_error(struct cio__decoder *d, const struct stage *s, size_t r)
  * (pre-RFC 8878) frames are refused here too. The header bytes are then
  * replayed to the codec, and the frame's output is counted.
  */
-static int step_zstd(struct cio__decoder *d, struct stage *s,
-                     const uint8_t *in, size_t inlen, size_t *nin,
-                     uint8_t *out, size_t outcap, size_t *nout)
+static int step_zstd(struct cio__decoder *d, struct stage *s, const uint8_t *in,
+                     size_t inlen, size_t *nin, uint8_t *out, size_t outcap,
+                     size_t *nout)
 {
     size_t took = 0, made = 0;
     int rc = 0;
@@ -450,10 +447,9 @@ static int step_zstd(struct cio__decoder *d, struct stage *s,
         }
 
         bool replay = s->zfed < s->zhlen;
-        ZSTD_inBuffer ib = {replay ? s->zhdr + s->zfed : in + took,
-                            replay ? (size_t)(s->zhlen - s->zfed)
-                                   : inlen - took,
-                            0};
+        ZSTD_inBuffer ib = {
+            replay ? s->zhdr + s->zfed : in + took,
+            replay ? (size_t)(s->zhlen - s->zfed) : inlen - took, 0};
         ZSTD_outBuffer ob = {out + made, outcap - made, 0};
         size_t r;
 
@@ -473,14 +469,17 @@ static int step_zstd(struct cio__decoder *d, struct stage *s,
             break;
         }
         if (s->zfcs != ZSTD_CONTENTSIZE_UNKNOWN && s->zout > s->zfcs) {
-            rc = cio__err(CIO_ECODING, "zstd frame exceeds its declared "
-                          "size of %llu bytes", (unsigned long long)s->zfcs);
+            rc = cio__err(CIO_ECODING,
+                          "zstd frame exceeds its declared "
+                          "size of %llu bytes",
+                          (unsigned long long)s->zfcs);
             break;
         }
         if (r == 0 && (ib.pos > 0 || ob.pos > 0)) {
             /* The frame ended (libzstd stops at each frame's end). */
             if (s->zfcs != ZSTD_CONTENTSIZE_UNKNOWN && s->zout != s->zfcs) {
-                rc = cio__err(CIO_ECODING, "zstd frame has %llu bytes, its "
+                rc = cio__err(CIO_ECODING,
+                              "zstd frame has %llu bytes, its "
                               "header says %llu",
                               (unsigned long long)s->zout,
                               (unsigned long long)s->zfcs);
@@ -503,8 +502,8 @@ static int step_zstd(struct cio__decoder *d, struct stage *s,
 }
 #endif
 
-static int step_copy(const uint8_t *in, size_t inlen, size_t *nin,
-                     uint8_t *out, size_t outcap, size_t *nout)
+static int step_copy(const uint8_t *in, size_t inlen, size_t *nin, uint8_t *out,
+                     size_t outcap, size_t *nout)
 {
     size_t n = inlen < outcap ? inlen : outcap;
 
@@ -571,8 +570,9 @@ static int stage_step(struct cio__decoder *d, struct stage *s,
     }
     if (probing && *nout > 0) {
         *nout = 0;
-        return cio__err(CIO_ETOOBIG, "%s-decoded body exceeds %" PRIu64
-                        " bytes", names[s->coding], d->max_output);
+        return cio__err(CIO_ETOOBIG,
+                        "%s-decoded body exceeds %" PRIu64 " bytes",
+                        names[s->coding], d->max_output);
     }
     if (inlen > 0 && *nin == 0 && *nout == 0) {
         /* With input and room a codec always moves; if one ever does not,
@@ -683,9 +683,12 @@ static int coding_token(const char *tok, size_t len, enum cio__coding *out)
         const char *name;
         enum cio__coding c;
     } known[] = {
-        {"identity", CIO__CODING_IDENTITY}, {"gzip", CIO__CODING_GZIP},
-        {"x-gzip", CIO__CODING_GZIP},       {"deflate", CIO__CODING_DEFLATE},
-        {"br", CIO__CODING_BR},             {"zstd", CIO__CODING_ZSTD},
+        {"identity", CIO__CODING_IDENTITY},
+        {"gzip", CIO__CODING_GZIP},
+        {"x-gzip", CIO__CODING_GZIP},
+        {"deflate", CIO__CODING_DEFLATE},
+        {"br", CIO__CODING_BR},
+        {"zstd", CIO__CODING_ZSTD},
     };
     char shown[41];
     size_t i;
@@ -741,8 +744,8 @@ static int parse_codings(struct cio_str v, unsigned max,
         if (c == CIO__CODING_IDENTITY)
             continue;
         if (count == max)
-            return cio__err(CIO_ECODING,
-                            "more than %u content codings stacked", max);
+            return cio__err(CIO_ECODING, "more than %u content codings stacked",
+                            max);
         list[count++] = c;
     }
     *n = count;
@@ -756,8 +759,8 @@ static int stage_init(struct cio__decoder *d, struct stage *s)
     case CIO__CODING_DEFLATE:
         z_setup(&s->u.z, &d->mem);
         /* deflate starts as zlib and may switch to raw (step_deflate). */
-        if (inflateInit2(&s->u.z, s->coding == CIO__CODING_GZIP ? 16 + 15
-                                                                 : 15) != Z_OK)
+        if (inflateInit2(&s->u.z,
+                         s->coding == CIO__CODING_GZIP ? 16 + 15 : 15) != Z_OK)
             return mem_error(d, s);
         break;
 #if CIO_HAVE_BROTLI
@@ -777,8 +780,7 @@ static int stage_init(struct cio__decoder *d, struct stage *s)
             return mem_error(d, s);
         s->live = true;
         if (ZSTD_isError(ZSTD_DCtx_setParameter(
-                s->u.zs, ZSTD_d_windowLogMax,
-                CIO__CODING_ZSTD_WINDOW_LOG_MAX)))
+                s->u.zs, ZSTD_d_windowLogMax, CIO__CODING_ZSTD_WINDOW_LOG_MAX)))
             return cio__err(CIO_ENOTSUP, "zstd: cannot limit the window");
         break;
     }
@@ -964,8 +966,7 @@ int cio__decoder_finish(struct cio__decoder *d, void *out, size_t outcap,
             break;
         }
         if (s->started && !complete) {
-            rc = cio__err(CIO_ECODING, "truncated %s stream",
-                          names[s->coding]);
+            rc = cio__err(CIO_ECODING, "truncated %s stream", names[s->coding]);
             fail(d, rc);
             if (b == 0)
                 return rc;
@@ -983,10 +984,10 @@ static int decoder_chunk(struct cio__decoder *d)
     if (d->chunk == NULL) {
         d->chunk = mem_alloc(&d->mem, CHUNK);
         if (d->chunk == NULL)
-            return fail(d, d->mem.over
-                               ? cio__err(CIO_ETOOBIG,
-                                          "content decoder memory limit")
-                               : CIO_ENOMEM);
+            return fail(
+                d, d->mem.over
+                       ? cio__err(CIO_ETOOBIG, "content decoder memory limit")
+                       : CIO_ENOMEM);
     }
     return 0;
 }
@@ -1151,8 +1152,8 @@ int cio__encoder_new(struct cio__encoder **out, enum cio__coding coding,
         e->live = true;
         if (ZSTD_isError(ZSTD_CCtx_setParameter(
                 e->u.zs, ZSTD_c_compressionLevel, level)) ||
-            ZSTD_isError(ZSTD_CCtx_setParameter(e->u.zs,
-                                                ZSTD_c_checksumFlag, 1))) {
+            ZSTD_isError(
+                ZSTD_CCtx_setParameter(e->u.zs, ZSTD_c_checksumFlag, 1))) {
             cio__encoder_free(e);
             return cio__err(CIO_EINVAL, "zstd rejected level %d", level);
         }
@@ -1231,15 +1232,14 @@ static int enc_step(struct cio__encoder *e, const uint8_t *in, size_t inlen,
         if (op == OP_END)
             *done = zr == Z_STREAM_END;
         else if (op == OP_FLUSH)
-            *done = z->avail_in == 0 &&
-                    (z->avail_out > 0 || zr == Z_BUF_ERROR);
+            *done = z->avail_in == 0 && (z->avail_out > 0 || zr == Z_BUF_ERROR);
         return 0;
     }
 #if CIO_HAVE_BROTLI
     case CIO__CODING_BR: {
-        static const BrotliEncoderOperation bop[] = {
-            BROTLI_OPERATION_PROCESS, BROTLI_OPERATION_FLUSH,
-            BROTLI_OPERATION_FINISH};
+        static const BrotliEncoderOperation bop[] = {BROTLI_OPERATION_PROCESS,
+                                                     BROTLI_OPERATION_FLUSH,
+                                                     BROTLI_OPERATION_FINISH};
         size_t ain = inlen, aout = outcap;
         const uint8_t *next_in = inlen > 0 ? in : nothing;
         uint8_t *next_out = out;
@@ -1258,8 +1258,8 @@ static int enc_step(struct cio__encoder *e, const uint8_t *in, size_t inlen,
 #endif
 #if CIO_HAVE_ZSTD
     case CIO__CODING_ZSTD: {
-        static const ZSTD_EndDirective zop[] = {ZSTD_e_continue,
-                                                ZSTD_e_flush, ZSTD_e_end};
+        static const ZSTD_EndDirective zop[] = {ZSTD_e_continue, ZSTD_e_flush,
+                                                ZSTD_e_end};
         ZSTD_inBuffer ib = {inlen > 0 ? in : nothing, inlen, 0};
         ZSTD_outBuffer ob = {out, outcap, 0};
         size_t r = ZSTD_compressStream2(e->u.zs, &ob, &ib, zop[op]);
@@ -1305,12 +1305,12 @@ int cio__encoder_feed(struct cio__encoder *e, const void *in, size_t inlen,
     if ((in == NULL && inlen > 0) || (out == NULL && outcap > 0))
         return cio__err(CIO_EINVAL, "NULL buffer with a length");
     if (e->state != EN_RUN)
-        return cio__err(CIO_EINVAL, "%s encoder: feed during %s",
-                        names[e->coding],
-                        e->state == EN_FLUSHING ? "a flush" : "or after finish");
+        return cio__err(
+            CIO_EINVAL, "%s encoder: feed during %s", names[e->coding],
+            e->state == EN_FLUSHING ? "a flush" : "or after finish");
     while (tin < inlen && tout < outcap) {
-        rc = enc_step(e, p + tin, inlen - tin, &a, q + tout, outcap - tout,
-                      &b, OP_RUN, &done);
+        rc = enc_step(e, p + tin, inlen - tin, &a, q + tout, outcap - tout, &b,
+                      OP_RUN, &done);
         if (rc < 0)
             return enc_fail(e, rc);
         tin += a;
@@ -1358,9 +1358,9 @@ static int enc_drain(struct cio__encoder *e, enum enc_op op, void *out,
         /* With room left a codec gives output or completes; never let a
          * caller loop on "more" that never comes. */
         if (b == 0 && ++idle > 1)
-            return enc_fail(e, cio__err(CIO_ECODING,
-                                        "%s encoder made no progress",
-                                        names[e->coding]));
+            return enc_fail(e,
+                            cio__err(CIO_ECODING, "%s encoder made no progress",
+                                     names[e->coding]));
     }
     *nout = tout;
     if (!done) {
@@ -1403,14 +1403,14 @@ int cio__encoder_write(struct cio__encoder *e, const void *in, size_t inlen,
     if (rc < 0)
         return rc;
     while (off < inlen) {
-        rc = cio__encoder_feed(e, p + off, inlen - off, &a, e->chunk, CHUNK,
-                               &b);
+        rc =
+            cio__encoder_feed(e, p + off, inlen - off, &a, e->chunk, CHUNK, &b);
         if (rc < 0)
             return rc;
         if (a == 0 && b == 0)
-            return enc_fail(e, cio__err(CIO_ECODING,
-                                        "%s encoder made no progress",
-                                        names[e->coding]));
+            return enc_fail(e,
+                            cio__err(CIO_ECODING, "%s encoder made no progress",
+                                     names[e->coding]));
         off += a;
         if (b > 0) {
             rc = sink(ud, e->chunk, b);
@@ -1458,7 +1458,8 @@ int cio__encoder_end(struct cio__encoder *e, cio__coding_sink sink, void *ud)
 static bool tchar(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c >= '0' && c <= '9') || (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+           (c >= '0' && c <= '9') ||
+           (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
 }
 
 /* RFC 9110 §12.4.2: qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] ),
@@ -1555,9 +1556,9 @@ int cio__coding_negotiate(struct cio_str accept, unsigned offer,
                           enum cio__coding *out)
 {
     /* Server preference, best first (the tie-break). */
-    static const enum cio__coding order[] = {
-        CIO__CODING_BR, CIO__CODING_ZSTD, CIO__CODING_GZIP,
-        CIO__CODING_IDENTITY};
+    static const enum cio__coding order[] = {CIO__CODING_BR, CIO__CODING_ZSTD,
+                                             CIO__CODING_GZIP,
+                                             CIO__CODING_IDENTITY};
     int q[CIO__CODING_COUNT], star = -1, best = 0;
     enum cio__coding pick = CIO__CODING_IDENTITY;
     size_t i = 0, len = accept.len;

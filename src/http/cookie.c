@@ -30,7 +30,7 @@
 #define HOST_MAX CIO__COOKIE_HOST_MAX
 #define LINE_MAX_ CIO__COOKIE_LINE_MAX
 #define LOAD_MAX ((size_t)32 << 20)
-#define MAX_AGE_CAP INT64_C(1000000000000000)  /* saturation of Max-Age */
+#define MAX_AGE_CAP INT64_C(1000000000000000) /* saturation of Max-Age */
 
 /* ------------------------------------------------------------- bytes */
 
@@ -169,7 +169,7 @@ static int64_t days_from_epoch(int y, int m, int d)
 {
     /* Counting years from March makes the leap day the last of the year. */
     int64_t yy = m <= 2 ? y - 1 : y;
-    int64_t era = yy / 400;             /* yy >= 0 here */
+    int64_t era = yy / 400; /* yy >= 0 here */
     int64_t yoe = yy - era * 400;
     int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
     int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
@@ -216,8 +216,7 @@ int cio_cookie_date_parse(const char *buf, size_t len, int64_t *out)
     if (day > mdays[month - 1] + (month == 2 && leap(year)))
         return cio__err(CIO_EPROTO, "cookie date %d-%02d-%02d does not exist",
                         year, month, day);
-    *out = days_from_epoch(year, month, day) * 86400 + hh * 3600 + mi * 60 +
-           ss;
+    *out = days_from_epoch(year, month, day) * 86400 + hh * 3600 + mi * 60 + ss;
     return 0;
 }
 
@@ -317,8 +316,10 @@ int cio_set_cookie_parse(const char *buf, size_t len,
         c.value = trim(eq + 1, (size_t)(nv_end - eq - 1));
     }
     if (c.name.len + c.value.len > NV_MAX)
-        return cio__err(CIO_ETOOBIG, "Set-Cookie name and value are %zu bytes"
-                        " (limit %d)", c.name.len + c.value.len, NV_MAX);
+        return cio__err(CIO_ETOOBIG,
+                        "Set-Cookie name and value are %zu bytes"
+                        " (limit %d)",
+                        c.name.len + c.value.len, NV_MAX);
     if (c.name.len == 0 && c.value.len == 0)
         return cio__err(CIO_EPROTO, "Set-Cookie has no name and no value");
     /* §5.6 step 7: a nameless cookie must not look like a prefixed one. */
@@ -328,7 +329,7 @@ int cio_set_cookie_parse(const char *buf, size_t len,
 
     const char *p = nv_end;
     while (p < end) {
-        p++;                                    /* the ';' */
+        p++; /* the ';' */
         const char *av_end = memchr(p, ';', (size_t)(end - p));
         if (av_end == NULL)
             av_end = end;
@@ -344,7 +345,7 @@ int cio_set_cookie_parse(const char *buf, size_t len,
         }
         p = av_end;
         if (av.len > AV_MAX)
-            continue;                           /* §5.6 step 5 */
+            continue; /* §5.6 step 5 */
         parse_av(&c, an, av);
     }
     *out = c;
@@ -394,7 +395,8 @@ static bool ends_in_number(const char *h, size_t n)
         return false;
     if (ln >= 2 && l[0] == '0' && (l[1] == 'x' || l[1] == 'X')) {
         for (size_t i = 2; i < ln; i++)
-            if (!is_digit(l[i]) && !((lower(l[i]) >= 'a' && lower(l[i]) <= 'f')))
+            if (!is_digit(l[i]) &&
+                !((lower(l[i]) >= 'a' && lower(l[i]) <= 'f')))
                 return false;
         return true;
     }
@@ -464,10 +466,10 @@ static bool path_match(const char *r, size_t rn, const char *c, size_t cn)
 }
 
 struct creq {
-    char host[HOST_MAX + 1];    /* canonical */
+    char host[HOST_MAX + 1]; /* canonical */
     size_t host_len;
     bool host_ip;
-    struct cio_str path;        /* cut at '?'/'#'; "/" if empty or relative */
+    struct cio_str path; /* cut at '?'/'#'; "/" if empty or relative */
     bool secure;
     enum cio_cookie_site site;
     bool non_http;
@@ -475,20 +477,20 @@ struct creq {
 
 static int canon_req(const struct cio_cookie_req *r, struct creq *c)
 {
-    if (r->host.ptr == NULL ||
-        canon_host(r->host.ptr, r->host.len, c->host, &c->host_len,
-                   &c->host_ip) < 0)
+    if (r->host.ptr == NULL || canon_host(r->host.ptr, r->host.len, c->host,
+                                          &c->host_len, &c->host_ip) < 0)
         return cio__err(CIO_EINVAL, "cookie request host \"%.*s\" is not valid",
                         (int)(r->host.len < 64 ? r->host.len : 64),
                         r->host.ptr != NULL ? r->host.ptr : "");
     size_t n = 0;
     if (r->path.ptr != NULL)
-        while (n < r->path.len && r->path.ptr[n] != '?' && r->path.ptr[n] != '#')
+        while (n < r->path.len && r->path.ptr[n] != '?' &&
+               r->path.ptr[n] != '#')
             n++;
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)r->path.ptr[i] < 0x20 || r->path.ptr[i] == 0x7f)
             return cio__err(CIO_EINVAL, "cookie request path has a control "
-                            "byte");
+                                        "byte");
     if (n == 0 || r->path.ptr[0] != '/')
         c->path = CIO_STR_LIT("/");
     else
@@ -515,17 +517,17 @@ static struct cio_str default_path(struct cio_str p)
 /* ---------------------------------------------------------------- jar */
 
 struct jcookie {
-    struct cio__list node;  /* in jar->cookies: path_len descending, then
+    struct cio__list node; /* in jar->cookies: path_len descending, then
                              * seq ascending (the Cookie header order) */
-    int64_t expiry;         /* Unix seconds; INT64_MAX if !persistent */
-    uint64_t seq;           /* creation order; kept when replaced */
-    uint64_t used;          /* jar->tick at the last store or send (LRU) */
+    int64_t expiry;        /* Unix seconds; INT64_MAX if !persistent */
+    uint64_t seq;          /* creation order; kept when replaced */
+    uint64_t used;         /* jar->tick at the last store or send (LRU) */
     char *name, *value, *domain, *path; /* NUL-terminated, in data[] */
     uint16_t name_len, value_len, domain_len, path_len;
-    uint16_t site_off;      /* domain + site_off = the registrable domain */
+    uint16_t site_off; /* domain + site_off = the registrable domain */
     unsigned persistent : 1;
     unsigned host_only : 1;
-    unsigned ip : 1;        /* domain is an IP address (host_only too) */
+    unsigned ip : 1; /* domain is an IP address (host_only too) */
     unsigned secure : 1;
     unsigned http_only : 1;
     unsigned same_site : 2; /* enum cio_same_site */
@@ -533,17 +535,17 @@ struct jcookie {
 };
 
 struct cio_cookie_jar {
-    struct cio__list cookies;       /* of struct jcookie */
-    struct cio_cookie_jar_opts o;   /* defaults filled in */
-    size_t count;                   /* cookies on the list */
-    size_t bytes;                   /* sum of cookie_bytes() on the list */
-    uint64_t seq, tick;             /* counters for jcookie seq and used */
+    struct cio__list cookies;     /* of struct jcookie */
+    struct cio_cookie_jar_opts o; /* defaults filled in */
+    size_t count;                 /* cookies on the list */
+    size_t bytes;                 /* sum of cookie_bytes() on the list */
+    uint64_t seq, tick;           /* counters for jcookie seq and used */
 };
 
 /* A cookie being added, before it is copied into the jar. */
 struct proto {
     struct cio_str name, value, path;
-    const char *domain;             /* canonical, NUL-terminated */
+    const char *domain; /* canonical, NUL-terminated */
     size_t domain_len;
     int64_t expiry;
     bool persistent, host_only, ip, secure, http_only;
@@ -605,7 +607,7 @@ int cio_cookie_jar_new(cio_cookie_jar **out,
     if (jar->o.max_age_s == 0)
         jar->o.max_age_s = 400 * 86400;
     cio__list_init(&jar->cookies);
-    (void)get_psl();                /* load it now, not on a first cookie */
+    (void)get_psl(); /* load it now, not on a first cookie */
     *out = jar;
     return 0;
 }
@@ -639,7 +641,8 @@ void cio_cookie_jar_clear_session(cio_cookie_jar *jar)
 static struct jcookie *lru(cio_cookie_jar *jar, struct cio_str site)
 {
     struct jcookie *best = NULL;
-    cio__list_each(n, &jar->cookies) {
+    cio__list_each(n, &jar->cookies)
+    {
         struct jcookie *k = JC(n);
         if (site.ptr != NULL) {
             struct cio_str s = site_of(k);
@@ -660,7 +663,8 @@ static void enforce_limits(cio_cookie_jar *jar, struct jcookie *nc)
     struct cio_str site = site_of(nc);
     size_t nsite = 0;
 
-    cio__list_each(n, &jar->cookies) {
+    cio__list_each(n, &jar->cookies)
+    {
         struct cio_str s = site_of(JC(n));
         nsite += str_eq(s.ptr, s.len, site.ptr, site.len);
     }
@@ -706,8 +710,10 @@ static int put(cio_cookie_jar *jar, const struct proto *pc, bool insecure_req,
     size_t size = pc->name.len + pc->value.len + pc->domain_len + pc->path.len;
 
     if (size > jar->o.max_bytes)
-        return cio__err(CIO_ETOOBIG, "cookie of %zu bytes exceeds the jar's "
-                        "%" PRIu32, size, jar->o.max_bytes);
+        return cio__err(CIO_ETOOBIG,
+                        "cookie of %zu bytes exceeds the jar's "
+                        "%" PRIu32,
+                        size, jar->o.max_bytes);
     for (struct cio__list *n = jar->cookies.next, *next; n != &jar->cookies;
          n = next) {
         struct jcookie *k = JC(n);
@@ -723,14 +729,18 @@ static int put(cio_cookie_jar *jar, const struct proto *pc, bool insecure_req,
              domain_match(pc->domain, pc->domain_len, pc->ip, k->domain,
                           k->domain_len)) &&
             path_match(pc->path.ptr, pc->path.len, k->path, k->path_len))
-            return cio__err(CIO_EPERM, "insecure cookie \"%.*s\" would shadow"
-                            " a Secure one", (int)k->name_len, k->name);
+            return cio__err(CIO_EPERM,
+                            "insecure cookie \"%.*s\" would shadow"
+                            " a Secure one",
+                            (int)k->name_len, k->name);
         if (same_key(k, pc))
             old = k;
     }
     if (old != NULL && non_http && old->http_only)
-        return cio__err(CIO_EPERM, "non-HTTP API cannot replace HttpOnly "
-                        "cookie \"%.*s\"", (int)old->name_len, old->name);
+        return cio__err(CIO_EPERM,
+                        "non-HTTP API cannot replace HttpOnly "
+                        "cookie \"%.*s\"",
+                        (int)old->name_len, old->name);
     if (pc->persistent && pc->expiry <= now) {
         if (old != NULL)
             drop(jar, old);
@@ -742,7 +752,12 @@ static int put(cio_cookie_jar *jar, const struct proto *pc, bool insecure_req,
     if (nc == NULL)
         return CIO_ENOMEM;
     char *d = nc->data;
-    struct { char **dst; uint16_t *len; const char *src; size_t n; } f[4] = {
+    struct {
+        char **dst;
+        uint16_t *len;
+        const char *src;
+        size_t n;
+    } f[4] = {
         {&nc->name, &nc->name_len, pc->name.ptr, pc->name.len},
         {&nc->value, &nc->value_len, pc->value.ptr, pc->value.len},
         {&nc->domain, &nc->domain_len, pc->domain, pc->domain_len},
@@ -770,12 +785,13 @@ static int put(cio_cookie_jar *jar, const struct proto *pc, bool insecure_req,
         /* §5.7 step 22: the new cookie keeps the old one's creation time,
          * so it also keeps its place in the order. */
         nc->seq = old->seq;
-        cio__list_push_back(&old->node, &nc->node);   /* before old */
+        cio__list_push_back(&old->node, &nc->node); /* before old */
         drop(jar, old);
     } else {
         struct cio__list *at = &jar->cookies;
         nc->seq = jar->seq++;
-        cio__list_each(n, &jar->cookies) {
+        cio__list_each(n, &jar->cookies)
+        {
             if (JC(n)->path_len < nc->path_len) {
                 at = n;
                 break;
@@ -809,7 +825,7 @@ static int check_rules(const struct proto *pc, bool has_root_path_attr)
     if (iprefix(pc->name.ptr, pc->name.len, "__host-") &&
         (!pc->secure || !pc->host_only || !has_root_path_attr))
         return cio__err(CIO_EPERM, "__Host- cookie needs Secure, no Domain "
-                        "and Path=/");
+                                   "and Path=/");
     return 0;
 }
 
@@ -863,7 +879,7 @@ int cio_cookie_jar_store(cio_cookie_jar *jar, const char *buf, size_t len,
             if ((unsigned char)sc.domain.ptr[i] >= 0x80)
                 return cio__err(CIO_EPERM, "Domain is not ASCII");
         if (dn > 1 && sc.domain.ptr[dn - 1] == '.')
-            dn--;                       /* as canon_host() does for hosts */
+            dn--; /* as canon_host() does for hosts */
         if (dn == 1 && sc.domain.ptr[0] == '.')
             dn = 0;
         if (dn > HOST_MAX)
@@ -874,11 +890,13 @@ int cio_cookie_jar_store(cio_cookie_jar *jar, const char *buf, size_t len,
     }
     if (dn > 0) {
         if (!domain_match(r.host, r.host_len, r.host_ip, dom, dn))
-            return cio__err(CIO_EPERM, "Domain \"%s\" does not match host "
-                            "\"%s\"", dom, r.host);
+            return cio__err(CIO_EPERM,
+                            "Domain \"%s\" does not match host "
+                            "\"%s\"",
+                            dom, r.host);
         if (str_eq(dom, dn, r.host, r.host_len) &&
             (r.host_ip || is_public_suffix(dom))) {
-            pc.host_only = true;        /* step 9; IP hosts: host-only */
+            pc.host_only = true; /* step 9; IP hosts: host-only */
         } else if (is_public_suffix(dom)) {
             return cio__err(CIO_EPERM, "Domain \"%s\" is a public suffix", dom);
         } else {
@@ -912,8 +930,8 @@ int cio_cookie_jar_store(cio_cookie_jar *jar, const char *buf, size_t len,
      * a cross-site request that is not a top-level navigation. */
     if (pc.same_site != CIO_SAMESITE_NONE && r.site == CIO_COOKIE_CROSS_SITE)
         return cio__err(CIO_EPERM, "SameSite cookie from a cross-site request");
-    rc = check_rules(&pc, sc.has_path && str_eq(pc.path.ptr, pc.path.len,
-                                                "/", 1));
+    rc = check_rules(&pc,
+                     sc.has_path && str_eq(pc.path.ptr, pc.path.len, "/", 1));
     if (rc < 0)
         return rc;
     rc = put(jar, &pc, !r.secure, r.non_http, now);
@@ -960,7 +978,7 @@ ptrdiff_t cio_cookie_jar_header(cio_cookie_jar *jar,
         size_t need = (pos > 0 ? 2 : 0) +
                       (k->name_len > 0 ? k->name_len + 1u : 0) + k->value_len;
         if (need > limit - pos)
-            continue;                   /* RELIABILITY 34: cap the header */
+            continue; /* RELIABILITY 34: cap the header */
         if (pos > 0) {
             memcpy(buf + pos, "; ", 2);
             pos += 2;
@@ -1002,7 +1020,8 @@ static size_t save_pass(cio_cookie_jar *jar, char *buf, size_t cap)
     char num[24];
 
     emit(buf, cap, &pos, file_head, sizeof(file_head) - 1);
-    cio__list_each(n, &jar->cookies) {
+    cio__list_each(n, &jar->cookies)
+    {
         const struct jcookie *k = JC(n);
         /* A persistent cookie's expiry is never 0, which means "session". */
         int64_t e = !k->persistent ? 0 : k->expiry < 1 ? 1 : k->expiry;
@@ -1124,8 +1143,7 @@ static int load_line(cio_cookie_jar *jar, const char *p, size_t n,
     if (trim(pc.name.ptr, pc.name.len).len != pc.name.len ||
         trim(pc.value.ptr, pc.value.len).len != pc.value.len ||
         has_byte(pc.name, '=') || has_byte(pc.name, ';') ||
-        has_byte(pc.value, ';') ||
-        pc.name.len + pc.value.len > NV_MAX ||
+        has_byte(pc.value, ';') || pc.name.len + pc.value.len > NV_MAX ||
         (pc.name.len == 0 && pc.value.len == 0))
         return CIO_EPROTO;
     if (pc.name.len == 0 && (iprefix(pc.value.ptr, pc.value.len, "__secure-") ||
@@ -1200,7 +1218,8 @@ int cio__cookie_jar_check(cio_cookie_jar *jar)
     size_t count = 0, bytes = 0;
     const struct jcookie *prev = NULL;
 
-    cio__list_each(n, &jar->cookies) {
+    cio__list_each(n, &jar->cookies)
+    {
         const struct jcookie *k = JC(n);
         struct proto pc = {
             .name = {k->name, k->name_len},
@@ -1229,17 +1248,18 @@ int cio__cookie_jar_check(cio_cookie_jar *jar)
             if (is_bad_ctl((unsigned char)k->value[i]))
                 return cio__err(CIO_EPROTO, "control byte in a value");
         if (k->name_len + k->value_len > NV_MAX ||
-            (k->name_len == 0 && k->value_len == 0) ||
-            k->path_len == 0 || k->path[0] != '/' || k->path_len > AV_MAX ||
-            k->domain_len == 0 || k->domain_len > HOST_MAX)
+            (k->name_len == 0 && k->value_len == 0) || k->path_len == 0 ||
+            k->path[0] != '/' || k->path_len > AV_MAX || k->domain_len == 0 ||
+            k->domain_len > HOST_MAX)
             return cio__err(CIO_EPROTO, "cookie field sizes");
         if (check_rules(&pc, str_eq(k->path, k->path_len, "/", 1)) < 0)
-            return CIO_EPROTO;          /* message set by check_rules */
+            return CIO_EPROTO; /* message set by check_rules */
         if (k->ip && !k->host_only)
             return cio__err(CIO_EPROTO, "domain cookie on an IP address");
         if (!k->host_only && is_public_suffix(k->domain))
             return cio__err(CIO_EPROTO, "domain cookie on a public suffix");
-        cio__list_each(m, &jar->cookies) {
+        cio__list_each(m, &jar->cookies)
+        {
             const struct jcookie *o = JC(m);
             struct cio_str s = site_of(o);
             nsite += str_eq(s.ptr, s.len, site.ptr, site.len);

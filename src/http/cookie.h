@@ -10,10 +10,10 @@
 #include <corio/http/cookie.h>
 
 /* Size rules of RFC 6265bis §5.6 and this jar. */
-#define CIO__COOKIE_NV_MAX 4096     /* name + value */
-#define CIO__COOKIE_AV_MAX 1024     /* one attribute value; also a path */
-#define CIO__COOKIE_HOST_MAX 253    /* a canonical host or domain */
-#define CIO__COOKIE_LINE_MAX 8192   /* one line of a cookie file */
+#define CIO__COOKIE_NV_MAX 4096   /* name + value */
+#define CIO__COOKIE_AV_MAX 1024   /* one attribute value; also a path */
+#define CIO__COOKIE_HOST_MAX 253  /* a canonical host or domain */
+#define CIO__COOKIE_LINE_MAX 8192 /* one line of a cookie file */
 
 /*
  * Checks every invariant of the jar: the list order (path length

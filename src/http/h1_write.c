@@ -181,11 +181,12 @@ static ptrdiff_t write_response_fast(char *buf, size_t cap,
     size_t hn = r->headers != NULL ? cio_headers_bytes(r->headers) : 0;
     size_t conn_len = r->connection != NULL ? strlen(r->connection) : 0;
     const char *date = NULL;
-    if (r->add_date &&
-        (r->headers == NULL || !(cio__headers_known(r->headers) & CIO__HK_DATE)))
+    if (r->add_date && (r->headers == NULL ||
+                        !(cio__headers_known(r->headers) & CIO__HK_DATE)))
         date = r->date_line != NULL ? r->date_line : cio__h1_date_line();
     size_t total = 9 + 4 + reason.len + 2 + hn +
-                   (r->has_length ? 16 + cl_len + 2 : 0) + (r->chunked ? 28 : 0) +
+                   (r->has_length ? 16 + cl_len + 2 : 0) +
+                   (r->chunked ? 28 : 0) +
                    (r->connection != NULL ? 12 + conn_len + 2 : 0) +
                    (r->server.ptr != NULL ? 8 + r->server.len + 2 : 0) +
                    (date != NULL ? CIO__H1_DATE_LINE_LEN : 0) + 2;
@@ -304,7 +305,8 @@ ptrdiff_t cio__h1_write_response(char *buf, size_t cap,
     if (r->server.ptr != NULL)
         field(&o, CIO_STR_LIT("Server"), r->server);
     if (r->add_date && !extra_has(r->extra, "date") &&
-        (r->headers == NULL || !(cio__headers_known(r->headers) & CIO__HK_DATE)))
+        (r->headers == NULL ||
+         !(cio__headers_known(r->headers) & CIO__HK_DATE)))
         put(&o, r->date_line != NULL ? r->date_line : cio__h1_date_line(),
             CIO__H1_DATE_LINE_LEN);
     put(&o, "\r\n", 2);

@@ -123,7 +123,8 @@ int cio__headers_check(const char *what, struct cio_str name,
     }
     for (size_t i = 0; i < value.len; i++) {
         unsigned char c = (unsigned char)value.ptr[i];
-        if (cio__tok_is((char)c, CIO__TOK_VALUE)) /* HTAB, SP, VCHAR, obs-text */
+        if (cio__tok_is((char)c,
+                        CIO__TOK_VALUE)) /* HTAB, SP, VCHAR, obs-text */
             continue;
         /* RFC 9110 §5.5: CR, LF and NUL are never valid; other CTLs are
          * refused too (RELIABILITY.md A.10). */
@@ -174,8 +175,9 @@ static unsigned known_bit(struct cio_str name)
     case 4:
         return cio__headers_eq(name.ptr, 4, "date", 4) ? CIO__HK_DATE : 0;
     case 10:
-        return cio__headers_eq(name.ptr, 10, "connection", 10) ? CIO__HK_CONNECTION
-                                                               : 0;
+        return cio__headers_eq(name.ptr, 10, "connection", 10)
+                   ? CIO__HK_CONNECTION
+                   : 0;
     case 14:
         return cio__headers_eq(name.ptr, 14, "content-length", 14)
                    ? CIO__HK_CONTENT_LENGTH

@@ -62,12 +62,16 @@ static bool ieq(struct cio_str s, const char *lit)
 static int check_boundary(const char *b, size_t n, int err)
 {
     if (n == 0 || n > CIO_MULTIPART_BOUNDARY_MAX)
-        return cio__err(err, "multipart boundary has %zu characters "
-                        "(1 to 70 allowed)", n);
+        return cio__err(err,
+                        "multipart boundary has %zu characters "
+                        "(1 to 70 allowed)",
+                        n);
     for (size_t i = 0; i < n; i++)
         if (!is_bchar((unsigned char)b[i]))
-            return cio__err(err, "multipart boundary has byte 0x%02x "
-                            "at %zu", (unsigned char)b[i], i);
+            return cio__err(err,
+                            "multipart boundary has byte 0x%02x "
+                            "at %zu",
+                            (unsigned char)b[i], i);
     if (b[n - 1] == ' ')
         return cio__err(err, "multipart boundary ends with a space");
     return 0;
@@ -91,7 +95,7 @@ static size_t skip_token(const char *s, size_t len, size_t i)
 
 struct param {
     struct cio_str name;
-    struct cio_str val;   /* raw: between the quotes if quoted */
+    struct cio_str val; /* raw: between the quotes if quoted */
     bool quoted;
 };
 
@@ -108,8 +112,8 @@ static int next_param(const char *s, size_t len, size_t *pos, struct param *pm)
     if (i == len)
         return 0;
     if (s[i] != ';')
-        return cio__err(CIO_EPROTO, "expected ';' at byte %zu of \"%.*s\"",
-                        i, (int)(len > 60 ? 60 : len), s);
+        return cio__err(CIO_EPROTO, "expected ';' at byte %zu of \"%.*s\"", i,
+                        (int)(len > 60 ? 60 : len), s);
     i = skip_ows(s, len, i + 1);
     if (i == len) {
         *pos = i;
@@ -124,8 +128,10 @@ static int next_param(const char *s, size_t len, size_t *pos, struct param *pm)
         for (k = j + 1; k < len && s[k] != '"'; k++) {
             unsigned char c = (unsigned char)s[k];
             if (!is_vbyte(c))
-                return cio__err(CIO_EPROTO, "byte 0x%02x in a quoted "
-                                "parameter value", c);
+                return cio__err(CIO_EPROTO,
+                                "byte 0x%02x in a quoted "
+                                "parameter value",
+                                c);
             if (c == '\\') {
                 if (k + 1 == len || !is_vbyte((unsigned char)s[k + 1]))
                     return cio__err(CIO_EPROTO, "bad quoted-pair");
@@ -140,9 +146,10 @@ static int next_param(const char *s, size_t len, size_t *pos, struct param *pm)
     } else {
         k = skip_token(s, len, j);
         if (k == j)
-            return cio__err(CIO_EPROTO, "empty or malformed value of "
-                            "parameter \"%.*s\"", (int)pm->name.len,
-                            pm->name.ptr);
+            return cio__err(CIO_EPROTO,
+                            "empty or malformed value of "
+                            "parameter \"%.*s\"",
+                            (int)pm->name.len, pm->name.ptr);
         pm->val = (struct cio_str){s + j, k - j};
         pm->quoted = false;
         *pos = k;
@@ -194,9 +201,10 @@ int cio_multipart_boundary(struct cio_str ct,
                         (int)(len > 60 ? 60 : len), s);
     struct cio_str sub = {s + i, j - i};
     if (!ieq(type, "multipart") || !ieq(sub, "form-data"))
-        return cio__err(CIO_ENOTSUP, "media type %.*s/%.*s is not "
-                        "multipart/form-data", (int)type.len, type.ptr,
-                        (int)sub.len, sub.ptr);
+        return cio__err(CIO_ENOTSUP,
+                        "media type %.*s/%.*s is not "
+                        "multipart/form-data",
+                        (int)type.len, type.ptr, (int)sub.len, sub.ptr);
     pos = j;
     while ((rc = next_param(s, len, &pos, &pm)) == 1) {
         if (!ieq(pm.name, "boundary"))
@@ -207,7 +215,7 @@ int cio_multipart_boundary(struct cio_str ct,
         /* The raw value bounds the unquoted one; check before copying. */
         if (pm.val.len > 2 * CIO_MULTIPART_BOUNDARY_MAX)
             return cio__err(CIO_EPROTO, "multipart boundary has more than "
-                            "70 characters");
+                                        "70 characters");
         blen = unquote(tmp, pm.val, pm.quoted);
         rc = check_boundary(tmp, blen, CIO_EPROTO);
         if (rc < 0)
@@ -227,16 +235,16 @@ int cio_multipart_boundary(struct cio_str ct,
 enum src { SRC_MEM, SRC_FD, SRC_PATH };
 
 struct part {
-    char *head;           /* headers + the empty line; owns data and path */
+    char *head; /* headers + the empty line; owns data and path */
     size_t headlen;
     enum src src;
-    const char *data;     /* SRC_MEM: in head's allocation */
-    char *path;           /* SRC_PATH: in head's allocation */
-    int fd;               /* SRC_FD: the caller's; SRC_PATH: ours or -1 */
-    int64_t off;          /* regular files: first byte */
-    int64_t len;          /* content bytes; -1: until EOF */
-    bool regular;         /* pread from off; can be read again */
-    bool no_nowait;       /* RWF_NOWAIT refused here: plain pread */
+    const char *data; /* SRC_MEM: in head's allocation */
+    char *path;       /* SRC_PATH: in head's allocation */
+    int fd;           /* SRC_FD: the caller's; SRC_PATH: ours or -1 */
+    int64_t off;      /* regular files: first byte */
+    int64_t len;      /* content bytes; -1: until EOF */
+    bool regular;     /* pread from off; can be read again */
+    bool no_nowait;   /* RWF_NOWAIT refused here: plain pread */
 };
 
 /* Where the reader is: part cur (== nparts: the closing line), segment seg
@@ -252,12 +260,12 @@ struct cio_multipart {
     char dline[CIO_MULTIPART_BOUNDARY_MAX + 4]; /* "--" B CRLF */
     size_t blen;                                /* B's length */
     char ctype[64 + CIO_MULTIPART_BOUNDARY_MAX];
-    bool random;      /* boundary is ours to change on a collision */
-    bool sealed;      /* content type or bytes given out: no more parts */
+    bool random; /* boundary is ours to change on a collision */
+    bool sealed; /* content type or bytes given out: no more parts */
     size_t cur;
     enum seg seg;
     uint64_t segoff;
-    int err;          /* sticky read error, 0 if none */
+    int err; /* sticky read error, 0 if none */
 };
 
 static void set_boundary(cio_multipart *mp, const char *b, size_t n)
@@ -301,7 +309,8 @@ static int random_boundary(cio_multipart *mp)
     return 0;
 }
 
-int cio_multipart_new(cio_multipart **out, const struct cio_multipart_opts *opts)
+int cio_multipart_new(cio_multipart **out,
+                      const struct cio_multipart_opts *opts)
 {
     cio_multipart *mp;
     int rc;
@@ -424,7 +433,7 @@ static int add_part(cio_multipart *mp, const struct cio_multipart_file *f,
 
     if (mp->sealed)
         return cio__err(CIO_EINVAL, "multipart: part added after the body "
-                        "was started");
+                                    "was started");
     if (f->name == NULL)
         return cio__err(CIO_EINVAL, "multipart: part without a name");
     if (mp->nparts == MAX_PARTS)
@@ -441,8 +450,10 @@ static int add_part(cio_multipart *mp, const struct cio_multipart_file *f,
     if (ct != NULL)
         for (const char *c = ct; *c != '\0'; c++)
             if (!is_vbyte((unsigned char)*c))
-                return cio__err(CIO_EHEADER, "multipart: byte 0x%02x in "
-                                "content type", (unsigned char)*c);
+                return cio__err(CIO_EHEADER,
+                                "multipart: byte 0x%02x in "
+                                "content type",
+                                (unsigned char)*c);
 
     n = strlen("Content-Disposition: form-data; name=\"\"\r\n\r\n") +
         esc_len(f->name);
@@ -485,8 +496,10 @@ static int add_part(cio_multipart *mp, const struct cio_multipart_file *f,
 
     if (collides(mp, pt)) {
         if (!mp->random) {
-            rc = cio__err(CIO_EINVAL, "multipart: part \"%.40s\" contains "
-                          "the boundary", f->name);
+            rc = cio__err(CIO_EINVAL,
+                          "multipart: part \"%.40s\" contains "
+                          "the boundary",
+                          f->name);
             goto fail_head;
         }
         /* A chance of 2^-128 per try unless the data was made to collide
@@ -525,8 +538,8 @@ int cio_multipart_add_file_data(cio_multipart *mp,
                                 const struct cio_multipart_file *f,
                                 const void *data, size_t len)
 {
-    struct part pt = {.src = SRC_MEM, .fd = -1, .len = (int64_t)len,
-                      .regular = true};
+    struct part pt = {
+        .src = SRC_MEM, .fd = -1, .len = (int64_t)len, .regular = true};
     if (mp == NULL || f == NULL || (data == NULL && len > 0))
         return cio__err(CIO_EINVAL, "multipart: NULL argument");
     if (len > INT64_MAX)
@@ -556,9 +569,11 @@ int cio_multipart_add_file_fd(cio_multipart *mp,
     if (S_ISREG(st.st_mode)) {
         if (offset > st.st_size ||
             (length >= 0 && length > st.st_size - offset))
-            return cio__err(CIO_EINVAL, "multipart: range %lld+%lld beyond "
-                            "the file's %lld bytes", (long long)offset,
-                            (long long)length, (long long)st.st_size);
+            return cio__err(CIO_EINVAL,
+                            "multipart: range %lld+%lld beyond "
+                            "the file's %lld bytes",
+                            (long long)offset, (long long)length,
+                            (long long)st.st_size);
         pt.regular = true;
         pt.off = offset;
         pt.len = length >= 0 ? length : st.st_size - offset;
@@ -567,7 +582,7 @@ int cio_multipart_add_file_fd(cio_multipart *mp,
     } else {
         if (offset != 0)
             return cio__err(CIO_EINVAL, "multipart: offset on a "
-                            "non-regular file");
+                                        "non-regular file");
         pt.len = length;
     }
     return add_part(mp, f, &pt, NULL, NULL);
@@ -583,8 +598,7 @@ int cio_multipart_add_file_path(cio_multipart *mp,
     if (mp == NULL || f == NULL || path == NULL)
         return cio__err(CIO_EINVAL, "multipart: NULL argument");
     if (stat(path, &st) < 0)
-        return cio__err(-errno, "multipart: %.100s: %s", path,
-                        strerror(errno));
+        return cio__err(-errno, "multipart: %.100s: %s", path, strerror(errno));
     if (S_ISDIR(st.st_mode))
         return cio__err(-EISDIR, "multipart: %.100s is a directory", path);
     pt.regular = S_ISREG(st.st_mode);
@@ -624,8 +638,10 @@ int cio_multipart_rewind(cio_multipart *mp)
 {
     for (size_t i = 0; i < mp->nparts; i++)
         if (!mp->parts[i].regular)
-            return cio__err(CIO_ENOTSUP, "multipart: part %zu reads a "
-                            "stream that cannot be read again", i);
+            return cio__err(CIO_ENOTSUP,
+                            "multipart: part %zu reads a "
+                            "stream that cannot be read again",
+                            i);
     for (size_t i = 0; i < mp->nparts; i++)
         close_path(&mp->parts[i]);
     mp->cur = 0;
@@ -643,7 +659,7 @@ static int open_path(struct part *pt)
      * someone replaced it by a FIFO; a FIFO from the start is opened as one
      * (open waits for a writer: a blocking call, run on the executor). */
     int fd = open(pt->path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
-                  (pt->regular ? O_NONBLOCK : 0));
+                                (pt->regular ? O_NONBLOCK : 0));
     if (fd < 0)
         return cio__err(-errno, "multipart: %.100s: %s", pt->path,
                         strerror(errno));
@@ -651,7 +667,8 @@ static int open_path(struct part *pt)
         if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
             st.st_size < pt->len) {
             close(fd);
-            return cio__err(-EIO, "multipart: %.100s changed since it was "
+            return cio__err(-EIO,
+                            "multipart: %.100s changed since it was "
                             "added (now %lld bytes, %lld announced)",
                             pt->path, (long long)st.st_size,
                             (long long)pt->len);
@@ -712,9 +729,10 @@ got:
                         strerror(errno));
     }
     if (r == 0 && pt->len >= 0)
-        return cio__err(-EIO, "multipart: file part ended after %llu of "
-                        "%lld bytes (it shrank)", (unsigned long long)done,
-                        (long long)pt->len);
+        return cio__err(-EIO,
+                        "multipart: file part ended after %llu of "
+                        "%lld bytes (it shrank)",
+                        (unsigned long long)done, (long long)pt->len);
     return r;
 }
 
@@ -751,7 +769,8 @@ static ptrdiff_t mp_read(cio_multipart *mp, void *out, size_t cap, bool *cold)
                 break;
             }
             size_t avail = cap - n;
-            ptrdiff_t r = body_read(pt, mp->segoff, buf + n, avail, cold != NULL);
+            ptrdiff_t r =
+                body_read(pt, mp->segoff, buf + n, avail, cold != NULL);
             if (r == COLD) {
                 *cold = true;
                 return (ptrdiff_t)n;
@@ -861,24 +880,24 @@ enum pstate {
 
 struct cio_multipart_parser {
     enum pstate st;
-    int err;                  /* sticky error, 0 if none */
+    int err;                                    /* sticky error, 0 if none */
     char delim[4 + CIO_MULTIPART_BOUNDARY_MAX]; /* CRLF "--" boundary */
     size_t dlen;
-    size_t m;                 /* delim[0..m) matched; m < dlen. In P_DATA
+    size_t m;            /* delim[0..m) matched; m < dlen. In P_DATA
                                * those bytes are held back: they are not yet
                                * known to be content. */
-    uint32_t npad;            /* transport padding bytes so far */
-    uint32_t nparts;          /* parts begun */
-    uint64_t part_bytes;      /* content reported for the current part */
-    uint64_t part_max;        /* its limit */
-    uint64_t body_bytes;      /* everything consumed */
+    uint32_t npad;       /* transport padding bytes so far */
+    uint32_t nparts;     /* parts begun */
+    uint64_t part_bytes; /* content reported for the current part */
+    uint64_t part_max;   /* its limit */
+    uint64_t body_bytes; /* everything consumed */
     uint32_t max_parts, max_header;
     uint64_t max_field, max_file, max_body;
-    char *hbuf;               /* the header section; hlen <= max_header */
+    char *hbuf; /* the header section; hlen <= max_header */
     size_t hlen;
-    size_t hline;             /* bytes in the current header line */
-    bool hcr;                 /* the last header byte was CR */
-    char *vbuf;               /* unquoted name and filename; max_header */
+    size_t hline; /* bytes in the current header line */
+    bool hcr;     /* the last header byte was CR */
+    char *vbuf;   /* unquoted name and filename; max_header */
     struct cio_multipart_header hdrs[MAX_HEADERS];
     size_t nhdrs;
     struct cio_str name, filename, ctype;
@@ -951,8 +970,10 @@ static int clean_filename(cio_multipart_parser *p, struct cio_str *fn)
     for (size_t i = 0; i < fn->len; i++) {
         unsigned char c = (unsigned char)fn->ptr[i];
         if ((c < 0x20 && c != '\t') || c == 0x7f)
-            return FAIL(p, CIO_EPROTO, "multipart: byte 0x%02x in the "
-                        "filename of part %u", c, p->nparts - 1);
+            return FAIL(p, CIO_EPROTO,
+                        "multipart: byte 0x%02x in the "
+                        "filename of part %u",
+                        c, p->nparts - 1);
         if (c == '/' || c == '\\')
             start = i + 1;
     }
@@ -993,7 +1014,8 @@ static int ext_value(cio_multipart_parser *p, struct cio_str v, char *dst,
             int hi = i + 2 < v.len ? hexval(v.ptr[i + 1]) : -1;
             int lo = i + 2 < v.len ? hexval(v.ptr[i + 2]) : -1;
             if (hi < 0 || lo < 0)
-                return FAIL(p, CIO_EPROTO, "multipart: bad %%-escape in "
+                return FAIL(p, CIO_EPROTO,
+                            "multipart: bad %%-escape in "
                             "filename*");
             dst[o++] = (char)(hi << 4 | lo);
             i += 2;
@@ -1015,9 +1037,10 @@ static int parse_disposition(cio_multipart_parser *p, struct cio_str v)
     int rc;
 
     if (!ieq(type, "form-data"))
-        return FAIL(p, CIO_EPROTO, "multipart: part %u: disposition "
-                    "\"%.*s\" is not form-data", p->nparts - 1,
-                    (int)(v.len > 40 ? 40 : v.len), v.ptr);
+        return FAIL(p, CIO_EPROTO,
+                    "multipart: part %u: disposition "
+                    "\"%.*s\" is not form-data",
+                    p->nparts - 1, (int)(v.len > 40 ? 40 : v.len), v.ptr);
     while ((rc = next_param(v.ptr, v.len, &pos, &pm)) == 1) {
         if (ieq(pm.name, "name")) {
             if (have_name)
@@ -1029,19 +1052,23 @@ static int parse_disposition(cio_multipart_parser *p, struct cio_str v)
             o += n;
         } else if (ieq(pm.name, "filename")) {
             if (have_fn)
-                return FAIL(p, CIO_EPROTO, "multipart: part %u: two "
-                            "filenames", p->nparts - 1);
+                return FAIL(p, CIO_EPROTO,
+                            "multipart: part %u: two "
+                            "filenames",
+                            p->nparts - 1);
             have_fn = true;
             n = unquote(p->vbuf + o, pm.val, pm.quoted);
             p->filename = (struct cio_str){p->vbuf + o, n};
             o += n;
         } else if (ieq(pm.name, "filename*")) {
             if (have_fnx)
-                return FAIL(p, CIO_EPROTO, "multipart: part %u: two "
-                            "filename* parameters", p->nparts - 1);
+                return FAIL(p, CIO_EPROTO,
+                            "multipart: part %u: two "
+                            "filename* parameters",
+                            p->nparts - 1);
             have_fnx = true;
             fnx = pm.val;
-            if (pm.quoted)  /* RFC 8187 ext-value is a bare token-like value */
+            if (pm.quoted) /* RFC 8187 ext-value is a bare token-like value */
                 return FAIL(p, CIO_EPROTO, "multipart: quoted filename*");
         }
     }
@@ -1050,8 +1077,10 @@ static int parse_disposition(cio_multipart_parser *p, struct cio_str v)
         return rc;
     }
     if (!have_name)
-        return FAIL(p, CIO_EPROTO, "multipart: part %u has no name "
-                    "(RFC 7578 §4.2)", p->nparts - 1);
+        return FAIL(p, CIO_EPROTO,
+                    "multipart: part %u has no name "
+                    "(RFC 7578 §4.2)",
+                    p->nparts - 1);
     /* RFC 7578 §4.2: senders must not use filename*; old ones did, alone. */
     if (!have_fn && have_fnx) {
         rc = ext_value(p, fnx, p->vbuf + o, &n);
@@ -1082,17 +1111,22 @@ static int parse_headers(cio_multipart_parser *p)
 
         /* Lines end in CRLF (checked as they came in). */
         if (is_ows(*s))
-            return FAIL(p, CIO_EHEADER, "multipart: part %u: folded header "
-                        "line", p->nparts - 1);
+            return FAIL(p, CIO_EHEADER,
+                        "multipart: part %u: folded header "
+                        "line",
+                        p->nparts - 1);
         colon = memchr(s, ':', (size_t)(eol - s));
         if (colon == NULL || colon == s)
-            return FAIL(p, CIO_EHEADER, "multipart: part %u: header line "
-                        "without a name and ':'", p->nparts - 1);
+            return FAIL(p, CIO_EHEADER,
+                        "multipart: part %u: header line "
+                        "without a name and ':'",
+                        p->nparts - 1);
         for (const char *c = s; c < colon; c++)
             if (!is_tchar((unsigned char)*c))
-                return FAIL(p, CIO_EHEADER, "multipart: part %u: byte 0x%02x "
-                            "in a header name", p->nparts - 1,
-                            (unsigned char)*c);
+                return FAIL(p, CIO_EHEADER,
+                            "multipart: part %u: byte 0x%02x "
+                            "in a header name",
+                            p->nparts - 1, (unsigned char)*c);
         v = colon + 1;
         ve = eol;
         while (v < ve && is_ows(*v))
@@ -1101,33 +1135,42 @@ static int parse_headers(cio_multipart_parser *p)
             ve--;
         for (const char *c = v; c < ve; c++)
             if (!is_vbyte((unsigned char)*c))
-                return FAIL(p, CIO_EHEADER, "multipart: part %u: byte 0x%02x "
-                            "in a header value", p->nparts - 1,
-                            (unsigned char)*c);
+                return FAIL(p, CIO_EHEADER,
+                            "multipart: part %u: byte 0x%02x "
+                            "in a header value",
+                            p->nparts - 1, (unsigned char)*c);
         if (p->nhdrs == MAX_HEADERS)
-            return FAIL(p, CIO_EHEADER, "multipart: part %u has more than %d "
-                        "headers", p->nparts - 1, MAX_HEADERS);
+            return FAIL(p, CIO_EHEADER,
+                        "multipart: part %u has more than %d "
+                        "headers",
+                        p->nparts - 1, MAX_HEADERS);
         struct cio_multipart_header *h = &p->hdrs[p->nhdrs++];
         h->name = (struct cio_str){s, (size_t)(colon - s)};
         h->value = (struct cio_str){v, (size_t)(ve - v)};
         if (ieq(h->name, "content-disposition")) {
             if (have_cd)
-                return FAIL(p, CIO_EPROTO, "multipart: part %u: two "
-                            "Content-Disposition headers", p->nparts - 1);
+                return FAIL(p, CIO_EPROTO,
+                            "multipart: part %u: two "
+                            "Content-Disposition headers",
+                            p->nparts - 1);
             have_cd = true;
             cd = h->value;
         } else if (ieq(h->name, "content-type")) {
             if (have_ct)
-                return FAIL(p, CIO_EPROTO, "multipart: part %u: two "
-                            "Content-Type headers", p->nparts - 1);
+                return FAIL(p, CIO_EPROTO,
+                            "multipart: part %u: two "
+                            "Content-Type headers",
+                            p->nparts - 1);
             have_ct = true;
             p->ctype = h->value;
         }
         s = eol + 2;
     }
     if (!have_cd)
-        return FAIL(p, CIO_EPROTO, "multipart: part %u has no "
-                    "Content-Disposition (RFC 7578 §4.2)", p->nparts - 1);
+        return FAIL(p, CIO_EPROTO,
+                    "multipart: part %u has no "
+                    "Content-Disposition (RFC 7578 §4.2)",
+                    p->nparts - 1);
     return parse_disposition(p, cd);
 }
 
@@ -1136,10 +1179,11 @@ static int account(cio_multipart_parser *p, size_t n)
 {
     p->part_bytes += n;
     if (p->part_bytes > p->part_max)
-        return FAIL(p, CIO_ETOOBIG, "multipart: part %u (\"%.*s\") exceeds "
-                    "%llu bytes", p->nparts - 1,
-                    (int)(p->name.len > 40 ? 40 : p->name.len), p->name.ptr,
-                    (unsigned long long)p->part_max);
+        return FAIL(p, CIO_ETOOBIG,
+                    "multipart: part %u (\"%.*s\") exceeds "
+                    "%llu bytes",
+                    p->nparts - 1, (int)(p->name.len > 40 ? 40 : p->name.len),
+                    p->name.ptr, (unsigned long long)p->part_max);
     return 0;
 }
 
@@ -1156,8 +1200,8 @@ static void ev_data(cio_multipart_parser *p, struct cio_multipart_event *ev,
  * when it was found (consumed), 0 otherwise; *emitted says whether ev got
  * DATA. Content is reported only in P_DATA.
  */
-static int scan(cio_multipart_parser *p, const char *buf, size_t *i,
-                size_t lim, struct cio_multipart_event *ev)
+static int scan(cio_multipart_parser *p, const char *buf, size_t *i, size_t lim,
+                struct cio_multipart_event *ev)
 {
     bool data = p->st == P_DATA;
     const char *d = p->delim;
@@ -1202,14 +1246,14 @@ static int scan(cio_multipart_parser *p, const char *buf, size_t *i,
         for (q = 1; k + q < n && q < dlen && s[k + q] == d[q]; q++)
             ;
         if (q == dlen) {
-            if (k > 0) {            /* content first; the delimiter next */
+            if (k > 0) { /* content first; the delimiter next */
                 *i += k;
                 break;
             }
             *i += dlen;
             return 1;
         }
-        if (k + q == n) {           /* a delimiter may start here */
+        if (k + q == n) { /* a delimiter may start here */
             p->m = q;
             *i = lim;
             break;
@@ -1272,15 +1316,19 @@ ptrdiff_t cio_multipart_parser_feed(cio_multipart_parser *p, const char *buf,
             } else if (c == '\r') {
                 p->st = P_CR;
             } else {
-                return FAIL(p, CIO_EPROTO, "multipart: byte 0x%02x after a "
-                            "delimiter", c);
+                return FAIL(p, CIO_EPROTO,
+                            "multipart: byte 0x%02x after a "
+                            "delimiter",
+                            c);
             }
             break;
         case P_DASH:
             i++;
             if (c != '-')
-                return FAIL(p, CIO_EPROTO, "multipart: byte 0x%02x after "
-                            "delimiter \"-\"", c);
+                return FAIL(p, CIO_EPROTO,
+                            "multipart: byte 0x%02x after "
+                            "delimiter \"-\"",
+                            c);
             p->st = P_EPILOGUE;
             ev->type = CIO_MULTIPART_END;
             ev->part = p->nparts;
@@ -1290,14 +1338,16 @@ ptrdiff_t cio_multipart_parser_feed(cio_multipart_parser *p, const char *buf,
             if (c == '\r') {
                 p->st = P_CR;
             } else if (!is_ows((char)c) || ++p->npad > MAX_PAD) {
-                return FAIL(p, CIO_EPROTO, "multipart: bad transport "
+                return FAIL(p, CIO_EPROTO,
+                            "multipart: bad transport "
                             "padding after a delimiter");
             }
             break;
         case P_CR:
             i++;
             if (c != '\n')
-                return FAIL(p, CIO_EPROTO, "multipart: delimiter line not "
+                return FAIL(p, CIO_EPROTO,
+                            "multipart: delimiter line not "
                             "ended by CRLF");
             if (p->nparts == p->max_parts)
                 return FAIL(p, CIO_ETOOBIG, "multipart: more than %u parts",
@@ -1311,14 +1361,17 @@ ptrdiff_t cio_multipart_parser_feed(cio_multipart_parser *p, const char *buf,
             for (; i < lim; i++) {
                 c = (unsigned char)buf[i];
                 if (p->hlen == p->max_header)
-                    return FAIL(p, CIO_EHEADER, "multipart: part %u: header "
-                                "section exceeds %u bytes", p->nparts - 1,
-                                p->max_header);
+                    return FAIL(p, CIO_EHEADER,
+                                "multipart: part %u: header "
+                                "section exceeds %u bytes",
+                                p->nparts - 1, p->max_header);
                 p->hbuf[p->hlen++] = (char)c;
                 if (p->hcr) {
                     if (c != '\n')
-                        return FAIL(p, CIO_EHEADER, "multipart: part %u: CR "
-                                    "without LF in headers", p->nparts - 1);
+                        return FAIL(p, CIO_EHEADER,
+                                    "multipart: part %u: CR "
+                                    "without LF in headers",
+                                    p->nparts - 1);
                     p->hcr = false;
                     if (p->hline == 0)
                         break;
@@ -1326,8 +1379,10 @@ ptrdiff_t cio_multipart_parser_feed(cio_multipart_parser *p, const char *buf,
                 } else if (c == '\r') {
                     p->hcr = true;
                 } else if (c == '\n') {
-                    return FAIL(p, CIO_EHEADER, "multipart: part %u: bare LF "
-                                "in headers", p->nparts - 1);
+                    return FAIL(p, CIO_EHEADER,
+                                "multipart: part %u: bare LF "
+                                "in headers",
+                                p->nparts - 1);
                 } else {
                     p->hline++;
                 }
@@ -1365,8 +1420,9 @@ int cio_multipart_parser_finish(cio_multipart_parser *p)
     if (p->err < 0)
         return cio__err(p->err, "multipart: the body was rejected before");
     if (p->st != P_EPILOGUE)
-        return FAIL(p, CIO_EPROTO, "%s", p->st == P_PREAMBLE
-                    ? "multipart: no delimiter in the body"
-                    : "multipart: body ends before the closing delimiter");
+        return FAIL(p, CIO_EPROTO, "%s",
+                    p->st == P_PREAMBLE
+                        ? "multipart: no delimiter in the body"
+                        : "multipart: body ends before the closing delimiter");
     return 0;
 }

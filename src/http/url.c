@@ -60,8 +60,17 @@ static bool is_unreserved(unsigned char c)
 static bool is_subdelim(unsigned char c)
 {
     switch (c) {
-    case '!': case '$': case '&': case '\'': case '(': case ')':
-    case '*': case '+': case ',': case ';': case '=':
+    case '!':
+    case '$':
+    case '&':
+    case '\'':
+    case '(':
+    case ')':
+    case '*':
+    case '+':
+    case ',':
+    case ';':
+    case '=':
         return true;
     default:
         return false;
@@ -76,8 +85,17 @@ static bool must_escape(unsigned char c)
     if (c >= 0x80)
         return true;
     switch (c) {
-    case '"': case '<': case '>': case '\\': case '^': case '`':
-    case '{': case '|': case '}': case '[': case ']':
+    case '"':
+    case '<':
+    case '>':
+    case '\\':
+    case '^':
+    case '`':
+    case '{':
+    case '|':
+    case '}':
+    case '[':
+    case ']':
         return true;
     default:
         return false;
@@ -111,10 +129,10 @@ static const char *show(unsigned char c, char buf[8])
  */
 struct sb {
     char *p;
-    size_t len;          /* len <= max; p[len] is not kept NUL */
-    size_t cap;          /* allocated; len + 1 <= cap once p != NULL */
+    size_t len; /* len <= max; p[len] is not kept NUL */
+    size_t cap; /* allocated; len + 1 <= cap once p != NULL */
     size_t max;
-    int err;             /* 0, CIO_ETOOBIG or CIO_ENOMEM */
+    int err; /* 0, CIO_ETOOBIG or CIO_ENOMEM */
 };
 
 static bool sb_room(struct sb *b, size_t n)
@@ -174,14 +192,18 @@ static int scan(const char *s, size_t len, const char *what)
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c < 0x20 || c == 0x7f)
-            return cio__err(CIO_EURL, "%s: control character 0x%02x at "
-                            "offset %zu", what, c, i);
+            return cio__err(CIO_EURL,
+                            "%s: control character 0x%02x at "
+                            "offset %zu",
+                            what, c, i);
         if (c == ' ')
             return cio__err(CIO_EURL, "%s: space at offset %zu", what, i);
         if (c == '%' && (len - i < 3 || hexval((unsigned char)s[i + 1]) < 0 ||
                          hexval((unsigned char)s[i + 2]) < 0))
-            return cio__err(CIO_EURL, "%s: invalid percent-escape at offset "
-                            "%zu (want %%XX, write %%25 for '%%')", what, i);
+            return cio__err(CIO_EURL,
+                            "%s: invalid percent-escape at offset "
+                            "%zu (want %%XX, write %%25 for '%%')",
+                            what, i);
     }
     return 0;
 }
@@ -204,7 +226,8 @@ static int split_auth(struct parts *pt, const char *a, size_t n)
 
     if (at != NULL) {
         if (memchr(at + 1, '@', n - (size_t)(at + 1 - a)) != NULL)
-            return cio__err(CIO_EURL, "more than one '@' in the authority "
+            return cio__err(CIO_EURL,
+                            "more than one '@' in the authority "
                             "(write %%40 in a user name or password)");
         pt->has_user = true;
         pt->user = (struct span){a, (size_t)(at - a)};
@@ -219,8 +242,10 @@ static int split_auth(struct parts *pt, const char *a, size_t n)
         pt->host = (struct span){hp, (size_t)(close + 1 - hp)};
         size_t rest = hn - pt->host.n;
         if (rest > 0 && close[1] != ':')
-            return cio__err(CIO_EURL, "'%c' after the IPv6 literal, want ':' "
-                            "and a port", close[1]);
+            return cio__err(CIO_EURL,
+                            "'%c' after the IPv6 literal, want ':' "
+                            "and a port",
+                            close[1]);
         colon = rest > 0 ? close + 1 : NULL;
     } else {
         colon = memchr(hp, ':', hn);
@@ -231,9 +256,11 @@ static int split_auth(struct parts *pt, const char *a, size_t n)
         pt->port = (struct span){colon + 1, hn - (size_t)(colon + 1 - hp)};
         for (size_t i = 0; i < pt->port.n; i++)
             if (!is_digit((unsigned char)pt->port.p[i]))
-                return cio__err(CIO_EURL, "port \"%.*s\" is not a decimal "
-                                "number", (int)(pt->port.n > 32 ? 32 :
-                                pt->port.n), pt->port.p);
+                return cio__err(CIO_EURL,
+                                "port \"%.*s\" is not a decimal "
+                                "number",
+                                (int)(pt->port.n > 32 ? 32 : pt->port.n),
+                                pt->port.p);
     }
     return 0;
 }
@@ -252,8 +279,10 @@ static int split(const char *s, size_t len, struct parts *pt)
         if (k == 0)
             return cio__err(CIO_EURL, "empty scheme before ':'");
         if (!is_alpha((unsigned char)s[0]))
-            return cio__err(CIO_EURL, "scheme \"%.*s\" does not start with a "
-                            "letter", (int)(k > 32 ? 32 : k), s);
+            return cio__err(CIO_EURL,
+                            "scheme \"%.*s\" does not start with a "
+                            "letter",
+                            (int)(k > 32 ? 32 : k), s);
         for (size_t j = 1; j < k; j++) {
             unsigned char c = (unsigned char)s[j];
             if (!is_alpha(c) && !is_digit(c) && c != '+' && c != '-' &&
@@ -308,17 +337,17 @@ size_t cio__url_remove_dots(char *buf, size_t len)
         const char *p = buf + i;
         size_t r = len - i;
         if (r >= 3 && memcmp(p, "../", 3) == 0) {
-            i += 3;                                  /* A */
+            i += 3; /* A */
         } else if (r >= 2 && memcmp(p, "./", 2) == 0) {
-            i += 2;                                  /* A */
+            i += 2; /* A */
         } else if (r >= 3 && memcmp(p, "/./", 3) == 0) {
-            i += 2;                                  /* B: "/" stays */
+            i += 2; /* B: "/" stays */
         } else if (r == 2 && memcmp(p, "/.", 2) == 0) {
-            buf[o++] = '/';                          /* B, then E on "/" */
+            buf[o++] = '/'; /* B, then E on "/" */
             i = len;
         } else if ((r >= 4 && memcmp(p, "/../", 4) == 0) ||
                    (r == 3 && memcmp(p, "/..", 3) == 0)) {
-            while (o > 0 && buf[o - 1] != '/')       /* C */
+            while (o > 0 && buf[o - 1] != '/') /* C */
                 o--;
             if (o > 0)
                 o--;
@@ -330,9 +359,9 @@ size_t cio__url_remove_dots(char *buf, size_t len)
             }
         } else if ((r == 1 && p[0] == '.') ||
                    (r == 2 && p[0] == '.' && p[1] == '.')) {
-            i = len;                                 /* D */
+            i = len; /* D */
         } else {
-            size_t j = i + (p[0] == '/' ? 1 : 0);    /* E */
+            size_t j = i + (p[0] == '/' ? 1 : 0); /* E */
             while (j < len && buf[j] != '/')
                 j++;
             memmove(buf + o, buf + i, j - i);
@@ -355,8 +384,9 @@ static void put_component(struct sb *b, const char *s, size_t n, enum comp c)
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)s[i];
         if (ch == '%') {
-            unsigned char v = (unsigned char)(hexval((unsigned char)s[i + 1]) << 4 |
-                                              hexval((unsigned char)s[i + 2]));
+            unsigned char v =
+                (unsigned char)(hexval((unsigned char)s[i + 1]) << 4 |
+                                hexval((unsigned char)s[i + 2]));
             i += 2;
             if (is_unreserved(v))
                 sb_putc(b, c == C_HOST ? lower(v) : v);
@@ -394,10 +424,10 @@ static int host_ipv6(struct sb *b, const char *h, size_t n)
     /* h is "[...]" */
     if (n > 2 && (h[1] == 'v' || h[1] == 'V'))
         return cio__err(CIO_EURL, "IPvFuture address literals are not "
-                        "supported");
+                                  "supported");
     if (memchr(h, '%', n) != NULL)
         return cio__err(CIO_EURL, "'%%' in the IPv6 literal (zone "
-                        "identifiers, RFC 6874, are not supported)");
+                                  "identifiers, RFC 6874, are not supported)");
     if (n - 2 >= sizeof(in))
         return cio__err(CIO_EURL, "invalid IPv6 address \"%.*s\"",
                         (int)(n > 64 ? 64 : n), h);
@@ -500,8 +530,8 @@ static int host_special(struct sb *b, const char *h, size_t n,
         /* Not IDN2_USE_STD3_ASCII_RULES: libidn2 2.3 then deletes the
          * characters STD3 disallows ("a_b" -> "ab") instead of failing;
          * the ASCII check below refuses them instead. */
-        int rc = idn2_to_ascii_8z(buf, &a, IDN2_NFC_INPUT |
-                                  IDN2_NONTRANSITIONAL);
+        int rc =
+            idn2_to_ascii_8z(buf, &a, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
         if (rc != IDN2_OK)
             return cio__err(CIO_EURL, "international host name: %s",
                             idn2_strerror(rc));
@@ -514,7 +544,8 @@ static int host_special(struct sb *b, const char *h, size_t n,
         idn2_free(a);
         for (size_t i = 0; i < len; i++)
             if (!is_host_char((unsigned char)buf[i]))
-                return cio__err(CIO_EURL, "international host name maps to "
+                return cio__err(CIO_EURL,
+                                "international host name maps to "
                                 "the invalid character %s",
                                 show((unsigned char)buf[i], cb));
     }
@@ -526,8 +557,10 @@ static int host_special(struct sb *b, const char *h, size_t n,
         return cio__err(CIO_EURL, "empty host");
     if (ends_in_number(buf, n2)) {
         if (n2 != len || !strict_ipv4(buf, len))
-            return cio__err(CIO_EURL, "host \"%.64s\" ends in a number but is "
-                            "not a dotted-decimal IPv4 address", buf);
+            return cio__err(CIO_EURL,
+                            "host \"%.64s\" ends in a number but is "
+                            "not a dotted-decimal IPv4 address",
+                            buf);
         *kind = CIO_HOST_IPV4;
         sb_putn(b, buf, len);
         return 0;
@@ -573,23 +606,21 @@ static const struct {
     const char *name;
     int port;
 } schemes[] = {
-    [CIO_SCHEME_OTHER] = {"", -1},
-    [CIO_SCHEME_HTTP] = {"http", 80},
-    [CIO_SCHEME_HTTPS] = {"https", 443},
-    [CIO_SCHEME_WS] = {"ws", 80},
+    [CIO_SCHEME_OTHER] = {"", -1},       [CIO_SCHEME_HTTP] = {"http", 80},
+    [CIO_SCHEME_HTTPS] = {"https", 443}, [CIO_SCHEME_WS] = {"ws", 80},
     [CIO_SCHEME_WSS] = {"wss", 443},
 };
 
 /* Where each part sits in the href. */
 struct layout {
     size_t scheme_len;
-    size_t ui_off, ui_len;             /* "user:pass@", len 0 if none */
+    size_t ui_off, ui_len; /* "user:pass@", len 0 if none */
     size_t user_off, user_len, pass_off, pass_len;
-    size_t host_off, host_len;         /* IPv6 with its brackets */
-    size_t hp_len;                     /* host and ":port" */
+    size_t host_off, host_len; /* IPv6 with its brackets */
+    size_t hp_len;             /* host and ":port" */
     size_t path_off, path_len;
-    size_t query_off, query_len;       /* after '?' */
-    size_t frag_off, frag_len;         /* after '#' */
+    size_t query_off, query_len; /* after '?' */
+    size_t frag_off, frag_len;   /* after '#' */
     int port;
     enum cio_url_scheme_id sid;
     enum cio_url_host_kind kind;
@@ -628,11 +659,10 @@ static int build(struct sb *b, const struct parts *pt, struct layout *L)
                 size_t at = b->len;
                 sb_putc(b, ':');
                 L->pass_off = b->len;
-                put_component(b, colon + 1,
-                              pt->user.n - un - 1, C_USER);
+                put_component(b, colon + 1, pt->user.n - un - 1, C_USER);
                 L->pass_len = b->len - L->pass_off;
                 if (L->pass_len == 0 && b->err == 0)
-                    b->len = at;                /* "user:@" is "user@" */
+                    b->len = at; /* "user:@" is "user@" */
             }
             if (b->len > L->ui_off)
                 sb_putc(b, '@');
@@ -650,7 +680,7 @@ static int build(struct sb *b, const struct parts *pt, struct layout *L)
         if (pt->has_port && pt->port.n > 0) {
             const char *d = pt->port.p;
             size_t dn = pt->port.n;
-            while (dn > 1 && d[0] == '0') {      /* leading zeros */
+            while (dn > 1 && d[0] == '0') { /* leading zeros */
                 d++;
                 dn--;
             }
@@ -675,7 +705,8 @@ static int build(struct sb *b, const struct parts *pt, struct layout *L)
     L->path_off = b->len;
     put_component(b, pt->path.p, pt->path.n, C_PATH);
     if (b->err == 0) {
-        size_t n = cio__url_remove_dots(b->p + L->path_off, b->len - L->path_off);
+        size_t n =
+            cio__url_remove_dots(b->p + L->path_off, b->len - L->path_off);
         b->len = L->path_off + n;
         if (special && n == 0)
             sb_putc(b, '/');
@@ -711,15 +742,25 @@ static int build(struct sb *b, const struct parts *pt, struct layout *L)
 /* --------------------------------------------------------------- objects */
 
 enum {
-    F_HREF, F_SCHEME, F_USER, F_PASS, F_HOST, F_HOSTPORT, F_PATH, F_QUERY,
-    F_FRAG, F_TARGET, F_ORIGIN, F_COUNT
+    F_HREF,
+    F_SCHEME,
+    F_USER,
+    F_PASS,
+    F_HOST,
+    F_HOSTPORT,
+    F_PATH,
+    F_QUERY,
+    F_FRAG,
+    F_TARGET,
+    F_ORIGIN,
+    F_COUNT
 };
 
 struct cio_url {
-    size_t size;                  /* of this allocation, for dup */
-    size_t max_len;               /* limit inherited by derived URLs */
-    size_t off[F_COUNT], len[F_COUNT];   /* data[off..off+len) + NUL */
-    size_t ui_off, ui_len;        /* "user:pass@" within the href */
+    size_t size;                       /* of this allocation, for dup */
+    size_t max_len;                    /* limit inherited by derived URLs */
+    size_t off[F_COUNT], len[F_COUNT]; /* data[off..off+len) + NUL */
+    size_t ui_off, ui_len;             /* "user:pass@" within the href */
     int port;
     enum cio_url_scheme_id sid;
     enum cio_url_host_kind kind;
@@ -744,9 +785,9 @@ static int make_url(cio_url **out, const char *href, size_t href_len,
     f[F_PATH] = (struct span){href + L->path_off, L->path_len};
     f[F_QUERY] = (struct span){href + L->query_off, L->query_len};
     f[F_FRAG] = (struct span){href + L->frag_off, L->frag_len};
-    f[F_TARGET] = (struct span){href + L->path_off,
-                                L->has_query ? L->query_off + L->query_len -
-                                L->path_off : L->path_len};
+    f[F_TARGET] = (struct span){
+        href + L->path_off,
+        L->has_query ? L->query_off + L->query_len - L->path_off : L->path_len};
     size_t origin_len = special ? L->scheme_len + 3 + L->hp_len : 4;
 
     size_t total = sizeof(struct cio_url) + origin_len + 1;
@@ -797,8 +838,8 @@ static int parse_max(cio_url **out, const char *s, size_t len, size_t max)
     int rc;
 
     if (len > max)
-        return cio__err(CIO_ETOOBIG, "URL of %zu bytes, the limit is %zu",
-                        len, max);
+        return cio__err(CIO_ETOOBIG, "URL of %zu bytes, the limit is %zu", len,
+                        max);
     rc = scan(s, len, "URL");
     if (rc < 0)
         return rc;
@@ -807,7 +848,7 @@ static int parse_max(cio_url **out, const char *s, size_t len, size_t max)
         return rc;
     if (!pt.has_scheme)
         return cio__err(CIO_EURL, "no scheme (a relative reference needs a "
-                        "base URL)");
+                                  "base URL)");
     rc = build(&b, &pt, &L);
     if (rc == 0)
         rc = make_url(out, b.p, b.len, &L, max);
@@ -820,9 +861,9 @@ int cio_url_parse(cio_url **out, const char *s, size_t len,
 {
     if (out == NULL || (s == NULL && len > 0))
         return cio__err(CIO_EINVAL, "cio_url_parse: NULL argument");
-    size_t max = opts != NULL && opts->max_len > 0 ? opts->max_len
-                                                   : CIO_URL_MAX_LEN;
-    if (max > SIZE_MAX / 4)            /* keeps the size arithmetic exact */
+    size_t max =
+        opts != NULL && opts->max_len > 0 ? opts->max_len : CIO_URL_MAX_LEN;
+    if (max > SIZE_MAX / 4) /* keeps the size arithmetic exact */
         max = SIZE_MAX / 4;
     return parse_max(out, s != NULL ? s : "", len, max);
 }
@@ -862,7 +903,7 @@ ptrdiff_t cio__url_resolve_str(char *dst, size_t cap, const char *base,
         return rc;
 
     const struct parts *auth_from = &R, *query_from = &R;
-    bool own_path = true;          /* T.path = remove_dots(R.path) */
+    bool own_path = true; /* T.path = remove_dots(R.path) */
     if (R.has_scheme) {
         wr_put(&w, R.scheme.p, R.scheme.n);
     } else {
@@ -885,7 +926,8 @@ ptrdiff_t cio__url_resolve_str(char *dst, size_t cap, const char *base,
     if (!own_path) {
         wr_put(&w, B.path.p, B.path.n);
     } else {
-        if (R.has_scheme || R.has_auth || (R.path.n > 0 && R.path.p[0] == '/')) {
+        if (R.has_scheme || R.has_auth ||
+            (R.path.n > 0 && R.path.p[0] == '/')) {
             wr_put(&w, R.path.p, R.path.n);
         } else {
             /* §5.2.3 merge */
@@ -900,8 +942,8 @@ ptrdiff_t cio__url_resolve_str(char *dst, size_t cap, const char *base,
             wr_put(&w, R.path.p, R.path.n);
         }
         if (!w.over)
-            w.len = path_off + cio__url_remove_dots(w.p + path_off,
-                                                    w.len - path_off);
+            w.len = path_off +
+                    cio__url_remove_dots(w.p + path_off, w.len - path_off);
     }
     if (!auth_from->has_auth && w.len - path_off >= 2 && !w.over &&
         w.p[path_off] == '/' && w.p[path_off + 1] == '/') {
@@ -936,8 +978,10 @@ int cio_url_resolve(cio_url **out, const cio_url *base, const char *ref,
     if (ref == NULL)
         ref = "";
     if (len > base->max_len)
-        return cio__err(CIO_ETOOBIG, "reference of %zu bytes, the limit is "
-                        "%zu", len, base->max_len);
+        return cio__err(CIO_ETOOBIG,
+                        "reference of %zu bytes, the limit is "
+                        "%zu",
+                        len, base->max_len);
     int rc = scan(ref, len, "reference");
     if (rc < 0)
         return rc;
@@ -984,14 +1028,16 @@ int cio_url_add_params(cio_url **out, const cio_url *u,
     const char *href = u->data + u->off[F_HREF];
     /* The href up to the end of the query, then the new pairs, then the
      * fragment: all already normalised, so this is the final length. */
-    size_t pre = u->has_frag ? u->len[F_HREF] - u->len[F_FRAG] - 1
-                             : u->len[F_HREF];
+    size_t pre =
+        u->has_frag ? u->len[F_HREF] - u->len[F_FRAG] - 1 : u->len[F_HREF];
     size_t sep = !u->has_query || u->len[F_QUERY] > 0;
-    size_t total = pre + sep + (size_t)qn +
-                   (u->has_frag ? 1 + u->len[F_FRAG] : 0);
+    size_t total =
+        pre + sep + (size_t)qn + (u->has_frag ? 1 + u->len[F_FRAG] : 0);
     if (total > u->max_len)
-        return cio__err(CIO_ETOOBIG, "URL with parameters is %zu bytes, the "
-                        "limit is %zu", total, u->max_len);
+        return cio__err(CIO_ETOOBIG,
+                        "URL with parameters is %zu bytes, the "
+                        "limit is %zu",
+                        total, u->max_len);
     char *tmp = cio__malloc(total + 1);
     if (tmp == NULL)
         return CIO_ENOMEM;
@@ -1039,24 +1085,78 @@ static struct cio_str field(const cio_url *u, int i)
     return (struct cio_str){u->data + u->off[i], u->len[i]};
 }
 
-const char *cio_url_href(const cio_url *u) { return u->data + u->off[F_HREF]; }
-struct cio_str cio_url_href_str(const cio_url *u) { return field(u, F_HREF); }
-struct cio_str cio_url_scheme(const cio_url *u) { return field(u, F_SCHEME); }
-struct cio_str cio_url_username(const cio_url *u) { return field(u, F_USER); }
-struct cio_str cio_url_password(const cio_url *u) { return field(u, F_PASS); }
-struct cio_str cio_url_host(const cio_url *u) { return field(u, F_HOST); }
-struct cio_str cio_url_hostport(const cio_url *u) { return field(u, F_HOSTPORT); }
-struct cio_str cio_url_path(const cio_url *u) { return field(u, F_PATH); }
-struct cio_str cio_url_query(const cio_url *u) { return field(u, F_QUERY); }
-struct cio_str cio_url_fragment(const cio_url *u) { return field(u, F_FRAG); }
-struct cio_str cio_url_target(const cio_url *u) { return field(u, F_TARGET); }
-struct cio_str cio_url_origin(const cio_url *u) { return field(u, F_ORIGIN); }
-enum cio_url_scheme_id cio_url_scheme_id(const cio_url *u) { return u->sid; }
-enum cio_url_host_kind cio_url_host_kind(const cio_url *u) { return u->kind; }
-int cio_url_port(const cio_url *u) { return u->port; }
-int cio_url_has_query(const cio_url *u) { return u->has_query; }
-int cio_url_has_fragment(const cio_url *u) { return u->has_frag; }
-int cio_url_has_userinfo(const cio_url *u) { return u->ui_len > 0; }
+const char *cio_url_href(const cio_url *u)
+{
+    return u->data + u->off[F_HREF];
+}
+struct cio_str cio_url_href_str(const cio_url *u)
+{
+    return field(u, F_HREF);
+}
+struct cio_str cio_url_scheme(const cio_url *u)
+{
+    return field(u, F_SCHEME);
+}
+struct cio_str cio_url_username(const cio_url *u)
+{
+    return field(u, F_USER);
+}
+struct cio_str cio_url_password(const cio_url *u)
+{
+    return field(u, F_PASS);
+}
+struct cio_str cio_url_host(const cio_url *u)
+{
+    return field(u, F_HOST);
+}
+struct cio_str cio_url_hostport(const cio_url *u)
+{
+    return field(u, F_HOSTPORT);
+}
+struct cio_str cio_url_path(const cio_url *u)
+{
+    return field(u, F_PATH);
+}
+struct cio_str cio_url_query(const cio_url *u)
+{
+    return field(u, F_QUERY);
+}
+struct cio_str cio_url_fragment(const cio_url *u)
+{
+    return field(u, F_FRAG);
+}
+struct cio_str cio_url_target(const cio_url *u)
+{
+    return field(u, F_TARGET);
+}
+struct cio_str cio_url_origin(const cio_url *u)
+{
+    return field(u, F_ORIGIN);
+}
+enum cio_url_scheme_id cio_url_scheme_id(const cio_url *u)
+{
+    return u->sid;
+}
+enum cio_url_host_kind cio_url_host_kind(const cio_url *u)
+{
+    return u->kind;
+}
+int cio_url_port(const cio_url *u)
+{
+    return u->port;
+}
+int cio_url_has_query(const cio_url *u)
+{
+    return u->has_query;
+}
+int cio_url_has_fragment(const cio_url *u)
+{
+    return u->has_frag;
+}
+int cio_url_has_userinfo(const cio_url *u)
+{
+    return u->ui_len > 0;
+}
 
 int cio_url_is_secure(const cio_url *u)
 {
@@ -1125,16 +1225,18 @@ ptrdiff_t cio_pct_encode(char *dst, size_t cap, const char *src, size_t len,
     if (dst == NULL && cap == 0)
         return (ptrdiff_t)need;
     if (dst == NULL || need + 1 > cap)
-        return cio__err(CIO_ETOOBIG, "encoding needs %zu bytes, buffer has "
-                        "%zu", need + 1, cap);
+        return cio__err(CIO_ETOOBIG,
+                        "encoding needs %zu bytes, buffer has "
+                        "%zu",
+                        need + 1, cap);
     *enc_put(dst, src, len, set) = '\0';
     return (ptrdiff_t)need;
 }
 
 /* Decodes s[0..n) into d (if not NULL); returns the length, or err for an
  * invalid escape in strict mode, naming its offset (plus base). */
-static ptrdiff_t dec(char *d, const char *s, size_t n, unsigned flags,
-                     int err, const char *what, size_t base)
+static ptrdiff_t dec(char *d, const char *s, size_t n, unsigned flags, int err,
+                     const char *what, size_t base)
 {
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
@@ -1146,8 +1248,10 @@ static ptrdiff_t dec(char *d, const char *s, size_t n, unsigned flags,
                 c = (unsigned char)(h << 4 | l);
                 i += 2;
             } else if (!(flags & CIO_PCT_LENIENT)) {
-                return cio__err(err, "%s: invalid percent-escape at offset "
-                                "%zu", what, base + i);
+                return cio__err(err,
+                                "%s: invalid percent-escape at offset "
+                                "%zu",
+                                what, base + i);
             }
         } else if (c == '+' && (flags & CIO_PCT_PLUS)) {
             c = ' ';
@@ -1168,8 +1272,10 @@ ptrdiff_t cio_pct_decode(char *dst, size_t cap, const char *src, size_t len,
     if (need < 0 || (dst == NULL && cap == 0))
         return need;
     if (dst == NULL || (size_t)need + 1 > cap)
-        return cio__err(CIO_ETOOBIG, "decoding needs %zu bytes, buffer has "
-                        "%zu", (size_t)need + 1, cap);
+        return cio__err(CIO_ETOOBIG,
+                        "decoding needs %zu bytes, buffer has "
+                        "%zu",
+                        (size_t)need + 1, cap);
     dec(dst, src, len, flags, CIO_EURL, "percent-decode", 0);
     dst[need] = '\0';
     return need;
@@ -1201,8 +1307,8 @@ ptrdiff_t cio_query_append(char *dst, size_t cap, size_t len,
                            struct cio_str name, struct cio_str value,
                            unsigned flags)
 {
-    enum cio_pct_set set = flags & CIO_QUERY_FORM ? CIO_PCT_FORM
-                                                  : CIO_PCT_COMPONENT;
+    enum cio_pct_set set =
+        flags & CIO_QUERY_FORM ? CIO_PCT_FORM : CIO_PCT_COMPONENT;
     if (name.ptr == NULL && name.len > 0)
         return cio__err(CIO_EINVAL, "cio_query_append: NULL name");
     size_t need = len + (len > 0) + pair_len(name, value, set);
@@ -1221,14 +1327,16 @@ ptrdiff_t cio_query_append(char *dst, size_t cap, size_t len,
 ptrdiff_t cio_query_encode(char *dst, size_t cap, const struct cio_kv *params,
                            unsigned flags)
 {
-    enum cio_pct_set set = flags & CIO_QUERY_FORM ? CIO_PCT_FORM
-                                                  : CIO_PCT_COMPONENT;
+    enum cio_pct_set set =
+        flags & CIO_QUERY_FORM ? CIO_PCT_FORM : CIO_PCT_COMPONENT;
     size_t need = 0;
     for (size_t i = 0; params != NULL && params[i].name != NULL; i++)
-        need += (i > 0) + pair_len(cio_str_c(params[i].name),
-                                   (struct cio_str){params[i].value,
-                                   params[i].value ? strlen(params[i].value)
-                                                   : 0}, set);
+        need += (i > 0) +
+                pair_len(cio_str_c(params[i].name),
+                         (struct cio_str){
+                             params[i].value,
+                             params[i].value ? strlen(params[i].value) : 0},
+                         set);
     if (dst == NULL && cap == 0)
         return (ptrdiff_t)need;
     if (dst == NULL || need + 1 > cap)
@@ -1238,9 +1346,11 @@ ptrdiff_t cio_query_encode(char *dst, size_t cap, const struct cio_kv *params,
     for (size_t i = 0; params != NULL && params[i].name != NULL; i++) {
         if (i > 0)
             *d++ = '&';
-        d = pair_put(d, cio_str_c(params[i].name),
-                     (struct cio_str){params[i].value, params[i].value ?
-                     strlen(params[i].value) : 0}, set);
+        d = pair_put(
+            d, cio_str_c(params[i].name),
+            (struct cio_str){params[i].value,
+                             params[i].value ? strlen(params[i].value) : 0},
+            set);
     }
     *d = '\0';
     return (ptrdiff_t)need;
@@ -1252,15 +1362,15 @@ struct pair {
 
 struct cio_params {
     size_t n;
-    struct pair pairs[];          /* then the decoded strings */
+    struct pair pairs[]; /* then the decoded strings */
 };
 
 int cio__params_parse(cio_params **out, const char *s, size_t len,
                       const struct cio_query_opts *opts, size_t def_max_len,
                       unsigned force_flags, int err, const char *what)
 {
-    size_t max_pairs = opts && opts->max_pairs ? opts->max_pairs
-                                               : CIO__PARAMS_MAX_PAIRS;
+    size_t max_pairs =
+        opts && opts->max_pairs ? opts->max_pairs : CIO__PARAMS_MAX_PAIRS;
     size_t max_len = opts && opts->max_len ? opts->max_len : def_max_len;
     unsigned qf = (opts ? opts->flags : 0) | force_flags;
     unsigned df = (qf & CIO_QUERY_FORM ? CIO_PCT_PLUS : 0) |
@@ -1270,16 +1380,16 @@ int cio__params_parse(cio_params **out, const char *s, size_t len,
     if (out == NULL || (s == NULL && len > 0))
         return cio__err(CIO_EINVAL, "%s parse: NULL argument", what);
     if (len > max_len)
-        return cio__err(CIO_ETOOBIG, "%s of %zu bytes, the limit is %zu",
-                        what, len, max_len);
+        return cio__err(CIO_ETOOBIG, "%s of %zu bytes, the limit is %zu", what,
+                        len, max_len);
     /* First pass: count the pairs and check the escapes. */
     for (size_t i = 0; i < len;) {
         const char *amp = memchr(s + i, '&', len - i);
         size_t e = amp ? (size_t)(amp - s) : len;
         if (e > i) {
             if (++n > max_pairs)
-                return cio__err(CIO_ETOOBIG, "%s has more than %zu pairs",
-                                what, max_pairs);
+                return cio__err(CIO_ETOOBIG, "%s has more than %zu pairs", what,
+                                max_pairs);
             ptrdiff_t rc = dec(NULL, s + i, e - i, df, err, what, i);
             if (rc < 0)
                 return (int)rc;
@@ -1305,8 +1415,9 @@ int cio__params_parse(cio_params **out, const char *s, size_t len,
             p->pairs[k].name = (struct cio_str){d, nl};
             d += nl;
             *d++ = '\0';
-            size_t vl = eq ? (size_t)dec(d, eq + 1, e - ne - 1, df, err,
-                                         what, ne + 1) : 0;
+            size_t vl =
+                eq ? (size_t)dec(d, eq + 1, e - ne - 1, df, err, what, ne + 1)
+                   : 0;
             p->pairs[k].value = (struct cio_str){d, vl};
             d += vl;
             *d++ = '\0';
@@ -1321,8 +1432,8 @@ int cio__params_parse(cio_params **out, const char *s, size_t len,
 int cio_query_parse(cio_params **out, const char *s, size_t len,
                     const struct cio_query_opts *opts)
 {
-    return cio__params_parse(out, s, len, opts, CIO__QUERY_MAX_LEN, 0,
-                             CIO_EURL, "query");
+    return cio__params_parse(out, s, len, opts, CIO__QUERY_MAX_LEN, 0, CIO_EURL,
+                             "query");
 }
 
 size_t cio_params_count(const cio_params *p)

@@ -36,6 +36,6 @@ int cio__params_parse(cio_params **out, const char *s, size_t len,
                       unsigned force_flags, int err, const char *what);
 
 #define CIO__PARAMS_MAX_PAIRS 1000
-#define CIO__QUERY_MAX_LEN    (64u * 1024)
+#define CIO__QUERY_MAX_LEN (64u * 1024)
 
 #endif

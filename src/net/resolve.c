@@ -69,13 +69,15 @@ static int literal(const char *host, unsigned port, unsigned flags,
     struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&a->ss;
 
     memset(a, 0, sizeof(*a));
-    if (!(flags & CIO__RESOLVE_V6) && inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+    if (!(flags & CIO__RESOLVE_V6) &&
+        inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
         s4->sin_family = AF_INET;
         s4->sin_port = htons((uint16_t)port);
         a->len = sizeof(*s4);
         return 1;
     }
-    if (!(flags & CIO__RESOLVE_V4) && inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+    if (!(flags & CIO__RESOLVE_V4) &&
+        inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
         s6->sin6_family = AF_INET6;
         s6->sin6_port = htons((uint16_t)port);
         a->len = sizeof(*s6);
@@ -84,7 +86,6 @@ static int literal(const char *host, unsigned port, unsigned flags,
     return 0;
 }
 
-
 /* ------------------------------------------------------------- cache */
 
 /*
@@ -92,12 +93,12 @@ static int literal(const char *host, unsigned port, unsigned flags,
  * key is the name plus the flags that shape the query (family, passive).
  */
 struct centry {
-    char host[HOST_MAX];        /* "" = free */
+    char host[HOST_MAX]; /* "" = free */
     unsigned flags;
     struct cio__addr *v;
     size_t n;
     cio_time expires;
-    uint64_t seq;               /* insertion order: the smallest goes first */
+    uint64_t seq; /* insertion order: the smallest goes first */
 };
 
 static struct {
@@ -112,7 +113,8 @@ static void set_port(struct cio__addr *v, size_t n, unsigned port)
         if (v[i].ss.ss_family == AF_INET)
             ((struct sockaddr_in *)&v[i].ss)->sin_port = htons((uint16_t)port);
         else if (v[i].ss.ss_family == AF_INET6)
-            ((struct sockaddr_in6 *)&v[i].ss)->sin6_port = htons((uint16_t)port);
+            ((struct sockaddr_in6 *)&v[i].ss)->sin6_port =
+                htons((uint16_t)port);
     }
 }
 
@@ -172,14 +174,13 @@ static void cache_put(const char *host, unsigned flags,
         struct centry *e = &cache.e[i];
         if (e->host[0] != '\0' && e->flags == flags &&
             strcasecmp(e->host, host) == 0) {
-            victim = e;     /* a concurrent lookup of the same name */
+            victim = e; /* a concurrent lookup of the same name */
             break;
         }
         /* Else the first free entry, or the oldest one (every entry lives
          * CACHE_TTL_MS, so the oldest is also the first to expire). */
-        if (victim == NULL ||
-            (victim->host[0] != '\0' &&
-             (e->host[0] == '\0' || e->seq < victim->seq)))
+        if (victim == NULL || (victim->host[0] != '\0' &&
+                               (e->host[0] == '\0' || e->seq < victim->seq)))
             victim = e;
     }
     centry_clear(victim);
@@ -245,7 +246,7 @@ static int map_gai_error(int rc)
     case EAI_MEMORY:
         return CIO_ENOMEM;
     default:
-        return CIO_ERESOLVE;    /* EAI_AGAIN, EAI_FAIL, EAI_SYSTEM ... */
+        return CIO_ERESOLVE; /* EAI_AGAIN, EAI_FAIL, EAI_SYSTEM ... */
     }
 }
 
@@ -316,7 +317,7 @@ static int lookup(const char *host, unsigned flags, struct cio__addr **out,
         };
         rc = cio_blocking_job(&job, &res);
         if (rc < 0)
-            return rc;          /* gai_dispose owns g */
+            return rc; /* gai_dispose owns g */
     }
     return gai_collect(g, out, n);
 }
@@ -362,7 +363,8 @@ int cio__resolve(const char *host, unsigned port, unsigned flags,
 {
     char buf[HOST_MAX];
     size_t len = host != NULL ? strlen(host) : 0;
-    unsigned key = flags & (CIO__RESOLVE_V4 | CIO__RESOLVE_V6 | CIO__RESOLVE_PASSIVE);
+    unsigned key =
+        flags & (CIO__RESOLVE_V4 | CIO__RESOLVE_V6 | CIO__RESOLVE_PASSIVE);
     struct cio__addr *v;
     int rc;
 

@@ -13,7 +13,7 @@ struct cio__addr {
 
 #define CIO__RESOLVE_V4 1u
 #define CIO__RESOLVE_V6 2u
-#define CIO__RESOLVE_PASSIVE 4u   /* for bind: NULL/"" host = any */
+#define CIO__RESOLVE_PASSIVE 4u /* for bind: NULL/"" host = any */
 
 /*
  * Blocking. Resolves host (name or literal; "[v6]" brackets allowed) and

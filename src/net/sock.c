@@ -535,7 +535,8 @@ int cio_tcp_listen(cio_listener **out, const char *addr,
 int cio__listener_adopt(cio_listener **out, int fd, int is_unix)
 {
     int fl = fcntl(fd, F_GETFL);
-    if (fl < 0 || (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)) {
+    if (fl < 0 ||
+        (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)) {
         int rc = -errno;
         close(fd);
         return rc;

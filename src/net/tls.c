@@ -67,13 +67,13 @@
 
 struct cio_tls_ctx {
     SSL_CTX *ssl;
-    atomic_uint refs;           /* the creator's + one per live TLS stream */
-    unsigned char *alpn;        /* wire format (length-prefixed) or NULL */
+    atomic_uint refs;    /* the creator's + one per live TLS stream */
+    unsigned char *alpn; /* wire format (length-prefixed) or NULL */
     size_t alpnlen;
-    char **protos;              /* the same names, NUL-terminated; NULL-ended */
+    char **protos; /* the same names, NUL-terminated; NULL-ended */
     uint8_t server;
-    uint8_t verify;             /* client: check the chain and the name */
-    struct cio_tls_ctx **sni;   /* server: alternatives chosen by SNI */
+    uint8_t verify;           /* client: check the chain and the name */
+    struct cio_tls_ctx **sni; /* server: alternatives chosen by SNI */
     size_t nsni;
 };
 
@@ -81,17 +81,17 @@ enum tls_op { OP_READ, OP_WRITE, OP_HANDSHAKE, OP_SHUTDOWN, OP_COUNT };
 
 struct tls {
     struct cio_stream base;
-    cio_stream *inner;          /* owned once the handshake succeeded */
+    cio_stream *inner; /* owned once the handshake succeeded */
     SSL *ssl;
-    struct cio_tls_ctx *ctx;    /* holds a reference */
+    struct cio_tls_ctx *ctx; /* holds a reference */
     struct cio_loop *loop;
-    const char *alpn;           /* borrowed from ctx->protos, or NULL */
+    const char *alpn; /* borrowed from ctx->protos, or NULL */
     /* Set by the BIO during one SSL call; reset before each call. */
-    int inner_err;              /* a hard error of the inner stream */
-    uint8_t inner_eof;          /* the inner stream reached EOF (sticky) */
-    uint8_t want[OP_COUNT];     /* CIO__IN/CIO__OUT: what op waits for */
-    uint8_t sent_close;         /* close_notify is in obuf or out */
-    uint8_t writing;            /* a write answered CIO_EAGAIN, not done */
+    int inner_err;          /* a hard error of the inner stream */
+    uint8_t inner_eof;      /* the inner stream reached EOF (sticky) */
+    uint8_t want[OP_COUNT]; /* CIO__IN/CIO__OUT: what op waits for */
+    uint8_t sent_close;     /* close_notify is in obuf or out */
+    uint8_t writing;        /* a write answered CIO_EAGAIN, not done */
     /* Sticky errors: after these, the direction only reports the error. */
     int rerr, werr;
     /* Records not yet taken by the inner stream: base[off, len). Freed when
@@ -100,7 +100,7 @@ struct tls {
         char *base;
         size_t off, len, cap;
     } out;
-    size_t wdone;               /* plaintext bytes whose record is in obuf */
+    size_t wdone; /* plaintext bytes whose record is in obuf */
     /* cio_stream_on_readable */
     cio_readable_cb user_cb;
     void *user_ud;
@@ -117,8 +117,7 @@ const char *cio_tls_last_error(void)
     return cio_last_error();
 }
 
-__attribute__((format(printf, 1, 2))) static void set_err(const char *fmt,
-                                                          ...)
+__attribute__((format(printf, 1, 2))) static void set_err(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -127,11 +126,11 @@ __attribute__((format(printf, 1, 2))) static void set_err(const char *fmt,
 }
 
 struct ossl_err {
-    unsigned long first;        /* earliest entry: the root cause; 0 = none */
-    char msg[200];              /* its reason (and data, if any) */
-    uint8_t verify;             /* some entry says verification failed */
-    uint8_t no_cert;            /* ... or that the peer sent no certificate */
-    uint8_t eof;                /* ... or that the peer vanished mid-record */
+    unsigned long first; /* earliest entry: the root cause; 0 = none */
+    char msg[200];       /* its reason (and data, if any) */
+    uint8_t verify;      /* some entry says verification failed */
+    uint8_t no_cert;     /* ... or that the peer sent no certificate */
+    uint8_t eof;         /* ... or that the peer vanished mid-record */
 };
 
 /* Reads and clears this thread's OpenSSL error queue, once per failure. */
@@ -462,8 +461,8 @@ static int select_alpn(SSL *ssl, const unsigned char **out,
         for (unsigned j = 0; j < inlen; j += 1u + in[j]) {
             if (j + 1u + in[j] > inlen)
                 break; /* malformed list */
-            if (in[j] == c->alpn[i] && memcmp(in + j + 1, c->alpn + i + 1,
-                                              in[j]) == 0) {
+            if (in[j] == c->alpn[i] &&
+                memcmp(in + j + 1, c->alpn + i + 1, in[j]) == 0) {
                 *out = c->alpn + i + 1;
                 *outlen = c->alpn[i];
                 return SSL_TLSEXT_ERR_OK;
@@ -540,9 +539,9 @@ static int ctx_setup(struct cio_tls_ctx *c, const struct cio_tls_opts *o)
     if (SSL_CTX_set_min_proto_version(ssl, minv) != 1)
         return ctx_fail(CIO_EINVAL, "min_version", NULL);
     /* No renegotiation (RELIABILITY I.82); the server picks the cipher. */
-    SSL_CTX_set_options(ssl, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
-                                 (o->server ? SSL_OP_CIPHER_SERVER_PREFERENCE
-                                            : 0));
+    SSL_CTX_set_options(ssl,
+                        SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
+                            (o->server ? SSL_OP_CIPHER_SERVER_PREFERENCE : 0));
     /*
      * RELEASE_BUFFERS: an idle connection holds no record buffers (about
      * 34 KiB saved each). PARTIAL_WRITE: SSL_write_ex returns after each
@@ -562,7 +561,8 @@ static int ctx_setup(struct cio_tls_ctx *c, const struct cio_tls_opts *o)
     if (o->cert_file != NULL) {
         if (SSL_CTX_use_certificate_chain_file(ssl, o->cert_file) != 1)
             return ctx_fail(CIO_ETLS, "cert_file", o->cert_file);
-        if (SSL_CTX_use_PrivateKey_file(ssl, o->key_file, SSL_FILETYPE_PEM) != 1)
+        if (SSL_CTX_use_PrivateKey_file(ssl, o->key_file, SSL_FILETYPE_PEM) !=
+            1)
             return ctx_fail(CIO_ETLS, "key_file", o->key_file);
         if (SSL_CTX_check_private_key(ssl) != 1)
             return ctx_fail(CIO_ETLS, "key_file", o->key_file);
@@ -578,14 +578,14 @@ static int ctx_setup(struct cio_tls_ctx *c, const struct cio_tls_opts *o)
             if (rc < 0)
                 return rc;
             if (o->ca_file != NULL) {
-                STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(o->ca_file);
+                STACK_OF(X509_NAME) *names =
+                    SSL_load_client_CA_file(o->ca_file);
                 if (names != NULL)
                     SSL_CTX_set_client_CA_list(ssl, names);
                 ERR_clear_error();
             }
-            SSL_CTX_set_verify(ssl,
-                               SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
-                               NULL);
+            SSL_CTX_set_verify(
+                ssl, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
         }
         if (c->alpn != NULL)
             SSL_CTX_set_alpn_select_cb(ssl, select_alpn, c);
@@ -810,7 +810,8 @@ static int client_names(struct tls *t, const char *servername)
     if (!ok) {
         struct ossl_err oe;
         drain_errors(&oe);
-        set_err("server name %s: %s", servername, oe.first ? oe.msg : "rejected");
+        set_err("server name %s: %s", servername,
+                oe.first ? oe.msg : "rejected");
         return CIO_EINVAL;
     }
     return 0;
@@ -942,7 +943,7 @@ static int write_source(const struct iovec *iov, int iovcnt, char **wbuf,
         return CIO_ENOMEM;
     for (; i < iovcnt && off < TLS_RECORD; i++) {
         size_t k = iov[i].iov_len < TLS_RECORD - off ? iov[i].iov_len
-                                                      : TLS_RECORD - off;
+                                                     : TLS_RECORD - off;
         memcpy(*wbuf + off, iov[i].iov_base, k);
         off += k;
     }
@@ -1054,8 +1055,8 @@ static void tls_inner_readable(cio_stream *inner, int status, void *ud)
         cb(&t->base, status, t->user_ud);
 }
 
-static int tls_on_readable(cio_stream *s, cio_time deadline,
-                           cio_readable_cb cb, void *ud)
+static int tls_on_readable(cio_stream *s, cio_time deadline, cio_readable_cb cb,
+                           void *ud)
 {
     struct tls *t = (struct tls *)s;
     int rc;

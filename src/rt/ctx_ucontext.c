@@ -54,7 +54,6 @@ void cio__ctx_make(struct cio__ctx *c, void *lo, size_t size,
     c->uc.uc_link = NULL;
     /* The cast of trampoline's type is what makecontext's prototype
      * demands; it is called with exactly the four (unsigned) ints given. */
-    makecontext(&c->uc, (void (*)(void))trampoline, 4,
-                (unsigned int)(f >> 32), (unsigned int)f,
-                (unsigned int)(a >> 32), (unsigned int)a);
+    makecontext(&c->uc, (void (*)(void))trampoline, 4, (unsigned int)(f >> 32),
+                (unsigned int)f, (unsigned int)(a >> 32), (unsigned int)a);
 }

@@ -17,12 +17,12 @@ void cio__ctx_make(struct cio__ctx *c, void *lo, size_t size,
 
     cio__san_stack_reset(lo, size);
 
-    *--sp = (void *)cio__ctx_trampoline;    /* ret target */
-    *--sp = 0;                              /* rbp */
-    *--sp = 0;                              /* rbx */
-    *--sp = (void *)entry;                  /* r12 */
-    *--sp = arg;                            /* r13 */
-    *--sp = 0;                              /* r14 */
-    *--sp = 0;                              /* r15 */
+    *--sp = (void *)cio__ctx_trampoline; /* ret target */
+    *--sp = 0;                           /* rbp */
+    *--sp = 0;                           /* rbx */
+    *--sp = (void *)entry;               /* r12 */
+    *--sp = arg;                         /* r13 */
+    *--sp = 0;                           /* r14 */
+    *--sp = 0;                           /* r15 */
     c->sp = sp;
 }

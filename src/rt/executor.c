@@ -65,25 +65,26 @@
 enum job_state { J_QUEUED, J_RUNNING, J_DONE, J_DROPPED, J_ORPHAN };
 
 struct job {
-    struct cio__post post;      /* queued on loop once DONE */
-    struct cio__list node;      /* pool.queue (QUEUED), pool.running (RUNNING, ORPHAN) */
-    struct cio__wait w;         /* the parked caller; w.data -> its `dropped` flag */
+    struct cio__post post; /* queued on loop once DONE */
+    struct cio__list
+        node; /* pool.queue (QUEUED), pool.running (RUNNING, ORPHAN) */
+    struct cio__wait w; /* the parked caller; w.data -> its `dropped` flag */
     struct cio_job spec;
-    void *result;               /* valid once DONE */
-    struct cio_loop *loop;      /* owner; NULL once ORPHAN */
-    int state;                  /* enum job_state */
-    uint8_t gone;               /* loop thread: the caller left after DONE */
+    void *result;          /* valid once DONE */
+    struct cio_loop *loop; /* owner; NULL once ORPHAN */
+    int state;             /* enum job_state */
+    uint8_t gone;          /* loop thread: the caller left after DONE */
 };
 
 static struct {
     pthread_mutex_t mu;
-    pthread_cond_t cv;          /* a job was queued, or max was lowered */
+    pthread_cond_t cv; /* a job was queued, or max was lowered */
     pthread_condattr_t cvattr;
     struct cio__list queue;
     struct cio__list running;
     size_t nqueued;
-    unsigned nthreads;          /* alive, idle or not */
-    unsigned nidle;             /* waiting on cv */
+    unsigned nthreads; /* alive, idle or not */
+    unsigned nidle;    /* waiting on cv */
     unsigned max;
     unsigned max_default;
 } pool = {.mu = PTHREAD_MUTEX_INITIALIZER};
@@ -408,7 +409,8 @@ void cio__executor_loop_fini(struct cio_loop *l)
             cio__list_push_back(&dropped, &j->node);
             l->njobs--;
         }
-        cio__list_each(it, &pool.running) {
+        cio__list_each(it, &pool.running)
+        {
             struct job *j = CIO_CONTAINER_OF(it, struct job, node);
             if (j->loop == l && j->state == J_RUNNING) {
                 j->state = J_ORPHAN;

@@ -48,14 +48,15 @@ void cio__report_origin(const char *what, const char *name,
     Dl_info di;
     if (created_by != NULL && dladdr(created_by, &di) != 0 &&
         di.dli_fname != NULL) {
-        fprintf(stderr, "%s%s%s%s: created at %s+0x%zx (%s+0x%zx)\n", what,
-                name ? " '" : "", name ? name : "", name ? "'" : "",
-                di.dli_sname ? di.dli_sname : "?",
-                di.dli_saddr ? (size_t)((const char *)created_by -
-                                        (const char *)di.dli_saddr)
-                             : 0,
-                di.dli_fname,
-                (size_t)((const char *)created_by - (const char *)di.dli_fbase));
+        fprintf(
+            stderr, "%s%s%s%s: created at %s+0x%zx (%s+0x%zx)\n", what,
+            name ? " '" : "", name ? name : "", name ? "'" : "",
+            di.dli_sname ? di.dli_sname : "?",
+            di.dli_saddr ? (size_t)((const char *)created_by -
+                                    (const char *)di.dli_saddr)
+                         : 0,
+            di.dli_fname,
+            (size_t)((const char *)created_by - (const char *)di.dli_fbase));
     } else {
         fprintf(stderr, "%s%s%s%s: created at %p\n", what, name ? " '" : "",
                 name ? name : "", name ? "'" : "", created_by);
@@ -524,7 +525,8 @@ static void loop_fini(struct cio_loop *l)
         }
     }
     if (l->nfds > 0 && l->debug) {
-        cio__list_each(it, &l->fds) {
+        cio__list_each(it, &l->fds)
+        {
             struct cio__fd *f = CIO_CONTAINER_OF(it, struct cio__fd, dnode);
             char what[64];
             snprintf(what, sizeof(what), "corio: fd %d still open at loop end",

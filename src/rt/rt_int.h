@@ -60,8 +60,8 @@ struct cio__wait {
     struct cio__list node;
     struct cio__task *task;
     void (*unlink)(struct cio__wait *w);
-    void *data;          /* primitive-specific */
-    size_t aux;          /* primitive-specific */
+    void *data; /* primitive-specific */
+    size_t aux; /* primitive-specific */
 };
 
 #define CIO__PARK_UNCANCELABLE 1u
@@ -118,34 +118,34 @@ struct cio__cleanup {
  */
 struct cio__task {
     struct cio__ctx ctx;
-    struct cio__list rq;        /* loop->ready, or loop->pool when dead */
-    struct cio__list gnode;     /* group->tasks while alive */
-    struct cio__list lnode;     /* loop->tasks while alive */
+    struct cio__list rq;    /* loop->ready, or loop->pool when dead */
+    struct cio__list gnode; /* group->tasks while alive */
+    struct cio__list lnode; /* loop->tasks while alive */
     struct cio_loop *loop;
     struct cio_group *group;
-    struct cio__list owned;     /* groups this task created and has not freed */
+    struct cio__list owned; /* groups this task created and has not freed */
     void (*vfn)(void *);
     int (*ifn)(void *);
     void *arg;
-    struct cio_task *handle;    /* result handle, or NULL */
-    struct cio__wait *wait;     /* while PARKED; NULL = sleep/yield */
-    struct cio__timer timer;    /* deadline of the current park */
+    struct cio_task *handle; /* result handle, or NULL */
+    struct cio__wait *wait;  /* while PARKED; NULL = sleep/yield */
+    struct cio__timer timer; /* deadline of the current park */
     struct cio__cleanup *cleanups;
     int wake_rc;
-    uint8_t state;              /* enum cio__task_state */
-    uint8_t canceled;           /* sticky */
-    uint8_t uncancelable;       /* current park ignores cancellation */
+    uint8_t state;        /* enum cio__task_state */
+    uint8_t canceled;     /* sticky */
+    uint8_t uncancelable; /* current park ignores cancellation */
     /* stack: [map, map + guard) is PROT_NONE; [lo, this) is usable */
     char *map;
     size_t maplen;
     char *lo;
-    size_t stack_size;          /* requested usable size (pool key) */
-    unsigned vg_id;             /* valgrind stack id */
-    void *asan_fake;            /* ASan fake-stack handle while switched out */
+    size_t stack_size; /* requested usable size (pool key) */
+    unsigned vg_id;    /* valgrind stack id */
+    void *asan_fake;   /* ASan fake-stack handle while switched out */
     void *tsan_fiber;
     const char *name;
-    const void *created_by;     /* return address of the spawning call */
-    void (*on_park)(void *ud);  /* see cio__task_on_park */
+    const void *created_by;    /* return address of the spawning call */
+    void (*on_park)(void *ud); /* see cio__task_on_park */
     void *on_park_ud;
 };
 
@@ -188,20 +188,20 @@ extern size_t cio__page_size;
 struct cio__fd {
     int fd;
     uint8_t rready, wready;
-    uint8_t rdhup;                  /* the peer's FIN (or an error) was seen */
+    uint8_t rdhup; /* the peer's FIN (or an error) was seen */
     uint8_t closing;
     struct cio_loop *loop;
-    struct cio__list rwait, wwait;  /* struct cio__wait nodes */
+    struct cio__list rwait, wwait; /* struct cio__wait nodes */
     /* internal fds (eventfd) handle events themselves */
     void (*on_event)(struct cio__fd *f, unsigned ev);
     /* one-shot readable callback (cio_stream_on_readable) */
     void (*cb)(struct cio__fd *f, int status, void *ud);
     void *cb_ud;
-    struct cio__timer cb_timer;     /* lazy: may be due before cb_deadline */
-    cio_time cb_deadline;           /* the armed callback's, or -1 */
-    struct cio__list pending;       /* loop->pending while the cb is due */
+    struct cio__timer cb_timer; /* lazy: may be due before cb_deadline */
+    cio_time cb_deadline;       /* the armed callback's, or -1 */
+    struct cio__list pending;   /* loop->pending while the cb is due */
     int cb_status;
-    struct cio__list dnode;         /* loop->fds (leak report) */
+    struct cio__list dnode; /* loop->fds (leak report) */
     const void *created_by;
 };
 
@@ -262,38 +262,38 @@ void cio__loop_wakeup(struct cio_loop *l);
 
 struct cio_loop {
     struct cio__poll poll;
-    cio_time now;                   /* read once per turn */
-    struct cio__task *cur;          /* running task or NULL */
-    struct cio__ctx sched_ctx;      /* the thread's own stack */
-    struct cio__list ready;         /* woken tasks: run first */
+    cio_time now;              /* read once per turn */
+    struct cio__task *cur;     /* running task or NULL */
+    struct cio__ctx sched_ctx; /* the thread's own stack */
+    struct cio__list ready;    /* woken tasks: run first */
     size_t nready;
-    struct cio__list later;         /* new and yielding tasks */
+    struct cio__list later; /* new and yielding tasks */
     size_t nlater;
-    unsigned streak;                /* picks from ready since one from later */
-    unsigned budget;                /* tasks left in this turn's batch */
-    uint8_t cur_from_sched;         /* cur was resumed by the loop itself */
-    uint8_t finishing;              /* main is done: no new tasks */
-    struct cio__task *dead;         /* finished, stack to recycle */
+    unsigned streak;        /* picks from ready since one from later */
+    unsigned budget;        /* tasks left in this turn's batch */
+    uint8_t cur_from_sched; /* cur was resumed by the loop itself */
+    uint8_t finishing;      /* main is done: no new tasks */
+    struct cio__task *dead; /* finished, stack to recycle */
 
     struct cio__timer **heap;
     size_t nheap, heapcap;
 
-    struct cio__list pool;          /* dead tasks with default-size stacks */
+    struct cio__list pool; /* dead tasks with default-size stacks */
     size_t npool;
     size_t pool_max;
 
-    struct cio__list tasks;         /* every live task */
+    struct cio__list tasks; /* every live task */
     size_t ntasks;
-    struct cio__list fds;           /* every open cio__fd */
+    struct cio__list fds; /* every open cio__fd */
     size_t nfds;
-    struct cio__list pending;       /* fd callbacks due this turn */
+    struct cio__list pending; /* fd callbacks due this turn */
 
-    struct cio__fd wake;            /* eventfd: posts, executor, signals */
+    struct cio__fd wake; /* eventfd: posts, executor, signals */
     pthread_mutex_t post_mu;
     struct cio__post *post_head, **post_tail;
     uint8_t post_closed;
-    uint8_t posts_due;              /* the eventfd fired: run posts this turn */
-    atomic_int wake_armed;          /* an eventfd write is outstanding */
+    uint8_t posts_due;     /* the eventfd fired: run posts this turn */
+    atomic_int wake_armed; /* an eventfd write is outstanding */
 
     struct cio__task *main_task;
     struct cio_group *root;
@@ -302,7 +302,7 @@ struct cio_loop {
     /* executor: jobs in flight that still point at this loop */
     size_t njobs;
     /* signals */
-    int sig_slot;                   /* index in the process table, or -1 */
+    int sig_slot; /* index in the process table, or -1 */
     struct cio__list sig_waiters;
 
     /* sanitizer bookkeeping for the thread's own stack */
@@ -310,7 +310,7 @@ struct cio_loop {
     size_t sched_stack_size;
     void *sched_fake;
     void *sched_tsan_fiber;
-    uint8_t debug;                  /* report leaks (CIO_DEBUG build or env) */
+    uint8_t debug; /* report leaks (CIO_DEBUG build or env) */
 };
 
 extern __thread struct cio_loop *cio__loop_tls;

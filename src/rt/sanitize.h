@@ -37,8 +37,7 @@
 void __sanitizer_start_switch_fiber(void **fake_stack_save, const void *bottom,
                                     size_t size);
 void __sanitizer_finish_switch_fiber(void *fake_stack_save,
-                                     const void **bottom_old,
-                                     size_t *size_old);
+                                     const void **bottom_old, size_t *size_old);
 #endif
 
 #if CIO_ASAN

@@ -31,7 +31,7 @@
 
 #define NSLOTS 128
 
-static const int supported[] = {SIGHUP,  SIGINT,   SIGQUIT, SIGUSR1,
+static const int supported[] = {SIGHUP,  SIGINT,  SIGQUIT,  SIGUSR1,
                                 SIGUSR2, SIGCHLD, SIGWINCH, SIGTERM};
 
 /* Each supported signal is one bit of a 32-bit word. */
@@ -41,22 +41,23 @@ _Static_assert(SIGHUP < 32 && SIGINT < 32 && SIGQUIT < 32 && SIGUSR1 < 32 &&
                "supported signals must fit a 32-bit mask");
 
 struct slot {
-    _Atomic(struct cio_loop *) loop;  /* owner, or NULL */
-    atomic_uint pending;              /* 1u << signo per undelivered signal */
-    atomic_uint inuse;                /* handlers looking at this slot now */
+    _Atomic(struct cio_loop *) loop; /* owner, or NULL */
+    atomic_uint pending;             /* 1u << signo per undelivered signal */
+    atomic_uint inuse;               /* handlers looking at this slot now */
 };
 
 static struct slot slots[NSLOTS];
-static atomic_uint nslots_hi;         /* slots at and above this are unused */
+static atomic_uint nslots_hi; /* slots at and above this are unused */
 
 static pthread_mutex_t sig_mu = PTHREAD_MUTEX_INITIALIZER;
-static uint8_t slot_used[NSLOTS];     /* sig_mu */
-static unsigned nwait[32];            /* sig_mu: waiting tasks, all loops */
-static struct sigaction saved[32];    /* sig_mu: disposition before ours */
+static uint8_t slot_used[NSLOTS];  /* sig_mu */
+static unsigned nwait[32];         /* sig_mu: waiting tasks, all loops */
+static struct sigaction saved[32]; /* sig_mu: disposition before ours */
 
 static void on_signal(int signo)
 {
-    int saved_errno = errno; /* write() may change it under the interrupted code */
+    int saved_errno =
+        errno; /* write() may change it under the interrupted code */
     unsigned bit = 1u << signo;
     unsigned hi = atomic_load(&nslots_hi);
 

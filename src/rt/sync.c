@@ -50,8 +50,8 @@ static struct cio__wait *take_waiter(struct cio__list *q)
 /* ------------------------------------------------------------- mutex */
 
 struct cio_mutex {
-    struct cio__list waiters;   /* non-empty => locked */
-    struct cio__task *owner;    /* while locked; NULL = locked outside a task */
+    struct cio__list waiters; /* non-empty => locked */
+    struct cio__task *owner;  /* while locked; NULL = locked outside a task */
     uint8_t locked;
 };
 
@@ -188,7 +188,7 @@ void cio_cond_free(cio_cond *c)
 /* ------------------------------------------------------------- event */
 
 struct cio_event {
-    struct cio__list waiters;   /* non-empty => !set */
+    struct cio__list waiters; /* non-empty => !set */
     uint8_t set;
 };
 
@@ -244,7 +244,7 @@ void cio_event_free(cio_event *e)
 /* ------------------------------------------------------------- semaphore */
 
 struct cio_sem {
-    struct cio__list waiters;   /* non-empty => value == 0 */
+    struct cio__list waiters; /* non-empty => value == 0 */
     unsigned value;
 };
 
@@ -310,9 +310,9 @@ void cio_sem_free(cio_sem *s)
 /* ------------------------------------------------------------- barrier */
 
 struct cio_barrier {
-    struct cio__list waiters;   /* arrivals of this cycle, in order */
-    unsigned count;             /* == number of waiters; < parties */
-    unsigned parties;           /* >= 1 */
+    struct cio__list waiters; /* arrivals of this cycle, in order */
+    unsigned count;           /* == number of waiters; < parties */
+    unsigned parties;         /* >= 1 */
 };
 
 int cio_barrier_new(cio_barrier **out, unsigned parties)
@@ -402,8 +402,7 @@ int cio_chan_new(cio_chan **out, size_t elem_size, size_t capacity)
 {
     cio_chan *c;
 
-    if (elem_size == 0 ||
-        capacity > (SIZE_MAX - sizeof(*c)) / elem_size)
+    if (elem_size == 0 || capacity > (SIZE_MAX - sizeof(*c)) / elem_size)
         return CIO_EINVAL;
     c = cio__calloc(1, sizeof(*c) + capacity * elem_size);
     if (c == NULL)

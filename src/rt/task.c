@@ -12,8 +12,8 @@
 #include "rt/sanitize.h"
 
 struct cio_task {
-    struct cio__list gnode;     /* group->handles */
-    struct cio__task *live;     /* NULL once finished */
+    struct cio__list gnode; /* group->handles */
+    struct cio__task *live; /* NULL once finished */
     struct cio__list joiners;
     int result;
     uint8_t done;
@@ -21,12 +21,12 @@ struct cio_task {
 
 struct cio_group {
     struct cio_loop *loop;
-    struct cio__list tasks;     /* live tasks (cio__task.gnode) */
+    struct cio__list tasks; /* live tasks (cio__task.gnode) */
     size_t ntasks;
-    struct cio__list handles;   /* struct cio_task */
-    struct cio__list waiters;   /* group_wait / group_free */
-    struct cio__task *owner;    /* NULL: created outside a task */
-    struct cio__list onode;     /* owner->owned */
+    struct cio__list handles; /* struct cio_task */
+    struct cio__list waiters; /* group_wait / group_free */
+    struct cio__task *owner;  /* NULL: created outside a task */
+    struct cio__list onode;   /* owner->owned */
     int first_error;
     uint8_t canceled;
     uint8_t freeing;
@@ -61,22 +61,21 @@ static void ctx_switch(struct cio_loop *l, struct cio__task *from,
     void **fake = from == NULL                 ? &l->sched_fake
                   : from->state == CIO__T_DONE ? NULL
                                                : &from->asan_fake;
-    __sanitizer_start_switch_fiber(fake,
-                                   to != NULL ? (const void *)to->lo
-                                              : l->sched_stack_bottom,
-                                   to != NULL ? usable(to) : l->sched_stack_size);
+    __sanitizer_start_switch_fiber(
+        fake, to != NULL ? (const void *)to->lo : l->sched_stack_bottom,
+        to != NULL ? usable(to) : l->sched_stack_size);
 #endif
 #if CIO_TSAN
-    __tsan_switch_to_fiber(to != NULL ? to->tsan_fiber : l->sched_tsan_fiber, 0);
+    __tsan_switch_to_fiber(to != NULL ? to->tsan_fiber : l->sched_tsan_fiber,
+                           0);
 #endif
     cio__ctx_switch(fc, tc);
 #if CIO_ASAN
     {
         const void *bottom;
         size_t size;
-        __sanitizer_finish_switch_fiber(from != NULL ? from->asan_fake
-                                                     : l->sched_fake,
-                                        &bottom, &size);
+        __sanitizer_finish_switch_fiber(
+            from != NULL ? from->asan_fake : l->sched_fake, &bottom, &size);
     }
 #endif
 }
@@ -470,8 +469,9 @@ int cio__spawn_main(struct cio_loop *l, int (*fn)(void *), void *arg,
                     cio_task **out)
 {
     (void)l;
-    return spawn(l->root, NULL, fn, arg, &(struct cio_task_opts){.name = "main"},
-                 out, (const void *)fn);
+    return spawn(l->root, NULL, fn, arg,
+                 &(struct cio_task_opts){.name = "main"}, out,
+                 (const void *)fn);
 }
 
 int cio_task_join(cio_task *h, cio_time deadline, int *result)
@@ -674,7 +674,8 @@ void *cio_scoped_alloc(size_t size)
 /* Cancels every live task; used when main returned with tasks left over. */
 void cio__cancel_all(struct cio_loop *l)
 {
-    cio__list_each(it, &l->tasks) {
+    cio__list_each(it, &l->tasks)
+    {
         struct cio__task *t = CIO_CONTAINER_OF(it, struct cio__task, lnode);
         if (l->debug)
             cio__report_origin("corio: task still alive after main returned",

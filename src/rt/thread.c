@@ -25,9 +25,10 @@
 
 struct join_req {
     struct cio__post post;
-    struct cio__wait *w;        /* joiner's wait; NULL once it left (its loop thread) */
-    struct cio_loop *loop;      /* joiner's loop */
-    struct cio_thread *t;       /* only read by join_unlink, while t is valid */
+    struct cio__wait
+        *w; /* joiner's wait; NULL once it left (its loop thread) */
+    struct cio_loop *loop; /* joiner's loop */
+    struct cio_thread *t;  /* only read by join_unlink, while t is valid */
 };
 
 struct cio_thread {
@@ -35,13 +36,13 @@ struct cio_thread {
     int (*main)(void *arg);
     void *arg;
     pthread_mutex_t mu;
-    pthread_cond_t cv;          /* started or done changed */
-    struct cio_loop *loop;      /* the thread's loop while main runs, else NULL */
-    struct join_req *jreq;      /* a parked task joiner, or NULL */
+    pthread_cond_t cv;     /* started or done changed */
+    struct cio_loop *loop; /* the thread's loop while main runs, else NULL */
+    struct join_req *jreq; /* a parked task joiner, or NULL */
     int result;
-    uint8_t started;            /* loop is known (NULL if cio_run failed) */
+    uint8_t started; /* loop is known (NULL if cio_run failed) */
     uint8_t done;
-    uint8_t joining;            /* a cio_thread_join is in progress */
+    uint8_t joining; /* a cio_thread_join is in progress */
 };
 
 static int thread_main(void *arg)

@@ -66,7 +66,8 @@ void cio_app_free(cio_app *app)
 static const char *name_taken(const cio_app *app, const char *name)
 {
     for (size_t i = 0; i < app->nroutes; i++)
-        if (app->routes[i].name != NULL && strcmp(app->routes[i].name, name) == 0)
+        if (app->routes[i].name != NULL &&
+            strcmp(app->routes[i].name, name) == 0)
             return name;
     for (size_t i = 0; i < app->nmounts; i++)
         if (name_taken(app->mounts[i].sub, name) != NULL)
@@ -93,8 +94,8 @@ int cio_app_route(cio_app *app, const char *method, const char *pattern,
     if (!valid_method(method))
         return cio__err(CIO_EINVAL, "method \"%.40s\" is not a token", method);
     if (pattern[0] != '/')
-        return cio__err(CIO_EINVAL, "route pattern \"%.60s\" must start with '/'",
-                        pattern);
+        return cio__err(CIO_EINVAL,
+                        "route pattern \"%.60s\" must start with '/'", pattern);
     for (size_t i = 0; i < app->nroutes; i++)
         if (strcmp(app->routes[i].method, method) == 0 &&
             strcmp(app->routes[i].pattern, pattern) == 0)
@@ -126,7 +127,8 @@ int cio_app_route(cio_app *app, const char *method, const char *pattern,
     r.method = cio__strdup(method);
     r.pattern = cio__strdup(pattern);
     r.name = name != NULL ? cio__strdup(name) : NULL;
-    if (r.method == NULL || r.pattern == NULL || (name != NULL && r.name == NULL)) {
+    if (r.method == NULL || r.pattern == NULL ||
+        (name != NULL && r.name == NULL)) {
         cio__free(r.method);
         cio__free(r.pattern);
         cio__free(r.name);
@@ -168,8 +170,8 @@ int cio_app_add_routes(cio_app *app, const struct cio_route *t)
     if (t == NULL)
         return CIO_EINVAL;
     for (; t->method != NULL; t++) {
-        int rc = cio_app_route(app, t->method, t->pattern, t->fn, t->ud,
-                               t->name);
+        int rc =
+            cio_app_route(app, t->method, t->pattern, t->fn, t->ud, t->name);
         if (rc < 0)
             return rc;
     }
@@ -201,7 +203,8 @@ int cio_app_mount(cio_app *app, const char *prefix, cio_app *sub)
         strchr(prefix, '{') != NULL)
         return cio__err(CIO_EINVAL,
                         "mount prefix \"%.60s\" must be \"/name\" without a "
-                        "trailing '/' or parameters", prefix);
+                        "trailing '/' or parameters",
+                        prefix);
     for (size_t i = 0; i < app->nmounts; i++)
         if (strcmp(app->mounts[i].prefix, prefix) == 0)
             return cio__err(CIO_EINVAL, "prefix \"%.60s\" already mounted",
@@ -316,12 +319,12 @@ void *cio_app_state(const cio_app *app, const char *key)
 
 /* ------------------------------------------------------------ url_for */
 
-static const struct cio__app_route *find_named(const cio_app *app,
-                                               const char *name, char *prefix,
-                                               size_t cap)
+static const struct cio__app_route *
+find_named(const cio_app *app, const char *name, char *prefix, size_t cap)
 {
     for (size_t i = 0; i < app->nroutes; i++)
-        if (app->routes[i].name != NULL && strcmp(app->routes[i].name, name) == 0)
+        if (app->routes[i].name != NULL &&
+            strcmp(app->routes[i].name, name) == 0)
             return &app->routes[i];
     size_t plen = strlen(prefix);
     for (size_t i = 0; i < app->nmounts; i++) {
@@ -523,13 +526,15 @@ int cio__dispatch_build(cio_app *app, struct cio__dispatch *d)
         goto fail;
     /* deepest prefix first, so the first prefix that matches wins */
     for (size_t i = 1; i < d->nmounts; i++)
-        for (size_t j = i; j > 0 && d->mounts[j].plen > d->mounts[j - 1].plen; j--) {
+        for (size_t j = i; j > 0 && d->mounts[j].plen > d->mounts[j - 1].plen;
+             j--) {
             struct cio__mount_chain t = d->mounts[j];
             d->mounts[j] = d->mounts[j - 1];
             d->mounts[j - 1] = t;
         }
     d->nroot = app->nmws;
-    d->root_chain = cio__malloc((app->nmws ? app->nmws : 1) * sizeof(struct cio__mw));
+    d->root_chain =
+        cio__malloc((app->nmws ? app->nmws : 1) * sizeof(struct cio__mw));
     if (d->root_chain == NULL) {
         rc = CIO_ENOMEM;
         goto fail;

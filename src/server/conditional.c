@@ -8,13 +8,12 @@
 #include <corio/http/headers.h>
 #include <corio/http/misc.h>
 
-size_t cio__etag_make(char *buf, uint64_t size, int64_t mtime_s,
-                      long mtime_ns, uint64_t ino, bool weak,
-                      const char *suffix)
+size_t cio__etag_make(char *buf, uint64_t size, int64_t mtime_s, long mtime_ns,
+                      uint64_t ino, bool weak, const char *suffix)
 {
     /* Longest: W/"16-16.8-16-<suffix>" with a short suffix: < 80. */
-    int n = snprintf(buf, CIO__ETAG_MAX, "%s\"%" PRIx64 "-%" PRIx64 ".%lx-%" PRIx64
-                     "%s%.8s\"",
+    int n = snprintf(buf, CIO__ETAG_MAX,
+                     "%s\"%" PRIx64 "-%" PRIx64 ".%lx-%" PRIx64 "%s%.8s\"",
                      weak ? "W/" : "", size, (uint64_t)mtime_s,
                      (unsigned long)mtime_ns, ino, suffix ? "-" : "",
                      suffix ? suffix : "");
@@ -124,7 +123,8 @@ int cio__cond_eval(const struct cio__cond_req *rq,
         ir.ptr++;
         ir.len--;
     }
-    while (ir.len > 0 && (ir.ptr[ir.len - 1] == ' ' || ir.ptr[ir.len - 1] == '\t'))
+    while (ir.len > 0 &&
+           (ir.ptr[ir.len - 1] == ' ' || ir.ptr[ir.len - 1] == '\t'))
         ir.len--;
     if (ir.len > 0 && (ir.ptr[0] == '"' || ir.ptr[0] == 'W')) {
         /* An entity-tag: only a strong match holds (a weak one never). */

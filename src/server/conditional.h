@@ -34,9 +34,8 @@
  * inside the quotes after a '-', so each content coding of one file has
  * its own tag (RFC 9110 §8.8.3.3). Returns the length (without the NUL).
  */
-size_t cio__etag_make(char *buf, uint64_t size, int64_t mtime_s,
-                      long mtime_ns, uint64_t ino, bool weak,
-                      const char *suffix);
+size_t cio__etag_make(char *buf, uint64_t size, int64_t mtime_s, long mtime_ns,
+                      uint64_t ino, bool weak, const char *suffix);
 
 /* RFC 9110 §8.8.3.2 comparisons of two entity-tags (with their quotes and
  * optional W/). The strong one is false when either is weak. */
@@ -47,8 +46,8 @@ bool cio__etag_weak_eq(struct cio_str a, struct cio_str b);
 struct cio__validators {
     struct cio_str etag; /* quoted entity-tag; ptr NULL = none */
     bool has_mtime;
-    time_t mtime;        /* Last-Modified, whole seconds */
-    bool mtime_strong;   /* Last-Modified is strong (RFC 9110 §8.8.2.2: at
+    time_t mtime;      /* Last-Modified, whole seconds */
+    bool mtime_strong; /* Last-Modified is strong (RFC 9110 §8.8.2.2: at
                           * least a second older than now); If-Range by
                           * date needs it */
 };

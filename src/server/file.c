@@ -48,8 +48,8 @@ struct file_src {
 struct rep {
     int fd;
     struct stat st;
-    enum cio__coding coding;   /* of the bytes on disk, or to apply */
-    bool on_the_fly;           /* coding applied while sending */
+    enum cio__coding coding; /* of the bytes on disk, or to apply */
+    bool on_the_fly;         /* coding applied while sending */
 };
 
 static const struct {
@@ -70,13 +70,24 @@ static bool compressible(const char *ct)
     while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
         n--;
     static const char *const exact[] = {
-        "application/json", "application/javascript",
-        "application/x-javascript", "application/ecmascript",
-        "application/xml", "application/xhtml+xml", "application/wasm",
-        "application/x-ndjson", "application/graphql-response+json",
-        "image/svg+xml", "image/x-icon", "image/vnd.microsoft.icon",
-        "font/ttf", "font/otf", "application/vnd.ms-fontobject",
-        "application/x-sh", "application/x-tar", "application/postscript",
+        "application/json",
+        "application/javascript",
+        "application/x-javascript",
+        "application/ecmascript",
+        "application/xml",
+        "application/xhtml+xml",
+        "application/wasm",
+        "application/x-ndjson",
+        "application/graphql-response+json",
+        "image/svg+xml",
+        "image/x-icon",
+        "image/vnd.microsoft.icon",
+        "font/ttf",
+        "font/otf",
+        "application/vnd.ms-fontobject",
+        "application/x-sh",
+        "application/x-tar",
+        "application/postscript",
     };
     if (n >= 5 && strncasecmp(ct, "text/", 5) == 0)
         return true;
@@ -152,8 +163,8 @@ static void choose(cio_req *req, const struct file_src *src,
                    bool ranged, struct rep *rep, bool *vary)
 {
     char abuf[1024];
-    struct cio_str accept = field_list(req, "accept-encoding", abuf,
-                                       sizeof(abuf));
+    struct cio_str accept =
+        field_list(req, "accept-encoding", abuf, sizeof(abuf));
     bool fly = !o->no_compress && !ranged && compressible(ctype) &&
                rep->st.st_size >= COMPRESS_MIN;
 
@@ -231,7 +242,8 @@ static int send_compressed(cio_resp *res, const struct rep *rep)
     }
     uint64_t off = 0, size = (uint64_t)rep->st.st_size;
     while (off < size) {
-        size_t want = size - off < READ_CHUNK ? (size_t)(size - off) : READ_CHUNK;
+        size_t want =
+            size - off < READ_CHUNK ? (size_t)(size - off) : READ_CHUNK;
         ssize_t n = pread(rep->fd, buf, want, (off_t)off);
         if (n < 0 && errno == EINTR)
             continue;
@@ -296,8 +308,8 @@ static int send_multipart(cio_req *req, cio_resp *res, const struct rep *rep,
     if (rc < 0 || head)
         return rc;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        int len = part_head(ph, sizeof(ph), boundary, ctype, &r[i], size,
-                            i == 0);
+        int len =
+            part_head(ph, sizeof(ph), boundary, ctype, &r[i], size, i == 0);
         rc = cio_resp_write(res, ph, (size_t)len);
         if (rc == 0)
             rc = send_range(res, rep->fd, r[i].first,
@@ -335,18 +347,17 @@ static int serve(cio_req *req, cio_resp *res, struct rep *rep, const char *name,
 
     /* Validators of the chosen representation. */
     char etag[CIO__ETAG_MAX], lm[CIO_HTTP_DATE_LEN + 1];
-    struct cio__validators v = {.has_mtime = true, .mtime = rep->st.st_mtim.tv_sec};
+    struct cio__validators v = {.has_mtime = true,
+                                .mtime = rep->st.st_mtim.tv_sec};
     if (!o->no_etag) {
-        const char *sfx = rep->coding == CIO__CODING_IDENTITY
-                              ? NULL
-                              : rep->coding == CIO__CODING_ZSTD
-                                    ? "zst"
-                                    : rep->coding == CIO__CODING_BR ? "br" : "gz";
-        size_t len = cio__etag_make(etag, (uint64_t)rep->st.st_size,
-                                    rep->st.st_mtim.tv_sec,
-                                    rep->st.st_mtim.tv_nsec,
-                                    (uint64_t)rep->st.st_ino, rep->on_the_fly,
-                                    sfx);
+        const char *sfx = rep->coding == CIO__CODING_IDENTITY ? NULL
+                          : rep->coding == CIO__CODING_ZSTD   ? "zst"
+                          : rep->coding == CIO__CODING_BR     ? "br"
+                                                              : "gz";
+        size_t len =
+            cio__etag_make(etag, (uint64_t)rep->st.st_size,
+                           rep->st.st_mtim.tv_sec, rep->st.st_mtim.tv_nsec,
+                           (uint64_t)rep->st.st_ino, rep->on_the_fly, sfx);
         v.etag = (struct cio_str){etag, len};
     }
     bool has_lm = cio_http_date_format(rep->st.st_mtim.tv_sec, lm) > 0;
@@ -467,7 +478,7 @@ int cio_resp_file(cio_req *req, cio_resp *res, const char *path,
         case ENXIO: /* a socket */
         case ENODEV:
             return cio_resp_error(res, 403, NULL);
-        default:    /* EMFILE ...: the server's problem, a 500 */
+        default: /* EMFILE ...: the server's problem, a 500 */
             return cio__err(-errno, "open %.200s: %s", path, strerror(errno));
         }
     }
@@ -490,7 +501,7 @@ struct static_ctx {
     struct cio_file_opts file;
     char *content_type;
     char *cache_control;
-    char *index;      /* "" = none */
+    char *index; /* "" = none */
 };
 
 static void static_ctx_free(void *p)
@@ -530,12 +541,23 @@ static int put_html(struct cio__buf *b, const char *s)
     int rc = 0;
     for (; *s != '\0' && rc == 0; s++) {
         switch (*s) {
-        case '&': rc = cio__buf_append(b, "&amp;", 5); break;
-        case '<': rc = cio__buf_append(b, "&lt;", 4); break;
-        case '>': rc = cio__buf_append(b, "&gt;", 4); break;
-        case '"': rc = cio__buf_append(b, "&quot;", 6); break;
-        case '\'': rc = cio__buf_append(b, "&#39;", 5); break;
-        default: rc = cio__buf_append(b, s, 1);
+        case '&':
+            rc = cio__buf_append(b, "&amp;", 5);
+            break;
+        case '<':
+            rc = cio__buf_append(b, "&lt;", 4);
+            break;
+        case '>':
+            rc = cio__buf_append(b, "&gt;", 4);
+            break;
+        case '"':
+            rc = cio__buf_append(b, "&quot;", 6);
+            break;
+        case '\'':
+            rc = cio__buf_append(b, "&#39;", 5);
+            break;
+        default:
+            rc = cio__buf_append(b, s, 1);
         }
     }
     return rc;
@@ -598,8 +620,9 @@ static int send_listing(cio_resp *res, const struct static_ctx *c, int dfd,
     qsort(names, n, sizeof(*names), cmp_names);
 
     cio__buf_init(&b, LIST_MAX_BYTES);
-    rc = cio__buf_printf(&b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
-                             "<title>Index of ");
+    rc = cio__buf_printf(&b,
+                         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+                         "<title>Index of ");
     if (rc == 0)
         rc = put_html(&b, title);
     if (rc == 0)
@@ -611,8 +634,8 @@ static int send_listing(cio_resp *res, const struct static_ctx *c, int dfd,
     for (size_t i = 0; i < n && rc == 0; i++) {
         size_t len = strlen(names[i]);
         bool dir = names[i][len - 1] == '/';
-        ptrdiff_t need = cio_pct_encode(NULL, 0, names[i], len - dir,
-                                        CIO_PCT_COMPONENT);
+        ptrdiff_t need =
+            cio_pct_encode(NULL, 0, names[i], len - dir, CIO_PCT_COMPONENT);
         if (need < 0) {
             rc = (int)need;
             break;
@@ -744,7 +767,8 @@ int cio_app_static(cio_app *app, const char *prefix, const char *root,
 
     if (app == NULL || prefix == NULL || root == NULL ||
         (prefix[0] != '\0' && prefix[0] != '/'))
-        return cio__err(CIO_EINVAL, "static: prefix must be \"\" or start with '/'");
+        return cio__err(CIO_EINVAL,
+                        "static: prefix must be \"\" or start with '/'");
     size_t plen = strlen(prefix);
     while (plen > 0 && prefix[plen - 1] == '/')
         plen--;

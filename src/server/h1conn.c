@@ -33,7 +33,7 @@
 enum { CONN_IDLE = 0, CONN_ACTIVE = 1 };
 
 struct cio__conn {
-    struct cio__list node; /* worker->all */
+    struct cio__list node;   /* worker->all */
     struct cio__conn *qnext; /* worker's ready queue (w->qhead) */
     cio_stream *s;
     struct cio__worker *w;
@@ -41,19 +41,19 @@ struct cio__conn {
     uint32_t nreq;
     uint8_t state;
     uint8_t tls_done;
-    char *peer;      /* from the PROXY header, or NULL: the socket's */
+    char *peer; /* from the PROXY header, or NULL: the socket's */
 };
 
 struct cio__hctx {
     struct cio__list node; /* worker->pool */
     struct cio__conn *c;
-    struct cio__buf rb;    /* read buffer: [rpos, len) unconsumed */
+    struct cio__buf rb; /* read buffer: [rpos, len) unconsumed */
     size_t rpos;
-    size_t head_end;       /* during a request: first byte after its head */
-    struct cio__buf wb;    /* queued output */
-    unsigned npending;     /* responses queued in wb */
-    uint8_t broken;        /* a write failed: close */
-    cio_time deadline;     /* head deadline of the current request */
+    size_t head_end;    /* during a request: first byte after its head */
+    struct cio__buf wb; /* queued output */
+    unsigned npending;  /* responses queued in wb */
+    uint8_t broken;     /* a write failed: close */
+    cio_time deadline;  /* head deadline of the current request */
     struct cio__h1_head head;
     struct cio__h1_framing fr;
     cio_req req;
@@ -217,8 +217,8 @@ static struct cio__hctx *ctx_get(struct cio__worker *w)
         cio__free(x);
         return NULL;
     }
-    cio__buf_init(&x->rb, (size_t)srv->h1lim.max_line + srv->h1lim.max_head +
-                              8192);
+    cio__buf_init(&x->rb,
+                  (size_t)srv->h1lim.max_line + srv->h1lim.max_head + 8192);
     cio__buf_init(&x->wb, 1u << 20);
     cio__buf_init(&x->res.body, (size_t)64 << 20);
     cio__h1_head_init(&x->head, x->fields, srv->lim.max_fields, &srv->h1lim);
@@ -323,8 +323,8 @@ static int pw_wait(struct cio__hctx *x, cio_time *dl)
     }
 }
 
-static ptrdiff_t pw_window(struct cio__hctx *x, const struct iovec *iov, int cnt,
-                           size_t total)
+static ptrdiff_t pw_window(struct cio__hctx *x, const struct iovec *iov,
+                           int cnt, size_t total)
 {
     cio_stream *s = x->c->s;
     uint32_t ms = x->req.srv->to.write_ms;
@@ -368,7 +368,8 @@ static ptrdiff_t pw_window(struct cio__hctx *x, const struct iovec *iov, int cnt
 }
 
 /* Like cio_stream_writev, with the progress deadline. */
-static ptrdiff_t pw_writev(struct cio__hctx *x, const struct iovec *iov, int cnt)
+static ptrdiff_t pw_writev(struct cio__hctx *x, const struct iovec *iov,
+                           int cnt)
 {
     size_t total = 0;
     if (cio_canceled())
@@ -468,7 +469,8 @@ static int flush_wb(struct cio__hctx *x)
     /* the queued responses in one buffer: straight to the progress writer
      * (pw_writev's windowing is for callers' iovec arrays) */
     struct iovec v = {x->wb.base, x->wb.len};
-    ptrdiff_t n = cio_canceled() ? CIO_ECANCELED : pw_window(x, &v, 1, x->wb.len);
+    ptrdiff_t n =
+        cio_canceled() ? CIO_ECANCELED : pw_window(x, &v, 1, x->wb.len);
     x->wb.len = 0;
     x->npending = 0;
     if (n < 0) {
@@ -549,7 +551,7 @@ static int put_head(struct cio__hctx *x, int64_t cl, int chunked)
         .has_length = cl >= 0,
         .length = cl >= 0 ? (uint64_t)cl : 0,
         .chunked = chunked != 0,
-        .connection = res->close              ? "close"
+        .connection = res->close             ? "close"
                       : x->req.version == 10 ? "keep-alive"
                                              : NULL,
         .server = {srv->server_name, srv->server_name_len},
@@ -563,8 +565,8 @@ static int put_head(struct cio__hctx *x, int64_t cl, int chunked)
         int rc = cio__buf_reserve(&x->wb, need);
         if (rc < 0)
             return rc;
-        n = cio__h1_write_response(cio__buf_tail(&x->wb),
-                                   cio__buf_room(&x->wb), &r, &need);
+        n = cio__h1_write_response(cio__buf_tail(&x->wb), cio__buf_room(&x->wb),
+                                   &r, &need);
     }
     if (n < 0)
         return (int)n;
@@ -644,8 +646,8 @@ static int h1_prepare(cio_resp *res)
         char *end;
         unsigned long long v = strtoull(cl, &end, 10);
         if (*cl < '0' || *cl > '9' || *end != '\0')
-            return cio__err(CIO_EINVAL, "Content-Length \"%.30s\" is not a number",
-                            cl);
+            return cio__err(CIO_EINVAL,
+                            "Content-Length \"%.30s\" is not a number", cl);
         res->sized = 1;
         res->length = v;
         rc = put_head(x, -1, 0); /* the map carries it */
@@ -804,8 +806,8 @@ static ptrdiff_t h1_read(cio_req *req, void *buf, size_t cap)
         } else {
             n = cio_stream_read(x->c->s, buf, want, body_deadline(req));
             if (n == 0)
-                return body_fail(req, cio__err(CIO_EPROTO,
-                                               "client closed mid-body"));
+                return body_fail(
+                    req, cio__err(CIO_EPROTO, "client closed mid-body"));
             if (n < 0)
                 return body_fail(req, (int)n);
         }
@@ -826,8 +828,8 @@ static ptrdiff_t h1_read(cio_req *req, void *buf, size_t cap)
             n = cio_stream_read(x->c->s, cio__buf_tail(&x->rb),
                                 cio__buf_room(&x->rb), body_deadline(req));
             if (n == 0)
-                return body_fail(req, cio__err(CIO_EPROTO,
-                                               "client closed mid-body"));
+                return body_fail(
+                    req, cio__err(CIO_EPROTO, "client closed mid-body"));
             if (n < 0)
                 return body_fail(req, (int)n);
             cio__buf_commit(&x->rb, (size_t)n);
@@ -922,12 +924,13 @@ static ptrdiff_t read_head(struct cio__hctx *x)
     cio__h1_head_reset(&x->head);
     for (;;) {
         if (x->rpos < x->rb.len) {
-            n = cio__h1_parse_request(x->rb.base + x->rpos,
-                                      x->rb.len - x->rpos, &x->head);
+            n = cio__h1_parse_request(x->rb.base + x->rpos, x->rb.len - x->rpos,
+                                      &x->head);
             if (n > 0)
                 return n;
             if (n != CIO_EMORE) {
-                error_and_close(x, x->head.err_status ? x->head.err_status : 400,
+                error_and_close(x,
+                                x->head.err_status ? x->head.err_status : 400,
                                 x->head.err_msg);
                 return -1;
             }
@@ -1182,8 +1185,8 @@ static int handle(struct cio__hctx *x, size_t hlen)
     }
 
     /* route */
-    rc = cio__router_match(srv->d.router, h->method, (struct cio_str){req->path, plen},
-                           &req->m);
+    rc = cio__router_match(srv->d.router, h->method,
+                           (struct cio_str){req->path, plen}, &req->m);
     if (rc == CIO__ROUTE_FOUND) {
         const struct cio__target *tg = req->m.target;
         req->tgt = tg;
@@ -1199,7 +1202,8 @@ static int handle(struct cio__hctx *x, size_t hlen)
         /* under a sub-app's prefix, its middleware answers */
         for (size_t i = 0; i < srv->d.nmounts; i++) {
             const struct cio__mount_chain *mc = &srv->d.mounts[i];
-            if (plen >= mc->plen && memcmp(req->path, mc->prefix, mc->plen) == 0 &&
+            if (plen >= mc->plen &&
+                memcmp(req->path, mc->prefix, mc->plen) == 0 &&
                 (req->path[mc->plen] == '/' || req->path[mc->plen] == '\0')) {
                 req->app = mc->app;
                 req->chain = mc->chain;
@@ -1208,7 +1212,7 @@ static int handle(struct cio__hctx *x, size_t hlen)
             }
         }
         req->fn_ud = NULL;
-        req->fn = rc == CIO__ROUTE_NOT_FOUND ? h_not_found
+        req->fn = rc == CIO__ROUTE_NOT_FOUND          ? h_not_found
                   : x->fr.method == CIO__H1_M_OPTIONS ? h_options
                                                       : h_no_method;
         /* "OPTIONS *" asks about the server itself (RFC 9110 §9.3.7) */
@@ -1317,9 +1321,10 @@ static int read_proxy_exact(struct cio__conn *c, cio_time dl)
             return (int)n;
         if (buf[0] == '\r') {
             /* v2: 16 fixed bytes, then the length they declare */
-            size_t total = len < 16 ? 16
-                                    : 16 + (((size_t)(unsigned char)buf[14] << 8) |
-                                            (unsigned char)buf[15]);
+            size_t total = len < 16
+                               ? 16
+                               : 16 + (((size_t)(unsigned char)buf[14] << 8) |
+                                       (unsigned char)buf[15]);
             if (total > sizeof(buf) || total <= len)
                 return CIO_EPROTO;
             want = total;
@@ -1367,11 +1372,13 @@ static void conn_serve(struct cio__conn *c)
 
     if (c->lc->tls != NULL && !c->tls_done) {
         cio_stream *t;
-        if (c->lc->proxy && read_proxy_exact(c, cio_after(srv->to.head_ms)) < 0) {
+        if (c->lc->proxy &&
+            read_proxy_exact(c, cio_after(srv->to.head_ms)) < 0) {
             conn_close(c);
             return;
         }
-        if (cio_tls_server(&t, c->s, c->lc->tls, cio_after(srv->to.head_ms)) < 0) {
+        if (cio_tls_server(&t, c->s, c->lc->tls, cio_after(srv->to.head_ms)) <
+            0) {
             conn_close(c);
             return;
         }

@@ -14,12 +14,12 @@
 
 /* Upper bounds of the latency buckets in microseconds (+Inf is count). */
 static const uint64_t bucket_us[] = {
-    500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
-    1000000, 2500000, 5000000, 10000000,
+    500,    1000,   2500,   5000,    10000,   25000,   50000,
+    100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000,
 };
 static const char *const bucket_le[] = {
-    "0.0005", "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1",
-    "0.25", "0.5", "1", "2.5", "5", "10",
+    "0.0005", "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05",
+    "0.1",    "0.25",  "0.5",    "1",     "2.5",  "5",     "10",
 };
 #define NBUCKETS (sizeof(bucket_us) / sizeof(bucket_us[0]))
 
@@ -43,20 +43,20 @@ static inline uint64_t peek(counter *c)
 }
 
 struct series {
-    _Atomic int used;      /* 1 once the key below is written (release) */
-    char *route;           /* key (a copy); NULL = no route matched */
-    uint64_t hash;         /* of route, status and method */
-    uint16_t status;       /* key */
-    uint8_t method;        /* key: index in methods[] */
+    _Atomic int used; /* 1 once the key below is written (release) */
+    char *route;      /* key (a copy); NULL = no route matched */
+    uint64_t hash;    /* of route, status and method */
+    uint16_t status;  /* key */
+    uint8_t method;   /* key: index in methods[] */
     counter count;
     counter sum_ns;
     counter bucket[NBUCKETS]; /* per bucket, not cumulative */
 };
 
 struct shard {
-    struct shard *next;    /* immutable once pushed */
+    struct shard *next; /* immutable once pushed */
     pthread_t owner;
-    unsigned id;           /* worker label: order of first use */
+    unsigned id; /* worker label: order of first use */
     counter dropped;
     struct series tab[CIO__METRICS_SERIES];
 };
@@ -64,7 +64,7 @@ struct shard {
 struct cio__metrics {
     _Atomic(struct shard *) shards;
     _Atomic unsigned nshards;
-    uint64_t gen;          /* tells a recycled address from the cached one */
+    uint64_t gen; /* tells a recycled address from the cached one */
 };
 
 static _Atomic uint64_t gen_next = 1;
@@ -109,7 +109,8 @@ static struct shard *my_shard(struct cio__metrics *m)
     /* A thread that used m before (the cache held another m since). A
      * shard left by a thread that exited may be taken over by a new thread
      * with the same id: still one writer at a time. */
-    for (s = atomic_load_explicit(&m->shards, memory_order_acquire); s != NULL; s = s->next)
+    for (s = atomic_load_explicit(&m->shards, memory_order_acquire); s != NULL;
+         s = s->next)
         if (pthread_equal(s->owner, self))
             break;
     if (s == NULL) {
@@ -156,7 +157,8 @@ void cio__metrics_observe(struct cio__metrics *m, const char *route,
     size_t mask = CIO__METRICS_SERIES - 1;
     struct series *e = NULL;
 
-    for (size_t i = 0, j = (size_t)h & mask; i < CIO__METRICS_SERIES; i++, j = (j + 1) & mask) {
+    for (size_t i = 0, j = (size_t)h & mask; i < CIO__METRICS_SERIES;
+         i++, j = (j + 1) & mask) {
         struct series *t = &s->tab[j];
         if (!atomic_load_explicit(&t->used, memory_order_relaxed)) {
             if (route != NULL && (t->route = cio__strdup(route)) == NULL)
@@ -193,9 +195,9 @@ void cio__lag_note(struct cio__lag_window *w, int64_t now_ms, uint64_t lag_us)
 {
     uint32_t v = lag_us > UINT32_MAX ? UINT32_MAX : (uint32_t)lag_us;
     if (now_ms - w->start_ms >= CIO__METRICS_LAG_WINDOW_MS) {
-        atomic_store_explicit(&w->prev_us,
-                              atomic_load_explicit(&w->cur_us, memory_order_relaxed),
-                              memory_order_relaxed);
+        atomic_store_explicit(
+            &w->prev_us, atomic_load_explicit(&w->cur_us, memory_order_relaxed),
+            memory_order_relaxed);
         atomic_store_explicit(&w->cur_us, 0, memory_order_relaxed);
         w->start_ms = now_ms;
     }
@@ -223,8 +225,9 @@ struct agg {
 static int agg_cmp(const void *pa, const void *pb)
 {
     const struct agg *a = pa, *b = pb;
-    int c = a->route == NULL || b->route == NULL ? (a->route != NULL) - (b->route != NULL)
-                                                 : strcmp(a->route, b->route);
+    int c = a->route == NULL || b->route == NULL
+                ? (a->route != NULL) - (b->route != NULL)
+                : strcmp(a->route, b->route);
     if (c != 0)
         return c;
     if (a->method != b->method)
@@ -247,7 +250,8 @@ static int put_label(struct cio__buf *b, const char *v)
     return rc;
 }
 
-static int put_key(struct cio__buf *b, const char *name, const struct agg *a, bool status)
+static int put_key(struct cio__buf *b, const char *name, const struct agg *a,
+                   bool status)
 {
     int rc = cio__buf_printf(b, "%s{route=\"", name);
     if (rc == 0)
@@ -261,9 +265,10 @@ static int put_key(struct cio__buf *b, const char *name, const struct agg *a, bo
 
 static int render_requests(struct cio__buf *b, const struct agg *v, size_t n)
 {
-    int rc = cio__buf_printf(b,
-        "# HELP corio_http_requests_total Requests handled, by route pattern, method and status.\n"
-        "# TYPE corio_http_requests_total counter\n");
+    int rc =
+        cio__buf_printf(b, "# HELP corio_http_requests_total Requests handled, "
+                           "by route pattern, method and status.\n"
+                           "# TYPE corio_http_requests_total counter\n");
     for (size_t i = 0; rc == 0 && i < n; i++) {
         rc = put_key(b, "corio_http_requests_total", &v[i], true);
         if (rc == 0)
@@ -274,16 +279,18 @@ static int render_requests(struct cio__buf *b, const struct agg *v, size_t n)
 
 static int render_histogram(struct cio__buf *b, const struct agg *v, size_t n)
 {
-    int rc = cio__buf_printf(b,
-        "# HELP corio_http_request_duration_seconds Time from the first middleware until the handler chain returned.\n"
-        "# TYPE corio_http_request_duration_seconds histogram\n");
+    int rc = cio__buf_printf(
+        b, "# HELP corio_http_request_duration_seconds Time from the first "
+           "middleware until the handler chain returned.\n"
+           "# TYPE corio_http_request_duration_seconds histogram\n");
     /* v is sorted by route, then method: one histogram per (route, method). */
     for (size_t i = 0; rc == 0 && i < n;) {
         struct agg h = v[i];
         size_t j = i + 1;
         for (; j < n && v[j].method == h.method &&
-               (v[j].route == NULL ? h.route == NULL
-                                   : h.route != NULL && strcmp(v[j].route, h.route) == 0);
+               (v[j].route == NULL
+                    ? h.route == NULL
+                    : h.route != NULL && strcmp(v[j].route, h.route) == 0);
              j++) {
             h.count += v[j].count;
             h.sum_ns += v[j].sum_ns;
@@ -294,20 +301,26 @@ static int render_histogram(struct cio__buf *b, const struct agg *v, size_t n)
         uint64_t cum = 0;
         for (size_t k = 0; rc == 0 && k < NBUCKETS; k++) {
             cum += h.bucket[k];
-            rc = put_key(b, "corio_http_request_duration_seconds_bucket", &h, false);
+            rc = put_key(b, "corio_http_request_duration_seconds_bucket", &h,
+                         false);
             if (rc == 0)
-                rc = cio__buf_printf(b, ",le=\"%s\"} %llu\n", bucket_le[k], (unsigned long long)cum);
+                rc = cio__buf_printf(b, ",le=\"%s\"} %llu\n", bucket_le[k],
+                                     (unsigned long long)cum);
         }
         if (rc == 0)
-            rc = put_key(b, "corio_http_request_duration_seconds_bucket", &h, false);
+            rc = put_key(b, "corio_http_request_duration_seconds_bucket", &h,
+                         false);
         if (rc == 0)
-            rc = cio__buf_printf(b, ",le=\"+Inf\"} %llu\n", (unsigned long long)h.count);
+            rc = cio__buf_printf(b, ",le=\"+Inf\"} %llu\n",
+                                 (unsigned long long)h.count);
         if (rc == 0)
-            rc = put_key(b, "corio_http_request_duration_seconds_sum", &h, false);
+            rc = put_key(b, "corio_http_request_duration_seconds_sum", &h,
+                         false);
         if (rc == 0)
             rc = cio__buf_printf(b, "} %.9f\n", (double)h.sum_ns / 1e9);
         if (rc == 0)
-            rc = put_key(b, "corio_http_request_duration_seconds_count", &h, false);
+            rc = put_key(b, "corio_http_request_duration_seconds_count", &h,
+                         false);
         if (rc == 0)
             rc = cio__buf_printf(b, "} %llu\n", (unsigned long long)h.count);
     }
@@ -324,7 +337,8 @@ int cio__metrics_render(struct cio__metrics *m, struct cio__buf *b,
 
     for (struct shard *s = head; s != NULL; s = s->next)
         nsh++;
-    struct agg *v = nsh ? cio__calloc(nsh * CIO__METRICS_SERIES, sizeof(*v)) : NULL;
+    struct agg *v =
+        nsh ? cio__calloc(nsh * CIO__METRICS_SERIES, sizeof(*v)) : NULL;
     if (nsh > 0 && v == NULL)
         return CIO_ENOMEM;
     for (struct shard *s = head; s != NULL; s = s->next) {
@@ -363,20 +377,25 @@ int cio__metrics_render(struct cio__metrics *m, struct cio__buf *b,
     cio__free(v);
     if (rc == 0 && g != NULL && g->have_conns)
         rc = cio__buf_printf(b,
-            "# HELP corio_http_connections_open Connections open now, all workers.\n"
-            "# TYPE corio_http_connections_open gauge\n"
-            "corio_http_connections_open %llu\n", (unsigned long long)g->conns_open);
+                             "# HELP corio_http_connections_open Connections "
+                             "open now, all workers.\n"
+                             "# TYPE corio_http_connections_open gauge\n"
+                             "corio_http_connections_open %llu\n",
+                             (unsigned long long)g->conns_open);
     if (rc == 0 && g != NULL && g->nlag > 0)
-        rc = cio__buf_printf(b,
-            "# HELP corio_loop_lag_seconds The worst delay of the worker's periodic timer in the last 5 to 10 s.\n"
-            "# TYPE corio_loop_lag_seconds gauge\n");
+        rc = cio__buf_printf(
+            b, "# HELP corio_loop_lag_seconds The worst delay of the worker's "
+               "periodic timer in the last 5 to 10 s.\n"
+               "# TYPE corio_loop_lag_seconds gauge\n");
     for (unsigned i = 0; rc == 0 && g != NULL && i < g->nlag; i++)
-        rc = cio__buf_printf(b, "corio_loop_lag_seconds{worker=\"%u\"} %.6f\n", i,
-                             (double)g->lag_us[i] / 1e6);
+        rc = cio__buf_printf(b, "corio_loop_lag_seconds{worker=\"%u\"} %.6f\n",
+                             i, (double)g->lag_us[i] / 1e6);
     if (rc == 0)
         rc = cio__buf_printf(b,
-            "# HELP corio_metrics_dropped_total Requests not counted: a shard's series table was full.\n"
-            "# TYPE corio_metrics_dropped_total counter\n"
-            "corio_metrics_dropped_total %llu\n", (unsigned long long)dropped);
+                             "# HELP corio_metrics_dropped_total Requests not "
+                             "counted: a shard's series table was full.\n"
+                             "# TYPE corio_metrics_dropped_total counter\n"
+                             "corio_metrics_dropped_total %llu\n",
+                             (unsigned long long)dropped);
     return rc;
 }

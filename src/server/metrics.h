@@ -57,7 +57,7 @@ uint32_t cio__lag_worst(struct cio__lag_window *w);
 #define CIO__METRICS_SERIES 512 /* per shard; a power of two */
 
 struct cio__metrics_gauges {
-    int have_conns;       /* 0: corio_http_connections_open is left out */
+    int have_conns; /* 0: corio_http_connections_open is left out */
     uint64_t conns_open;
     /* corio_loop_lag_seconds{worker="i"} for i < nlag (cio__lag_worst of
      * each worker, in µs); nlag 0: left out */

@@ -20,7 +20,7 @@
 #define MAX_CREDENTIALS 4096 /* decoded Basic credentials, bytes */
 
 struct auth {
-    int basic;           /* else Bearer */
+    int basic; /* else Bearer */
     cio_auth_check check;
     void *ud;
     char challenge[160]; /* WWW-Authenticate value */
@@ -77,8 +77,9 @@ static int auth_mw(cio_req *req, cio_resp *res, void *ud)
         }
     } else {
         /* token68 (RFC 9110 §11.2) */
-        size_t n = strspn(cred, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                "0123456789-._~+/");
+        size_t n =
+            strspn(cred, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                         "0123456789-._~+/");
         while (cred[n] == '=')
             n++;
         if (cred[n] != '\0')
@@ -102,22 +103,27 @@ int cio_app_use_auth(cio_app *app, const struct cio_auth_opts *opts)
 {
     int basic;
 
-    if (app == NULL || opts == NULL || opts->check == NULL || opts->scheme == NULL)
+    if (app == NULL || opts == NULL || opts->check == NULL ||
+        opts->scheme == NULL)
         return CIO_EINVAL;
     if (strcasecmp(opts->scheme, "Basic") == 0)
         basic = 1;
     else if (strcasecmp(opts->scheme, "Bearer") == 0)
         basic = 0;
     else
-        return cio__err(CIO_EINVAL, "auth scheme \"%.40s\": use Basic or Bearer", opts->scheme);
+        return cio__err(CIO_EINVAL,
+                        "auth scheme \"%.40s\": use Basic or Bearer",
+                        opts->scheme);
     const char *realm = opts->realm ? opts->realm : "corio";
     /* The realm is a quoted-string: keep it to visible ASCII without '"'
      * and '\' so it needs no escaping. */
     if (strlen(realm) > 100)
         return cio__err(CIO_EINVAL, "auth realm longer than 100 bytes");
     for (const char *p = realm; *p != '\0'; p++)
-        if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f || *p == '"' || *p == '\\')
-            return cio__err(CIO_EINVAL, "auth realm: visible ASCII without '\"' or '\\'");
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f ||
+            *p == '"' || *p == '\\')
+            return cio__err(CIO_EINVAL,
+                            "auth realm: visible ASCII without '\"' or '\\'");
     struct auth *a = cio__calloc(1, sizeof(*a));
     if (a == NULL)
         return CIO_ENOMEM;
@@ -125,10 +131,13 @@ int cio_app_use_auth(cio_app *app, const struct cio_auth_opts *opts)
     a->check = opts->check;
     a->ud = opts->ud;
     if (basic)
-        snprintf(a->challenge, sizeof(a->challenge), "Basic realm=\"%s\", charset=\"UTF-8\"", realm);
+        snprintf(a->challenge, sizeof(a->challenge),
+                 "Basic realm=\"%s\", charset=\"UTF-8\"", realm);
     else
-        snprintf(a->challenge, sizeof(a->challenge), "Bearer realm=\"%s\"", realm);
-    snprintf(a->invalid, sizeof(a->invalid), "%s, error=\"invalid_token\"", a->challenge);
+        snprintf(a->challenge, sizeof(a->challenge), "Bearer realm=\"%s\"",
+                 realm);
+    snprintf(a->invalid, sizeof(a->invalid), "%s, error=\"invalid_token\"",
+             a->challenge);
     int rc = cio__mw_keep(app, a, auth_free);
     if (rc < 0)
         return rc;

@@ -23,10 +23,10 @@
 #include "server/server_int.h"
 
 struct cors {
-    char **origins;   /* NULL-terminated; NULL = any */
+    char **origins; /* NULL-terminated; NULL = any */
     char *methods;
-    char *headers;    /* NULL = echo the request's */
-    char *expose;     /* NULL = none */
+    char *headers; /* NULL = echo the request's */
+    char *expose;  /* NULL = none */
     int credentials;
     char max_age[16];
 };
@@ -70,11 +70,13 @@ static int set_origin(cio_resp *res, const struct cors *c, const char *origin)
             rc = cio_resp_add_header(res, "Vary", "Origin");
     }
     if (rc == 0 && c->credentials)
-        rc = cio_resp_set_header(res, "Access-Control-Allow-Credentials", "true");
+        rc = cio_resp_set_header(res, "Access-Control-Allow-Credentials",
+                                 "true");
     return rc;
 }
 
-static int preflight(cio_req *req, cio_resp *res, const struct cors *c, const char *origin)
+static int preflight(cio_req *req, cio_resp *res, const struct cors *c,
+                     const char *origin)
 {
     const char *want = cio_req_header(req, "Access-Control-Request-Method");
     const char *want_h = cio_req_header(req, "Access-Control-Request-Headers");
@@ -83,18 +85,22 @@ static int preflight(cio_req *req, cio_resp *res, const struct cors *c, const ch
     if (!origin_allowed(c, origin) || !list_has(c->methods, want)) {
         /* No CORS headers: the browser refuses the actual request. */
         cio_resp_error(res, 403, "CORS preflight refused");
-        return c->origins != NULL ? cio_resp_add_header(res, "Vary", "Origin") : 0;
+        return c->origins != NULL ? cio_resp_add_header(res, "Vary", "Origin")
+                                  : 0;
     }
     cio_resp_set_status(res, 204);
     rc = set_origin(res, c, origin);
     if (rc == 0)
-        rc = cio_resp_set_header(res, "Access-Control-Allow-Methods", c->methods);
+        rc = cio_resp_set_header(res, "Access-Control-Allow-Methods",
+                                 c->methods);
     if (rc == 0 && c->headers != NULL)
-        rc = cio_resp_set_header(res, "Access-Control-Allow-Headers", c->headers);
+        rc = cio_resp_set_header(res, "Access-Control-Allow-Headers",
+                                 c->headers);
     else if (rc == 0 && want_h != NULL) {
         rc = cio_resp_set_header(res, "Access-Control-Allow-Headers", want_h);
         if (rc == 0)
-            rc = cio_resp_add_header(res, "Vary", "Access-Control-Request-Headers");
+            rc = cio_resp_add_header(res, "Vary",
+                                     "Access-Control-Request-Headers");
     }
     if (rc == 0)
         rc = cio_resp_set_header(res, "Access-Control-Max-Age", c->max_age);
@@ -115,7 +121,8 @@ static int cors_mw(cio_req *req, cio_resp *res, void *ud)
     if (origin_allowed(c, origin)) {
         rc = set_origin(res, c, origin);
         if (rc == 0 && c->expose != NULL)
-            rc = cio_resp_set_header(res, "Access-Control-Expose-Headers", c->expose);
+            rc = cio_resp_set_header(res, "Access-Control-Expose-Headers",
+                                     c->expose);
     } else if (c->origins != NULL) {
         rc = cio_resp_add_header(res, "Vary", "Origin");
     }
@@ -150,7 +157,8 @@ int cio_app_use_cors(cio_app *app, const struct cio_cors_opts *opts)
         return CIO_EINVAL;
     if (opts == NULL)
         opts = &none;
-    const char *methods = opts->methods ? opts->methods : "GET, HEAD, POST, PUT, PATCH, DELETE";
+    const char *methods =
+        opts->methods ? opts->methods : "GET, HEAD, POST, PUT, PATCH, DELETE";
     if (!header_ok(methods) || (opts->headers && !header_ok(opts->headers)) ||
         (opts->expose && !header_ok(opts->expose)))
         return cio__err(CIO_EHEADER, "CORS option with a control character");
@@ -158,9 +166,10 @@ int cio_app_use_cors(cio_app *app, const struct cio_cors_opts *opts)
     if (c == NULL)
         return CIO_ENOMEM;
     c->credentials = opts->credentials;
-    snprintf(c->max_age, sizeof(c->max_age), "%u", opts->max_age ? opts->max_age : 600);
-    int any = opts->origins == NULL || (opts->origins[0] != NULL &&
-                                        strcmp(opts->origins[0], "*") == 0);
+    snprintf(c->max_age, sizeof(c->max_age), "%u",
+             opts->max_age ? opts->max_age : 600);
+    int any = opts->origins == NULL ||
+              (opts->origins[0] != NULL && strcmp(opts->origins[0], "*") == 0);
     int rc = CIO_ENOMEM;
     if (!any) {
         size_t n = 0;
@@ -171,7 +180,8 @@ int cio_app_use_cors(cio_app *app, const struct cio_cors_opts *opts)
             goto fail;
         for (size_t i = 0; i < n; i++) {
             if (!header_ok(opts->origins[i])) {
-                rc = cio__err(CIO_EHEADER, "CORS origin with a control character");
+                rc = cio__err(CIO_EHEADER,
+                              "CORS origin with a control character");
                 goto fail;
             }
             if ((c->origins[i] = cio__strdup(opts->origins[i])) == NULL)

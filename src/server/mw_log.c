@@ -30,8 +30,8 @@ struct alog {
 /* The clock text, formatted once per second per thread. */
 static _Thread_local struct {
     time_t sec;
-    char clf[32];  /* 21/Nov/2026:10:28:38 +0000 */
-    char iso[24];  /* 2026-11-21T10:28:38 */
+    char clf[32]; /* 21/Nov/2026:10:28:38 +0000 */
+    char iso[24]; /* 2026-11-21T10:28:38 */
 } clk;
 
 static void clock_text(struct timespec *now)
@@ -74,20 +74,23 @@ static void write_line(int fd, const char *p, size_t n)
     }
 }
 
-static void line_text(char *line, size_t *len, const struct alog *a, cio_req *req,
-                      cio_resp *res, int status, uint64_t dur_ns)
+static void line_text(char *line, size_t *len, const struct alog *a,
+                      cio_req *req, cio_resp *res, int status, uint64_t dur_ns)
 {
     const size_t cap = LINE_MAX_BYTES - 1; /* room for the '\n' */
     struct timespec now;
     char host[64], num[64];
     const char *user = cio_req_state(req, "auth_user");
     int ver = cio_req_version(req);
-    const char *proto = ver == 10 ? "HTTP/1.0" : ver == 20 ? "HTTP/2.0" : "HTTP/1.1";
+    const char *proto = ver == 10   ? "HTTP/1.0"
+                        : ver == 20 ? "HTTP/2.0"
+                                    : "HTTP/1.1";
 
     clock_text(&now);
     cio__peer_host(cio_req_peer(req), host, sizeof(host));
     if (a->fmt == FMT_JSON) {
-        snprintf(num, sizeof(num), ".%03ldZ\",\"remote\":\"", now.tv_nsec / 1000000);
+        snprintf(num, sizeof(num), ".%03ldZ\",\"remote\":\"",
+                 now.tv_nsec / 1000000);
         cio__put(line, len, cap, "{\"time\":\"");
         cio__put(line, len, cap, clk.iso);
         cio__put(line, len, cap, num);
@@ -96,13 +99,16 @@ static void line_text(char *line, size_t *len, const struct alog *a, cio_req *re
         cio__esc_json(line, len, cap, cio_req_method(req));
         cio__put(line, len, cap, "\",\"path\":\"");
         cio__esc_json(line, len, cap, cio_req_raw_path(req));
-        snprintf(num, sizeof(num), "\",\"proto\":\"%s\",\"status\":%d,\"bytes\":%llu,", proto,
+        snprintf(num, sizeof(num),
+                 "\",\"proto\":\"%s\",\"status\":%d,\"bytes\":%llu,", proto,
                  status, (unsigned long long)body_bytes(res));
         cio__put(line, len, cap, num);
-        snprintf(num, sizeof(num), "\"duration_ms\":%.3f", (double)dur_ns / 1e6);
+        snprintf(num, sizeof(num), "\"duration_ms\":%.3f",
+                 (double)dur_ns / 1e6);
         cio__put(line, len, cap, num);
         static const char *const opt[][2] = {
-            {"Referer", "referer"}, {"User-Agent", "user_agent"},
+            {"Referer", "referer"},
+            {"User-Agent", "user_agent"},
         };
         for (size_t i = 0; i < 2; i++) {
             const char *v = cio_req_header(req, opt[i][0]);
@@ -146,7 +152,8 @@ static void line_text(char *line, size_t *len, const struct alog *a, cio_req *re
     cio__put(line, len, cap, proto);
     uint64_t bytes = body_bytes(res);
     if (bytes > 0)
-        snprintf(num, sizeof(num), "\" %d %llu", status, (unsigned long long)bytes);
+        snprintf(num, sizeof(num), "\" %d %llu", status,
+                 (unsigned long long)bytes);
     else
         snprintf(num, sizeof(num), "\" %d -", status);
     cio__put(line, len, cap, num);
@@ -198,8 +205,10 @@ int cio_app_use_access_log(cio_app *app, int fd, const char *format)
     else if (strcmp(format, "json") == 0)
         fmt = FMT_JSON;
     else
-        return cio__err(CIO_EINVAL, "access log format \"%.40s\": use common, combined or json",
-                        format);
+        return cio__err(
+            CIO_EINVAL,
+            "access log format \"%.40s\": use common, combined or json",
+            format);
     struct alog *a = cio__malloc(sizeof(*a));
     if (a == NULL)
         return CIO_ENOMEM;

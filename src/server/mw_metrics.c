@@ -37,8 +37,8 @@ static int metrics_mw(cio_req *req, cio_resp *res, void *ud)
     int rc = cio_next(req, res);
     int status = rc < 0 && !res->prepared ? 500 : cio_resp_status(res);
 
-    cio__metrics_observe(x->m, cio_req_route_pattern(req), cio_req_method(req), status,
-                         mono_ns() - t0);
+    cio__metrics_observe(x->m, cio_req_route_pattern(req), cio_req_method(req),
+                         status, mono_ns() - t0);
     return rc;
 }
 
@@ -62,7 +62,8 @@ static int metrics_page(cio_req *req, cio_resp *res, void *ud)
     cio__buf_init(&b, MAX_SCRAPE);
     int rc = cio__metrics_render(x->m, &b, &g);
     if (rc == 0)
-        rc = cio_resp_body(res, b.base, b.len, "text/plain; version=0.0.4; charset=utf-8");
+        rc = cio_resp_body(res, b.base, b.len,
+                           "text/plain; version=0.0.4; charset=utf-8");
     cio__buf_fini(&b);
     if (rc == 0)
         cio_resp_set_status(res, 200);
@@ -104,7 +105,8 @@ static int health(cio_req *req, cio_resp *res, void *ud)
      * load balancer polling here sees 503 for the whole grace period. */
     int stopping = req->srv != NULL && atomic_load(&req->srv->stopping);
     int rc = cio_resp_json_str(res, stopping ? 503 : 200,
-                               stopping ? "{\"status\":\"stopping\"}" : "{\"status\":\"ok\"}");
+                               stopping ? "{\"status\":\"stopping\"}"
+                                        : "{\"status\":\"ok\"}");
     if (rc == 0)
         rc = cio_resp_set_header(res, "Cache-Control", "no-store");
     return rc;

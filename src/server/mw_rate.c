@@ -73,9 +73,10 @@ static void rate_free(void *p)
 
 int cio_app_use_rate_limit(cio_app *app, const struct cio_rate_limit_opts *opts)
 {
-    if (app == NULL || opts == NULL || !(opts->rate > 0) || !(opts->burst >= 1) ||
-        opts->burst > 1e6)
-        return cio__err(CIO_EINVAL, "rate limit: rate > 0 and 1 <= burst <= 1e6");
+    if (app == NULL || opts == NULL || !(opts->rate > 0) ||
+        !(opts->burst >= 1) || opts->burst > 1e6)
+        return cio__err(CIO_EINVAL,
+                        "rate limit: rate > 0 and 1 <= burst <= 1e6");
     struct rate *r = cio__calloc(1, sizeof(*r));
     if (r == NULL)
         return CIO_ENOMEM;

@@ -31,7 +31,8 @@ static uint64_t splitmix(uint64_t *x)
 
 static void rng_seed(void)
 {
-    if (getrandom(rng_s, sizeof(rng_s), GRND_NONBLOCK) != (ssize_t)sizeof(rng_s)) {
+    if (getrandom(rng_s, sizeof(rng_s), GRND_NONBLOCK) !=
+        (ssize_t)sizeof(rng_s)) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         uint64_t x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^
@@ -77,7 +78,8 @@ bool cio__request_id_valid(const char *s)
     if (s == NULL)
         return false;
     for (; s[n] != '\0'; n++)
-        if ((unsigned char)s[n] < 0x21 || (unsigned char)s[n] > 0x7e || n >= 200)
+        if ((unsigned char)s[n] < 0x21 || (unsigned char)s[n] > 0x7e ||
+            n >= 200)
             return false;
     return n > 0;
 }
@@ -137,14 +139,19 @@ static size_t utf8_len(const unsigned char *p)
 {
     if (p[0] < 0x80)
         return 1;
-    size_t n = p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 && p[0] < 0xe0 ? 2 : 0;
+    size_t n = p[0] >= 0xf0 && p[0] <= 0xf4  ? 4
+               : p[0] >= 0xe0                ? 3
+               : p[0] >= 0xc2 && p[0] < 0xe0 ? 2
+                                             : 0;
     for (size_t i = 1; i < n; i++)
         if ((p[i] & 0xc0) != 0x80)
             return 0;
     /* Overlongs and surrogates. */
-    if (n == 3 && ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0)))
+    if (n == 3 &&
+        ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0)))
         return 0;
-    if (n == 4 && ((p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90)))
+    if (n == 4 &&
+        ((p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90)))
         return 0;
     return n;
 }
@@ -164,7 +171,8 @@ void cio__esc_json(char *dst, size_t *len, size_t cap, const char *src)
             e[0] = '\\';
             e[1] = *p == '\n' ? 'n' : *p == '\t' ? 't' : 'r';
             k = 2;
-        } else if (*p < 0x20 || *p == 0x7f || (*p >= 0x80 && utf8_len(p) == 0)) {
+        } else if (*p < 0x20 || *p == 0x7f ||
+                   (*p >= 0x80 && utf8_len(p) == 0)) {
             memcpy(e, "\\u00", 4);
             e[4] = hexd[*p >> 4];
             e[5] = hexd[*p & 15];
@@ -228,7 +236,8 @@ void cio__peer_host(const char *peer, char *out, size_t cap)
     } else {
         const char *e = strrchr(peer, ':');
         /* "unix:..." and bare names keep their text */
-        n = e && strncmp(peer, "unix:", 5) != 0 ? (size_t)(e - peer) : strlen(peer);
+        n = e && strncmp(peer, "unix:", 5) != 0 ? (size_t)(e - peer)
+                                                : strlen(peer);
     }
     if (n >= cap)
         n = cap - 1;
@@ -280,4 +289,3 @@ ptrdiff_t cio__b64_decode(const char *in, char *out, size_t cap)
     out[n] = '\0';
     return (ptrdiff_t)n;
 }
-

@@ -86,7 +86,8 @@ static ptrdiff_t v1_parse(const char *buf, size_t len,
         }
         if (c < 0x20 || c > 0x7e)
             return cio__err(CIO_EPROTO,
-                            "PROXY v1: control or non-ASCII byte at offset %zu", i);
+                            "PROXY v1: control or non-ASCII byte at offset %zu",
+                            i);
     }
     if (end == 0) {
         if (len < CIO__PROXY_V1_MAX)
@@ -122,7 +123,8 @@ static ptrdiff_t v1_parse(const char *buf, size_t len,
     else if (nf >= 2 && f[1].len == 4 && memcmp(f[1].ptr, "TCP6", 4) == 0)
         af = AF_INET6;
     else
-        return cio__err(CIO_EPROTO, "PROXY v1: protocol is not TCP4, TCP6 or UNKNOWN");
+        return cio__err(CIO_EPROTO,
+                        "PROXY v1: protocol is not TCP4, TCP6 or UNKNOWN");
     if (nf != 6)
         return cio__err(CIO_EPROTO, "PROXY v1: %zu fields, want 6", nf);
     unsigned sport, dport;
@@ -207,7 +209,8 @@ static ptrdiff_t v2_parse(const char *buf, size_t len,
     /* LOCAL (health checks from the proxy itself): the spec has the
      * receiver discard the whole block, family included, so only the
      * length is checked. */
-    unsigned fam = (unsigned char)buf[13] >> 4, tr = (unsigned char)buf[13] & 15;
+    unsigned fam = (unsigned char)buf[13] >> 4,
+             tr = (unsigned char)buf[13] & 15;
     int skip = cmd == V2_LOCAL || fam == V2_AF_UNSPEC;
     if (cmd == V2_PROXY && (fam > V2_AF_UNIX || tr > V2_DGRAM))
         return cio__err(CIO_EPROTO, "PROXY v2: unknown family/transport 0x%02x",
@@ -224,9 +227,10 @@ static ptrdiff_t v2_parse(const char *buf, size_t len,
     if (!skip)
         need = fam == V2_AF_INET ? 12 : fam == V2_AF_INET6 ? 36 : 216;
     if (body < need)
-        return cio__err(CIO_EPROTO,
-                        "PROXY v2: length %zu too short for the addresses (%zu)",
-                        body, need);
+        return cio__err(
+            CIO_EPROTO,
+            "PROXY v2: length %zu too short for the addresses (%zu)", body,
+            need);
     if (total > CIO__PROXY_V2_MAX)
         return cio__err(CIO_EPROTO, "PROXY v2: length %zu above the limit %d",
                         body, CIO__PROXY_V2_MAX - 16);
@@ -243,9 +247,10 @@ static ptrdiff_t v2_parse(const char *buf, size_t len,
             return CIO_EMORE;
         size_t vlen = get16(p + off + 1);
         if (off + 3 + vlen > body)
-            return cio__err(CIO_EPROTO,
-                            "PROXY v2: TLV 0x%02x of %zu bytes overruns the header",
-                            (unsigned char)p[off], vlen);
+            return cio__err(
+                CIO_EPROTO,
+                "PROXY v2: TLV 0x%02x of %zu bytes overruns the header",
+                (unsigned char)p[off], vlen);
         off += 3 + vlen;
     }
     if (len < total)
@@ -273,7 +278,7 @@ static ptrdiff_t v2_parse(const char *buf, size_t len,
 }
 
 ptrdiff_t cio__proxy_proto_parse(const char *buf, size_t len,
-                           struct cio__proxy_proto_info *out)
+                                 struct cio__proxy_proto_info *out)
 {
     if (len == 0)
         return CIO_EMORE;

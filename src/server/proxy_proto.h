@@ -52,6 +52,6 @@ struct cio__proxy_proto_info {
  * or family UNSPEC with transport UNSPEC, block skipped (local = 1).
  */
 ptrdiff_t cio__proxy_proto_parse(const char *buf, size_t len,
-                           struct cio__proxy_proto_info *out);
+                                 struct cio__proxy_proto_info *out);
 
 #endif

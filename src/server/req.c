@@ -160,8 +160,8 @@ int cio_req_query_params(cio_req *req, const cio_params **out)
 {
     if (req->qparams == NULL) {
         struct cio_query_opts o = {.flags = CIO_QUERY_LENIENT};
-        int rc = cio_query_parse(&req->qparams, req->query, strlen(req->query),
-                                 &o);
+        int rc =
+            cio_query_parse(&req->qparams, req->query, strlen(req->query), &o);
         if (rc < 0)
             return rc;
     }
@@ -199,7 +199,8 @@ const cio_headers *cio_req_headers(const cio_req *req)
 {
     cio_req *r = (cio_req *)req;
     if (r->hmap == NULL) {
-        struct cio_headers_opts o = {.max_bytes = 1u << 20, .max_fields = 10000};
+        struct cio_headers_opts o = {.max_bytes = 1u << 20,
+                                     .max_fields = 10000};
         if (cio_headers_new(&r->hmap, &o) < 0)
             return NULL;
         for (size_t i = 0; i < r->nfields; i++)
@@ -253,8 +254,8 @@ const char *cio_req_param(const cio_req *req, const char *name)
         if (p->name.len != nl || memcmp(p->name.ptr, name, nl) != 0)
             continue;
         if (r->param_vals == NULL) {
-            r->param_vals = cio__arena_alloc(r->arena,
-                                             r->m.nparams * sizeof(char *));
+            r->param_vals =
+                cio__arena_alloc(r->arena, r->m.nparams * sizeof(char *));
             if (r->param_vals == NULL)
                 return NULL;
             memset(r->param_vals, 0, r->m.nparams * sizeof(char *));
@@ -378,9 +379,9 @@ int cio_req_body(cio_req *req, size_t max, const char **body, size_t *len)
                 cio__free(b);
                 if (r < 0)
                     return (int)r;
-                return req->body_err = cio__err(
-                           CIO_ETOOBIG, "request body over %llu bytes",
-                           (unsigned long long)lim);
+                return req->body_err =
+                           cio__err(CIO_ETOOBIG, "request body over %llu bytes",
+                                    (unsigned long long)lim);
             }
             size_t nc = cap * 2 > lim + 1 ? (size_t)lim + 1 : cap * 2;
             char *nb = cio__realloc(b, nc);
@@ -562,11 +563,11 @@ int cio_req_part_next(cio_req *req, struct cio_part *out)
                             ? cio__arena_strndup(req->arena, ev.filename.ptr,
                                                  ev.filename.len)
                             : NULL;
-        out->content_type = ev.content_type.ptr != NULL
-                                ? cio__arena_strndup(req->arena,
-                                                     ev.content_type.ptr,
-                                                     ev.content_type.len)
-                                : NULL;
+        out->content_type =
+            ev.content_type.ptr != NULL
+                ? cio__arena_strndup(req->arena, ev.content_type.ptr,
+                                     ev.content_type.len)
+                : NULL;
         out->headers = req->mp_headers;
         if (out->name == NULL)
             return CIO_ENOMEM;

@@ -82,7 +82,8 @@ static int body_typed(cio_resp *res, int status, const char *data,
     int rc = check_open(res);
     if (rc < 0)
         return rc;
-    rc = cio__headers_set_trusted(res->headers, CIO_STR_LIT("Content-Type"), type);
+    rc = cio__headers_set_trusted(res->headers, CIO_STR_LIT("Content-Type"),
+                                  type);
     if (rc < 0)
         return rc;
     res->body.len = 0;
@@ -94,7 +95,8 @@ static int body_typed(cio_resp *res, int status, const char *data,
 
 int cio_resp_text(cio_resp *res, int status, const char *text)
 {
-    return body_typed(res, status, text, CIO_STR_LIT("text/plain; charset=utf-8"));
+    return body_typed(res, status, text,
+                      CIO_STR_LIT("text/plain; charset=utf-8"));
 }
 
 int cio_resp_json_str(cio_resp *res, int status, const char *json)
@@ -219,16 +221,18 @@ int cio__resp_error_body(char *buf, size_t cap, int status, const char *msg,
     int n;
 
     if (json) {
-        n = snprintf(buf, cap, "{\"status\":%d,\"error\":\"%s\",\"message\":",
-                     status, reason);
+        n = snprintf(buf, cap,
+                     "{\"status\":%d,\"error\":\"%s\",\"message\":", status,
+                     reason);
         if (n < 0 || (size_t)n >= cap)
             return 0;
         if (msg != NULL) {
             size_t k = json_escape(buf + n, cap - (size_t)n, msg);
             if ((size_t)n + k + 2 > cap)
-                return snprintf(buf, cap,
-                                "{\"status\":%d,\"error\":\"%s\",\"message\":null}",
-                                status, reason);
+                return snprintf(
+                    buf, cap,
+                    "{\"status\":%d,\"error\":\"%s\",\"message\":null}", status,
+                    reason);
             n += (int)k;
         } else {
             n += snprintf(buf + n, cap - (size_t)n, "null");
@@ -294,9 +298,15 @@ void cio__resp_fail(cio_req *req, cio_resp *res)
     /* Headers set by middleware (request id, CORS) stay; those that
      * described the body the handler meant to send go with that body. */
     static const char *const repr[] = {
-        "Content-Encoding", "Content-Range", "Content-Length",
-        "Transfer-Encoding", "ETag", "Last-Modified", "Content-Disposition",
-        "Content-Language", "Content-Location",
+        "Content-Encoding",
+        "Content-Range",
+        "Content-Length",
+        "Transfer-Encoding",
+        "ETag",
+        "Last-Modified",
+        "Content-Disposition",
+        "Content-Language",
+        "Content-Location",
     };
     cio_headers *h = cio_resp_headers(res);
     for (size_t i = 0; h != NULL && i < sizeof(repr) / sizeof(repr[0]); i++)
@@ -314,10 +324,10 @@ static int cookie_ok(const char *s, int value)
         if (c <= 0x20 || c == 0x7f || c == ';' || c == ',' || c == '"' ||
             c == '\\' || c >= 0x80)
             return 0;
-        if (!value && (c == '=' || c == '(' || c == ')' || c == '<' ||
-                       c == '>' || c == '@' || c == ':' || c == '/' ||
-                       c == '[' || c == ']' || c == '?' || c == '{' ||
-                       c == '}'))
+        if (!value &&
+            (c == '=' || c == '(' || c == ')' || c == '<' || c == '>' ||
+             c == '@' || c == ':' || c == '/' || c == '[' || c == ']' ||
+             c == '?' || c == '{' || c == '}'))
             return 0;
     }
     return 1;
@@ -333,13 +343,15 @@ int cio_resp_set_cookie(cio_resp *res, const char *name, const char *value,
         !cookie_ok(name, 0) || !cookie_ok(value, 1))
         return cio__err(CIO_EHEADER, "cookie name or value has a byte not "
                                      "allowed in a cookie");
-    if ((o != NULL && ((o->path != NULL && strpbrk(o->path, ";\r\n") != NULL) ||
-                       (o->domain != NULL && strpbrk(o->domain, ";\r\n") != NULL))))
+    if ((o != NULL &&
+         ((o->path != NULL && strpbrk(o->path, ";\r\n") != NULL) ||
+          (o->domain != NULL && strpbrk(o->domain, ";\r\n") != NULL))))
         return cio__err(CIO_EHEADER, "cookie path or domain contains ';'");
     n = snprintf(buf, sizeof(buf), "%s=%s", name, value);
     if (o != NULL) {
         if (o->path != NULL)
-            n += snprintf(buf + n, sizeof(buf) - (size_t)n, "; Path=%s", o->path);
+            n += snprintf(buf + n, sizeof(buf) - (size_t)n, "; Path=%s",
+                          o->path);
         if (o->domain != NULL)
             n += snprintf(buf + n, sizeof(buf) - (size_t)n, "; Domain=%s",
                           o->domain);

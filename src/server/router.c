@@ -35,7 +35,7 @@ enum { PART_STATIC, PART_PARAM, PART_REGEX };
 
 struct part {
     int kind;
-    size_t off, end;    /* [off, end) in the pattern, braces included */
+    size_t off, end;     /* [off, end) in the pattern, braces included */
     struct cio_str name; /* PARAM, REGEX */
     struct cio_str re;   /* REGEX: the text between ':' and the last '}' */
 };
@@ -95,8 +95,8 @@ static int parse_pattern(const char *pat, struct parsed *pp)
             j++;
         struct cio_str name = {pat + i + 1, j - i - 1};
         if (pat[j] == '}') {
-            *p = (struct part){.kind = PART_PARAM, .off = i, .end = j + 1,
-                               .name = name};
+            *p = (struct part){
+                .kind = PART_PARAM, .off = i, .end = j + 1, .name = name};
         } else if (pat[j] == ':') {
             /* Braces nest inside a regex ("{id:[0-9]{3}}"); a backslash
              * escapes the next byte. */
@@ -116,7 +116,9 @@ static int parse_pattern(const char *pat, struct parsed *pp)
                 return perr(pat, "unbalanced '{'", i);
             if (k == j + 1)
                 return perr(pat, "empty regex", j + 1);
-            *p = (struct part){.kind = PART_REGEX, .off = i, .end = k + 1,
+            *p = (struct part){.kind = PART_REGEX,
+                               .off = i,
+                               .end = k + 1,
                                .name = name,
                                .re = {pat + j + 1, k - j - 1}};
         } else if (pat[j] == '\0') {
@@ -152,8 +154,9 @@ static int regcomp_err(int rc, const regex_t *re, const char *pat,
     if (rc == REG_ESPACE)
         return CIO_ENOMEM;
     regerror(rc, re, msg, sizeof msg);
-    return cio__err(CIO_EINVAL, "route pattern \"%.80s\": bad regex for {%.*s}: %s",
-                    pat, (int)name.len, name.ptr, msg);
+    return cio__err(CIO_EINVAL,
+                    "route pattern \"%.80s\": bad regex for {%.*s}: %s", pat,
+                    (int)name.len, name.ptr, msg);
 }
 
 /* Most nested groups, and most regex nodes after glibc expands repeats,
@@ -301,8 +304,8 @@ static const char *regex_lint(const char *s, size_t n)
  * a route's regex, and back-references make matching exponential).
  * *nsub is re's own group count.
  */
-static int compile_param_regex(const char *pat, const struct part *p,
-                               int extra, regex_t *out, size_t *nsub)
+static int compile_param_regex(const char *pat, const struct part *p, int extra,
+                               regex_t *out, size_t *nsub)
 {
     const char *fault = regex_lint(p->re.ptr, p->re.len);
     if (fault != NULL)
@@ -355,12 +358,12 @@ struct method_target {
 };
 
 struct endpoint {
-    char *pattern;        /* as added */
-    char *shape;          /* pattern with parameter names erased */
-    size_t nnames;        /* parameters, in pattern order */
+    char *pattern; /* as added */
+    char *shape;   /* pattern with parameter names erased */
+    size_t nnames; /* parameters, in pattern order */
     struct cio_str names[CIO__ROUTER_MAX_PARAMS]; /* into pattern */
-    size_t ntrie;         /* the first ntrie are "{name}" tree edges */
-    int has_re;           /* a regex endpoint: re matches the path's rest */
+    size_t ntrie; /* the first ntrie are "{name}" tree edges */
+    int has_re;   /* a regex endpoint: re matches the path's rest */
     /* The tail is one "{name:.+}" (2) or "{name:.*}" (1): the rest of the
      * path, at least catch_all - 1 bytes long, matches without regexec. */
     int catch_all;
@@ -386,10 +389,10 @@ struct node {
      * most half full. NULL: bisection. */
     uint32_t *slots;
     size_t mask;
-    struct node *param; /* the "{name}" child, or NULL */
+    struct node *param;    /* the "{name}" child, or NULL */
     struct endpoint **eps; /* patterns ending here, in registration order */
     size_t neps, capeps;
-    struct endpoint **rx;  /* regex endpoints starting here, same order */
+    struct endpoint **rx; /* regex endpoints starting here, same order */
     size_t nrx, caprx;
 };
 
@@ -736,10 +739,10 @@ static int compile_tail(struct endpoint *ep, const struct parsed *pp,
     rc = regcomp(&ep->re, src, REG_EXTENDED);
     if (rc != 0) {
         /* Each piece compiled alone, so this is only memory. */
-        rc = rc == REG_ESPACE ? CIO_ENOMEM
-                              : cio__err(CIO_EINVAL,
-                                         "route pattern \"%.80s\": bad regex",
-                                         pp->pat);
+        rc = rc == REG_ESPACE
+                 ? CIO_ENOMEM
+                 : cio__err(CIO_EINVAL, "route pattern \"%.80s\": bad regex",
+                            pp->pat);
         goto free_src;
     }
     if (ep->re.re_nsub + 1 != g) {
@@ -756,7 +759,8 @@ static int compile_tail(struct endpoint *ep, const struct parsed *pp,
      * the rest of a path without NUL. */
     const struct part *last = &pp->parts[pp->nparts - 1];
     if (last->kind == PART_REGEX && last->off == pos && last->re.len == 2 &&
-        last->re.ptr[0] == '.' && (last->re.ptr[1] == '+' || last->re.ptr[1] == '*'))
+        last->re.ptr[0] == '.' &&
+        (last->re.ptr[1] == '+' || last->re.ptr[1] == '*'))
         ep->catch_all = last->re.ptr[1] == '+' ? 2 : 1;
     rc = 0;
 free_src:
@@ -823,7 +827,8 @@ static int list_add(struct endpoint ***list, size_t *n, size_t *cap,
         }
         same = ep;
     }
-    struct method_target *mt = cio__realloc(same->mt, (same->nmt + 1) * sizeof *mt);
+    struct method_target *mt =
+        cio__realloc(same->mt, (same->nmt + 1) * sizeof *mt);
     char *m = cio__strdup(method);
     if (mt != NULL)
         same->mt = mt;
@@ -850,7 +855,8 @@ int cio__router_add(struct cio__router *r, const char *method,
     struct parsed pp;
     int rc;
     if (r->compiled)
-        return cio__err(CIO_EINVAL, "route added after the router was compiled");
+        return cio__err(CIO_EINVAL,
+                        "route added after the router was compiled");
     if (method == NULL || !method_ok(method))
         return cio__err(CIO_EINVAL, "route method \"%.40s\" is not a token",
                         method != NULL ? method : "(null)");
@@ -1218,10 +1224,9 @@ static int try_endpoint(struct mstate *st, const struct endpoint *ep,
         } else {
             const regmatch_t *g = &pm[ep->group[i - ep->ntrie]];
             m->params[i].value =
-                g->rm_so >= 0
-                    ? (struct cio_str){base + g->rm_so,
-                                       (size_t)(g->rm_eo - g->rm_so)}
-                    : (struct cio_str){base, 0};
+                g->rm_so >= 0 ? (struct cio_str){base + g->rm_so,
+                                                 (size_t)(g->rm_eo - g->rm_so)}
+                              : (struct cio_str){base, 0};
         }
     }
     return 1;
@@ -1256,8 +1261,7 @@ static int rx_exec(const regex_t *re, const char *s, size_t len, size_t n,
  * the path has no segment left (it did not end with '/'). Returns 1 when a
  * route was found.
  */
-static int walk(struct mstate *st, const struct node *n, size_t pos,
-                int ended)
+static int walk(struct mstate *st, const struct node *n, size_t pos, int ended)
 {
     if (ended) {
         for (size_t i = 0; i < n->neps; i++)
@@ -1445,9 +1449,9 @@ ptrdiff_t cio__route_format(const char *pattern, const struct cio_kv *params,
         }
         const char *v = find_value(params, p->name);
         if (v == NULL || (p->kind == PART_PARAM && v[0] == '\0'))
-            return cio__err(CIO_EINVAL, "url for \"%.80s\": %s value for {%.*s}",
-                            pattern, v == NULL ? "no" : "empty",
-                            (int)p->name.len, p->name.ptr);
+            return cio__err(
+                CIO_EINVAL, "url for \"%.80s\": %s value for {%.*s}", pattern,
+                v == NULL ? "no" : "empty", (int)p->name.len, p->name.ptr);
         if (p->kind == PART_REGEX) {
             regex_t re;
             size_t nsub;

@@ -80,7 +80,11 @@ struct cio__route_match {
     char allow[128];
 };
 
-enum { CIO__ROUTE_FOUND = 0, CIO__ROUTE_NOT_FOUND = 1, CIO__ROUTE_NO_METHOD = 2 };
+enum {
+    CIO__ROUTE_FOUND = 0,
+    CIO__ROUTE_NOT_FOUND = 1,
+    CIO__ROUTE_NO_METHOD = 2
+};
 
 /*
  * Matches method and path (not NUL-terminated; a path not starting with '/'

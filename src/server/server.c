@@ -51,7 +51,8 @@ static int lsn_conf(struct cio__lsn_conf *lc, const struct cio_listen *l)
         int rc = cio_tls_ctx_new(&lc->tls, &to);
         if (rc < 0)
             return rc;
-        for (size_t i = 0; l->sni_certs != NULL && l->sni_certs[i] != NULL; i++) {
+        for (size_t i = 0; l->sni_certs != NULL && l->sni_certs[i] != NULL;
+             i++) {
             cio_tls_ctx *alt;
             to.cert_file = l->sni_certs[i];
             to.key_file = l->sni_keys != NULL && l->sni_keys[i] != NULL
@@ -93,14 +94,15 @@ static int bind_all(struct cio__worker *w)
         struct cio_listen_opts lo = {.reuseport = srv->nworkers > 1};
         if (lc->is_unix && w->idx != 0) {
             if (w->ufds == NULL || w->ufds[i] < 0)
-                return cio__err(CIO_EINVAL, "no shared socket for %s", lc->addr);
+                return cio__err(CIO_EINVAL, "no shared socket for %s",
+                                lc->addr);
             rc = cio__listener_adopt(&w->lns[i], w->ufds[i], 1);
             w->ufds[i] = -1;
         } else if (lc->is_unix) {
             rc = cio_unix_listen(&w->lns[i], lc->addr, &lo);
         } else {
-            rc = cio_tcp_listen(&w->lns[i],
-                                w->idx == 0 ? lc->addr : lc->bound, &lo);
+            rc = cio_tcp_listen(&w->lns[i], w->idx == 0 ? lc->addr : lc->bound,
+                                &lo);
         }
         if (rc < 0)
             return cio__err(rc, "listen on %s: %s", lc->addr, cio_strerror(rc));
@@ -395,7 +397,8 @@ static int share_unix(struct cio_server *srv, struct cio__worker *w)
             continue;
         w->ufds[i] = fcntl(cio_listener_fd(w0->lns[i]), F_DUPFD_CLOEXEC, 0);
         if (w->ufds[i] < 0)
-            return cio__err(-errno, "dup of a Unix listener: %s", strerror(errno));
+            return cio__err(-errno, "dup of a Unix listener: %s",
+                            strerror(errno));
     }
     return 0;
 }
@@ -501,13 +504,14 @@ int cio_server_connect(cio_server *srv, cio_stream **out)
     struct cio__worker *w = &srv->workers[0];
     if (w->loop == NULL || w->loop != cio_loop_current())
         return cio__err(CIO_EINVAL, "cio_server_connect: not on the loop "
-                        "that created the server");
+                                    "that created the server");
     if (w->conns == NULL || !__atomic_load_n(&srv->running, __ATOMIC_RELAXED))
-        return cio__err(CIO_EINVAL, "cio_server_connect: the server is not "
+        return cio__err(CIO_EINVAL,
+                        "cio_server_connect: the server is not "
                         "running (cio_server_run; on_listen tells when)");
     if (w->stopping)
         return cio__err(CIO_EBUSY, "cio_server_connect: the server is "
-                        "stopping");
+                                   "stopping");
     cio_stream *mine, *theirs;
     int rc = cio_pipe_new(&mine, &theirs, 0);
     if (rc < 0)
@@ -517,7 +521,8 @@ int cio_server_connect(cio_server *srv, cio_stream **out)
     if (rc < 0) {
         cio_stream_close(mine);
         return rc == CIO_EBUSY ? cio__err(rc, "cio_server_connect: "
-                                          "max_conns reached") : rc;
+                                              "max_conns reached")
+                               : rc;
     }
     *out = mine;
     return 0;

@@ -100,8 +100,8 @@ struct cio__target {
     cio_app *app;
     cio_handler fn;
     void *ud;
-    const char *name;    /* route name or NULL */
-    char *pattern;       /* full pattern, with mount prefixes */
+    const char *name;      /* route name or NULL */
+    char *pattern;         /* full pattern, with mount prefixes */
     struct cio__mw *chain; /* middleware, outermost first */
     size_t nchain;
 };
@@ -109,7 +109,7 @@ struct cio__target {
 /* A mounted sub-app, for answers without a route (404/405/OPTIONS) under
  * its prefix: its middleware chain runs around them. */
 struct cio__mount_chain {
-    char *prefix;          /* full prefix, e.g. "/admin" */
+    char *prefix; /* full prefix, e.g. "/admin" */
     size_t plen;
     cio_app *app;
     struct cio__mw *chain;
@@ -177,7 +177,7 @@ struct cio_req {
     const char *target; /* raw, NUL-terminated */
     const char *path;   /* decoded, NUL-terminated */
     size_t path_len;
-    const char *query;  /* after '?', "" if none */
+    const char *query; /* after '?', "" if none */
     int version;
     const struct cio__h1_header *fields; /* NUL-terminated in place */
     size_t nfields;
@@ -202,23 +202,23 @@ struct cio_req {
 
     /* body */
     enum cio__body_kind body;
-    uint64_t remaining;      /* LENGTH: bytes not yet read */
-    uint64_t received;       /* body bytes delivered */
+    uint64_t remaining; /* LENGTH: bytes not yet read */
+    uint64_t received;  /* body bytes delivered */
     uint64_t max_body;
     struct cio__chunked chunked;
     uint8_t expect_continue; /* 100 Continue still owed */
     uint8_t body_done;
-    int body_err;            /* sticky */
+    int body_err; /* sticky */
     cio_time body_start;
-    char *whole;             /* cio_req_body result (heap) */
+    char *whole; /* cio_req_body result (heap) */
     size_t whole_len;
     uint8_t whole_read;
-    void *json;              /* json_t */
+    void *json; /* json_t */
     /* multipart */
     cio_multipart_parser *mp;
     char *mp_buf;
-    size_t mp_len, mp_off;   /* unconsumed bytes of mp_buf */
-    int mp_state;            /* 0 none, 1 in part, 2 between parts, 3 end */
+    size_t mp_len, mp_off; /* unconsumed bytes of mp_buf */
+    int mp_state;          /* 0 none, 1 in part, 2 between parts, 3 end */
     struct cio_multipart_event mp_ev;
     uint8_t mp_have_ev;
     cio_headers *mp_headers;
@@ -229,15 +229,15 @@ struct cio_resp {
     cio_req *req;
     int status;
     cio_headers *headers;
-    struct cio__buf body;    /* buffered body */
+    struct cio__buf body; /* buffered body */
     uint8_t prepared;
     uint8_t finished;
-    uint8_t chunked;         /* streaming with chunked coding */
-    uint8_t head_only;       /* HEAD: no body on the wire */
-    uint8_t close;           /* Connection: close on this response */
-    uint8_t until_close;     /* HTTP/1.0 streaming without length */
-    uint8_t sized;           /* streaming with a Content-Length */
-    uint8_t failed;          /* cio__resp_fail made the error response */
+    uint8_t chunked;     /* streaming with chunked coding */
+    uint8_t head_only;   /* HEAD: no body on the wire */
+    uint8_t close;       /* Connection: close on this response */
+    uint8_t until_close; /* HTTP/1.0 streaming without length */
+    uint8_t sized;       /* streaming with a Content-Length */
+    uint8_t failed;      /* cio__resp_fail made the error response */
     uint64_t length, sent;
 };
 
@@ -269,22 +269,22 @@ struct cio__hctx;
 struct cio__worker {
     struct cio_server *srv;
     unsigned idx;
-    cio_loop *loop;          /* under srv->stop_mu: set while posts to it are safe */
+    cio_loop *loop; /* under srv->stop_mu: set while posts to it are safe */
     cio_thread *thr;
-    cio_group *conns;        /* connection tasks */
-    struct cio__list all;    /* every struct cio__conn */
+    cio_group *conns;                /* connection tasks */
+    struct cio__list all;            /* every struct cio__conn */
     struct cio__conn *qhead, *qtail; /* readable, waiting for a serving task */
-    unsigned nstarting;      /* serving tasks spawned, not yet running */
-    const char *date_line;   /* turn_date's cache (this loop's thread) */
+    unsigned nstarting;    /* serving tasks spawned, not yet running */
+    const char *date_line; /* turn_date's cache (this loop's thread) */
     cio_time date_at;
-    struct cio__list pool;   /* free struct cio__hctx */
+    struct cio__list pool; /* free struct cio__hctx */
     size_t npool;
     cio_listener **lns;
     size_t nlns;
-    int *ufds;               /* workers > 0: dups of worker 0's Unix
+    int *ufds; /* workers > 0: dups of worker 0's Unix
                               * listening sockets (-1 once adopted) */
     cio_event *stop_ev;
-    int stopping;            /* loop-local copy of srv->stopping */
+    int stopping; /* loop-local copy of srv->stopping */
     /* stats (read racily by cio_server_stats: counters only) */
     _Atomic uint64_t requests;
     _Atomic uint32_t nconns, nidle, inflight;
@@ -299,13 +299,13 @@ struct cio_server {
     struct cio_server_limits lim;
     struct cio_server_timeouts to;
     struct cio__h1_limits h1lim;
-    char *server_name;       /* trimmed, checked once; NULL: no Server */
+    char *server_name; /* trimmed, checked once; NULL: no Server */
     size_t server_name_len;
     void (*on_listen)(cio_server *srv, void *ud);
     void *ud;
     struct cio__lsn_conf *lsn;
     size_t nlsn;
-    struct cio__lsn_conf inproc;  /* what cio_server_connect's pipes are */
+    struct cio__lsn_conf inproc; /* what cio_server_connect's pipes are */
     unsigned nworkers;
     struct cio__worker *workers;
     atomic_int stopping;

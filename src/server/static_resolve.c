@@ -45,14 +45,14 @@ static int open_error(int err)
     switch (err) {
     case ENOENT:
     case ENOTDIR:
-    case EXDEV:  /* openat2: the path left the root */
-    case ELOOP:  /* a symlink where none may be */
+    case EXDEV: /* openat2: the path left the root */
+    case ELOOP: /* a symlink where none may be */
     case ENAMETOOLONG:
     case EAGAIN: /* openat2 kept racing a rename: treat as absent */
         return 404;
     case EACCES:
     case EPERM:
-    case ENXIO:  /* a socket, or a device without a driver */
+    case ENXIO: /* a socket, or a device without a driver */
     case ENODEV:
     case ETXTBSY:
         return 403;
@@ -132,7 +132,8 @@ static int open_walk(int rootfd, const char *rel)
             fd = openat(cur, name,
                         OPEN_FLAGS | O_NOFOLLOW | (dir ? O_DIRECTORY : 0));
         else
-            fd = openat(cur, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            fd = openat(cur, name,
+                        O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0) {
             rc = -errno;
             goto done;

@@ -26,24 +26,24 @@
 #define US_PER_MS 1000
 
 struct entry {
-    struct cio__list lru;  /* on tb->lru, most recent first */
-    struct entry *chain;   /* next in the same hash bucket */
+    struct cio__list lru; /* on tb->lru, most recent first */
+    struct entry *chain;  /* next in the same hash bucket */
     uint64_t hash;
-    int64_t tat_us;        /* full again at this time */
-    uint8_t digest;        /* key holds a 16-byte digest of a long key */
-    uint8_t keylen;        /* bytes in key */
+    int64_t tat_us; /* full again at this time */
+    uint8_t digest; /* key holds a 16-byte digest of a long key */
+    uint8_t keylen; /* bytes in key */
     char key[];
 };
 
 struct cio__tb {
-    int64_t t_us;       /* one token's refill time, >= 1 */
-    int64_t burst_us;   /* burst * t_us */
+    int64_t t_us;     /* one token's refill time, >= 1 */
+    int64_t burst_us; /* burst * t_us */
     uint32_t burst;
     size_t max_keys, count;
     struct entry **buckets;
-    size_t nbuckets;    /* a power of two */
+    size_t nbuckets; /* a power of two */
     struct cio__list lru;
-    uint64_t k[4];      /* SipHash keys: k[0..1] table, k[2..3] digest */
+    uint64_t k[4]; /* SipHash keys: k[0..1] table, k[2..3] digest */
 };
 
 /* ------------------------------------------------------------- SipHash */
@@ -63,10 +63,20 @@ static uint64_t le64(const unsigned char *p)
 
 #define SIPROUND()                                                             \
     do {                                                                       \
-        v0 += v1; v1 = rotl(v1, 13); v1 ^= v0; v0 = rotl(v0, 32);              \
-        v2 += v3; v3 = rotl(v3, 16); v3 ^= v2;                                 \
-        v0 += v3; v3 = rotl(v3, 21); v3 ^= v0;                                 \
-        v2 += v1; v1 = rotl(v1, 17); v1 ^= v2; v2 = rotl(v2, 32);              \
+        v0 += v1;                                                              \
+        v1 = rotl(v1, 13);                                                     \
+        v1 ^= v0;                                                              \
+        v0 = rotl(v0, 32);                                                     \
+        v2 += v3;                                                              \
+        v3 = rotl(v3, 16);                                                     \
+        v3 ^= v2;                                                              \
+        v0 += v3;                                                              \
+        v3 = rotl(v3, 21);                                                     \
+        v3 ^= v0;                                                              \
+        v2 += v1;                                                              \
+        v1 = rotl(v1, 17);                                                     \
+        v1 ^= v2;                                                              \
+        v2 = rotl(v2, 32);                                                     \
     } while (0)
 
 /* SipHash-1-3 (one compression round, three finalisation rounds), as in
@@ -99,7 +109,8 @@ static uint64_t siphash13(uint64_t k0, uint64_t k1, const char *data,
 
 static void random_keys(uint64_t k[4])
 {
-    if (getrandom(k, 4 * sizeof k[0], GRND_NONBLOCK) == (ssize_t)(4 * sizeof k[0]))
+    if (getrandom(k, 4 * sizeof k[0], GRND_NONBLOCK) ==
+        (ssize_t)(4 * sizeof k[0]))
         return;
     /* Early boot without entropy: still different per table and run. */
     struct timespec ts;
@@ -123,14 +134,20 @@ int cio__tb_new(struct cio__tb **out, const struct cio__tb_opts *opts)
         return cio__err(CIO_EINVAL, "token bucket: no options");
     /* The negated comparison also refuses NaN. */
     if (!(opts->rate >= 0.001 && opts->rate <= 1e6))
-        return cio__err(CIO_EINVAL, "token bucket: rate %g is not within "
-                        "0.001 to 1e6 per second", opts->rate);
+        return cio__err(CIO_EINVAL,
+                        "token bucket: rate %g is not within "
+                        "0.001 to 1e6 per second",
+                        opts->rate);
     if (opts->burst < 1 || opts->burst > 1000000)
-        return cio__err(CIO_EINVAL, "token bucket: burst %u is not within 1 "
-                        "to 1e6", opts->burst);
+        return cio__err(CIO_EINVAL,
+                        "token bucket: burst %u is not within 1 "
+                        "to 1e6",
+                        opts->burst);
     if (opts->max_keys < 1 || opts->max_keys > (1u << 22))
-        return cio__err(CIO_EINVAL, "token bucket: max_keys %u is not within "
-                        "1 to 2^22", opts->max_keys);
+        return cio__err(CIO_EINVAL,
+                        "token bucket: max_keys %u is not within "
+                        "1 to 2^22",
+                        opts->max_keys);
     struct cio__tb *tb = cio__calloc(1, sizeof *tb);
     if (tb == NULL)
         return CIO_ENOMEM;
@@ -238,7 +255,8 @@ int cio__tb_take_n(struct cio__tb *tb, const char *key, size_t keylen,
         if (e == NULL)
             return CIO_ENOMEM;
         if (tb->count == tb->max_keys) {
-            struct entry *old = CIO_CONTAINER_OF(tb->lru.prev, struct entry, lru);
+            struct entry *old =
+                CIO_CONTAINER_OF(tb->lru.prev, struct entry, lru);
             cio__list_remove(&old->lru);
             unlink_chain(tb, old);
             cio__free(old);

@@ -42,8 +42,12 @@ Test(bench_engine, closed_loop_pipelined_2000)
 {
     cio_bench_result *r;
     struct cio_bench_opts o = {
-        .url = url, .connections = 8, .requests = 2000, .inflight = 4,
-        .threads = 2, .timeout_ms = 20000,
+        .url = url,
+        .connections = 8,
+        .requests = 2000,
+        .inflight = 4,
+        .threads = 2,
+        .timeout_ms = 20000,
     };
     CIO_ASSERT_RC(cio_bench_run(&o, &r), 0);
     cr_assert_eq(cio_bench_errors(r, CIO_BENCH_ERR_KINDS), 0);
@@ -60,7 +64,10 @@ Test(bench_engine, open_loop_rate)
 {
     cio_bench_result *r;
     struct cio_bench_opts o = {
-        .url = url, .connections = 4, .requests = 300, .rate = 3000,
+        .url = url,
+        .connections = 4,
+        .requests = 300,
+        .rate = 3000,
         .timeout_ms = 20000,
     };
     CIO_ASSERT_RC(cio_bench_run(&o, &r), 0);
@@ -74,7 +81,9 @@ Test(bench_engine, status_404_is_not_an_error)
     char u[160];
     snprintf(u, sizeof u, "http://127.0.0.1:%u/404", nginx.port);
     cio_bench_result *r;
-    struct cio_bench_opts o = {.url = u, .connections = 2, .requests = 50,
+    struct cio_bench_opts o = {.url = u,
+                               .connections = 2,
+                               .requests = 50,
                                .method = "HEAD",
                                .headers = (struct cio_kv[]){{"X-A", "1"}, {0}}};
     CIO_ASSERT_RC(cio_bench_run(&o, &r), 0);
@@ -93,8 +102,13 @@ Test(bench_engine, post_body_framed)
     static const char body[] = "{\"a\": 1}";
     cio_bench_result *r;
     struct cio_bench_opts o = {
-        .url = url, .connections = 2, .requests = 100, .inflight = 3,
-        .method = "POST", .body = body, .body_len = sizeof body - 1,
+        .url = url,
+        .connections = 2,
+        .requests = 100,
+        .inflight = 3,
+        .method = "POST",
+        .body = body,
+        .body_len = sizeof body - 1,
         .headers = (struct cio_kv[]){{"Content-Type", "application/json"}, {0}},
         .timeout_ms = 20000,
     };
@@ -111,8 +125,8 @@ Test(bench_engine, connect_errors_end)
     /* nginx's port after stopping a second instance is not reliably free;
      * port 1 on loopback is refused without root. */
     cio_bench_result *r;
-    struct cio_bench_opts o = {.url = "http://127.0.0.1:1/", .connections = 2,
-                               .requests = 6};
+    struct cio_bench_opts o = {
+        .url = "http://127.0.0.1:1/", .connections = 2, .requests = 6};
     CIO_ASSERT_RC(cio_bench_run(&o, &r), 0);
     cr_assert_eq(cio_bench_requests(r), 0);
     cr_assert_eq(cio_bench_errors(r, CIO_BENCH_ERR_CONNECT), 6);
@@ -128,11 +142,16 @@ Test(bench_engine, bad_options)
 {
     cio_bench_result *r = NULL;
     CIO_EXPECT_RC(cio_bench_run(&(struct cio_bench_opts){0}, &r), CIO_EINVAL);
-    CIO_EXPECT_RC(cio_bench_run(&(struct cio_bench_opts){.url = "ftp://x/"}, &r),
-                  CIO_ENOTSUP);
-    CIO_EXPECT_RC(cio_bench_run(&(struct cio_bench_opts){
-                      .url = url, .headers = (struct cio_kv[]){{"A", "x\r\nB: y"}, {0}}},
-                                &r), CIO_EINVAL);
+    CIO_EXPECT_RC(
+        cio_bench_run(&(struct cio_bench_opts){.url = "ftp://x/"}, &r),
+        CIO_ENOTSUP);
+    CIO_EXPECT_RC(
+        cio_bench_run(
+            &(struct cio_bench_opts){
+                .url = url,
+                .headers = (struct cio_kv[]){{"A", "x\r\nB: y"}, {0}}},
+            &r),
+        CIO_EINVAL);
     cr_assert_null(r);
 }
 
@@ -155,7 +174,10 @@ static void tls_case(bool trust)
     snprintf(u, sizeof u, "https://localhost:%u/hello.txt", p.tls_port);
     cio_bench_result *r;
     struct cio_bench_opts o = {
-        .url = u, .connections = 4, .requests = 200, .inflight = 2,
+        .url = u,
+        .connections = 4,
+        .requests = 200,
+        .inflight = 2,
         .ca_file = trust ? tls_fixture_path("ca.pem") : NULL,
         .timeout_ms = 20000,
     };

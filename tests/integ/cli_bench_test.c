@@ -70,8 +70,8 @@ TestSuite(cli_bench, .init = start, .fini = stop);
 
 Test(cli_bench, nginx_n1000_json)
 {
-    run((char *const[]){bin, "bench", "-n", "1000", "-c", "8", "--json",
-                        "-q", url, NULL});
+    run((char *const[]){bin, "bench", "-n", "1000", "-c", "8", "--json", "-q",
+                        url, NULL});
     cr_assert_eq(json_num(out, "requests"), 1000, "%s", out);
     cr_assert_eq(json_num(out, "errors"), 0, "%s", out);
     cr_assert_eq(json_num(out, "200"), 1000, "%s", out);
@@ -80,8 +80,8 @@ Test(cli_bench, nginx_n1000_json)
 
 Test(cli_bench, rate_mode_completes)
 {
-    run((char *const[]){bin, "bench", "-n", "300", "-c", "4", "--rate",
-                        "1500", "--json", "-q", url, NULL});
+    run((char *const[]){bin, "bench", "-n", "300", "-c", "4", "--rate", "1500",
+                        "--json", "-q", url, NULL});
     cr_assert_eq(json_num(out, "requests"), 300, "%s", out);
     cr_assert_eq(json_num(out, "errors"), 0, "%s", out);
 }
@@ -118,10 +118,10 @@ Test(cli_bench, embedded_server)
 Test(cli_bench, bad_option_fails)
 {
     char buf[256];
-    cr_assert_eq(peer_run_capture((char *const[]){bin, "bench", "-c", "0",
-                                                  url, NULL},
-                                  buf, sizeof buf),
-                 -1);
+    cr_assert_eq(
+        peer_run_capture((char *const[]){bin, "bench", "-c", "0", url, NULL},
+                         buf, sizeof buf),
+        -1);
 }
 
 /* A URL longer than the command's old 300-byte copy was cut silently, so
@@ -133,11 +133,11 @@ Test(cli_bench, long_url_not_truncated)
     memset(big + n, 'x', 600);
     big[n + 600] = '\0';
     strcat(big, "&end=1");
-    run((char *const[]){bin, "bench", "-n", "5", "-c", "1", "--json", "-q",
-                        big, NULL});
+    run((char *const[]){bin, "bench", "-n", "5", "-c", "1", "--json", "-q", big,
+                        NULL});
     cr_assert_eq(json_num(out, "requests"), 5, "%s", out);
-    cr_assert(strstr(out, big) != NULL, "the report's URL is not %s:\n%s",
-              big, out);
+    cr_assert(strstr(out, big) != NULL, "the report's URL is not %s:\n%s", big,
+              out);
 }
 
 /* An open loop whose next send lies beyond -d: the connection slept until
@@ -145,8 +145,8 @@ Test(cli_bench, long_url_not_truncated)
  * ends at -d (the bound below is 25 times -d, not a timing measurement). */
 Test(cli_bench, slow_rate_ends_at_duration)
 {
-    run((char *const[]){bin, "bench", "--rate", "0.1", "-c", "2", "-d",
-                        "200ms", "--json", "-q", url, NULL});
+    run((char *const[]){bin, "bench", "--rate", "0.1", "-c", "2", "-d", "200ms",
+                        "--json", "-q", url, NULL});
     cr_assert_eq(json_num(out, "requests"), 1, "%s", out);
     cr_assert_lt(json_num(out, "duration_s"), 5, "%s", out);
 }
@@ -157,8 +157,8 @@ Test(cli_bench, slow_rate_ends_at_duration)
  * clamped instead: one request, the next one is not due within the run. */
 Test(cli_bench, tiny_rate_does_not_overflow)
 {
-    run((char *const[]){bin, "bench", "--rate", "1e-300", "-n", "3", "-c",
-                        "1", "-d", "500ms", "--json", "-q", url, NULL});
+    run((char *const[]){bin, "bench", "--rate", "1e-300", "-n", "3", "-c", "1",
+                        "-d", "500ms", "--json", "-q", url, NULL});
     cr_assert_eq(json_num(out, "requests"), 1, "%s", out);
     cr_assert_eq(json_num(out, "errors"), 0, "%s", out);
 }

@@ -685,8 +685,7 @@ Test(cli, endpoints_echo_non_utf8_values)
          "%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9"
          "%C3%A9%C3%A9%C3%A9",
          {"-H", "X-Nothing: 1"}},
-        {"/data?page=1&size=2",
-         {"-H", "Cookie: tracking_id=\xff; x=1"}},
+        {"/data?page=1&size=2", {"-H", "Cookie: tracking_id=\xff; x=1"}},
         {"/upload", {"-H", "Content-Type: text/\xff"}},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {

@@ -70,11 +70,12 @@ static json_t *get_json(cio_client *c, const char *method, const char *path,
     q.url = aiohttp_peer_url(&peer, path, 0);
     cio_response *r;
     int rc = cio_request(c, &q, &r);
-    cr_expect_eq(rc, 0, "%s %s: %s %s", method, path, cio_errname(rc), cio_last_error());
+    cr_expect_eq(rc, 0, "%s %s: %s %s", method, path, cio_errname(rc),
+                 cio_last_error());
     if (rc < 0)
         return NULL;
-    cr_expect_eq(cio_response_status(r), want_status, "%s %s: status %d", method,
-                 path, cio_response_status(r));
+    cr_expect_eq(cio_response_status(r), want_status, "%s %s: status %d",
+                 method, path, cio_response_status(r));
     json_t *j = NULL;
     if (cio_response_json(r, &j) == 0)
         json_incref(j);
@@ -108,9 +109,12 @@ static void t_json(cio_client *c)
     json_t *j = get_json(c, "GET", "/json", NULL, 200);
     cr_expect_str_eq(jstr(j, "hello"), "world");
     json_decref(j);
-    j = get_json(c, "POST", "/anything", &(struct cio_request){.json = "{\"k\": [1, 2]}"}, 200);
+    j = get_json(c, "POST", "/anything",
+                 &(struct cio_request){.json = "{\"k\": [1, 2]}"}, 200);
     cr_expect_str_eq(jstr(j, "headers.Content-Type"), "application/json");
-    cr_expect_eq(json_integer_value(json_array_get(json_object_get(json_object_get(j, "json"), "k"), 1)), 2);
+    cr_expect_eq(json_integer_value(json_array_get(
+                     json_object_get(json_object_get(j, "json"), "k"), 1)),
+                 2);
     json_decref(j);
     j = get_json(c, "GET", "/gzip", NULL, 200);
     cr_expect(json_is_true(json_object_get(j, "gzipped")));
@@ -130,7 +134,8 @@ static void t_delay(cio_client *c)
     /* A read timeout shorter than the delay names the phase. */
     cio_response *r;
     int rc = cio_get(c, aiohttp_peer_url(&peer, "/delay/3000", 0),
-                     &(struct cio_request){.timeouts = &(struct cio_timeouts){.read_ms = 100}},
+                     &(struct cio_request){
+                         .timeouts = &(struct cio_timeouts){.read_ms = 100}},
                      &r);
     CIO_EXPECT_RC(rc, CIO_ETIMEDOUT);
     cr_expect(strstr(cio_last_error(), "read") != NULL, "%s", cio_last_error());
@@ -149,8 +154,10 @@ static void t_cookies(cio_client *c)
     cr_expect_str_eq(jstr(j, "cookies.a"), "1");
     cr_expect_str_eq(jstr(j, "cookies.b"), "two");
     json_decref(j);
-    j = get_json(c, "GET", "/cookies", &(struct cio_request){
-                     .cookies = (struct cio_kv[]){{"c", "3"}, {0}}}, 200);
+    j = get_json(
+        c, "GET", "/cookies",
+        &(struct cio_request){.cookies = (struct cio_kv[]){{"c", "3"}, {0}}},
+        200);
     cr_expect_str_eq(jstr(j, "cookies.c"), "3");
     cr_expect_str_eq(jstr(j, "cookies.a"), "1");
     json_decref(j);
@@ -163,8 +170,11 @@ Test(client_aiohttp, cookies_set_and_sent_back)
 
 static void t_forms(cio_client *c)
 {
-    json_t *j = get_json(c, "POST", "/form", &(struct cio_request){
-                             .form = (struct cio_kv[]){{"a", "1"}, {"b", "x y&z"}, {0}}}, 200);
+    json_t *j = get_json(
+        c, "POST", "/form",
+        &(struct cio_request){
+            .form = (struct cio_kv[]){{"a", "1"}, {"b", "x y&z"}, {0}}},
+        200);
     cr_expect_str_eq(jstr(j, "form.a"), "1");
     cr_expect_str_eq(jstr(j, "form.b"), "x y&z");
     json_decref(j);
@@ -174,17 +184,24 @@ static void t_forms(cio_client *c)
     CIO_ASSERT_RC(cio_multipart_add_field(mp, "field", cio_str_c("value")), 0);
     static char big[100000];
     memset(big, 'q', sizeof(big));
-    CIO_ASSERT_RC(cio_multipart_add_file_data(mp, &(struct cio_multipart_file){
-                      .name = "f", .filename = "big.txt", .content_type = "text/plain"},
-                      big, sizeof(big)), 0);
-    j = get_json(c, "POST", "/multipart", &(struct cio_request){.multipart = mp}, 200);
+    CIO_ASSERT_RC(cio_multipart_add_file_data(mp,
+                                              &(struct cio_multipart_file){
+                                                  .name = "f",
+                                                  .filename = "big.txt",
+                                                  .content_type = "text/plain"},
+                                              big, sizeof(big)),
+                  0);
+    j = get_json(c, "POST", "/multipart",
+                 &(struct cio_request){.multipart = mp}, 200);
     json_t *parts = json_object_get(j, "parts");
     cr_assert_eq(json_array_size(parts), 2);
     cr_expect_str_eq(jstr(json_array_get(parts, 0), "name"), "field");
     cr_expect_eq(jint(json_array_get(parts, 0), "size"), 5);
     cr_expect_str_eq(jstr(json_array_get(parts, 1), "filename"), "big.txt");
-    cr_expect_str_eq(jstr(json_array_get(parts, 1), "content_type"), "text/plain");
-    cr_expect_eq(jint(json_array_get(parts, 1), "size"), (json_int_t)sizeof(big));
+    cr_expect_str_eq(jstr(json_array_get(parts, 1), "content_type"),
+                     "text/plain");
+    cr_expect_eq(jint(json_array_get(parts, 1), "size"),
+                 (json_int_t)sizeof(big));
     json_decref(j);
     cio_multipart_free(mp);
 }
@@ -207,11 +224,16 @@ static void t_cold_file(cio_client *c)
     unsigned long before = atomic_load(&cio__client_read_aheads);
     cio_multipart *mp;
     CIO_ASSERT_RC(cio_multipart_new(&mp, NULL), 0);
-    CIO_ASSERT_RC(cio_multipart_add_file_path(mp, &(struct cio_multipart_file){
-                      .name = "f", .filename = "cold.bin",
-                      .content_type = "application/octet-stream"},
-                      cold_path), 0);
-    json_t *j = get_json(c, "POST", "/multipart", &(struct cio_request){.multipart = mp}, 200);
+    CIO_ASSERT_RC(cio_multipart_add_file_path(
+                      mp,
+                      &(struct cio_multipart_file){
+                          .name = "f",
+                          .filename = "cold.bin",
+                          .content_type = "application/octet-stream"},
+                      cold_path),
+                  0);
+    json_t *j = get_json(c, "POST", "/multipart",
+                         &(struct cio_request){.multipart = mp}, 200);
     json_t *parts = json_object_get(j, "parts");
     cr_assert_eq(json_array_size(parts), 1);
     cr_expect_eq(jint(json_array_get(parts, 0), "size"), 3 << 20);
@@ -252,8 +274,9 @@ Test(client_aiohttp, cold_file_part_is_read_ahead_on_the_executor)
     close(fd);
     if (!(r < 0 && e == EAGAIN)) {
         unlink(cold_path);
-        cr_skip_test("%s stayed in the page cache or RWF_NOWAIT is refused (%zd, %s)",
-                     cold_path, r, strerror(e));
+        cr_skip_test(
+            "%s stayed in the page cache or RWF_NOWAIT is refused (%zd, %s)",
+            cold_path, r, strerror(e));
     }
     run(t_cold_file, NULL);
     unlink(cold_path);
@@ -261,18 +284,24 @@ Test(client_aiohttp, cold_file_part_is_read_ahead_on_the_executor)
 
 static void t_auth(cio_client *c)
 {
-    json_t *j = get_json(c, "GET", "/basic-auth/user/p%40ss", &(struct cio_request){
-                             .auth_basic_user = "user", .auth_basic_pass = "p@ss"}, 200);
+    json_t *j = get_json(c, "GET", "/basic-auth/user/p%40ss",
+                         &(struct cio_request){.auth_basic_user = "user",
+                                               .auth_basic_pass = "p@ss"},
+                         200);
     cr_expect(json_is_true(json_object_get(j, "authenticated")));
     json_decref(j);
-    j = get_json(c, "GET", "/basic-auth/user/right", &(struct cio_request){
-                     .auth_basic_user = "user", .auth_basic_pass = "wrong"}, 401);
+    j = get_json(c, "GET", "/basic-auth/user/right",
+                 &(struct cio_request){.auth_basic_user = "user",
+                                       .auth_basic_pass = "wrong"},
+                 401);
     json_decref(j);
-    j = get_json(c, "GET", "/bearer/tok.123", &(struct cio_request){.auth_bearer = "tok.123"}, 200);
+    j = get_json(c, "GET", "/bearer/tok.123",
+                 &(struct cio_request){.auth_bearer = "tok.123"}, 200);
     json_decref(j);
     /* Credentials in the URL. */
     char url[160];
-    snprintf(url, sizeof(url), "http://user:pw@127.0.0.1:%u/basic-auth/user/pw", peer.port);
+    snprintf(url, sizeof(url), "http://user:pw@127.0.0.1:%u/basic-auth/user/pw",
+             peer.port);
     cio_response *r;
     CIO_ASSERT_RC(cio_get(c, url, NULL, &r), 0);
     cr_expect_eq(cio_response_status(r), 200);
@@ -287,20 +316,28 @@ static void t_auth(cio_client *c)
         "/digest-auth/none/Mufasa/Circle%20of%20Life/MD5",
     };
     for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
-        j = get_json(c, "GET", paths[i], &(struct cio_request){
-                         .auth_digest_user = "Mufasa",
-                         .auth_digest_pass = "Circle of Life"}, 200);
-        cr_expect(json_is_true(json_object_get(j, "authenticated")), "%s", paths[i]);
+        j = get_json(
+            c, "GET", paths[i],
+            &(struct cio_request){.auth_digest_user = "Mufasa",
+                                  .auth_digest_pass = "Circle of Life"},
+            200);
+        cr_expect(json_is_true(json_object_get(j, "authenticated")), "%s",
+                  paths[i]);
         json_decref(j);
     }
     /* A POST with a body goes twice (challenge, then answer). */
-    j = get_json(c, "POST", "/digest-auth/auth/u/p/SHA-256", &(struct cio_request){
-                     .auth_digest_user = "u", .auth_digest_pass = "p",
-                     .body = "data", .body_len = 4}, 200);
+    j = get_json(c, "POST", "/digest-auth/auth/u/p/SHA-256",
+                 &(struct cio_request){.auth_digest_user = "u",
+                                       .auth_digest_pass = "p",
+                                       .body = "data",
+                                       .body_len = 4},
+                 200);
     json_decref(j);
     /* Wrong password: the 401 comes back after one answer, no loop. */
-    j = get_json(c, "GET", "/digest-auth/auth/u/right/MD5", &(struct cio_request){
-                     .auth_digest_user = "u", .auth_digest_pass = "wrong"}, 401);
+    j = get_json(c, "GET", "/digest-auth/auth/u/right/MD5",
+                 &(struct cio_request){.auth_digest_user = "u",
+                                       .auth_digest_pass = "wrong"},
+                 401);
     json_decref(j);
 }
 
@@ -325,10 +362,12 @@ static unsigned digest_get(cio_client *c, const char *path, const char *pass,
                            int want, char *nc, size_t cap)
 {
     unsigned before = attempts;
-    json_t *j = get_json(c, "GET", path, &(struct cio_request){
-                             .auth_digest_user = "Mufasa",
-                             .auth_digest_pass = pass}, want);
-    const char *v = j != NULL ? json_string_value(json_object_get(j, "nc")) : NULL;
+    json_t *j = get_json(c, "GET", path,
+                         &(struct cio_request){.auth_digest_user = "Mufasa",
+                                               .auth_digest_pass = pass},
+                         want);
+    const char *v =
+        j != NULL ? json_string_value(json_object_get(j, "nc")) : NULL;
     snprintf(nc, cap, "%s", v != NULL ? v : "");
     json_decref(j);
     return attempts - before;
@@ -400,17 +439,23 @@ Test(client_aiohttp, retry_after_policy)
 static void t_redirects(cio_client *c)
 {
     cio_response *r;
-    CIO_ASSERT_RC(cio_get(c, aiohttp_peer_url(&peer, "/redirect/3", 0), NULL, &r), 0);
+    CIO_ASSERT_RC(
+        cio_get(c, aiohttp_peer_url(&peer, "/redirect/3", 0), NULL, &r), 0);
     cr_expect_eq(cio_response_status(r), 200);
     cr_expect_eq(cio_response_history(r), 3);
     cr_expect(strstr(cio_response_url(r), "/anything") != NULL);
     cio_response_free(r);
 
     /* Cross-origin (other port): the server echoes what arrived. */
-    json_t *j = get_json(c, "GET", "/cross-origin?path=/headers", &(struct cio_request){
-                             .headers = (struct cio_kv[]){{"Authorization", "Bearer x"},
-                                                          {"X-Keep", "1"}, {0}},
-                             .auth_basic_user = "u", .auth_basic_pass = "p"}, 200);
+    json_t *j =
+        get_json(c, "GET", "/cross-origin?path=/headers",
+                 &(struct cio_request){
+                     .headers = (struct cio_kv[]){{"Authorization", "Bearer x"},
+                                                  {"X-Keep", "1"},
+                                                  {0}},
+                     .auth_basic_user = "u",
+                     .auth_basic_pass = "p"},
+                 200);
     cr_expect_null(jstr(j, "Authorization"), "Authorization crossed origins");
     cr_expect_str_eq(jstr(j, "X-Keep"), "1");
     json_decref(j);

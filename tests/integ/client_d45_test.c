@@ -100,8 +100,8 @@ static int d45_main(void *arg)
         {.addr = "127.0.0.1:0", .tls_cert = crt, .tls_key = key},
         {0},
     };
-    struct cio_server_opts so = {.listens = ls, .workers = 1,
-                                 .on_listen = on_listen, .ud = &e};
+    struct cio_server_opts so = {
+        .listens = ls, .workers = 1, .on_listen = on_listen, .ud = &e};
     int rc = cio_server_new(&e.srv, app, &so);
     cr_expect_eq(rc, 0, "server: %s", cio_last_error());
     CHECK_RC(rc, 0);
@@ -110,7 +110,8 @@ static int d45_main(void *arg)
     CHECK_RC(cio_go(g, serve_task, &e), 0);
     CHECK_RC(cio_event_wait(e.up, cio_after(5000)), 0);
     char url[64], body[64];
-    snprintf(url, sizeof(url), "https://127.0.0.1:%u/", cio_server_port(e.srv, 0));
+    snprintf(url, sizeof(url), "https://127.0.0.1:%u/",
+             cio_server_port(e.srv, 0));
 
     /* Unverified first: it succeeds and keeps its connection idle. */
     cio_client *insecure, *system, *ca;
@@ -142,14 +143,18 @@ static int d45_main(void *arg)
     cio_client_pool_stats(insecure, &pi);
     cio_client_pool_stats(ca, &pc);
     cio_client_pool_stats(system, &psys);
-    cr_expect(pi.created == 1 && pi.reused == 1, "insecure: %llu created, "
-              "%llu reused", (unsigned long long)pi.created,
-              (unsigned long long)pi.reused);
-    cr_expect(pc.created == 1 && pc.reused == 1, "ca: %llu created, %llu "
-              "reused", (unsigned long long)pc.created,
-              (unsigned long long)pc.reused);
-    cr_expect(psys.conns == 0 && psys.idle == 0, "the failed handshake left "
-              "%u connections", psys.conns);
+    cr_expect(pi.created == 1 && pi.reused == 1,
+              "insecure: %llu created, "
+              "%llu reused",
+              (unsigned long long)pi.created, (unsigned long long)pi.reused);
+    cr_expect(pc.created == 1 && pc.reused == 1,
+              "ca: %llu created, %llu "
+              "reused",
+              (unsigned long long)pc.created, (unsigned long long)pc.reused);
+    cr_expect(psys.conns == 0 && psys.idle == 0,
+              "the failed handshake left "
+              "%u connections",
+              psys.conns);
 
     /* A caller's transport (opts.connect) gets TLS only when asked: the
      * same TCP stream, with connect_tls a verified https exchange; without

@@ -20,7 +20,7 @@ struct run {
     const struct raw_step *const *scripts;
     struct cio_client_opts opts;
     const char *method;
-    int nreq;                 /* requests to send, one after the other */
+    int nreq; /* requests to send, one after the other */
     /* results */
     int rc[4];
     int status[4];
@@ -40,10 +40,12 @@ static int run_main(void *arg)
         return rc;
     for (int i = 0; i < (x->nreq ? x->nreq : 1); i++) {
         cio_response *r = NULL;
-        x->rc[i] = cio_request(c, &(struct cio_request){
-                                      .method = x->method,
-                                      .url = rawsrv_url(x->srv, "/t"),
-                                  }, &r);
+        x->rc[i] = cio_request(c,
+                               &(struct cio_request){
+                                   .method = x->method,
+                                   .url = rawsrv_url(x->srv, "/t"),
+                               },
+                               &r);
         snprintf(x->msg[i], sizeof(x->msg[i]), "%s", cio_last_error());
         if (x->rc[i] == 0) {
             x->status[i] = cio_response_status(r);
@@ -105,13 +107,17 @@ Test(client_hostile, cl_and_te_decoded_as_chunked_and_not_reused)
 {
     static const struct raw_step s[] = {
         RAW_READ,
-        RAW_SEND("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
+        RAW_SEND("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: "
+                 "chunked\r\n\r\n"
                  "5\r\nhello\r\n0\r\n\r\n"),
         RAW_DRAIN(300),
         RAW_END,
     };
     static const struct raw_step ok[] = {
-        RAW_READ, RAW_SEND("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"), RAW_DRAIN(300), RAW_END,
+        RAW_READ,
+        RAW_SEND("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+        RAW_DRAIN(300),
+        RAW_END,
     };
     struct run x = {.scripts = SCRIPTS(s, ok), .nreq = 2};
     run(&x);
@@ -127,7 +133,8 @@ Test(client_hostile, conflicting_content_lengths_are_a_protocol_error)
 {
     static const struct raw_step s[] = {
         RAW_READ,
-        RAW_SEND("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 5\r\n\r\nabcde"),
+        RAW_SEND("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: "
+                 "5\r\n\r\nabcde"),
         RAW_END,
     };
     struct run x = {.scripts = SCRIPTS(s)};
@@ -142,7 +149,10 @@ Test(client_hostile, header_flood_stops_at_the_limit)
     static const struct raw_step s[] = {
         RAW_READ,
         RAW_SEND("HTTP/1.1 200 OK\r\n"),
-        RAW_REPEAT("X-Flood: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n", 3200),
+        RAW_REPEAT("X-Flood: "
+                   "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                   "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n",
+                   3200),
         RAW_END,
     };
     struct run x = {.scripts = SCRIPTS(s)};
@@ -152,12 +162,15 @@ Test(client_hostile, header_flood_stops_at_the_limit)
     static const struct raw_step line[] = {
         RAW_READ,
         RAW_SEND("HTTP/1.1 200 OK\r\nX-Long: "),
-        RAW_REPEAT("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 3000),
+        RAW_REPEAT("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                   "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                   3000),
         RAW_END,
     };
     struct run y = {.scripts = SCRIPTS(line)};
     run(&y);
-    cr_expect(y.rc[0] == CIO_ETOOBIG || y.rc[0] == CIO_EPROTO, "got %s", cio_errname(y.rc[0]));
+    cr_expect(y.rc[0] == CIO_ETOOBIG || y.rc[0] == CIO_EPROTO, "got %s",
+              cio_errname(y.rc[0]));
     cio_test_no_leaks();
 }
 
@@ -185,7 +198,8 @@ Test(client_hostile, interim_flood_and_unrequested_101_fail)
     cr_expect_str_eq(y.body[0], "ok");
     static const struct raw_step up[] = {
         RAW_READ,
-        RAW_SEND("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n"),
+        RAW_SEND("HTTP/1.1 101 Switching Protocols\r\nUpgrade: "
+                 "websocket\r\nConnection: upgrade\r\n\r\n"),
         RAW_END,
     };
     struct run z = {.scripts = SCRIPTS(up)};
@@ -198,9 +212,9 @@ Test(client_hostile, interim_flood_and_unrequested_101_fail)
 Test(client_hostile, malformed_status_lines_are_protocol_errors)
 {
     static const char *const lines[] = {
-        "HTTP/1.1 2OO OK\r\n\r\n", "HTTP/1.1 20 OK\r\n\r\n",
-        "HTTP/1.1 2000 OK\r\n\r\n", "200 OK\r\n\r\n", "HTTP/1.1200 OK\r\n\r\n",
-        "ICY 200 OK\r\n\r\n",
+        "HTTP/1.1 2OO OK\r\n\r\n",  "HTTP/1.1 20 OK\r\n\r\n",
+        "HTTP/1.1 2000 OK\r\n\r\n", "200 OK\r\n\r\n",
+        "HTTP/1.1200 OK\r\n\r\n",   "ICY 200 OK\r\n\r\n",
     };
     for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
         struct raw_step s[] = {RAW_READ, RAW_SEND(lines[i]), RAW_END};
@@ -222,7 +236,10 @@ Test(client_hostile, bodyless_responses_with_bytes_are_not_reused)
         RAW_END,
     };
     static const struct raw_step ok[] = {
-        RAW_READ, RAW_SEND("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"), RAW_DRAIN(300), RAW_END,
+        RAW_READ,
+        RAW_SEND("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+        RAW_DRAIN(300),
+        RAW_END,
     };
     struct run x = {.scripts = SCRIPTS(s, ok), .nreq = 2};
     run(&x);
@@ -230,7 +247,8 @@ Test(client_hostile, bodyless_responses_with_bytes_are_not_reused)
     cr_expect_eq(x.status[0], 204);
     cr_expect_eq(x.body_len[0], 0);
     CIO_EXPECT_RC(x.rc[1], 0);
-    cr_expect_str_eq(x.body[1], "ok", "the smuggled bytes were read as a response");
+    cr_expect_str_eq(x.body[1], "ok",
+                     "the smuggled bytes were read as a response");
     cr_expect_eq(x.nconns, 2);
 
     static const struct raw_step h[] = {
@@ -253,19 +271,27 @@ Test(client_hostile, bodyless_responses_with_bytes_are_not_reused)
 Test(client_hostile, truncated_bodies_are_errors)
 {
     static const struct raw_step cl[] = {
-        RAW_READ, RAW_SEND("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello"), RAW_CLOSE,
+        RAW_READ,
+        RAW_SEND("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello"),
+        RAW_CLOSE,
     };
     struct run x = {.scripts = SCRIPTS(cl)};
     run(&x);
     cr_expect_neq(x.rc[0], 0, "a 5-byte body of 10 was a success");
     static const struct raw_step ch[] = {
-        RAW_READ, RAW_SEND("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"), RAW_CLOSE,
+        RAW_READ,
+        RAW_SEND("HTTP/1.1 200 OK\r\nTransfer-Encoding: "
+                 "chunked\r\n\r\n5\r\nhello\r\n"),
+        RAW_CLOSE,
     };
     struct run y = {.scripts = SCRIPTS(ch)};
     run(&y);
     cr_expect_neq(y.rc[0], 0, "chunked without its last chunk was a success");
     static const struct raw_step rst[] = {
-        RAW_READ, RAW_SEND("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhel"), RAW_SLEEP(50), RAW_RESET,
+        RAW_READ,
+        RAW_SEND("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhel"),
+        RAW_SLEEP(50),
+        RAW_RESET,
     };
     struct run z = {.scripts = SCRIPTS(rst)};
     run(&z);
@@ -277,10 +303,14 @@ Test(client_hostile, truncated_bodies_are_errors)
 Test(client_hostile, close_delimited_body_is_read_to_eof)
 {
     static const struct raw_step s[] = {
-        RAW_READ, RAW_SEND("HTTP/1.1 200 OK\r\n\r\nuntil close"), RAW_CLOSE,
+        RAW_READ,
+        RAW_SEND("HTTP/1.1 200 OK\r\n\r\nuntil close"),
+        RAW_CLOSE,
     };
     static const struct raw_step ok[] = {
-        RAW_READ, RAW_SEND("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"), RAW_END,
+        RAW_READ,
+        RAW_SEND("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+        RAW_END,
     };
     struct run x = {.scripts = SCRIPTS(s, ok), .nreq = 2};
     run(&x);
@@ -296,7 +326,8 @@ Test(client_hostile, close_delimited_body_is_read_to_eof)
 static unsigned char *gzip_of_zeros(size_t n, size_t *outlen)
 {
     z_stream z = {0};
-    cr_assert_eq(deflateInit2(&z, 9, Z_DEFLATED, 31, 9, Z_DEFAULT_STRATEGY), Z_OK);
+    cr_assert_eq(deflateInit2(&z, 9, Z_DEFLATED, 31, 9, Z_DEFAULT_STRATEGY),
+                 Z_OK);
     size_t cap = n / 500 + 4096;
     unsigned char *out = malloc(cap);
     static unsigned char zeros[65536];
@@ -305,7 +336,9 @@ static unsigned char *gzip_of_zeros(size_t n, size_t *outlen)
     for (size_t done = 0; done < n; done += sizeof(zeros)) {
         z.next_in = zeros;
         z.avail_in = sizeof(zeros);
-        cr_assert_eq(deflate(&z, done + sizeof(zeros) >= n ? Z_FINISH : Z_NO_FLUSH) >= 0, 1);
+        cr_assert_eq(
+            deflate(&z, done + sizeof(zeros) >= n ? Z_FINISH : Z_NO_FLUSH) >= 0,
+            1);
     }
     *outlen = cap - z.avail_out;
     deflateEnd(&z);
@@ -318,9 +351,12 @@ Test(client_hostile, gzip_bomb_stops_at_the_cap)
     size_t zl;
     unsigned char *z = gzip_of_zeros(256u << 20, &zl); /* 256 MiB of zeros */
     char head[128];
-    snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n"
-                                 "Content-Length: %zu\r\n\r\n", zl);
-    struct raw_step s[] = {RAW_READ, RAW_SEND(head), RAW_SEND_N(z, zl), RAW_END};
+    snprintf(head, sizeof(head),
+             "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n"
+             "Content-Length: %zu\r\n\r\n",
+             zl);
+    struct raw_step s[] = {RAW_READ, RAW_SEND(head), RAW_SEND_N(z, zl),
+                           RAW_END};
     struct run x = {.scripts = SCRIPTS(s), .opts = {.max_body = 1u << 20}};
     run(&x);
     cr_expect(x.rc[0] == CIO_ETOOBIG || x.rc[0] == CIO_ECODING, "got %s: %s",
@@ -334,7 +370,8 @@ Test(client_hostile, stacked_codings_are_refused)
 {
     static const struct raw_step s[] = {
         RAW_READ,
-        RAW_SEND("HTTP/1.1 200 OK\r\nContent-Encoding: gzip, gzip, gzip, gzip, gzip, gzip\r\n"
+        RAW_SEND("HTTP/1.1 200 OK\r\nContent-Encoding: gzip, gzip, gzip, gzip, "
+                 "gzip, gzip\r\n"
                  "Content-Length: 3\r\n\r\nabc"),
         RAW_END,
     };
@@ -343,7 +380,8 @@ Test(client_hostile, stacked_codings_are_refused)
     CIO_EXPECT_RC(x.rc[0], CIO_ECODING);
     static const struct raw_step t[] = {
         RAW_READ,
-        RAW_SEND("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 7\r\n\r\nnotgzip"),
+        RAW_SEND("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: "
+                 "7\r\n\r\nnotgzip"),
         RAW_END,
     };
     struct run y = {.scripts = SCRIPTS(t)};
@@ -359,11 +397,16 @@ Test(client_hostile, redirect_body_is_not_decoded)
     size_t zl;
     unsigned char *z = gzip_of_zeros(64u << 20, &zl);
     char head[160];
-    snprintf(head, sizeof(head), "HTTP/1.1 302 Found\r\nLocation: /next\r\n"
-                                 "Content-Encoding: gzip\r\nContent-Length: %zu\r\n\r\n", zl);
-    struct raw_step s[] = {RAW_READ, RAW_SEND(head), RAW_SEND_N(z, zl), RAW_DRAIN(300), RAW_END};
+    snprintf(head, sizeof(head),
+             "HTTP/1.1 302 Found\r\nLocation: /next\r\n"
+             "Content-Encoding: gzip\r\nContent-Length: %zu\r\n\r\n",
+             zl);
+    struct raw_step s[] = {RAW_READ, RAW_SEND(head), RAW_SEND_N(z, zl),
+                           RAW_DRAIN(300), RAW_END};
     static const struct raw_step ok[] = {
-        RAW_READ, RAW_SEND("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"), RAW_END,
+        RAW_READ,
+        RAW_SEND("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+        RAW_END,
     };
     struct run x = {.scripts = SCRIPTS(s, ok), .opts = {.max_body = 1u << 20}};
     run(&x);
@@ -394,9 +437,12 @@ Test(client_hostile, zstd_window_above_8_mib_is_refused)
               "frame header %02x %02x", frame[4], frame[5]);
     ZSTD_freeCCtx(cc);
     static char head[160];
-    snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Encoding: zstd\r\n"
-                                 "Content-Length: %zu\r\n\r\n", out.pos);
-    struct raw_step s[] = {RAW_READ, RAW_SEND(head), RAW_SEND_N(frame, out.pos), RAW_END};
+    snprintf(head, sizeof(head),
+             "HTTP/1.1 200 OK\r\nContent-Encoding: zstd\r\n"
+             "Content-Length: %zu\r\n\r\n",
+             out.pos);
+    struct raw_step s[] = {RAW_READ, RAW_SEND(head), RAW_SEND_N(frame, out.pos),
+                           RAW_END};
     struct run x = {.scripts = SCRIPTS(s)};
     run(&x);
     CIO_EXPECT_RC(x.rc[0], CIO_ECODING);
@@ -430,7 +476,8 @@ Test(client_hostile, cookie_flood_is_capped)
         s[2 * i + 1] = (struct raw_step)RAW_SEND(heads[i]);
     }
     s[2 * NRESP] = (struct raw_step)RAW_READ;
-    s[2 * NRESP + 1] = (struct raw_step)RAW_SEND("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    s[2 * NRESP + 1] = (struct raw_step)RAW_SEND(
+        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
     s[2 * NRESP + 2] = (struct raw_step)RAW_END;
     struct run x = {.scripts = SCRIPTS(s)};
     cr_assert_eq(rawsrv_start(&x.srv, x.scripts), 0);
@@ -438,13 +485,16 @@ Test(client_hostile, cookie_flood_is_capped)
     rawsrv_wait(x.srv, 5000);
     size_t len = 0;
     const char *last = rawsrv_request(x.srv, NRESP, &len);
-    cr_assert_not_null(last, "the client stopped talking after the flood: %s %s (%zu reqs)", cio_errname(x.rc[0]), x.msg[0], rawsrv_nrequests(x.srv));
+    cr_assert_not_null(
+        last, "the client stopped talking after the flood: %s %s (%zu reqs)",
+        cio_errname(x.rc[0]), x.msg[0], rawsrv_nrequests(x.srv));
     const char *ck = strstr(last, "\r\nCookie: ");
     cr_assert_not_null(ck, "no cookies at all were sent");
     size_t cl = (size_t)(strstr(ck + 2, "\r\n") - ck) - 10;
     cr_expect_leq(cl, 8192, "Cookie line of %zu bytes", cl);
     cr_expect_eq(x.rc[0], 0, "%s", x.msg[0]);
-    cr_expect_leq(x.body_len[1], 50, "%zu cookies kept for one site", x.body_len[1]);
+    cr_expect_leq(x.body_len[1], 50, "%zu cookies kept for one site",
+                  x.body_len[1]);
     cr_expect_geq(x.body_len[1], 5);
     rawsrv_stop(x.srv);
     cio_test_no_leaks();

@@ -70,7 +70,8 @@ static int plain_main(void *arg)
 {
     struct ctx *x = arg;
     cio_client *c;
-    CIO_ASSERT_RC(cio_client_new(&c, &(struct cio_client_opts){.base_url = x->base}), 0);
+    CIO_ASSERT_RC(
+        cio_client_new(&c, &(struct cio_client_opts){.base_url = x->base}), 0);
     cio_response *r;
     size_t n;
     /* 10 MiB static file. */
@@ -99,8 +100,13 @@ static int plain_main(void *arg)
     CIO_ASSERT_RC(cio_get(c, "/204", NULL, &r), 0);
     cr_expect_eq(cio_response_status(r), 204);
     cio_response_free(r);
-    CIO_ASSERT_RC(cio_get(c, "/big.bin", &(struct cio_request){
-        .headers = (struct cio_kv[]){{"If-Modified-Since", lm}, {0}}}, &r), 0);
+    CIO_ASSERT_RC(
+        cio_get(
+            c, "/big.bin",
+            &(struct cio_request){
+                .headers = (struct cio_kv[]){{"If-Modified-Since", lm}, {0}}},
+            &r),
+        0);
     cr_expect_eq(cio_response_status(r), 304);
     cio_response_body(r, &n);
     cr_expect_eq(n, 0);
@@ -118,9 +124,11 @@ static int plain_main(void *arg)
     cr_expect_eq(st.created, 1, "every request on one kept-alive connection");
     cr_expect_eq(st.reused, 15);
     /* Streaming read of the big file, closed early: connection dropped. */
-    CIO_ASSERT_RC(cio_get(c, "/big.bin", &(struct cio_request){.stream = true}, &r), 0);
+    CIO_ASSERT_RC(
+        cio_get(c, "/big.bin", &(struct cio_request){.stream = true}, &r), 0);
     char buf[4096];
-    cr_expect_eq(cio_response_read(r, buf, sizeof(buf)), (ptrdiff_t)sizeof(buf));
+    cr_expect_eq(cio_response_read(r, buf, sizeof(buf)),
+                 (ptrdiff_t)sizeof(buf));
     cr_expect(memcmp(buf, big, sizeof(buf)) == 0);
     cio_response_free(r);
     cio_client_pool_stats(c, &st);
@@ -160,12 +168,12 @@ Test(client_nginx, fetch_blocking)
 /* ---------------------------------------------------------------- TLS */
 
 struct tls_case {
-    const char *cert;     /* served by nginx */
-    bool need_client_cert;/* nginx requires one */
+    const char *cert;      /* served by nginx */
+    bool need_client_cert; /* nginx requires one */
     bool send_client_cert;
     int want_status;
-    const char *host;     /* in the URL */
-    bool trust_ca;        /* ca_file = the test CA, else the system store */
+    const char *host; /* in the URL */
+    bool trust_ca;    /* ca_file = the test CA, else the system store */
     bool insecure;
     int want;
 };
@@ -176,13 +184,22 @@ static int tls_main(void *arg)
     struct ctx *x = a[0];
     const struct tls_case *tc = a[1];
     cio_client *c;
-    CIO_ASSERT_RC(cio_client_new(&c, &(struct cio_client_opts){
-        .tls.ca_file = tc->trust_ca ? tls_fixture_path("ca.pem") : NULL,
-        .tls.cert_file = tc->send_client_cert ? tls_fixture_path("client.pem") : NULL,
-        .tls.key_file = tc->send_client_cert ? tls_fixture_path("client.key") : NULL,
-        .tls.insecure_skip_verify = tc->insecure}), 0);
+    CIO_ASSERT_RC(
+        cio_client_new(
+            &c,
+            &(struct cio_client_opts){
+                .tls.ca_file = tc->trust_ca ? tls_fixture_path("ca.pem") : NULL,
+                .tls.cert_file = tc->send_client_cert
+                                     ? tls_fixture_path("client.pem")
+                                     : NULL,
+                .tls.key_file = tc->send_client_cert
+                                    ? tls_fixture_path("client.key")
+                                    : NULL,
+                .tls.insecure_skip_verify = tc->insecure}),
+        0);
     char url[128];
-    snprintf(url, sizeof(url), "https://%s:%u/small.txt", tc->host, x->p.tls_port);
+    snprintf(url, sizeof(url), "https://%s:%u/small.txt", tc->host,
+             x->p.tls_port);
     cio_response *r;
     int rc = cio_get(c, url, NULL, &r);
     CIO_EXPECT_RC(rc, tc->want);
@@ -221,50 +238,82 @@ static void tls_run(const struct tls_case *tc)
 
 Test(client_tls, client_certificate_sent)
 {
-    tls_run(&(struct tls_case){.cert = "server", .need_client_cert = true,
-                               .send_client_cert = true, .host = "localhost",
+    tls_run(&(struct tls_case){.cert = "server",
+                               .need_client_cert = true,
+                               .send_client_cert = true,
+                               .host = "localhost",
                                .trust_ca = true});
 }
 
 Test(client_tls, client_certificate_missing_is_400)
 {
     /* nginx answers 400 "No required SSL certificate was sent". */
-    tls_run(&(struct tls_case){.cert = "server", .need_client_cert = true,
-                               .host = "localhost", .trust_ca = true,
+    tls_run(&(struct tls_case){.cert = "server",
+                               .need_client_cert = true,
+                               .host = "localhost",
+                               .trust_ca = true,
                                .want_status = 400});
 }
 
 Test(client_tls, ok_by_name)
 {
-    tls_run(&(struct tls_case){.cert = "server", .host = "localhost", .trust_ca = true, .insecure = false, .want = 0});
+    tls_run(&(struct tls_case){.cert = "server",
+                               .host = "localhost",
+                               .trust_ca = true,
+                               .insecure = false,
+                               .want = 0});
 }
 
 Test(client_tls, ok_by_ip_san)
 {
-    tls_run(&(struct tls_case){.cert = "server", .host = "127.0.0.1", .trust_ca = true, .insecure = false, .want = 0});
+    tls_run(&(struct tls_case){.cert = "server",
+                               .host = "127.0.0.1",
+                               .trust_ca = true,
+                               .insecure = false,
+                               .want = 0});
 }
 
 Test(client_tls, wrong_host_name)
 {
-    tls_run(&(struct tls_case){.cert = "wrong", .host = "localhost", .trust_ca = true, .insecure = false, .want = CIO_ECERT});
+    tls_run(&(struct tls_case){.cert = "wrong",
+                               .host = "localhost",
+                               .trust_ca = true,
+                               .insecure = false,
+                               .want = CIO_ECERT});
 }
 
 Test(client_tls, untrusted_issuer)
 {
-    tls_run(&(struct tls_case){.cert = "server", .host = "localhost", .trust_ca = false, .insecure = false, .want = CIO_ECERT});
+    tls_run(&(struct tls_case){.cert = "server",
+                               .host = "localhost",
+                               .trust_ca = false,
+                               .insecure = false,
+                               .want = CIO_ECERT});
 }
 
 Test(client_tls, self_signed)
 {
-    tls_run(&(struct tls_case){.cert = "self", .host = "localhost", .trust_ca = true, .insecure = false, .want = CIO_ECERT});
+    tls_run(&(struct tls_case){.cert = "self",
+                               .host = "localhost",
+                               .trust_ca = true,
+                               .insecure = false,
+                               .want = CIO_ECERT});
 }
 
 Test(client_tls, expired)
 {
-    tls_run(&(struct tls_case){.cert = "expired", .host = "localhost", .trust_ca = true, .insecure = false, .want = CIO_ECERT});
+    tls_run(&(struct tls_case){.cert = "expired",
+                               .host = "localhost",
+                               .trust_ca = true,
+                               .insecure = false,
+                               .want = CIO_ECERT});
 }
 
 Test(client_tls, insecure_skip_verify_accepts_wrong_name)
 {
-    tls_run(&(struct tls_case){.cert = "wrong", .host = "localhost", .trust_ca = false, .insecure = true, .want = 0});
+    tls_run(&(struct tls_case){.cert = "wrong",
+                               .host = "localhost",
+                               .trust_ca = false,
+                               .insecure = true,
+                               .want = 0});
 }

@@ -39,7 +39,8 @@ static void start2(int tls, const char *auth, int proxy_tls)
     char cert[512], key[512];
     snprintf(cert, sizeof(cert), "%s", tls_fixture_path("server.pem"));
     snprintf(key, sizeof(key), "%s", tls_fixture_path("server.key"));
-    const char *args[8] = {"--log", logpath, NULL, NULL, NULL, NULL, NULL, NULL};
+    const char *args[8] = {"--log", logpath, NULL, NULL,
+                           NULL,    NULL,    NULL, NULL};
     int na = 2;
     if (auth != NULL) {
         args[na++] = "--auth";
@@ -72,19 +73,22 @@ Test(client_proxy, http_goes_in_absolute_form_with_proxy_credentials)
     char purl[96], url[160], want[200];
     snprintf(purl, sizeof(purl), "http://pu:pp@127.0.0.1:%u", proxy.port);
     /* Userinfo and fragment of the target never reach the proxy. */
-    snprintf(url, sizeof(url), "http://ou:op@127.0.0.1:%u/headers#frag", origin.port);
+    snprintf(url, sizeof(url), "http://ou:op@127.0.0.1:%u/headers#frag",
+             origin.port);
     struct client_run x = {.opts = {.proxy = purl}, .url = url};
     client_run(&x);
     CIO_EXPECT_RC(x.rc, 0);
     cr_expect_eq(x.status, 200, "%d %s", x.status, x.body);
-    snprintf(want, sizeof(want), "GET http://127.0.0.1:%u/headers HTTP/1.1 auth=yes\n",
+    snprintf(want, sizeof(want),
+             "GET http://127.0.0.1:%u/headers HTTP/1.1 auth=yes\n",
              origin.port);
     cr_expect_str_eq(proxy_log(), want);
     /* The origin saw its own Basic credentials, not the proxy's. */
     json_t *j = json_loads(x.body, 0, NULL);
     cr_assert_not_null(j, "%s", x.body);
     cr_expect_null(json_object_get(j, "Proxy-Authorization"));
-    cr_expect_str_eq(json_string_value(json_object_get(j, "Authorization")), "Basic b3U6b3A=");
+    cr_expect_str_eq(json_string_value(json_object_get(j, "Authorization")),
+                     "Basic b3U6b3A=");
     json_decref(j);
 
     /* Without credentials the proxy's 407 is the response. */
@@ -103,12 +107,14 @@ Test(client_proxy, https_goes_through_a_connect_tunnel)
     char purl[96], url[160], want[200];
     snprintf(purl, sizeof(purl), "http://pu:pp@127.0.0.1:%u", proxy.port);
     snprintf(url, sizeof(url), "https://127.0.0.1:%u/headers", origin.port);
-    struct client_run x = {.opts = {.proxy = purl, .tls.ca_file = tls_fixture_path("ca.pem")},
-                    .url = url};
+    struct client_run x = {
+        .opts = {.proxy = purl, .tls.ca_file = tls_fixture_path("ca.pem")},
+        .url = url};
     client_run(&x);
     cr_expect_eq(x.rc, 0, "%s: %s", cio_errname(x.rc), x.msg);
     cr_expect_eq(x.status, 200);
-    snprintf(want, sizeof(want), "CONNECT 127.0.0.1:%u HTTP/1.1 auth=yes\n", origin.port);
+    snprintf(want, sizeof(want), "CONNECT 127.0.0.1:%u HTTP/1.1 auth=yes\n",
+             origin.port);
     cr_expect_str_eq(proxy_log(), want);
     /* The proxy's credentials stayed outside the tunnel. */
     cr_expect(strstr(x.body, "Proxy-Authorization") == NULL, "%s", x.body);
@@ -120,8 +126,9 @@ Test(client_proxy, https_goes_through_a_connect_tunnel)
 
     /* A refused CONNECT is a typed error naming the status. */
     snprintf(purl, sizeof(purl), "http://pu:wrong@127.0.0.1:%u", proxy.port);
-    struct client_run y = {.opts = {.proxy = purl, .tls.ca_file = tls_fixture_path("ca.pem")},
-                    .url = url};
+    struct client_run y = {
+        .opts = {.proxy = purl, .tls.ca_file = tls_fixture_path("ca.pem")},
+        .url = url};
     client_run(&y);
     CIO_EXPECT_RC(y.rc, CIO_EPROXY);
     cr_expect(strstr(y.msg, "407") != NULL, "%s", y.msg);
@@ -141,7 +148,8 @@ Test(client_proxy, environment_and_no_proxy)
     struct client_run x = {.url = url};
     client_run(&x);
     CIO_EXPECT_RC(x.rc, 0);
-    cr_expect(strstr(proxy_log(), "GET http://127.0.0.1") != NULL, "[%s]", proxy_log());
+    cr_expect(strstr(proxy_log(), "GET http://127.0.0.1") != NULL, "[%s]",
+              proxy_log());
     unlink(logpath);
 
     /* NO_PROXY exempts the host; no_trust_env ignores everything. */
@@ -166,15 +174,17 @@ Test(client_proxy, https_proxy_for_http_targets)
     char purl[96], url[160], want[300];
     snprintf(purl, sizeof(purl), "https://pu:pp@localhost:%u", proxy.port);
     snprintf(url, sizeof(url), "http://127.0.0.1:%u/headers", origin.port);
-    struct client_run x = {.opts = {.proxy = purl, .tls.ca_file = tls_fixture_path("ca.pem")},
-                    .url = url};
+    struct client_run x = {
+        .opts = {.proxy = purl, .tls.ca_file = tls_fixture_path("ca.pem")},
+        .url = url};
     client_run(&x);
     cr_expect_eq(x.rc, 0, "%s: %s", cio_errname(x.rc), x.msg);
     cr_expect_eq(x.status, 200, "%d %s", x.status, x.body);
     /* TLS to the proxy with its name, then absolute-form inside. */
-    snprintf(want, sizeof(want),
-             "sni=localhost\nGET http://127.0.0.1:%u/headers HTTP/1.1 auth=yes\n",
-             origin.port);
+    snprintf(
+        want, sizeof(want),
+        "sni=localhost\nGET http://127.0.0.1:%u/headers HTTP/1.1 auth=yes\n",
+        origin.port);
     cr_expect_str_eq(proxy_log(), want);
     cr_expect(strstr(x.body, "Proxy-Authorization") == NULL, "%s", x.body);
     unlink(logpath);
@@ -190,7 +200,8 @@ Test(client_proxy, https_proxy_for_http_targets)
 
     /* Plain http:// to a TLS proxy fails, typed, and does not hang. */
     snprintf(purl, sizeof(purl), "http://localhost:%u", proxy.port);
-    struct client_run p = {.opts = {.proxy = purl, .timeouts.read_ms = 2000}, .url = url};
+    struct client_run p = {.opts = {.proxy = purl, .timeouts.read_ms = 2000},
+                           .url = url};
     client_run(&p);
     cr_expect(p.rc < 0 || p.status >= 400, "%s: %s", cio_errname(p.rc), p.msg);
     stop();
@@ -203,12 +214,14 @@ Test(client_proxy, https_proxy_for_https_targets_is_tls_in_tls)
     char purl[96], url[160], want[300];
     snprintf(purl, sizeof(purl), "https://pu:pp@localhost:%u", proxy.port);
     snprintf(url, sizeof(url), "https://localhost:%u/headers", origin.port);
-    struct client_run x = {.opts = {.proxy = purl, .tls.ca_file = tls_fixture_path("ca.pem")},
-                    .url = url};
+    struct client_run x = {
+        .opts = {.proxy = purl, .tls.ca_file = tls_fixture_path("ca.pem")},
+        .url = url};
     client_run(&x);
     cr_expect_eq(x.rc, 0, "%s: %s", cio_errname(x.rc), x.msg);
     cr_expect_eq(x.status, 200);
-    snprintf(want, sizeof(want), "sni=localhost\nCONNECT localhost:%u HTTP/1.1 auth=yes\n",
+    snprintf(want, sizeof(want),
+             "sni=localhost\nCONNECT localhost:%u HTTP/1.1 auth=yes\n",
              origin.port);
     cr_expect_str_eq(proxy_log(), want);
     cr_expect(strstr(x.body, "Proxy-Authorization") == NULL, "%s", x.body);
@@ -219,20 +232,23 @@ Test(client_proxy, https_proxy_for_https_targets_is_tls_in_tls)
     struct aiohttp_peer self;
     client_run_origin(&self, "self");
     snprintf(url, sizeof(url), "https://localhost:%u/headers", self.port);
-    struct client_run v = {.opts = {.proxy = purl, .tls.ca_file = tls_fixture_path("ca.pem")},
-                    .url = url};
+    struct client_run v = {
+        .opts = {.proxy = purl, .tls.ca_file = tls_fixture_path("ca.pem")},
+        .url = url};
     client_run(&v);
     aiohttp_peer_stop(&self);
     CIO_EXPECT_RC(v.rc, CIO_ECERT);
     snprintf(want, sizeof(want), "TLS with localhost:%u: ", self.port);
     cr_expect(strncmp(v.msg, want, strlen(want)) == 0, "%s", v.msg);
-    cr_expect(strstr(proxy_log(), "CONNECT localhost") != NULL, "%s", proxy_log());
+    cr_expect(strstr(proxy_log(), "CONNECT localhost") != NULL, "%s",
+              proxy_log());
 
     /* A refused CONNECT inside the TLS is typed as with http:// proxies. */
     snprintf(purl, sizeof(purl), "https://pu:wrong@localhost:%u", proxy.port);
     snprintf(url, sizeof(url), "https://localhost:%u/headers", origin.port);
-    struct client_run y = {.opts = {.proxy = purl, .tls.ca_file = tls_fixture_path("ca.pem")},
-                    .url = url};
+    struct client_run y = {
+        .opts = {.proxy = purl, .tls.ca_file = tls_fixture_path("ca.pem")},
+        .url = url};
     client_run(&y);
     CIO_EXPECT_RC(y.rc, CIO_EPROXY);
     cr_expect(strstr(y.msg, "407") != NULL, "%s", y.msg);

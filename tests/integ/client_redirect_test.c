@@ -18,7 +18,7 @@ struct run {
     struct cio_client_opts opts;
     struct cio_request req;
     const char *url;
-    const char *url2;         /* a second request with the same client */
+    const char *url2; /* a second request with the same client */
     int rc, rc2, status;
     char body[512];
     char msg[256];
@@ -26,7 +26,7 @@ struct run {
     int hist_status[4];
     char hist_url[4][128];
     char final_url[128];
-    int connects;             /* CIO_PHASE_CONNECT events */
+    int connects; /* CIO_PHASE_CONNECT events */
 };
 
 static void on_phase(const cio_request_info *r, int phase, void *ud)
@@ -83,7 +83,8 @@ static void run(struct run *x)
 static int has_field(const char *req, const char *name)
 {
     size_t nl = strlen(name);
-    for (const char *p = strstr(req, "\r\n"); p != NULL; p = strstr(p + 2, "\r\n")) {
+    for (const char *p = strstr(req, "\r\n"); p != NULL;
+         p = strstr(p + 2, "\r\n")) {
         if (strncasecmp(p + 2, name, nl) == 0 && p[2 + nl] == ':')
             return 1;
         if (p[2] == '\r')
@@ -103,17 +104,22 @@ Test(client_redirect, cross_origin_redirect_sends_no_credentials)
     struct rawsrv *sb, *sa;
     cr_assert_eq(rawsrv_start(&sb, SCRIPTS(b)), 0);
     static char redir[256];
-    snprintf(redir, sizeof(redir), "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:%u/there\r\n"
-                                   "Content-Length: 0\r\n\r\n", rawsrv_port(sb));
+    snprintf(redir, sizeof(redir),
+             "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:%u/there\r\n"
+             "Content-Length: 0\r\n\r\n",
+             rawsrv_port(sb));
     struct raw_step a[] = {RAW_READ, RAW_SEND(redir), RAW_DRAIN(200), RAW_END};
     cr_assert_eq(rawsrv_start(&sa, SCRIPTS(a)), 0);
 
     /* Every kind of credential, one request per kind. */
-    static const struct cio_kv hdrs[] = {{"authorization", "Bearer s3cret"},
-                                         {"Cookie", "session=s3cret"},
-                                         {"Proxy-Authorization", "Basic s3cret"},
-                                         {NULL, NULL}};
-    struct run x = {.req = {.headers = hdrs, .cookies = (struct cio_kv[]){{"c", "s3cret"}, {0}}}};
+    static const struct cio_kv hdrs[] = {
+        {"authorization", "Bearer s3cret"},
+        {"Cookie", "session=s3cret"},
+        {"Proxy-Authorization", "Basic s3cret"},
+        {NULL, NULL}};
+    struct run x = {
+        .req = {.headers = hdrs,
+                .cookies = (struct cio_kv[]){{"c", "s3cret"}, {0}}}};
     x.url = rawsrv_url(sa, "/here");
     run(&x);
     CIO_ASSERT_RC(x.rc, 0);
@@ -122,32 +128,40 @@ Test(client_redirect, cross_origin_redirect_sends_no_credentials)
     size_t len;
     const char *first = rawsrv_request(sa, 0, &len);
     cr_expect(has_field(first, "Authorization") && has_field(first, "Cookie") &&
-              has_field(first, "Proxy-Authorization"), "%s", first);
+                  has_field(first, "Proxy-Authorization"),
+              "%s", first);
     const char *second = rawsrv_request(sb, 0, &len);
     cr_assert_not_null(second);
-    cr_expect(strstr(second, "s3cret") == NULL, "credentials crossed origins:\n%s", second);
-    cr_expect(!has_field(second, "Authorization") && !has_field(second, "Cookie") &&
-              !has_field(second, "Proxy-Authorization"), "%s", second);
+    cr_expect(strstr(second, "s3cret") == NULL,
+              "credentials crossed origins:\n%s", second);
+    cr_expect(!has_field(second, "Authorization") &&
+                  !has_field(second, "Cookie") &&
+                  !has_field(second, "Proxy-Authorization"),
+              "%s", second);
     rawsrv_stop(sa);
     rawsrv_stop(sb);
 
     /* The same with Basic, Bearer and URL-userinfo credentials. */
     for (int kind = 0; kind < 4; kind++) {
         cr_assert_eq(rawsrv_start(&sb, SCRIPTS(b)), 0);
-        snprintf(redir, sizeof(redir), "HTTP/1.1 %d Moved\r\nLocation: http://127.0.0.1:%u/there\r\n"
-                                       "Content-Length: 0\r\n\r\n", kind == 3 ? 307 : 302,
-                 rawsrv_port(sb));
+        snprintf(redir, sizeof(redir),
+                 "HTTP/1.1 %d Moved\r\nLocation: http://127.0.0.1:%u/there\r\n"
+                 "Content-Length: 0\r\n\r\n",
+                 kind == 3 ? 307 : 302, rawsrv_port(sb));
         cr_assert_eq(rawsrv_start(&sa, SCRIPTS(a)), 0);
         struct run y = {0};
         char url[128];
         if (kind == 0)
-            y.req = (struct cio_request){.auth_basic_user = "u", .auth_basic_pass = "s3cret"};
+            y.req = (struct cio_request){.auth_basic_user = "u",
+                                         .auth_basic_pass = "s3cret"};
         else if (kind == 1)
             y.req = (struct cio_request){.auth_bearer = "s3cret"};
         else if (kind == 3)
-            y.req = (struct cio_request){.auth_digest_user = "u", .auth_digest_pass = "s3cret"};
+            y.req = (struct cio_request){.auth_digest_user = "u",
+                                         .auth_digest_pass = "s3cret"};
         if (kind == 2)
-            snprintf(url, sizeof(url), "http://u:s3cret@127.0.0.1:%u/here", rawsrv_port(sa));
+            snprintf(url, sizeof(url), "http://u:s3cret@127.0.0.1:%u/here",
+                     rawsrv_port(sa));
         else
             snprintf(url, sizeof(url), "%s", rawsrv_url(sa, "/here"));
         y.url = url;
@@ -156,10 +170,12 @@ Test(client_redirect, cross_origin_redirect_sends_no_credentials)
         rawsrv_wait(sb, 2000);
         first = rawsrv_request(sa, 0, &len);
         if (kind < 3)
-            cr_expect(has_field(first, "Authorization"), "kind %d: %s", kind, first);
+            cr_expect(has_field(first, "Authorization"), "kind %d: %s", kind,
+                      first);
         second = rawsrv_request(sb, 0, &len);
         cr_assert_not_null(second, "kind %d", kind);
-        cr_expect(!has_field(second, "Authorization"), "kind %d:\n%s", kind, second);
+        cr_expect(!has_field(second, "Authorization"), "kind %d:\n%s", kind,
+                  second);
         rawsrv_stop(sa);
         rawsrv_stop(sb);
     }
@@ -171,34 +187,45 @@ Test(client_redirect, same_origin_keeps_auth_and_307_keeps_body)
 {
     static const struct raw_step s[] = {
         RAW_READ,
-        RAW_SEND("HTTP/1.1 307 Temporary Redirect\r\nLocation: /next\r\nContent-Length: 0\r\n\r\n"),
+        RAW_SEND("HTTP/1.1 307 Temporary Redirect\r\nLocation: "
+                 "/next\r\nContent-Length: 0\r\n\r\n"),
         RAW_READ,
-        RAW_SEND("HTTP/1.1 302 Found\r\nLocation: /final?x=1\r\nContent-Length: 0\r\n\r\n"),
+        RAW_SEND("HTTP/1.1 302 Found\r\nLocation: "
+                 "/final?x=1\r\nContent-Length: 0\r\n\r\n"),
         RAW_READ,
         RAW_SEND(OK),
         RAW_END,
     };
     struct rawsrv *srv;
     cr_assert_eq(rawsrv_start(&srv, SCRIPTS(s)), 0);
-    struct run x = {.req = {.method = "POST", .body = "abc", .body_len = 3,
+    struct run x = {.req = {.method = "POST",
+                            .body = "abc",
+                            .body_len = 3,
                             .content_type = "text/plain",
-                            .auth_basic_user = "u", .auth_basic_pass = "p"}};
+                            .auth_basic_user = "u",
+                            .auth_basic_pass = "p"}};
     char url[96];
     snprintf(url, sizeof(url), "%s", rawsrv_url(srv, "/start"));
     x.url = url;
     run(&x);
-    cr_assert_eq(x.rc, 0, "%s: %s (%zu conns)", cio_errname(x.rc), x.msg, rawsrv_nconns(srv));
+    cr_assert_eq(x.rc, 0, "%s: %s (%zu conns)", cio_errname(x.rc), x.msg,
+                 rawsrv_nconns(srv));
     rawsrv_wait(srv, 2000);
     size_t len;
     const char *r1 = rawsrv_request(srv, 1, &len);
     cr_expect(strncmp(r1, "POST /next HTTP/1.1\r\n", 21) == 0, "%s", r1);
-    cr_expect(strstr(r1, "\r\n\r\nabc") != NULL && has_field(r1, "Content-Type"), "307 lost the body:\n%s", r1);
+    cr_expect(strstr(r1, "\r\n\r\nabc") != NULL &&
+                  has_field(r1, "Content-Type"),
+              "307 lost the body:\n%s", r1);
     cr_expect(strstr(r1, "Authorization: Basic dTpw\r\n") != NULL, "%s", r1);
     /* RFC 9110 §15.4.3: POST after 302 becomes GET without body or Content-*. */
     const char *r2 = rawsrv_request(srv, 2, &len);
     cr_expect(strncmp(r2, "GET /final?x=1 HTTP/1.1\r\n", 25) == 0, "%s", r2);
-    cr_expect(!has_field(r2, "Content-Length") && !has_field(r2, "Content-Type"), "%s", r2);
-    cr_expect(len >= 4 && strcmp(r2 + len - 4, "\r\n\r\n") == 0, "a body went with the GET");
+    cr_expect(!has_field(r2, "Content-Length") &&
+                  !has_field(r2, "Content-Type"),
+              "%s", r2);
+    cr_expect(len >= 4 && strcmp(r2 + len - 4, "\r\n\r\n") == 0,
+              "a body went with the GET");
     cr_expect(has_field(r2, "Authorization"), "%s", r2);
     /* History: both hops with their status and URL. */
     cr_expect_eq(x.nhist, 2);
@@ -217,8 +244,9 @@ Test(client_redirect, redirect_loop_stops_at_the_limit)
     static struct raw_step s[2 * 25 + 1];
     for (int i = 0; i < 25; i++) {
         s[2 * i] = (struct raw_step)RAW_READ;
-        s[2 * i + 1] = (struct raw_step)RAW_SEND(
-            "HTTP/1.1 302 Found\r\nLocation: /loop\r\nContent-Length: 0\r\n\r\n");
+        s[2 * i + 1] =
+            (struct raw_step)RAW_SEND("HTTP/1.1 302 Found\r\nLocation: "
+                                      "/loop\r\nContent-Length: 0\r\n\r\n");
     }
     s[50] = (struct raw_step)RAW_END;
     struct rawsrv *srv;
@@ -260,13 +288,17 @@ Test(client_redirect, redirect_loop_stops_at_the_limit)
 /* D.41: non-HTTP schemes are never fetched. */
 Test(client_redirect, redirect_to_other_schemes_is_refused)
 {
-    static const char *const locs[] = {"file:///etc/passwd", "ftp://127.0.0.1/x",
-                                       "data:text/plain,hi", "javascript:alert(1)",
-                                       "gopher://127.0.0.1:70/"};
+    static const char *const locs[] = {
+        "file:///etc/passwd", "ftp://127.0.0.1/x", "data:text/plain,hi",
+        "javascript:alert(1)", "gopher://127.0.0.1:70/"};
     for (size_t i = 0; i < sizeof(locs) / sizeof(locs[0]); i++) {
         char resp[160];
-        snprintf(resp, sizeof(resp), "HTTP/1.1 302 Found\r\nLocation: %s\r\nContent-Length: 0\r\n\r\n", locs[i]);
-        struct raw_step s[] = {RAW_READ, RAW_SEND(resp), RAW_DRAIN(200), RAW_END};
+        snprintf(
+            resp, sizeof(resp),
+            "HTTP/1.1 302 Found\r\nLocation: %s\r\nContent-Length: 0\r\n\r\n",
+            locs[i]);
+        struct raw_step s[] = {RAW_READ, RAW_SEND(resp), RAW_DRAIN(200),
+                               RAW_END};
         struct rawsrv *srv;
         cr_assert_eq(rawsrv_start(&srv, SCRIPTS(s)), 0);
         struct run x = {0};
@@ -295,13 +327,17 @@ Test(client_redirect, streamed_body_is_not_replayed_on_307)
 {
     static const struct raw_step s[] = {
         RAW_READ,
-        RAW_SEND("HTTP/1.1 307 Temporary Redirect\r\nLocation: /b\r\nContent-Length: 0\r\n\r\n"),
-        RAW_DRAIN(200), RAW_END,
+        RAW_SEND("HTTP/1.1 307 Temporary Redirect\r\nLocation: "
+                 "/b\r\nContent-Length: 0\r\n\r\n"),
+        RAW_DRAIN(200),
+        RAW_END,
     };
     struct rawsrv *srv;
     cr_assert_eq(rawsrv_start(&srv, SCRIPTS(s)), 0);
     int calls = 0;
-    struct run x = {.req = {.method = "PUT", .body_fn = once, .body_ud = &calls,
+    struct run x = {.req = {.method = "PUT",
+                            .body_fn = once,
+                            .body_ud = &calls,
                             .body_fn_len = 3}};
     char url[96];
     snprintf(url, sizeof(url), "%s", rawsrv_url(srv, "/a"));
@@ -317,15 +353,21 @@ Test(client_redirect, streamed_body_is_not_replayed_on_307)
 Test(client_redirect, status_retries_follow_policy)
 {
     static const struct raw_step s[] = {
-        RAW_READ, RAW_SEND("HTTP/1.1 503 Busy\r\nRetry-After: 0\r\nContent-Length: 0\r\n\r\n"),
-        RAW_READ, RAW_SEND("HTTP/1.1 429 Slow\r\nRetry-After: Thu, 01 Jan 1970 00:00:00 GMT\r\nContent-Length: 0\r\n\r\n"),
-        RAW_READ, RAW_SEND(OK),
+        RAW_READ,
+        RAW_SEND(
+            "HTTP/1.1 503 Busy\r\nRetry-After: 0\r\nContent-Length: 0\r\n\r\n"),
+        RAW_READ,
+        RAW_SEND("HTTP/1.1 429 Slow\r\nRetry-After: Thu, 01 Jan 1970 00:00:00 "
+                 "GMT\r\nContent-Length: 0\r\n\r\n"),
+        RAW_READ,
+        RAW_SEND(OK),
         RAW_END,
     };
     struct rawsrv *srv;
     cr_assert_eq(rawsrv_start(&srv, SCRIPTS(s)), 0);
     struct cio_retry_policy pol = {.statuses = (int[]){429, 503, 0},
-                                   .respect_retry_after = true, .backoff_ms = 1};
+                                   .respect_retry_after = true,
+                                   .backoff_ms = 1};
     struct run x = {.opts = {.retry = pol}};
     char url[96];
     snprintf(url, sizeof(url), "%s", rawsrv_url(srv, "/r"));
@@ -338,7 +380,8 @@ Test(client_redirect, status_retries_follow_policy)
 
     /* POST is not retried unless asked. */
     cr_assert_eq(rawsrv_start(&srv, SCRIPTS(s)), 0);
-    struct run y = {.opts = {.retry = pol}, .req = {.method = "POST", .body = "a", .body_len = 1}};
+    struct run y = {.opts = {.retry = pol},
+                    .req = {.method = "POST", .body = "a", .body_len = 1}};
     snprintf(url, sizeof(url), "%s", rawsrv_url(srv, "/r"));
     y.url = url;
     run(&y);
@@ -399,7 +442,7 @@ Test(client_redirect, connect_failures_are_retried_count_times)
 struct cookie_run {
     const char *set_cookie;
     const char *urls[3];
-    const char *check;        /* the jar's Cookie header for this URL */
+    const char *check; /* the jar's Cookie header for this URL */
     char sent[256];
     size_t jar_count;
 };
@@ -446,7 +489,8 @@ static int cookie_main(void *arg)
 Test(client_redirect, public_suffix_cookies_are_refused)
 {
     static const char *const bad[] = {"a=1; Domain=co.uk", "a=1; Domain=CO.UK",
-                                      "a=1; Domain=uk", "a=1; Domain=example.org"};
+                                      "a=1; Domain=uk",
+                                      "a=1; Domain=example.org"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct cookie_run x = {.set_cookie = bad[i],
                                .urls = {"http://shop.example.co.uk/set"},
@@ -479,10 +523,12 @@ Test(client_redirect, jar_cookies_are_reevaluated_per_hop)
     if (rawsrv_start_at(&sb, SCRIPTS(b), "127.0.0.3") != 0)
         cr_skip_test("no 127.0.0.3 on this machine");
     static char redir[256];
-    snprintf(redir, sizeof(redir), "HTTP/1.1 302 Found\r\nSet-Cookie: t=1; Path=/\r\n"
-                                   "Location: http://127.0.0.3:%u/b\r\nContent-Length: 0\r\n\r\n",
+    snprintf(redir, sizeof(redir),
+             "HTTP/1.1 302 Found\r\nSet-Cookie: t=1; Path=/\r\n"
+             "Location: http://127.0.0.3:%u/b\r\nContent-Length: 0\r\n\r\n",
              rawsrv_port(sb));
-    struct raw_step a[] = {RAW_READ, RAW_SEND(redir), RAW_READ, RAW_SEND(OK), RAW_END};
+    struct raw_step a[] = {RAW_READ, RAW_SEND(redir), RAW_READ, RAW_SEND(OK),
+                           RAW_END};
     cr_assert_eq(rawsrv_start_at(&sa, SCRIPTS(a), "127.0.0.2"), 0);
     struct run x = {0};
     char url[96], url2[96];
@@ -498,7 +544,8 @@ Test(client_redirect, jar_cookies_are_reevaluated_per_hop)
     size_t len;
     const char *rb = rawsrv_request(sb, 0, &len);
     cr_assert_not_null(rb);
-    cr_expect(!has_field(rb, "Cookie"), "127.0.0.2's cookie went to 127.0.0.3:\n%s", rb);
+    cr_expect(!has_field(rb, "Cookie"),
+              "127.0.0.2's cookie went to 127.0.0.3:\n%s", rb);
     const char *ra = rawsrv_request(sa, 1, &len);
     cr_assert_not_null(ra);
     cr_expect(strstr(ra, "\r\nCookie: t=1\r\n") != NULL, "%s", ra);
@@ -513,14 +560,18 @@ Test(client_redirect, non_ascii_is_percent_encoded_on_the_wire)
 {
     static const struct raw_step s[] = {
         RAW_READ,
-        RAW_SEND("HTTP/1.1 302 Found\r\nLocation: /d\xc3\xa9j\xc3\xa0?x=\xe2\x82\xac\r\n"
+        RAW_SEND("HTTP/1.1 302 Found\r\nLocation: "
+                 "/d\xc3\xa9j\xc3\xa0?x=\xe2\x82\xac\r\n"
                  "Content-Length: 0\r\n\r\n"),
-        RAW_READ, RAW_SEND(OK), RAW_END,
+        RAW_READ,
+        RAW_SEND(OK),
+        RAW_END,
     };
     struct rawsrv *srv;
     cr_assert_eq(rawsrv_start(&srv, SCRIPTS(s)), 0);
     char url[128];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%u/caf\xc3\xa9/\xc4\xb0?q=\xc3\xa4\xc4\x8a",
+    snprintf(url, sizeof(url),
+             "http://127.0.0.1:%u/caf\xc3\xa9/\xc4\xb0?q=\xc3\xa4\xc4\x8a",
              rawsrv_port(srv));
     struct run x = {0};
     x.url = url;
@@ -530,12 +581,17 @@ Test(client_redirect, non_ascii_is_percent_encoded_on_the_wire)
     size_t len;
     const char *r0 = rawsrv_request(srv, 0, &len);
     cr_assert_not_null(r0);
-    cr_expect(strncmp(r0, "GET /caf%C3%A9/%C4%B0?q=%C3%A4%C4%8A HTTP/1.1\r\n", 46) == 0, "%s", r0);
+    cr_expect(strncmp(r0, "GET /caf%C3%A9/%C4%B0?q=%C3%A4%C4%8A HTTP/1.1\r\n",
+                      46) == 0,
+              "%s", r0);
     const char *r1 = rawsrv_request(srv, 1, &len);
     cr_assert_not_null(r1);
-    cr_expect(strncmp(r1, "GET /d%C3%A9j%C3%A0?x=%E2%82%AC HTTP/1.1\r\n", 42) == 0, "%s", r1);
+    cr_expect(strncmp(r1, "GET /d%C3%A9j%C3%A0?x=%E2%82%AC HTTP/1.1\r\n", 42) ==
+                  0,
+              "%s", r1);
     for (size_t i = 0; i < len; i++)
-        cr_expect((unsigned char)r1[i] < 0x80, "raw byte 0x%02x on the wire", (unsigned char)r1[i]);
+        cr_expect((unsigned char)r1[i] < 0x80, "raw byte 0x%02x on the wire",
+                  (unsigned char)r1[i]);
     rawsrv_stop(srv);
     cio_test_no_leaks();
 }

@@ -65,7 +65,8 @@ Test(client_socks, socks5_resolves_here_socks5h_sends_the_name)
      * through the tunnel in origin-form, with the origin's Host. */
     snprintf(want, sizeof(want),
              "methods=0 method=0 user=- pass=- atyp=1 dest=127.0.0.1:%u\n"
-             "first=GET /anything?a=1 HTTP/1.1\n", origin.port);
+             "first=GET /anything?a=1 HTTP/1.1\n",
+             origin.port);
     cr_expect_str_eq(socks_log(), want);
     snprintf(want, sizeof(want), "\"Host\": \"localhost:%u\"", origin.port);
     cr_expect(strstr(x.body, want) != NULL, "%s", x.body);
@@ -78,7 +79,8 @@ Test(client_socks, socks5_resolves_here_socks5h_sends_the_name)
     cr_expect_eq(y.status, 200);
     snprintf(want, sizeof(want),
              "methods=0 method=0 user=- pass=- atyp=3 dest=localhost:%u\n"
-             "first=GET /anything?a=1 HTTP/1.1\n", origin.port);
+             "first=GET /anything?a=1 HTTP/1.1\n",
+             origin.port);
     cr_expect_str_eq(socks_log(), want);
     unlink(logpath);
 
@@ -100,13 +102,15 @@ Test(client_socks, username_and_password)
     start_socks("--auth", "pu:p@ss", NULL, NULL);
     char purl[96], url[160];
     snprintf(url, sizeof(url), "http://127.0.0.1:%u/json", origin.port);
-    snprintf(purl, sizeof(purl), "socks5h://pu:p%%40ss@127.0.0.1:%u", socks.port);
+    snprintf(purl, sizeof(purl), "socks5h://pu:p%%40ss@127.0.0.1:%u",
+             socks.port);
     struct client_run x = {.opts = {.proxy = purl}, .url = url};
     client_run(&x);
     cr_expect_eq(x.rc, 0, "%s: %s", cio_errname(x.rc), x.msg);
     cr_expect_eq(x.status, 200);
-    cr_expect(strstr(socks_log(), "methods=0,2 method=2 user=pu pass=p@ss atyp=1")
-                  != NULL, "%s", socks_log());
+    cr_expect(strstr(socks_log(),
+                     "methods=0,2 method=2 user=pu pass=p@ss atyp=1") != NULL,
+              "%s", socks_log());
     unlink(logpath);
 
     snprintf(purl, sizeof(purl), "socks5://pu:wrong@127.0.0.1:%u", socks.port);
@@ -122,7 +126,8 @@ Test(client_socks, username_and_password)
     struct client_run z = {.opts = {.proxy = purl}, .url = url};
     client_run(&z);
     CIO_EXPECT_RC(z.rc, CIO_EPROXY);
-    cr_expect(strstr(z.msg, "accepts none of our authentication methods") != NULL,
+    cr_expect(strstr(z.msg, "accepts none of our authentication methods") !=
+                  NULL,
               "%s", z.msg);
     stop_socks();
     aiohttp_peer_stop(&origin);
@@ -132,10 +137,15 @@ Test(client_socks, username_and_password)
 Test(client_socks, each_reply_code_is_named)
 {
     static const char *const words[] = {
-        NULL, "general SOCKS server failure", "connection not allowed by ruleset",
-        "network unreachable", "host unreachable",
-        "connection refused by destination host", "TTL expired",
-        "command not supported", "address type not supported",
+        NULL,
+        "general SOCKS server failure",
+        "connection not allowed by ruleset",
+        "network unreachable",
+        "host unreachable",
+        "connection refused by destination host",
+        "TTL expired",
+        "command not supported",
+        "address type not supported",
         "unassigned reply code",
     };
     /* One server: it answers with the destination port as the code. */
@@ -148,8 +158,9 @@ Test(client_socks, each_reply_code_is_named)
         struct client_run x = {.opts = {.proxy = purl}, .url = url};
         client_run(&x);
         CIO_EXPECT_RC(x.rc, CIO_EPROXY);
-        snprintf(want, sizeof(want), "SOCKS5 proxy 127.0.0.1:%u refused: %s (reply %d)",
-                 socks.port, words[code], code);
+        snprintf(want, sizeof(want),
+                 "SOCKS5 proxy 127.0.0.1:%u refused: %s (reply %d)", socks.port,
+                 words[code], code);
         cr_expect_str_eq(x.msg, want);
     }
     stop_socks();
@@ -163,15 +174,19 @@ Test(client_socks, hostile_and_silent_proxies)
         int rc;
         const char *msg;
     } t[] = {
-        {"method-short", CIO_EPROXY, "closed the connection during method selection"},
-        {"method-version", CIO_EPROXY, "does not speak SOCKS5: its method "
-                                       "selection reply starts with 0x04"},
+        {"method-short", CIO_EPROXY,
+         "closed the connection during method selection"},
+        {"method-version", CIO_EPROXY,
+         "does not speak SOCKS5: its method "
+         "selection reply starts with 0x04"},
         {"http", CIO_EPROXY, "starts with 0x48 'H' (an HTTP server?)"},
-        {"reply-short", CIO_EPROXY, "closed the connection during CONNECT "
-                                    "(after 3 bytes"},
+        {"reply-short", CIO_EPROXY,
+         "closed the connection during CONNECT "
+         "(after 3 bytes"},
         {"reply-atyp", CIO_EPROXY, "address type 9"},
-        {"reply-domain", CIO_EPROXY, "closed the connection during CONNECT "
-                                     "(after 15 bytes"},
+        {"reply-domain", CIO_EPROXY,
+         "closed the connection during CONNECT "
+         "(after 15 bytes"},
         {"silent", CIO_ETIMEDOUT, "connect timeout"},
         {"reply-silent", CIO_ETIMEDOUT, "connect timeout"},
     };
@@ -183,8 +198,9 @@ Test(client_socks, hostile_and_silent_proxies)
     start_socks("--garbage", modes, NULL, NULL);
     snprintf(purl, sizeof(purl), "socks5h://127.0.0.1:%u", socks.port);
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-        struct client_run x = {.opts = {.proxy = purl, .timeouts.connect_ms = 300},
-                        .url = "http://example.invalid/"};
+        struct client_run x = {
+            .opts = {.proxy = purl, .timeouts.connect_ms = 300},
+            .url = "http://example.invalid/"};
         client_run(&x);
         cr_expect_eq(x.rc, t[i].rc, "%s: %s: %s", t[i].mode, cio_errname(x.rc),
                      x.msg);
@@ -201,12 +217,14 @@ Test(client_socks, https_through_the_tunnel)
     char purl[96], url[160];
     snprintf(purl, sizeof(purl), "socks5h://127.0.0.1:%u", socks.port);
     snprintf(url, sizeof(url), "https://localhost:%u/json", origin.port);
-    struct client_run x = {.opts = {.proxy = purl, .tls.ca_file = tls_fixture_path("ca.pem")},
-                    .url = url};
+    struct client_run x = {
+        .opts = {.proxy = purl, .tls.ca_file = tls_fixture_path("ca.pem")},
+        .url = url};
     client_run(&x);
     cr_expect_eq(x.rc, 0, "%s: %s", cio_errname(x.rc), x.msg);
     cr_expect_eq(x.status, 200);
-    cr_expect(strstr(socks_log(), "atyp=3 dest=localhost:") != NULL, "%s", socks_log());
+    cr_expect(strstr(socks_log(), "atyp=3 dest=localhost:") != NULL, "%s",
+              socks_log());
     cr_expect(strstr(socks_log(), "first=tls\n") != NULL, "%s", socks_log());
 
     /* Verification applies inside the tunnel: without the CA, no trust. */
@@ -218,11 +236,12 @@ Test(client_socks, https_through_the_tunnel)
     stop_socks();
     start_socks("--garbage", "reply-extra", NULL, NULL);
     snprintf(purl, sizeof(purl), "socks5h://127.0.0.1:%u", socks.port);
-    struct client_run g = {.opts = {.proxy = purl, .tls.ca_file = tls_fixture_path("ca.pem")},
-                    .url = url};
+    struct client_run g = {
+        .opts = {.proxy = purl, .tls.ca_file = tls_fixture_path("ca.pem")},
+        .url = url};
     client_run(&g);
-    cr_expect(g.rc == CIO_ETLS || g.rc == CIO_EPROTO, "%s: %s", cio_errname(g.rc),
-              g.msg);
+    cr_expect(g.rc == CIO_ETLS || g.rc == CIO_EPROTO, "%s: %s",
+              cio_errname(g.rc), g.msg);
     stop_socks();
     aiohttp_peer_stop(&origin);
     cio_test_no_leaks();
@@ -244,7 +263,8 @@ Test(client_socks, all_proxy_no_proxy_and_reuse)
     struct client_run x = {.url = url, .times = 3};
     client_run(&x);
     CIO_EXPECT_RC(x.rc, 0);
-    cr_expect_eq(count(socks_log(), "atyp=3 dest=localhost:"), 1, "%s", socks_log());
+    cr_expect_eq(count(socks_log(), "atyp=3 dest=localhost:"), 1, "%s",
+                 socks_log());
     cr_expect_eq(x.ps.created, 1);
     cr_expect_eq(x.ps.reused, 2);
     unlink(logpath);
@@ -274,11 +294,13 @@ Test(client_socks, proxy_urls)
 {
     /* socks4 is not supported: a typed error before any connection. */
     struct client_run x = {.opts = {.proxy = "socks4://127.0.0.1:1080"},
-                    .url = "http://127.0.0.1:9/"};
+                           .url = "http://127.0.0.1:9/"};
     client_run(&x);
     CIO_EXPECT_RC(x.rc, CIO_EPROXY);
-    cr_expect(strstr(x.msg, "\"socks4\" is not supported") != NULL, "%s", x.msg);
-    struct client_run y = {.opts = {.proxy = "socks5://:1080"}, .url = "http://127.0.0.1:9/"};
+    cr_expect(strstr(x.msg, "\"socks4\" is not supported") != NULL, "%s",
+              x.msg);
+    struct client_run y = {.opts = {.proxy = "socks5://:1080"},
+                           .url = "http://127.0.0.1:9/"};
     client_run(&y);
     CIO_EXPECT_RC(y.rc, CIO_EPROXY);
     cio_test_no_leaks();

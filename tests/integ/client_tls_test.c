@@ -18,7 +18,7 @@ TLS_FIXTURE_POST_ALL()
 
 struct run {
     struct rawsrv *srv;
-    const char *host;          /* NULL: 127.0.0.1 */
+    const char *host; /* NULL: 127.0.0.1 */
     int rc;
     char body[128];
     char msg[256];
@@ -33,8 +33,8 @@ static int run_main(void *arg)
     if (rc < 0)
         return rc;
     char url[128];
-    snprintf(url, sizeof(url), "https://%s:%u/t", x->host ? x->host : "127.0.0.1",
-             rawsrv_port(x->srv));
+    snprintf(url, sizeof(url), "https://%s:%u/t",
+             x->host ? x->host : "127.0.0.1", rawsrv_port(x->srv));
     cio_response *r;
     x->rc = cio_get(c, url, NULL, &r);
     snprintf(x->msg, sizeof(x->msg), "%s", cio_last_error());
@@ -66,21 +66,29 @@ static void run(struct run *x, const struct raw_step *s, const char *cert)
 Test(client_tls, eof_without_close_notify_inside_a_body_is_an_error)
 {
     static const struct raw_step cl[] = {
-        RAW_READ, RAW_SEND("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello"), RAW_CLOSE,
+        RAW_READ,
+        RAW_SEND("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello"),
+        RAW_CLOSE,
     };
     struct run x = {0};
     run(&x, cl, "server");
-    cr_expect_neq(x.rc, 0, "a truncated Content-Length body was a success: %s", x.body);
+    cr_expect_neq(x.rc, 0, "a truncated Content-Length body was a success: %s",
+                  x.body);
     static const struct raw_step ch[] = {
-        RAW_READ, RAW_SEND("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"),
+        RAW_READ,
+        RAW_SEND("HTTP/1.1 200 OK\r\nTransfer-Encoding: "
+                 "chunked\r\n\r\n5\r\nhello\r\n"),
         RAW_CLOSE,
     };
     struct run y = {0};
     run(&y, ch, "server");
-    cr_expect_neq(y.rc, 0, "a truncated chunked body was a success: %s", y.body);
+    cr_expect_neq(y.rc, 0, "a truncated chunked body was a success: %s",
+                  y.body);
     /* The control: complete bodies over the same server succeed. */
     static const struct raw_step ok[] = {
-        RAW_READ, RAW_SEND("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"), RAW_END,
+        RAW_READ,
+        RAW_SEND("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"),
+        RAW_END,
     };
     struct run z = {0};
     run(&z, ok, "server");
@@ -94,7 +102,9 @@ Test(client_tls, eof_without_close_notify_inside_a_body_is_an_error)
 Test(client_tls, certificate_for_another_name_is_refused)
 {
     static const struct raw_step s[] = {
-        RAW_READ, RAW_SEND("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"), RAW_END,
+        RAW_READ,
+        RAW_SEND("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+        RAW_END,
     };
     struct run x = {0};
     run(&x, s, "wrong");

@@ -76,9 +76,8 @@ static void parse_raw(const char *raw, size_t len, int head_req,
     cio__h1_head_init(&h, hs, 64, NULL);
     ptrdiff_t n = cio__h1_parse_response(raw, len, &h);
     cr_assert_gt(n, 0, "parse: %s (%s)", cio_errname((int)n), h.err_msg);
-    CIO_ASSERT_RC(cio__h1_response_framing(&h, head_req ? CIO__H1_M_HEAD
-                                                        : CIO__H1_M_GET,
-                                           0, &f),
+    CIO_ASSERT_RC(cio__h1_response_framing(
+                      &h, head_req ? CIO__H1_M_HEAD : CIO__H1_M_GET, 0, &f),
                   0);
     p->status = h.status;
     for (size_t i = 0; i < h.nheaders && i < 64; i++) {
@@ -121,9 +120,9 @@ static void parse_raw(const char *raw, size_t len, int head_req,
             cr_assert_geq(rc, 0, "chunked: %s", cio_last_error());
             if (data.len > 0) {
                 if (dec)
-                    CIO_ASSERT_RC(cio__decoder_write(dec, data.ptr, data.len,
-                                                     sink, p),
-                                  0);
+                    CIO_ASSERT_RC(
+                        cio__decoder_write(dec, data.ptr, data.len, sink, p),
+                        0);
                 else
                     sink(p, data.ptr, data.len);
             }
@@ -148,8 +147,8 @@ static void parse_raw(const char *raw, size_t len, int head_req,
 }
 
 /* curl's view: status and fields from its -D dump, body from -o. */
-static void curl_view(struct peer *pe, const char *path, int head_req,
-                      int gzip, struct parsed *p)
+static void curl_view(struct peer *pe, const char *path, int head_req, int gzip,
+                      struct parsed *p)
 {
     char url[128], hdr[400], out[400];
     size_t hlen;
@@ -178,7 +177,8 @@ static void curl_view(struct peer *pe, const char *path, int head_req,
     argv[k++] = url;
     argv[k] = NULL;
     char dummy[16];
-    cr_assert_geq(peer_run_capture(argv, dummy, sizeof(dummy)), 0, "curl failed");
+    cr_assert_geq(peer_run_capture(argv, dummy, sizeof(dummy)), 0,
+                  "curl failed");
 
     memset(p, 0, sizeof(*p));
     char *h = slurp_file(hdr, &hlen);
@@ -205,8 +205,8 @@ static void curl_view(struct peer *pe, const char *path, int head_req,
             char *ve = line + ll;
             while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
                 ve--;
-            snprintf(p->fields[p->nfields][0], 512, "%.*s",
-                     (int)(colon - line), line);
+            snprintf(p->fields[p->nfields][0], 512, "%.*s", (int)(colon - line),
+                     line);
             lower(p->fields[p->nfields][0]);
             snprintf(p->fields[p->nfields][1], 512, "%.*s", (int)(ve - v), v);
             p->nfields++;
@@ -250,8 +250,8 @@ static void compare(const char *what, struct parsed *a, struct parsed *b)
         i++;
         j++;
     }
-    cr_expect_eq(a->bodylen, b->bodylen, "%s: body %zu bytes vs curl %zu",
-                 what, a->bodylen, b->bodylen);
+    cr_expect_eq(a->bodylen, b->bodylen, "%s: body %zu bytes vs curl %zu", what,
+                 a->bodylen, b->bodylen);
     cr_expect(a->bodylen == b->bodylen &&
                   memcmp(a->body, b->body, a->bodylen) == 0,
               "%s: bodies differ", what);
@@ -268,12 +268,13 @@ static void make_files(struct peer *pe)
     static char big[300000];
     size_t n = 0;
     for (int i = 0; n + 80 < sizeof(big); i++)
-        n += (size_t)snprintf(big + n, sizeof(big) - n,
-                              "line %06d: the quick brown fox jumps over the lazy dog\n",
-                              i);
+        n += (size_t)snprintf(
+            big + n, sizeof(big) - n,
+            "line %06d: the quick brown fox jumps over the lazy dog\n", i);
     cr_assert_eq(peer_put_file(pe, "big.txt", big, n), 0);
     cr_assert_eq(peer_put_file(pe, "small.txt", "small file\n", 11), 0);
-    const char json[] = "{\"id\": 1, \"name\": \"corio\", \"tags\": [\"a\", \"b\"]}\n";
+    const char json[] =
+        "{\"id\": 1, \"name\": \"corio\", \"tags\": [\"a\", \"b\"]}\n";
     cr_assert_eq(peer_put_file(pe, "data.json", json, sizeof(json) - 1), 0);
     static unsigned char bin[50000];
     for (size_t k = 0; k < sizeof(bin); k++)
@@ -302,8 +303,7 @@ static void run_server(const char *name, const struct req *reqs, size_t nreq)
                            "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n"
                            "User-Agent: curl/7.88.1\r\nAccept: */*\r\n%s"
                            "Connection: close\r\n\r\n",
-                           reqs[i].head ? "HEAD" : "GET", reqs[i].path,
-                           pe.port,
+                           reqs[i].head ? "HEAD" : "GET", reqs[i].path, pe.port,
                            reqs[i].gzip ? "Accept-Encoding: gzip\r\n" : "");
         snprintf(what, sizeof(what), "%s %s %s%s", name,
                  reqs[i].head ? "HEAD" : "GET", reqs[i].path,
@@ -315,8 +315,8 @@ static void run_server(const char *name, const struct req *reqs, size_t nreq)
         curl_view(&pe, reqs[i].path, reqs[i].head, reqs[i].gzip, &theirs);
         compare(what, &ours, &theirs);
         if (reqs[i].want_chunked >= 0)
-            cr_expect_eq(ours.chunked, reqs[i].want_chunked,
-                         "%s: chunked %d", what, ours.chunked);
+            cr_expect_eq(ours.chunked, reqs[i].want_chunked, "%s: chunked %d",
+                         what, ours.chunked);
         if (ours.chunked && ours.gzip)
             saw_chunked_gzip = 1;
         free(ours.body);
@@ -331,12 +331,10 @@ static void run_server(const char *name, const struct req *reqs, size_t nreq)
 Test(h1_interop, nginx_responses_match_curl)
 {
     static const struct req reqs[] = {
-        {"/small.txt", 0, 0, 0},  {"/big.txt", 0, 0, 0},
-        {"/big.txt", 0, 1, 1},    {"/data.json", 0, 1, 1},
-        {"/bin.dat", 0, 1, 0},    {"/big.txt", 1, 0, 0},
-        {"/big.txt", 1, 1, -1},   {"/missing", 0, 0, -1},
-        {"/hdrs", 0, 0, -1},      {"/204", 0, 0, -1},
-        {"/302", 0, 0, -1},       {"/404", 0, 1, -1},
+        {"/small.txt", 0, 0, 0}, {"/big.txt", 0, 0, 0},  {"/big.txt", 0, 1, 1},
+        {"/data.json", 0, 1, 1}, {"/bin.dat", 0, 1, 0},  {"/big.txt", 1, 0, 0},
+        {"/big.txt", 1, 1, -1},  {"/missing", 0, 0, -1}, {"/hdrs", 0, 0, -1},
+        {"/204", 0, 0, -1},      {"/302", 0, 0, -1},     {"/404", 0, 1, -1},
     };
     run_server("nginx", reqs, CIO_COUNTOF(reqs));
 }
@@ -344,9 +342,8 @@ Test(h1_interop, nginx_responses_match_curl)
 Test(h1_interop, h2o_responses_match_curl)
 {
     static const struct req reqs[] = {
-        {"/small.txt", 0, 0, 0}, {"/big.txt", 0, 0, 0},
-        {"/big.txt", 0, 1, 1},   {"/bin.dat", 0, 0, 0},
-        {"/big.txt", 1, 0, 0},   {"/missing", 0, 0, -1},
+        {"/small.txt", 0, 0, 0},  {"/big.txt", 0, 0, 0}, {"/big.txt", 0, 1, 1},
+        {"/bin.dat", 0, 0, 0},    {"/big.txt", 1, 0, 0}, {"/missing", 0, 0, -1},
         {"/data.json", 0, 1, -1},
     };
     run_server("h2o", reqs, CIO_COUNTOF(reqs));

@@ -228,7 +228,8 @@ static int t_json(struct env *e)
     json_t *j;
     CHECK_RC(cio_response_json(r, &j), 0);
     json_t *echo = json_object_get(j, "echo");
-    cr_expect_eq(json_integer_value(json_array_get(json_object_get(echo, "a"), 2)), 3);
+    cr_expect_eq(
+        json_integer_value(json_array_get(json_object_get(echo, "a"), 2)), 3);
     cr_expect_str_eq(json_string_value(json_object_get(echo, "b")), "x");
     cr_expect_str_eq(json_string_value(json_object_get(j, "peer")), "pipe");
     cr_expect_str_eq(cio_response_url(r), "http://app.test/json");
@@ -236,7 +237,10 @@ static int t_json(struct env *e)
     return 0;
 }
 
-Test(inproc, json_round_trip) { with_app(t_json); }
+Test(inproc, json_round_trip)
+{
+    with_app(t_json);
+}
 
 struct gen {
     uint64_t left, pos, h;
@@ -280,7 +284,10 @@ static int t_upload(struct env *e)
     return 0;
 }
 
-Test(inproc, streaming_upload_5mib) { with_app(t_upload); }
+Test(inproc, streaming_upload_5mib)
+{
+    with_app(t_upload);
+}
 
 static int t_lines(struct env *e)
 {
@@ -305,7 +312,10 @@ static int t_lines(struct env *e)
     return 0;
 }
 
-Test(inproc, streaming_response_lines) { with_app(t_lines); }
+Test(inproc, streaming_response_lines)
+{
+    with_app(t_lines);
+}
 
 /* Both directions streamed in one exchange: a chunked upload from a
  * producer, a chunked answer the handler writes while it reads, read by
@@ -314,8 +324,8 @@ static int t_both_ways(struct env *e)
 {
     const uint64_t size = 3u << 20;
     struct gen g = {.left = size, .h = FNV0};
-    struct cio_request rq = {.body_fn = gen_fn, .body_ud = &g,
-                             .body_fn_len = -1, .stream = true};
+    struct cio_request rq = {
+        .body_fn = gen_fn, .body_ud = &g, .body_fn_len = -1, .stream = true};
     cio_response *r;
     CHECK_RC(cio_post(e->c, "/progress", &rq, &r), 0);
     cr_expect_eq(cio_response_status(r), 200);
@@ -343,7 +353,10 @@ static int t_both_ways(struct env *e)
     return 0;
 }
 
-Test(inproc, streaming_both_ways) { with_app(t_both_ways); }
+Test(inproc, streaming_both_ways)
+{
+    with_app(t_both_ways);
+}
 
 static int t_keepalive(struct env *e)
 {
@@ -367,7 +380,10 @@ static int t_keepalive(struct env *e)
     return 0;
 }
 
-Test(inproc, keepalive_reuse) { with_app(t_keepalive); }
+Test(inproc, keepalive_reuse)
+{
+    with_app(t_keepalive);
+}
 
 struct slow {
     cio_client *c;
@@ -413,7 +429,10 @@ static int t_concurrent(struct env *e)
     return 0;
 }
 
-Test(inproc, concurrent_requests) { with_app(t_concurrent); }
+Test(inproc, concurrent_requests)
+{
+    with_app(t_concurrent);
+}
 
 /* Connecting to a server that does not run fails cleanly. */
 static int t_not_running(void *arg)

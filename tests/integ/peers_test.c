@@ -24,7 +24,8 @@ static void serves_a_file(const char *name)
 
     start_or_skip(&p, name);
     cr_assert_eq(peer_put_file(&p, "a.txt", "hello peer\n", 11), 0);
-    ptrdiff_t n = peer_exchange(p.port, req, sizeof(req) - 1, buf, sizeof(buf) - 1);
+    ptrdiff_t n =
+        peer_exchange(p.port, req, sizeof(req) - 1, buf, sizeof(buf) - 1);
     cr_assert_gt(n, 0);
     buf[n] = '\0';
     cr_expect(strncmp(buf, "HTTP/1.1 200", 12) == 0, "%s", buf);

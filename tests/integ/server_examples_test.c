@@ -21,7 +21,8 @@ static void start(const char *name, const char *const *extra)
     /* examples/CMakeLists.txt skips an example whose API the library does
      * not define yet (cio_resp_file, the SSE helpers): say so, visibly. */
     if (access(srvproc_bin("examples", name), X_OK) != 0)
-        cr_skip_test("%s not built (see cmake's \"corio examples\" messages)", name);
+        cr_skip_test("%s not built (see cmake's \"corio examples\" messages)",
+                     name);
     int rc = srvproc_start(&S, srvproc_bin("examples", name), extra);
     cr_assert_eq(rc, 0, "%s did not start", name);
 }
@@ -32,9 +33,12 @@ static const char *stop(void)
     int rc = srvproc_stop(&S);
     srvproc_stderr(&S, errbuf, sizeof(errbuf));
     srvproc_cleanup(&S);
-    cr_expect_eq(rc, 0, "the example did not exit 0 on SIGTERM (status %#x); stderr:\n%s",
-                 S.status, errbuf);
-    cr_expect(strstr(errbuf, "Sanitizer") == NULL && strstr(errbuf, "runtime error") == NULL,
+    cr_expect_eq(
+        rc, 0,
+        "the example did not exit 0 on SIGTERM (status %#x); stderr:\n%s",
+        S.status, errbuf);
+    cr_expect(strstr(errbuf, "Sanitizer") == NULL &&
+                  strstr(errbuf, "runtime error") == NULL,
               "sanitizer report:\n%s", errbuf);
     return errbuf;
 }
@@ -65,7 +69,8 @@ static int has_nospace(const char *hay, const char *needle)
     return strstr(a, needle) != NULL;
 }
 
-#define EXPECT_STATUS(want) cr_expect_eq(R.status, want, "status %d, body: %s", R.status, R.body)
+#define EXPECT_STATUS(want)                                                    \
+    cr_expect_eq(R.status, want, "status %d, body: %s", R.status, R.body)
 #define EXPECT_BODY(want) cr_expect_str_eq(R.body, want)
 #define EXPECT_HEADER(name, want)                                              \
     do {                                                                       \
@@ -90,15 +95,18 @@ Test(server_examples, users_json)
     start("web_users", NULL);
     CURL("-A", "seed-agent/1.0", url(0, "/users/42?page=2&tag=x"));
     EXPECT_STATUS(200);
-    cr_expect(strncmp(http_header(&R, "Content-Type") ?: "", "application/json", 16) == 0);
+    cr_expect(strncmp(http_header(&R, "Content-Type") ?: "", "application/json",
+                      16) == 0);
     cr_expect(has_nospace(R.body, "\"user_id\":\"42\""), "%s", R.body);
     cr_expect(has_nospace(R.body, "\"page\":\"2\""), "%s", R.body);
     cr_expect(has_nospace(R.body, "\"tag\":\"x\""), "%s", R.body);
-    cr_expect(has_nospace(R.body, "\"agent\":\"seed-agent/1.0\""), "%s", R.body);
+    cr_expect(has_nospace(R.body, "\"agent\":\"seed-agent/1.0\""), "%s",
+              R.body);
     CURL(url(0, "/profile"));
     EXPECT_STATUS(200);
     EXPECT_HEADER("X-API-Version", "1.0");
-    cr_expect(has_nospace(R.body, "{\"name\":\"Alice\",\"age\":30}"), "%s", R.body);
+    cr_expect(has_nospace(R.body, "{\"name\":\"Alice\",\"age\":30}"), "%s",
+              R.body);
     stop();
 }
 
@@ -119,18 +127,24 @@ Test(server_examples, crud_route_table)
 {
     start("web_crud", NULL);
     const char *json = "Content-Type: application/json";
-    CURL("-X", "POST", "-H", json, "-d", "{\"name\": \"Ada\"}", url(0, "/api/users"));
+    CURL("-X", "POST", "-H", json, "-d", "{\"name\": \"Ada\"}",
+         url(0, "/api/users"));
     EXPECT_STATUS(201);
     cr_expect(has_nospace(R.body, "{\"id\":1,\"name\":\"Ada\"}"), "%s", R.body);
-    CURL("-X", "POST", "-H", json, "-d", "{\"name\": \"Alan\"}", url(0, "/api/users"));
+    CURL("-X", "POST", "-H", json, "-d", "{\"name\": \"Alan\"}",
+         url(0, "/api/users"));
     EXPECT_STATUS(201);
     CURL(url(0, "/api/users"));
     EXPECT_STATUS(200);
-    cr_expect(has_nospace(R.body, "[{\"id\":1,\"name\":\"Ada\"},{\"id\":2,\"name\":\"Alan\"}]"),
+    cr_expect(has_nospace(
+                  R.body,
+                  "[{\"id\":1,\"name\":\"Ada\"},{\"id\":2,\"name\":\"Alan\"}]"),
               "%s", R.body);
-    CURL("-X", "PUT", "-H", json, "-d", "{\"name\": \"Grace\"}", url(0, "/api/users/1"));
+    CURL("-X", "PUT", "-H", json, "-d", "{\"name\": \"Grace\"}",
+         url(0, "/api/users/1"));
     EXPECT_STATUS(200);
-    cr_expect(has_nospace(R.body, "{\"id\":1,\"name\":\"Grace\"}"), "%s", R.body);
+    cr_expect(has_nospace(R.body, "{\"id\":1,\"name\":\"Grace\"}"), "%s",
+              R.body);
     CURL(url(0, "/api/users/1"));
     cr_expect(has_nospace(R.body, "\"name\":\"Grace\""), "%s", R.body);
     CURL("-X", "DELETE", url(0, "/api/users/1"));
@@ -193,16 +207,19 @@ Test(server_examples, lifecycle_app_state)
     /* 8 queries at once through a pool of 4: all answered, every
      * connection number used. */
     const char *u = url(0, "/query");
-    CURL("--no-progress-meter", "--parallel", "--parallel-max", "8", u, u, u, u, u, u, u, u);
+    CURL("--no-progress-meter", "--parallel", "--parallel-max", "8", u, u, u, u,
+         u, u, u, u);
     EXPECT_STATUS(200);
     CURL(u);
     EXPECT_STATUS(200);
-    cr_expect(has_nospace(R.body, "{\"id\":1,\"name\":\"AdaLovelace\"}"), "%s", R.body);
+    cr_expect(has_nospace(R.body, "{\"id\":1,\"name\":\"AdaLovelace\"}"), "%s",
+              R.body);
     const char *err = stop();
     const char *opened = strstr(err, "db: pool opened");
     const char *closed = strstr(err, "db: pool closed");
     const char *cleaned = strstr(err, "db: cleanup");
-    cr_expect(opened && closed && cleaned && opened < closed && closed < cleaned,
+    cr_expect(opened && closed && cleaned && opened < closed &&
+                  closed < cleaned,
               "hooks out of order or missing:\n%s", err);
 }
 
@@ -223,7 +240,8 @@ Test(server_examples, download_with_range)
     EXPECT_STATUS(200);
     EXPECT_HEADER("Content-Length", "26000");
     EXPECT_HEADER("Content-Disposition", "attachment; filename=\"report.txt\"");
-    cr_expect(R.body_len == 26000 && strncmp(R.body, "abcdefghijklmnopqrstuvwxyzabc", 29) == 0);
+    cr_expect(R.body_len == 26000 &&
+              strncmp(R.body, "abcdefghijklmnopqrstuvwxyzabc", 29) == 0);
     char etag[256];
     const char *e = http_header(&R, "ETag");
     cr_assert(e != NULL, "no ETag");
@@ -250,7 +268,8 @@ Test(server_examples, server_sent_events)
     CURL(url(0, "/events?n=3&interval_ms=10"));
     EXPECT_STATUS(200);
     const char *ct = http_header(&R, "Content-Type");
-    cr_expect(ct != NULL && strncmp(ct, "text/event-stream", 17) == 0, "%s", ct ? ct : "-");
+    cr_expect(ct != NULL && strncmp(ct, "text/event-stream", 17) == 0, "%s",
+              ct ? ct : "-");
     for (int i = 0; i < 3; i++) {
         char want[64];
         snprintf(want, sizeof(want), "id: %d\n", i);

@@ -27,7 +27,7 @@
 #include "test.h"
 
 struct fx {
-    char dir[128];  /* temp dir: outside.txt, root/, out/ */
+    char dir[128]; /* temp dir: outside.txt, root/, out/ */
     char root[160];
     unsigned port;
     cio_server *srv;
@@ -75,7 +75,7 @@ static char *slurp(const char *path, size_t *len)
     return b;
 }
 
-static char big[65536];     /* text, compressible: root/big.txt */
+static char big[65536]; /* text, compressible: root/big.txt */
 #define HELLO "Hello, corio!\n"
 
 static void make_tree(void)
@@ -112,11 +112,13 @@ static void make_tree(void)
     put("root/photo.png", js, sizeof(js)); /* compressible bytes, png type */
     snprintf(p, sizeof(p), "%s/root/app.js.gz", fx.dir);
     char cmd[700];
-    snprintf(cmd, sizeof(cmd), "printf 'precompressed sibling\\n' | gzip -9n > '%s'", p);
+    snprintf(cmd, sizeof(cmd),
+             "printf 'precompressed sibling\\n' | gzip -9n > '%s'", p);
     cr_assert_eq(system(cmd), 0);
 
     snprintf(p, sizeof(p), "%s/root/app.js.zst", fx.dir);
-    snprintf(cmd, sizeof(cmd), "printf 'zstd sibling\\n' | zstd -q -c > '%s'", p);
+    snprintf(cmd, sizeof(cmd), "printf 'zstd sibling\\n' | zstd -q -c > '%s'",
+             p);
     cr_assert_eq(system(cmd), 0);
 
     snprintf(p, sizeof(p), "%s/outside.txt", fx.dir);
@@ -176,11 +178,11 @@ static int sse_handler(cio_req *req, cio_resp *res, void *ud)
     return cio_resp_sse_send(res, &last);
 }
 
-#define SSE_WIRE                                                              \
-    "data: hello\n\n"                                                         \
-    "event: tick\nid: 2\ndata: a\ndata: b\n\n"                                \
-    ": ping\n"                                                                \
-    "retry: 1500\ndata: x\ndata: y\ndata: z\n\n"                              \
+#define SSE_WIRE                                                               \
+    "data: hello\n\n"                                                          \
+    "event: tick\nid: 2\ndata: a\ndata: b\n\n"                                 \
+    ": ping\n"                                                                 \
+    "retry: 1500\ndata: x\ndata: y\ndata: z\n\n"                               \
     "event: end\ndata: einval\n\n"
 
 /* ------------------------------------------------------------ server */
@@ -289,15 +291,17 @@ static const char *hdr(const struct reply *r, const char *name)
 {
     static char v[1024];
     size_t nl = strlen(name);
-    for (const char *l = r->head; l != NULL && *l; ) {
+    for (const char *l = r->head; l != NULL && *l;) {
         const char *e = strstr(l, "\r\n");
         if (e == NULL)
             break;
-        if ((size_t)(e - l) > nl && strncasecmp(l, name, nl) == 0 && l[nl] == ':') {
+        if ((size_t)(e - l) > nl && strncasecmp(l, name, nl) == 0 &&
+            l[nl] == ':') {
             const char *s = l + nl + 1;
             while (*s == ' ')
                 s++;
-            size_t k = (size_t)(e - s) < sizeof(v) - 1 ? (size_t)(e - s) : sizeof(v) - 1;
+            size_t k = (size_t)(e - s) < sizeof(v) - 1 ? (size_t)(e - s)
+                                                       : sizeof(v) - 1;
             memcpy(v, s, k);
             v[k] = '\0';
             return v;
@@ -341,7 +345,8 @@ static int curl(struct fx *f, struct reply *r, const char *path,
     const char *h = j->out, *nx;
     while ((nx = strstr(h + 1, "\r\n\r\nHTTP/")) != NULL)
         h = nx + 4;
-    size_t hl = strlen(h) < sizeof(r->head) - 1 ? strlen(h) : sizeof(r->head) - 1;
+    size_t hl =
+        strlen(h) < sizeof(r->head) - 1 ? strlen(h) : sizeof(r->head) - 1;
     memcpy(r->head, h, hl);
     r->head[hl] = '\0';
     sscanf(r->head, "HTTP/%*s %d", &r->status);
@@ -387,12 +392,12 @@ static int raw(struct fx *f, const char *req, char *out, size_t cap)
 }
 
 /* Fails (returns -1 from the body) on the first failed check. */
-#define CHECK(cond, ...)                                                      \
-    do {                                                                      \
-        if (!(cond)) {                                                        \
-            cr_expect(0, __VA_ARGS__);                                        \
-            return -1;                                                        \
-        }                                                                     \
+#define CHECK(cond, ...)                                                       \
+    do {                                                                       \
+        if (!(cond)) {                                                         \
+            cr_expect(0, __VA_ARGS__);                                         \
+            return -1;                                                         \
+        }                                                                      \
     } while (0)
 
 #define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
@@ -409,12 +414,14 @@ static int t_get_head(struct fx *f)
     CHECK(hdr(&r, "content-type") &&
               strcmp(hdr(&r, "content-type"), "text/plain; charset=utf-8") == 0,
           "content-type %s", hdr(&r, "content-type"));
-    CHECK(hdr(&r, "accept-ranges") && strcmp(hdr(&r, "accept-ranges"), "bytes") == 0,
+    CHECK(hdr(&r, "accept-ranges") &&
+              strcmp(hdr(&r, "accept-ranges"), "bytes") == 0,
           "accept-ranges");
     CHECK(hdr(&r, "last-modified") != NULL, "last-modified");
     const char *et = hdr(&r, "etag");
     CHECK(et != NULL && et[0] == '"', "strong etag %s", et ? et : "(none)");
-    CHECK(hdr(&r, "content-length") && atoi(hdr(&r, "content-length")) == (int)strlen(HELLO),
+    CHECK(hdr(&r, "content-length") &&
+              atoi(hdr(&r, "content-length")) == (int)strlen(HELLO),
           "content-length");
     reply_free(&r);
 
@@ -423,14 +430,16 @@ static int t_get_head(struct fx *f)
     CHECK(r.status == 200 && strncmp(r.body, "HTTP/1.1 200", 12) == 0 &&
               strstr(r.body, "Hello") == NULL,
           "HEAD %d %s", r.status, r.body);
-    CHECK(hdr(&r, "content-length") && atoi(hdr(&r, "content-length")) == (int)strlen(HELLO),
+    CHECK(hdr(&r, "content-length") &&
+              atoi(hdr(&r, "content-length")) == (int)strlen(HELLO),
           "HEAD content-length %s", hdr(&r, "content-length"));
     reply_free(&r);
 
     /* cio_resp_file with Cache-Control. */
     CHECK(curl(f, &r, "/file/hello.txt", NULL) == 0, "curl");
     CHECK(r.status == 200 && r.blen == strlen(HELLO), "resp_file %d", r.status);
-    CHECK(hdr(&r, "cache-control") && strcmp(hdr(&r, "cache-control"), "max-age=60") == 0,
+    CHECK(hdr(&r, "cache-control") &&
+              strcmp(hdr(&r, "cache-control"), "max-age=60") == 0,
           "cache-control");
     reply_free(&r);
     CHECK(curl(f, &r, "/file/fifo", NULL) == 0 && r.status == 403,
@@ -443,7 +452,8 @@ static int t_get_head(struct fx *f)
           "index %d", r.status);
     reply_free(&r);
     CHECK(curl(f, &r, "/static/sub", NULL) == 0 && r.status == 301 &&
-              hdr(&r, "location") && strcmp(hdr(&r, "location"), "/static/sub/") == 0,
+              hdr(&r, "location") &&
+              strcmp(hdr(&r, "location"), "/static/sub/") == 0,
           "dir redirect %d", r.status);
     reply_free(&r);
     CHECK(curl(f, &r, "/static/empty/", NULL) == 0 && r.status == 404,
@@ -451,25 +461,31 @@ static int t_get_head(struct fx *f)
     reply_free(&r);
 
     /* The opt-in listing: sorted, escaped, hidden and special entries out. */
-    CHECK(curl(f, &r, "/list/", NULL) == 0 && r.status == 200, "list %d", r.status);
+    CHECK(curl(f, &r, "/list/", NULL) == 0 && r.status == 200, "list %d",
+          r.status);
     CHECK(hdr(&r, "content-type") &&
               strcmp(hdr(&r, "content-type"), "text/html; charset=utf-8") == 0,
           "list ct");
     static const char *const shown[] = {
-        "<li><a href=\"a%3Cb%3E%26%22c%3A%27.txt\">a&lt;b&gt;&amp;&quot;c:&#39;.txt</a></li>",
+        "<li><a "
+        "href=\"a%3Cb%3E%26%22c%3A%27.txt\">a&lt;b&gt;&amp;&quot;c:&#39;.txt</"
+        "a></li>",
         "<li><a href=\"hello.txt\">hello.txt</a></li>",
         "<li><a href=\"sub/\">sub/</a></li>",
         "<li><a href=\"empty/\">empty/</a></li>",
     };
     for (size_t i = 0; i < 4; i++)
-        CHECK(strstr(r.body, shown[i]) != NULL, "listing lacks %s:\n%s", shown[i], r.body);
+        CHECK(strstr(r.body, shown[i]) != NULL, "listing lacks %s:\n%s",
+              shown[i], r.body);
     CHECK(strstr(r.body, "a&lt;b") < strstr(r.body, "app.js") &&
               strstr(r.body, "app.js") < strstr(r.body, "hello.txt"),
           "sorted");
-    static const char *const hidden[] = {".hidden", "fifo", "link_abs", "link_in", "<b>"};
+    static const char *const hidden[] = {".hidden", "fifo", "link_abs",
+                                         "link_in", "<b>"};
     for (size_t i = 0; i < 5; i++)
         CHECK(strstr(r.body, hidden[i]) == NULL, "listing shows %s", hidden[i]);
-    CHECK(curl(f, &r, "/list/sub", NULL) == 0 && r.status == 301, "list redirect");
+    CHECK(curl(f, &r, "/list/sub", NULL) == 0 && r.status == 301,
+          "list redirect");
     return 0;
 }
 
@@ -492,23 +508,29 @@ static int t_ranges(struct fx *f)
     CHECK(hdr(&r, "content-encoding") == NULL, "identity for ranges");
     reply_free(&r);
 
-    CHECK(curl(f, &r, "/static/big.txt", ARGS("-H", "Range: bytes=-5")) == 0, "curl");
+    CHECK(curl(f, &r, "/static/big.txt", ARGS("-H", "Range: bytes=-5")) == 0,
+          "curl");
     CHECK(r.status == 206 && r.blen == 5 && memcmp(r.body, big + 65531, 5) == 0,
           "suffix %d %zu", r.status, r.blen);
     reply_free(&r);
 
     /* Several ranges: multipart/byteranges, each part exact. */
-    CHECK(curl(f, &r, "/static/big.txt", ARGS("-r", "1000-1009,0-4,60000-")) == 0,
+    CHECK(curl(f, &r, "/static/big.txt", ARGS("-r", "1000-1009,0-4,60000-")) ==
+              0,
           "curl");
     CHECK(r.status == 206, "multi %d", r.status);
     const char *ct = hdr(&r, "content-type");
-    CHECK(ct && strncmp(ct, "multipart/byteranges; boundary=", 31) == 0, "ct %s", ct);
+    CHECK(ct && strncmp(ct, "multipart/byteranges; boundary=", 31) == 0,
+          "ct %s", ct);
     char boundary[80];
     snprintf(boundary, sizeof(boundary), "--%s", ct + 31);
-    CHECK(hdr(&r, "content-length") && (size_t)atol(hdr(&r, "content-length")) == r.blen,
-          "multipart content-length %s vs %zu", hdr(&r, "content-length"), r.blen);
-    static const struct { unsigned long a, b; } parts[] = {
-        {0, 4}, {1000, 1009}, {60000, 65535}};
+    CHECK(hdr(&r, "content-length") &&
+              (size_t)atol(hdr(&r, "content-length")) == r.blen,
+          "multipart content-length %s vs %zu", hdr(&r, "content-length"),
+          r.blen);
+    static const struct {
+        unsigned long a, b;
+    } parts[] = {{0, 4}, {1000, 1009}, {60000, 65535}};
     const char *p = r.body;
     for (size_t i = 0; i < 3; i++) {
         p = strstr(p, boundary);
@@ -529,7 +551,8 @@ static int t_ranges(struct fx *f)
 
     /* HEAD ignores Range (RFC 9110 §14.2: range handling is defined for
      * GET only): the full head, no body. */
-    CHECK(curl(f, &r, "/static/big.txt", ARGS("-I", "-r", "0-1,100-101")) == 0 &&
+    CHECK(curl(f, &r, "/static/big.txt", ARGS("-I", "-r", "0-1,100-101")) ==
+                  0 &&
               r.status == 200 && hdr(&r, "content-length") &&
               atol(hdr(&r, "content-length")) == (long)sizeof(big) &&
               strstr(r.body, "aaaa") == NULL,
@@ -584,12 +607,14 @@ static int t_conditional(struct fx *f)
     reply_free(&r);
 
     CHECK(curl(f, &r, "/static/big.txt",
-               ARGS("-H", "If-Modified-Since: Thu, 01 Jan 1998 00:00:00 GMT")) == 0,
+               ARGS("-H",
+                    "If-Modified-Since: Thu, 01 Jan 1998 00:00:00 GMT")) == 0,
           "curl");
     CHECK(r.status == 200 && r.blen == sizeof(big), "IMS old %d", r.status);
     reply_free(&r);
 
-    CHECK(curl(f, &r, "/static/big.txt", ARGS("-H", "If-Match: \"nope\"")) == 0, "curl");
+    CHECK(curl(f, &r, "/static/big.txt", ARGS("-H", "If-Match: \"nope\"")) == 0,
+          "curl");
     CHECK(r.status == 412, "If-Match %d", r.status);
     reply_free(&r);
 
@@ -644,7 +669,9 @@ static int t_compression(struct fx *f)
               strcmp(hdr(&r, "content-encoding"), "gzip") == 0 &&
               strcmp(r.body, "precompressed sibling\n") == 0,
           "gzip sibling %s", r.body);
-    CHECK(hdr(&r, "vary") && strcasecmp(hdr(&r, "vary"), "Accept-Encoding") == 0, "vary");
+    CHECK(hdr(&r, "vary") &&
+              strcasecmp(hdr(&r, "vary"), "Accept-Encoding") == 0,
+          "vary");
     char gz_etag[128];
     snprintf(gz_etag, sizeof(gz_etag), "%s", hdr(&r, "etag"));
     reply_free(&r);
@@ -669,17 +696,20 @@ static int t_compression(struct fx *f)
     CHECK(curl(f, &r, "/static/app.js",
                ARGS("-H", "Accept-Encoding: gzip", "-r", "0-1")) == 0 &&
               r.status == 206 && r.blen == 2 &&
-              (unsigned char)r.body[0] == 0x1f && (unsigned char)r.body[1] == 0x8b,
+              (unsigned char)r.body[0] == 0x1f &&
+              (unsigned char)r.body[1] == 0x8b,
           "range of the gzip sibling %d", r.status);
 
     /* On the fly (big.txt has no sibling): gzip when asked, weak ETag. */
-    CHECK(curl(f, &r, "/static/big.txt", ARGS("-H", "Accept-Encoding: gzip")) == 0,
+    CHECK(curl(f, &r, "/static/big.txt", ARGS("-H", "Accept-Encoding: gzip")) ==
+              0,
           "curl");
     CHECK(r.status == 200 && hdr(&r, "content-encoding") &&
               strcmp(hdr(&r, "content-encoding"), "gzip") == 0,
           "fly %d", r.status);
     CHECK(r.blen < sizeof(big) / 4 && r.blen > 10, "compressed %zu", r.blen);
-    CHECK(hdr(&r, "etag") && strncmp(hdr(&r, "etag"), "W/", 2) == 0, "weak etag");
+    CHECK(hdr(&r, "etag") && strncmp(hdr(&r, "etag"), "W/", 2) == 0,
+          "weak etag");
     reply_free(&r);
     CHECK(curl(f, &r, "/static/big.txt", ARGS("--compressed")) == 0 &&
               r.status == 200 && r.blen == sizeof(big) &&
@@ -693,12 +723,15 @@ static int t_compression(struct fx *f)
               hdr(&r, "content-encoding") == NULL,
           "range with gzip accepted %d", r.status);
     /* Already-compressed types are sent as they are. */
-    CHECK(curl(f, &r, "/static/photo.png", ARGS("-H", "Accept-Encoding: gzip")) == 0 &&
-              r.status == 200 && r.blen == 4096 && hdr(&r, "content-encoding") == NULL &&
-              hdr(&r, "content-type") && strcmp(hdr(&r, "content-type"), "image/png") == 0,
+    CHECK(curl(f, &r, "/static/photo.png",
+               ARGS("-H", "Accept-Encoding: gzip")) == 0 &&
+              r.status == 200 && r.blen == 4096 &&
+              hdr(&r, "content-encoding") == NULL && hdr(&r, "content-type") &&
+              strcmp(hdr(&r, "content-type"), "image/png") == 0,
           "png %d", r.status);
     /* Small bodies are not compressed. */
-    CHECK(curl(f, &r, "/static/hello.txt", ARGS("-H", "Accept-Encoding: gzip")) == 0 &&
+    CHECK(curl(f, &r, "/static/hello.txt",
+               ARGS("-H", "Accept-Encoding: gzip")) == 0 &&
               hdr(&r, "content-encoding") == NULL,
           "small not compressed");
     reply_free(&r);
@@ -713,25 +746,35 @@ Test(server_files, compression, .init = make_tree, .fini = rm_tree)
 static int t_escapes(struct fx *f)
 {
     static const char *const paths[] = {
-        "/static/../outside.txt", "/static/%2e%2e/outside.txt",
-        "/static/.%2E/outside.txt", "/static/%2e%2e%2foutside.txt",
-        "/static/..%2foutside.txt", "/static/%%32%65%%32%65/outside.txt",
-        "/static/%c0%ae%c0%ae/outside.txt", "/static/..;/outside.txt",
-        "/static/..%5coutside.txt", "/static/.hidden", "/static/%2ehidden",
-        "/static/link_abs", "/static/link_up", "/static/link_null",
-        "/static/hello.txt%00.png", "/static/sub/../../outside.txt",
+        "/static/../outside.txt",
+        "/static/%2e%2e/outside.txt",
+        "/static/.%2E/outside.txt",
+        "/static/%2e%2e%2foutside.txt",
+        "/static/..%2foutside.txt",
+        "/static/%%32%65%%32%65/outside.txt",
+        "/static/%c0%ae%c0%ae/outside.txt",
+        "/static/..;/outside.txt",
+        "/static/..%5coutside.txt",
+        "/static/.hidden",
+        "/static/%2ehidden",
+        "/static/link_abs",
+        "/static/link_up",
+        "/static/link_null",
+        "/static/hello.txt%00.png",
+        "/static/sub/../../outside.txt",
     };
     for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
         struct reply r;
-        CHECK(curl(f, &r, paths[i], ARGS("--path-as-is")) == 0, "curl %s", paths[i]);
-        CHECK(r.status == 400 || r.status == 403 || r.status == 404,
-              "%s: %d", paths[i], r.status);
+        CHECK(curl(f, &r, paths[i], ARGS("--path-as-is")) == 0, "curl %s",
+              paths[i]);
+        CHECK(r.status == 400 || r.status == 403 || r.status == 404, "%s: %d",
+              paths[i], r.status);
         CHECK(strstr(r.body, "secret") == NULL, "%s leaked", paths[i]);
         reply_free(&r);
     }
     struct reply r;
-    CHECK(curl(f, &r, "/static/fifo", NULL) == 0 && r.status == 403,
-          "fifo %d", r.status);
+    CHECK(curl(f, &r, "/static/fifo", NULL) == 0 && r.status == 403, "fifo %d",
+          r.status);
     reply_free(&r);
     /* Symlinks: 404 by default; with follow_symlinks, inside the root only. */
     CHECK(curl(f, &r, "/static/link_in", NULL) == 0 && r.status == 404,
@@ -748,11 +791,16 @@ static int t_escapes(struct fx *f)
 
     /* Raw requests, bytes exactly as written. */
     static const char *const raws[] = {
-        "GET /static/../outside.txt HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
-        "GET /static/%2e%2e/outside.txt HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
-        "GET /static/..\\outside.txt HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
-        "GET /static//../outside.txt HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
-        "GET /static/hello.txt%00 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+        "GET /static/../outside.txt HTTP/1.1\r\nHost: a\r\nConnection: "
+        "close\r\n\r\n",
+        "GET /static/%2e%2e/outside.txt HTTP/1.1\r\nHost: a\r\nConnection: "
+        "close\r\n\r\n",
+        "GET /static/..\\outside.txt HTTP/1.1\r\nHost: a\r\nConnection: "
+        "close\r\n\r\n",
+        "GET /static//../outside.txt HTTP/1.1\r\nHost: a\r\nConnection: "
+        "close\r\n\r\n",
+        "GET /static/hello.txt%00 HTTP/1.1\r\nHost: a\r\nConnection: "
+        "close\r\n\r\n",
         "GET /static/fifo HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
     };
     char out[8192];
@@ -764,7 +812,8 @@ static int t_escapes(struct fx *f)
         CHECK(strstr(out, "secret") == NULL, "raw %zu leaked", i);
     }
     /* The server still serves after all of them. */
-    CHECK(curl(f, &r, "/static/hello.txt", NULL) == 0 && r.status == 200, "alive");
+    CHECK(curl(f, &r, "/static/hello.txt", NULL) == 0 && r.status == 200,
+          "alive");
     reply_free(&r);
     return 0;
 }
@@ -822,17 +871,18 @@ Test(server_files, large_file_sha256, .init = make_tree, .fini = rm_tree)
 struct shrink_job {
     unsigned port;
     const char *path;
-    uint64_t got;   /* body bytes */
+    uint64_t got; /* body bytes */
     uint64_t clen;
     bool eof;
-    bool same;      /* the bytes received are the file's first bytes */
+    bool same; /* the bytes received are the file's first bytes */
 };
 
 static void *shrink_fn(void *arg)
 {
     struct shrink_job *j = arg;
     int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)j->port),
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)j->port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
         close(s);
@@ -884,7 +934,8 @@ static void *shrink_fn(void *arg)
             size_t k = (size_t)n;
             if (j->got + k > (1u << 20))
                 k = (size_t)((1u << 20) - j->got);
-            if (pread(fd, fb, k, (off_t)j->got) != (ssize_t)k || memcmp(fb, buf, k) != 0)
+            if (pread(fd, fb, k, (off_t)j->got) != (ssize_t)k ||
+                memcmp(fb, buf, k) != 0)
                 j->same = false;
         }
         j->got += (uint64_t)n;
@@ -909,13 +960,16 @@ static int t_shrink(struct fx *f)
     struct shrink_job j = {.port = f->port, .path = path};
     int rc = cio_blocking(shrink_fn, &j, NULL);
     CHECK(rc == 0, "job");
-    CHECK(j.clen == 800u * 65536, "content-length %llu", (unsigned long long)j.clen);
-    CHECK(j.eof, "the connection was closed (got %llu)", (unsigned long long)j.got);
+    CHECK(j.clen == 800u * 65536, "content-length %llu",
+          (unsigned long long)j.clen);
+    CHECK(j.eof, "the connection was closed (got %llu)",
+          (unsigned long long)j.got);
     CHECK(j.got < j.clen, "short body: %llu", (unsigned long long)j.got);
     CHECK(j.same, "the bytes sent are the file's");
     /* The server still serves. */
     struct reply r;
-    CHECK(curl(f, &r, "/static/hello.txt", NULL) == 0 && r.status == 200, "alive");
+    CHECK(curl(f, &r, "/static/hello.txt", NULL) == 0 && r.status == 200,
+          "alive");
     return 0;
 }
 
@@ -932,7 +986,8 @@ static int t_sse(struct fx *f)
     CHECK(hdr(&r, "content-type") &&
               strcmp(hdr(&r, "content-type"), "text/event-stream") == 0,
           "ct");
-    CHECK(hdr(&r, "cache-control") && strcmp(hdr(&r, "cache-control"), "no-cache") == 0,
+    CHECK(hdr(&r, "cache-control") &&
+              strcmp(hdr(&r, "cache-control"), "no-cache") == 0,
           "cache-control");
     CHECK(hdr(&r, "x-accel-buffering") != NULL, "x-accel-buffering");
     CHECK(strcmp(r.body, SSE_WIRE) == 0, "wire:\n%s", r.body);
@@ -951,12 +1006,12 @@ static int t_sse(struct fx *f)
         j->argv[2] = url;
         int rc = cio_blocking(job_fn, j, NULL);
         bool ok = rc == 0 && j->n > 0 &&
-                  strcmp(j->out,
-                         "message|||hello\n"
-                         "tick|2||a\\nb\n"
-                         "message|2|1500|x\\ny\\nz\n"
-                         "end|2||einval\n") == 0;
-        cr_expect(ok, "%s output:\n%s", scripts[i], j->n >= 0 ? j->out : "(failed)");
+                  strcmp(j->out, "message|||hello\n"
+                                 "tick|2||a\\nb\n"
+                                 "message|2|1500|x\\ny\\nz\n"
+                                 "end|2||einval\n") == 0;
+        cr_expect(ok, "%s output:\n%s", scripts[i],
+                  j->n >= 0 ? j->out : "(failed)");
         free(j);
         CHECK(ok, "%s", scripts[i]);
     }

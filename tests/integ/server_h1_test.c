@@ -192,8 +192,9 @@ static int cookie(cio_req *req, cio_resp *res, void *ud)
 {
     const char *v = cio_req_cookie(req, "session");
     (void)ud;
-    cio_resp_set_cookie(res, "seen", "1",
-                        &(struct cio_cookie_opts){.path = "/", .http_only = true});
+    cio_resp_set_cookie(
+        res, "seen", "1",
+        &(struct cio_cookie_opts){.path = "/", .http_only = true});
     return cio_resp_printf(res, 200, "text/plain", "session=%s",
                            v ? v : "none");
 }
@@ -201,7 +202,8 @@ static int cookie(cio_req *req, cio_resp *res, void *ud)
 static int peer(cio_req *req, cio_resp *res, void *ud)
 {
     (void)ud;
-    return cio_resp_printf(res, 200, "text/plain", "peer=%s", cio_req_peer(req));
+    return cio_resp_printf(res, 200, "text/plain", "peer=%s",
+                           cio_req_peer(req));
 }
 
 static int abort_mid_stream(cio_req *req, cio_resp *res, void *ud)
@@ -268,7 +270,8 @@ static cio_app *make_app(void)
     cr_assert_eq(cio_app_new(&app), 0);
     cr_assert_eq(cio_app_new(&sub), 0);
     cr_assert_eq(cio_app_get(app, "/", hello, NULL), 0);
-    cr_assert_eq(cio_app_route(app, "GET", "/users/{id}", user, NULL, "user"), 0);
+    cr_assert_eq(cio_app_route(app, "GET", "/users/{id}", user, NULL, "user"),
+                 0);
     cr_assert_eq(cio_app_post(app, "/echo", echo, NULL), 0);
     cr_assert_eq(cio_app_put(app, "/echo", echo, NULL), 0);
     cr_assert_eq(cio_app_get(app, "/slow", slow, NULL), 0);
@@ -288,7 +291,8 @@ static cio_app *make_app(void)
     cr_assert_eq(cio_app_use(app, order_mw, "a"), 0);
     cr_assert_eq(cio_app_use(app, order_mw, "b"), 0);
     cr_assert_eq(cio_app_set_state(app, "db", "pool", NULL), 0);
-    cr_assert_eq(cio_app_route(sub, "GET", "/x/{n}", show_log, NULL, "subx"), 0);
+    cr_assert_eq(cio_app_route(sub, "GET", "/x/{n}", show_log, NULL, "subx"),
+                 0);
     cr_assert_eq(cio_app_use(sub, short_mw, NULL), 0);
     cr_assert_eq(cio_app_use(sub, order_mw, "s"), 0);
     cr_assert_eq(cio_app_mount(app, "/sub", sub), 0);
@@ -319,8 +323,8 @@ Test(server_h1, curl_keepalive_reuses_one_connection)
     struct srvfx f = {0};
     char cmd[512], out[8192];
     start(&f);
-    snprintf(cmd, sizeof(cmd),
-             "curl -sv --max-time 10 %s/ %s/users/42 2>&1", f.url, f.url);
+    snprintf(cmd, sizeof(cmd), "curl -sv --max-time 10 %s/ %s/users/42 2>&1",
+             f.url, f.url);
     cr_assert_eq(srvfx_sh(cmd, out, sizeof(out)), 0, "%s", out);
     cr_expect(strstr(out, "Hello, World!") != NULL, "%s", out);
     cr_expect(strstr(out, "{\"id\":\"42\"}") != NULL, "%s", out);
@@ -357,21 +361,26 @@ Test(server_h1, not_found_method_not_allowed_and_options)
     cr_expect(strstr(out, "404 Not Found") != NULL, "%s", out);
     /* root middleware ran around the 404 */
     cr_expect(strstr(out, "X-Order: <b<a\r\n") != NULL, "%s", out);
-    raw(&f, "DELETE /echo HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", out,
-        sizeof(out), &closed);
+    raw(&f, "DELETE /echo HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+        out, sizeof(out), &closed);
     cr_expect(strncmp(out, "HTTP/1.1 405 ", 13) == 0, "%s", out);
     cr_expect(strstr(out, "Allow: POST, PUT\r\n") != NULL, "%s", out);
     raw(&f, "OPTIONS /echo HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
         out, sizeof(out), &closed);
     cr_expect(strncmp(out, "HTTP/1.1 204 ", 13) == 0, "%s", out);
     cr_expect(strstr(out, "Allow: POST, PUT, OPTIONS\r\n") != NULL, "%s", out);
-    raw(&f, "OPTIONS * HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
-        out, sizeof(out), &closed);
+    raw(&f, "OPTIONS * HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", out,
+        sizeof(out), &closed);
     cr_expect(strncmp(out, "HTTP/1.1 204 ", 13) == 0, "%s", out);
-    raw(&f, "GET /nope HTTP/1.1\r\nHost: a\r\nAccept: application/json\r\n"
-            "Connection: close\r\n\r\n", out, sizeof(out), &closed);
-    cr_expect(strstr(out, "{\"status\":404,\"error\":\"Not Found\",\"message\":null}") != NULL,
-              "%s", out);
+    raw(&f,
+        "GET /nope HTTP/1.1\r\nHost: a\r\nAccept: application/json\r\n"
+        "Connection: close\r\n\r\n",
+        out, sizeof(out), &closed);
+    cr_expect(
+        strstr(out,
+               "{\"status\":404,\"error\":\"Not Found\",\"message\":null}") !=
+            NULL,
+        "%s", out);
     srvfx_stop(&f);
 }
 
@@ -386,22 +395,27 @@ Test(server_h1, middleware_onion_subapp_state_and_short_circuit)
     cr_expect(strstr(out, ">a>b>s app=y db=pool pattern=/sub/x/{n}") != NULL,
               "%s", out);
     cr_expect(strstr(out, "X-Order: <s<b<a\r\n") != NULL, "%s", out);
-    raw(&f, "GET /sub/x/1 HTTP/1.1\r\nHost: a\r\nX-Block: 1\r\n"
-            "Connection: close\r\n\r\n", out, sizeof(out), &closed);
+    raw(&f,
+        "GET /sub/x/1 HTTP/1.1\r\nHost: a\r\nX-Block: 1\r\n"
+        "Connection: close\r\n\r\n",
+        out, sizeof(out), &closed);
     cr_expect(strncmp(out, "HTTP/1.1 403 ", 13) == 0, "%s", out);
     /* a 404 under the sub-app's prefix runs the sub-app's middleware */
-    raw(&f, "GET /sub/nope HTTP/1.1\r\nHost: a\r\nX-Block: 1\r\n"
-            "Connection: close\r\n\r\n", out, sizeof(out), &closed);
+    raw(&f,
+        "GET /sub/nope HTTP/1.1\r\nHost: a\r\nX-Block: 1\r\n"
+        "Connection: close\r\n\r\n",
+        out, sizeof(out), &closed);
     cr_expect(strncmp(out, "HTTP/1.1 403 ", 13) == 0, "%s", out);
     raw(&f, "GET /sub/nope HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
         out, sizeof(out), &closed);
     cr_expect(strncmp(out, "HTTP/1.1 404 ", 13) == 0, "%s", out);
     cr_expect(strstr(out, "X-Order: <s<b<a\r\n") != NULL, "%s", out);
     char url[64];
-    cr_expect_eq(cio_app_url_for(f.app, "subx",
-                                 (struct cio_kv[]){{"n", "a b/c"}, {NULL, NULL}},
-                                 url, sizeof(url)),
-                 (ptrdiff_t)strlen("/sub/x/a%20b%2Fc"));
+    cr_expect_eq(
+        cio_app_url_for(f.app, "subx",
+                        (struct cio_kv[]){{"n", "a b/c"}, {NULL, NULL}}, url,
+                        sizeof(url)),
+        (ptrdiff_t)strlen("/sub/x/a%20b%2Fc"));
     cr_expect_str_eq(url, "/sub/x/a%20b%2Fc");
     CIO_EXPECT_RC(cio_app_url_for(f.app, "nope", NULL, url, sizeof(url)),
                   CIO_ENOENT);
@@ -427,8 +441,12 @@ Test(server_h1, handler_error_is_500_and_streaming_is_chunked)
     raw(&f, "GET /stream HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", out,
         sizeof(out), &closed);
     cr_expect(strstr(out, "Transfer-Encoding: chunked\r\n") != NULL, "%s", out);
-    cr_expect(strstr(out, "7\r\nline 0\n\r\n7\r\nline 1\n\r\n7\r\nline 2\n\r\n0\r\n\r\n") != NULL,
-              "%s", out);
+    cr_expect(
+        strstr(
+            out,
+            "7\r\nline 0\n\r\n7\r\nline 1\n\r\n7\r\nline 2\n\r\n0\r\n\r\n") !=
+            NULL,
+        "%s", out);
     srvfx_stop(&f);
 }
 
@@ -443,10 +461,11 @@ Test(server_h1, curl_chunked_upload_and_100_continue)
              f.url);
     cr_assert_eq(srvfx_sh(cmd, out, sizeof(out)), 0);
     cr_expect_eq(atoi(out), 100000, "%s", out);
-    snprintf(cmd, sizeof(cmd),
-             "head -c 5000 /dev/zero | curl -sv --max-time 10 "
-             "-H 'Expect: 100-continue' --data-binary @- %s/echo -o /dev/null 2>&1",
-             f.url);
+    snprintf(
+        cmd, sizeof(cmd),
+        "head -c 5000 /dev/zero | curl -sv --max-time 10 "
+        "-H 'Expect: 100-continue' --data-binary @- %s/echo -o /dev/null 2>&1",
+        f.url);
     cr_assert_eq(srvfx_sh(cmd, out, sizeof(out)), 0);
     cr_expect(strstr(out, "< HTTP/1.1 100 Continue") != NULL, "%s", out);
     cr_expect(strstr(out, "< HTTP/1.1 200 OK") != NULL, "%s", out);
@@ -484,24 +503,51 @@ static const struct {
     const char *name, *req;
     int status;
 } bad[] = {
-    {"A1 CL and TE", "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n"
-                     "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
-    {"A2 two CLs", "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n"
-                   "Content-Length: 6\r\n\r\nhello!", 400},
-    {"A2 CL list", "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 6\r\n\r\nhello", 400},
-    {"A3 CL +5", "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: +5\r\n\r\nhello", 400},
-    {"A3 CL 2^64", "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 18446744073709551616\r\n\r\n", 400},
-    {"A4 TE twice", "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", 400},
-    {"A4 TE unknown", "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: xchunked\r\n\r\n", 501},
-    {"A6 TE in 1.0", "POST /echo HTTP/1.0\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
-    {"A7 space before colon", "GET / HTTP/1.1\r\nHost: a\r\nContent-Length : 0\r\n\r\n", 400},
+    {"A1 CL and TE",
+     "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n"
+     "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+     400},
+    {"A2 two CLs",
+     "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n"
+     "Content-Length: 6\r\n\r\nhello!",
+     400},
+    {"A2 CL list",
+     "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 6\r\n\r\nhello",
+     400},
+    {"A3 CL +5",
+     "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: +5\r\n\r\nhello", 400},
+    {"A3 CL 2^64",
+     "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: "
+     "18446744073709551616\r\n\r\n",
+     400},
+    {"A4 TE twice",
+     "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, "
+     "chunked\r\n\r\n",
+     400},
+    {"A4 TE unknown",
+     "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: xchunked\r\n\r\n",
+     501},
+    {"A6 TE in 1.0",
+     "POST /echo HTTP/1.0\r\nHost: a\r\nTransfer-Encoding: "
+     "chunked\r\n\r\n0\r\n\r\n",
+     400},
+    {"A7 space before colon",
+     "GET / HTTP/1.1\r\nHost: a\r\nContent-Length : 0\r\n\r\n", 400},
     {"A8 obs-fold", "GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n", 400},
     {"A10 NUL in value", "GET / HTTP/1.1\r\nHost: a\r\nX: a\0b\r\n\r\n", 400},
     {"A12 bare LF", "GET / HTTP/1.1\nHost: a\n\n", 400},
-    {"A13 chunk size 0x5", "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0x5\r\nhello\r\n0\r\n\r\n", 400},
-    {"A14 chunk without CRLF", "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXY0\r\n\r\n", 400},
-    {"A19 expect over limit", "POST /echo HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n"
-                              "Content-Length: 99999999\r\n\r\n", 413},
+    {"A13 chunk size 0x5",
+     "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: "
+     "chunked\r\n\r\n0x5\r\nhello\r\n0\r\n\r\n",
+     400},
+    {"A14 chunk without CRLF",
+     "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: "
+     "chunked\r\n\r\n5\r\nhelloXY0\r\n\r\n",
+     400},
+    {"A19 expect over limit",
+     "POST /echo HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n"
+     "Content-Length: 99999999\r\n\r\n",
+     413},
     {"B21 no Host", "GET / HTTP/1.1\r\n\r\n", 400},
     {"B21 two Hosts", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400},
     {"B23 lowercase method", "get / HTTP/1.1\r\nHost: a\r\n\r\n", 501},
@@ -581,9 +627,10 @@ Test(server_h1, reliability_valid_then_invalid_pipelined)
     start(&f);
     /* A17: response 1, then 400 + close; a CL: 0 body never absorbs the
      * next request */
-    raw(&f, "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n"
-            "GET / HTTP/1.1\r\nHost: a\r\n\r\n"
-            "GET / HTTP/1.1\r\nHost: a\r\nX: \x01\r\n\r\n",
+    raw(&f,
+        "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n"
+        "GET / HTTP/1.1\r\nHost: a\r\n\r\n"
+        "GET / HTTP/1.1\r\nHost: a\r\nX: \x01\r\n\r\n",
         out, sizeof(out), &closed);
     cr_expect_eq(srvfx_count(out, "HTTP/1.1 200 OK"), 2, "%s", out);
     cr_expect(strstr(out, "Hello, World!HTTP/1.1 400 ") != NULL, "%s", out);
@@ -622,9 +669,12 @@ Test(server_h1, reliability_slow_body_408)
     start(&f);
     int fd = srvfx_connect(f.port);
     /* J86: a body below the minimum rate (1 KiB/s after a 5 s grace) */
-    srvfx_exchange(fd, "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\nabc",
-                   strlen("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\nabc"),
-                   out, sizeof(out), 9000, &closed);
+    srvfx_exchange(
+        fd,
+        "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\nabc",
+        strlen("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: "
+               "100000\r\n\r\nabc"),
+        out, sizeof(out), 9000, &closed);
     close(fd);
     cr_expect(strncmp(out, "HTTP/1.1 408 ", 13) == 0, "%.60s", out);
     cr_expect_eq(closed, 1);
@@ -670,8 +720,8 @@ static void *slow_client_main(void *arg)
 {
     struct slow_client *s = arg;
     int fd = srvfx_connect(s->port), closed;
-    srvfx_exchange(fd, "GET /slow?ms=400 HTTP/1.1\r\nHost: a\r\n\r\n", 39, s->out,
-                   sizeof(s->out), 5000, &closed);
+    srvfx_exchange(fd, "GET /slow?ms=400 HTTP/1.1\r\nHost: a\r\n\r\n", 39,
+                   s->out, sizeof(s->out), 5000, &closed);
     close(fd);
     return NULL;
 }
@@ -706,8 +756,7 @@ Test(server_h1, wrk_and_h2load_smoke_zero_errors)
     struct srvfx f = {0};
     char cmd[512], out[8192];
     start(&f);
-    snprintf(cmd, sizeof(cmd),
-             "timeout 20 wrk -t1 -c64 -d2s %s/ 2>&1", f.url);
+    snprintf(cmd, sizeof(cmd), "timeout 20 wrk -t1 -c64 -d2s %s/ 2>&1", f.url);
     int st = srvfx_sh(cmd, out, sizeof(out));
     if (st == 127)
         cr_skip("wrk missing");
@@ -715,8 +764,8 @@ Test(server_h1, wrk_and_h2load_smoke_zero_errors)
     cr_expect(strstr(out, "Requests/sec") != NULL, "%s", out);
     cr_expect(strstr(out, "Socket errors") == NULL, "%s", out);
     cr_expect(strstr(out, "Non-2xx") == NULL, "%s", out);
-    snprintf(cmd, sizeof(cmd),
-             "timeout 30 h2load --h1 -n 2000 -c 16 %s/ 2>&1", f.url);
+    snprintf(cmd, sizeof(cmd), "timeout 30 h2load --h1 -n 2000 -c 16 %s/ 2>&1",
+             f.url);
     st = srvfx_sh(cmd, out, sizeof(out));
     cr_expect_eq(st, 0, "%s", out);
     cr_expect(strstr(out, "2000 succeeded, 0 failed, 0 errored") != NULL, "%s",
@@ -748,10 +797,11 @@ Test(server_h1, tls_curl_alpn_http11_keepalive)
     ls[0].tls_key = tls_fixture_path("server.key");
     f.opts.listens = ls;
     start(&f);
-    snprintf(cmd, sizeof(cmd),
-             "curl -sv --max-time 10 --cacert %s --resolve localhost:%u:127.0.0.1 "
-             "https://localhost:%u/ https://localhost:%u/users/7 2>&1",
-             tls_fixture_path("ca.pem"), f.port, f.port, f.port);
+    snprintf(
+        cmd, sizeof(cmd),
+        "curl -sv --max-time 10 --cacert %s --resolve localhost:%u:127.0.0.1 "
+        "https://localhost:%u/ https://localhost:%u/users/7 2>&1",
+        tls_fixture_path("ca.pem"), f.port, f.port, f.port);
     cr_assert_eq(srvfx_sh(cmd, out, sizeof(out)), 0, "%s", out);
     cr_expect(strstr(out, "ALPN: server accepted http/1.1") != NULL, "%s", out);
     cr_expect(strstr(out, "Hello, World!") != NULL, "%s", out);
@@ -774,7 +824,8 @@ Test(server_h1, idle_keepalive_connections_cost_under_1k_heap)
     start(&f);
     /* warm up: the first request creates the pooled request context */
     int w = srvfx_connect(f.port);
-    srvfx_exchange(w, "GET / HTTP/1.1\r\nHost: a\r\n\r\n", 27, out, sizeof(out), 200, &closed);
+    srvfx_exchange(w, "GET / HTTP/1.1\r\nHost: a\r\n\r\n", 27, out, sizeof(out),
+                   200, &closed);
     close(w);
     for (int i = 0; i < 300; i++) {
         cio_server_stats(f.srv, &st);
@@ -786,7 +837,8 @@ Test(server_h1, idle_keepalive_connections_cost_under_1k_heap)
     for (int i = 0; i < N; i++) {
         fds[i] = srvfx_connect(f.port);
         cr_assert_geq(fds[i], 0);
-        cr_assert_eq(send(fds[i], "GET / HTTP/1.1\r\nHost: a\r\n\r\n", 27, 0), 27);
+        cr_assert_eq(send(fds[i], "GET / HTTP/1.1\r\nHost: a\r\n\r\n", 27, 0),
+                     27);
     }
     for (int i = 0; i < N; i++) {
         ssize_t n = recv(fds[i], out, sizeof(out), 0);
@@ -802,8 +854,9 @@ Test(server_h1, idle_keepalive_connections_cost_under_1k_heap)
     cr_expect_eq(st.conns_idle, N);
     size_t after = heap_bytes();
     double per = ((double)after - (double)before) / N;
-    fprintf(stderr, "idle keep-alive: %.0f heap bytes per connection (%d held)\n",
-            per, N);
+    fprintf(stderr,
+            "idle keep-alive: %.0f heap bytes per connection (%d held)\n", per,
+            N);
     cr_expect_lt(per, 1024.0, "%.0f bytes per idle connection", per);
     for (int i = 0; i < N; i++)
         close(fds[i]);
@@ -834,8 +887,10 @@ Test(server_h1, tls_sni_chooses_certificate_by_name)
         snprintf(cmd, sizeof(cmd),
                  "curl -s --max-time 10 --cacert %s --resolve %s:%u:127.0.0.1 "
                  "https://%s:%u/ 2>&1",
-                 tls_fixture_path("ca.pem"), names[i], f.port, names[i], f.port);
-        cr_expect_eq(srvfx_sh(cmd, out, sizeof(out)), 0, "%s: %s", names[i], out);
+                 tls_fixture_path("ca.pem"), names[i], f.port, names[i],
+                 f.port);
+        cr_expect_eq(srvfx_sh(cmd, out, sizeof(out)), 0, "%s: %s", names[i],
+                     out);
         cr_expect_str_eq(out, "Hello, World!", "%s", names[i]);
     }
     srvfx_stop(&f);
@@ -851,24 +906,27 @@ Test(server_h1, proxy_protocol_sets_peer)
     ls[0].proxy_protocol = true;
     f.opts.listens = ls;
     start(&f);
-    raw(&f, "PROXY TCP4 192.0.2.7 198.51.100.1 4711 80\r\n"
-            "GET /peer HTTP/1.1\r\nHost: a\r\n\r\n"
-            "GET /peer HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+    raw(&f,
+        "PROXY TCP4 192.0.2.7 198.51.100.1 4711 80\r\n"
+        "GET /peer HTTP/1.1\r\nHost: a\r\n\r\n"
+        "GET /peer HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
         out, sizeof(out), &closed);
     cr_expect_eq(srvfx_count(out, "peer=192.0.2.7:4711"), 2, "%s", out);
     /* v2 binary, IPv6 */
     static const unsigned char v2[] = {
-        0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a,
-        0x21, 0x21, 0x00, 0x24,
-        0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01,
-        0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02,
-        0x12, 0x34, 0x00, 0x50};
+        0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54,
+        0x0a, 0x21, 0x21, 0x00, 0x24, 0x20, 0x01, 0x0d, 0xb8, 0,    0,
+        0,    0,    0,    0,    0,    0,    0,    0,    0,    0x01, 0x20,
+        0x01, 0x0d, 0xb8, 0,    0,    0,    0,    0,    0,    0,    0,
+        0,    0,    0,    0x02, 0x12, 0x34, 0x00, 0x50};
     char req[256];
     memcpy(req, v2, sizeof(v2));
-    const char *g = "GET /peer HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+    const char *g =
+        "GET /peer HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
     memcpy(req + sizeof(v2), g, strlen(g));
     int fd = srvfx_connect(f.port);
-    srvfx_exchange(fd, req, sizeof(v2) + strlen(g), out, sizeof(out), 3000, &closed);
+    srvfx_exchange(fd, req, sizeof(v2) + strlen(g), out, sizeof(out), 3000,
+                   &closed);
     close(fd);
     cr_expect(strstr(out, "peer=[2001:db8::1]:4660") != NULL, "%s", out);
     /* no header: closed without a response */
@@ -887,7 +945,8 @@ Test(server_h1, reliability_fin_mid_body_and_abort_mid_stream)
     /* A18: the client ends its side mid-body: the handler sees an error
      * (400 here), never a short "complete" body */
     int fd = srvfx_connect(f.port);
-    const char *req = "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nonly ten b";
+    const char *req = "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: "
+                      "100\r\n\r\nonly ten b";
     cr_assert_eq(send(fd, req, strlen(req), 0), (ssize_t)strlen(req));
     shutdown(fd, SHUT_WR);
     srvfx_exchange(fd, "", 0, out, sizeof(out), 3000, &closed);
@@ -897,7 +956,9 @@ Test(server_h1, reliability_fin_mid_body_and_abort_mid_stream)
     cr_expect_eq(closed, 1);
     /* J95: a handler that fails after the head was sent: the connection
      * closes without the last chunk and is never reused */
-    raw(&f, "GET /abort HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n",
+    raw(&f,
+        "GET /abort HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: "
+        "a\r\n\r\n",
         out, sizeof(out), &closed);
     cr_expect(strstr(out, "7\r\npartial\r\n") != NULL, "%s", out);
     cr_expect(strstr(out, "0\r\n\r\n") == NULL, "%s", out);
@@ -920,10 +981,13 @@ Test(server_h1, two_workers_reuseport_and_unix_listener)
     f.opts.listens = ls;
     f.opts.workers = 2;
     start(&f);
-    snprintf(cmd, sizeof(cmd), "timeout 20 h2load --h1 -n 400 -c 8 %s/ 2>&1", f.url);
+    snprintf(cmd, sizeof(cmd), "timeout 20 h2load --h1 -n 400 -c 8 %s/ 2>&1",
+             f.url);
     cr_expect_eq(srvfx_sh(cmd, out, sizeof(out)), 0, "%s", out);
-    cr_expect(strstr(out, "400 succeeded, 0 failed, 0 errored") != NULL, "%s", out);
-    snprintf(cmd, sizeof(cmd), "curl -s --max-time 10 --unix-socket %s http://x/users/u", path);
+    cr_expect(strstr(out, "400 succeeded, 0 failed, 0 errored") != NULL, "%s",
+              out);
+    snprintf(cmd, sizeof(cmd),
+             "curl -s --max-time 10 --unix-socket %s http://x/users/u", path);
     cr_expect_eq(srvfx_sh(cmd, out, sizeof(out)), 0);
     cr_expect_str_eq(out, "{\"id\":\"u\"}");
     struct cio_server_stats st;
@@ -940,8 +1004,10 @@ Test(server_h1, cio_serve_stops_on_sigterm)
     char cmd[1024], out[4096];
     const char *bin = getenv("CIO_TEST_BIN");
     snprintf(cmd, sizeof(cmd),
-             "d=$(mktemp -d); %s/tests/prog/server_demo 127.0.0.1:0 2 > $d/out 2>$d/err & p=$!; "
-             "for i in $(seq 100); do grep -qs listening $d/out && break; sleep 0.05; done; "
+             "d=$(mktemp -d); %s/tests/prog/server_demo 127.0.0.1:0 2 > $d/out "
+             "2>$d/err & p=$!; "
+             "for i in $(seq 100); do grep -qs listening $d/out && break; "
+             "sleep 0.05; done; "
              "a=$(awk '{print $2}' $d/out); curl -s --max-time 5 http://$a/; "
              "kill -TERM $p; wait $p; echo \" exit=$?\"; cat $d/err; rm -rf $d",
              bin != NULL ? bin : ".");
@@ -981,8 +1047,10 @@ Test(server_h1, reliability_slow_reader_write_timeout_and_chunked_413)
     close(fd);
     /* a chunked body over max_body: 413 and close */
     snprintf(cmd, sizeof(cmd),
-             "head -c 2000000 /dev/zero | curl -s --max-time 10 -o /dev/null -w '%%{http_code}' "
-             "-H 'Transfer-Encoding: chunked' --data-binary @- %s/echo", f.url);
+             "head -c 2000000 /dev/zero | curl -s --max-time 10 -o /dev/null "
+             "-w '%%{http_code}' "
+             "-H 'Transfer-Encoding: chunked' --data-binary @- %s/echo",
+             f.url);
     srvfx_sh(cmd, out, sizeof(out));
     cr_expect_str_eq(out, "413");
     (void)closed;
@@ -997,8 +1065,10 @@ Test(server_h1, expect_continue_not_sent_when_body_unread)
     start(&f);
     /* the handler answers without reading: no 100 Continue, the answer
      * comes at once and the connection closes (the body never came) */
-    raw(&f, "GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n"
-            "Content-Length: 5000\r\n\r\n", out, sizeof(out), &closed);
+    raw(&f,
+        "GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n"
+        "Content-Length: 5000\r\n\r\n",
+        out, sizeof(out), &closed);
     cr_expect(strncmp(out, "HTTP/1.1 200 OK\r\n", 17) == 0, "%s", out);
     cr_expect(strstr(out, "100 Continue") == NULL, "%s", out);
     cr_expect(strstr(out, "Connection: close\r\n") != NULL, "%s", out);
@@ -1012,10 +1082,11 @@ Test(server_h1, sendfile_sized_and_chunked_with_curl)
     char cmd[1024], out[256];
     start(&f);
     for (int sized = 0; sized < 2; sized++) {
-        snprintf(cmd, sizeof(cmd),
-                 "curl -s --max-time 10 '%s/sendfile%s' | cmp - %s && echo same",
-                 f.url, sized ? "?sized=1" : "",
-                 cio_test_data("../integ/server_h1_test.c"));
+        snprintf(
+            cmd, sizeof(cmd),
+            "curl -s --max-time 10 '%s/sendfile%s' | cmp - %s && echo same",
+            f.url, sized ? "?sized=1" : "",
+            cio_test_data("../integ/server_h1_test.c"));
         srvfx_sh(cmd, out, sizeof(out));
         cr_expect_str_eq(out, "same\n", "sized=%d", sized);
     }
@@ -1036,11 +1107,14 @@ Test(server_h1, http10_and_max_requests_per_conn)
     /* 1.0 streaming without a length: close-delimited, no chunked */
     raw(&f, "GET /stream HTTP/1.0\r\n\r\n", out, sizeof(out), &closed);
     cr_expect(strstr(out, "chunked") == NULL, "%s", out);
-    cr_expect(strstr(out, "\r\n\r\nline 0\nline 1\nline 2\n") != NULL, "%s", out);
+    cr_expect(strstr(out, "\r\n\r\nline 0\nline 1\nline 2\n") != NULL, "%s",
+              out);
     cr_expect_eq(closed, 1);
     /* the second request of a connection is its last */
-    raw(&f, "GET / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"
-            "GET / HTTP/1.1\r\nHost: a\r\n\r\n", out, sizeof(out), &closed);
+    raw(&f,
+        "GET / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"
+        "GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+        out, sizeof(out), &closed);
     cr_expect_eq(srvfx_count(out, "HTTP/1.1 200 OK"), 2, "%s", out);
     cr_expect_eq(srvfx_count(out, "Connection: close"), 1, "%s", out);
     cr_expect_eq(closed, 1);
@@ -1058,16 +1132,20 @@ Test(server_h1, slowhttptest_slowloris_closed_at_head_deadline)
     start(&f);
     snprintf(cmd, sizeof(cmd),
              "command -v slowhttptest > /dev/null || exit 77; d=$(mktemp -d); "
-             "timeout 30 slowhttptest -c 100 -H -i 1 -r 100 -t GET -u %s/ -x 10 -p 2 -l 5 "
-             "-g -o $d/s > /dev/null 2>&1; cat $d/s.csv; rm -rf $d", f.url);
+             "timeout 30 slowhttptest -c 100 -H -i 1 -r 100 -t GET -u %s/ -x "
+             "10 -p 2 -l 5 "
+             "-g -o $d/s > /dev/null 2>&1; cat $d/s.csv; rm -rf $d",
+             f.url);
     int st = srvfx_sh(cmd, out, sizeof(out));
     if (st == 77)
         cr_skip("slowhttptest missing");
     /* CSV: Seconds,Closed,Pending,Connected,Service Available */
     int maxclosed = 0, rows = 0;
-    for (const char *p = strchr(out, '\n'); p != NULL && p[1] != '\0'; p = strchr(p + 1, '\n')) {
+    for (const char *p = strchr(out, '\n'); p != NULL && p[1] != '\0';
+         p = strchr(p + 1, '\n')) {
         int sec, closed, pending, connected;
-        if (sscanf(p + 1, "%d,%d,%d,%d", &sec, &closed, &pending, &connected) == 4) {
+        if (sscanf(p + 1, "%d,%d,%d,%d", &sec, &closed, &pending, &connected) ==
+            4) {
             rows++;
             if (closed > maxclosed)
                 maxclosed = closed;
@@ -1116,15 +1194,21 @@ Test(server_h1, handler_body_limit_maps_to_413)
     char out[4096];
     int closed;
     start(&f);
-    raw(&f, "POST /small HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\nhello world",
+    raw(&f,
+        "POST /small HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\nhello "
+        "world",
         out, sizeof(out), &closed);
     cr_expect(strncmp(out, "HTTP/1.1 413 ", 13) == 0, "%s", out);
     cr_expect_eq(closed, 1);
-    raw(&f, "POST /small HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
-            "b\r\nhello world\r\n0\r\n\r\n", out, sizeof(out), &closed);
+    raw(&f,
+        "POST /small HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "b\r\nhello world\r\n0\r\n\r\n",
+        out, sizeof(out), &closed);
     cr_expect(strncmp(out, "HTTP/1.1 413 ", 13) == 0, "%s", out);
-    raw(&f, "POST /small HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n"
-            "Connection: close\r\n\r\nhelloworld", out, sizeof(out), &closed);
+    raw(&f,
+        "POST /small HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n"
+        "Connection: close\r\n\r\nhelloworld",
+        out, sizeof(out), &closed);
     cr_expect(strstr(out, "\r\n\r\nhelloworld") != NULL, "%s", out);
     srvfx_stop(&f);
 }
@@ -1141,7 +1225,8 @@ Test(server_h1, ipv6_listener)
     CIO_ASSERT_RC(rc, 0);
     cr_expect(strncmp(cio_server_addr(f.srv, 0), "[::1]:", 6) == 0, "%s",
               cio_server_addr(f.srv, 0));
-    snprintf(cmd, sizeof(cmd), "curl -s -g --max-time 10 'http://[::1]:%u/users/6'", f.port);
+    snprintf(cmd, sizeof(cmd),
+             "curl -s -g --max-time 10 'http://[::1]:%u/users/6'", f.port);
     cr_expect_eq(srvfx_sh(cmd, out, sizeof(out)), 0);
     cr_expect_str_eq(out, "{\"id\":\"6\"}");
     srvfx_stop(&f);
@@ -1169,14 +1254,19 @@ Test(server_h1, reliability_allocation_failure_sweep)
     cio__alloc_fail_hook = fail_nth;
     start(&f);
     static const char *reqs[] = {
-        "POST /form HTTP/1.1\r\nHost: a\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        "POST /form HTTP/1.1\r\nHost: a\r\nContent-Type: "
+        "application/x-www-form-urlencoded\r\n"
         "Content-Length: 9\r\nConnection: close\r\n\r\na=1&b=x+y",
-        "GET /users/9?q=1&r=2 HTTP/1.1\r\nHost: a\r\nCookie: session=s\r\nConnection: close\r\n\r\n",
-        "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        "GET /users/9?q=1&r=2 HTTP/1.1\r\nHost: a\r\nCookie: "
+        "session=s\r\nConnection: close\r\n\r\n",
+        "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: "
+        "chunked\r\nConnection: close\r\n\r\n"
         "5\r\nhello\r\n0\r\nX-T: 1\r\n\r\n",
         "POST /upload HTTP/1.1\r\nHost: a\r\nConnection: close\r\n"
-        "Content-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: 67\r\n\r\n"
-        "--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nhello\r\n--XyZ--\r\n",
+        "Content-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: "
+        "67\r\n\r\n"
+        "--XyZ\r\nContent-Disposition: form-data; "
+        "name=\"a\"\r\n\r\nhello\r\n--XyZ--\r\n",
     };
     for (size_t r = 0; r < sizeof(reqs) / sizeof(reqs[0]); r++) {
         for (int n = 0; n < 40; n++) {
@@ -1185,7 +1275,8 @@ Test(server_h1, reliability_allocation_failure_sweep)
             atomic_store(&alloc_seen, 0);
             atomic_store(&fail_at, n);
             atomic_store(&armed, 1);
-            srvfx_exchange(fd, reqs[r], strlen(reqs[r]), out, sizeof(out), 3000, &closed);
+            srvfx_exchange(fd, reqs[r], strlen(reqs[r]), out, sizeof(out), 3000,
+                           &closed);
             atomic_store(&armed, 0);
             close(fd);
             int status = out[0] != '\0' ? atoi(out + 9) : 0;
@@ -1239,7 +1330,8 @@ Test(server_h1, absolute_form_target_keeps_path_and_query_apart)
                  "GET %s HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
                  cases[i].target);
         raw(&f, req, out, sizeof(out), &closed);
-        cr_expect(strstr(out, "HTTP/1.1 200 ") == out, "%s: %s", cases[i].target, out);
+        cr_expect(strstr(out, "HTTP/1.1 200 ") == out, "%s: %s",
+                  cases[i].target, out);
         cr_expect(strstr(out, cases[i].want) != NULL, "%s: want %s in %s",
                   cases[i].target, cases[i].want, out);
     }

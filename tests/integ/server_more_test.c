@@ -57,7 +57,8 @@ static void raw(struct srvfx *f, const char *req, char *out, size_t cap)
     int closed;
     int fd = srvfx_connect(f->port);
     cr_assert_geq(fd, 0);
-    cr_assert_geq(srvfx_exchange(fd, req, strlen(req), out, cap, 3000, &closed), 0);
+    cr_assert_geq(srvfx_exchange(fd, req, strlen(req), out, cap, 3000, &closed),
+                  0);
     close(fd);
 }
 
@@ -125,7 +126,8 @@ Test(server_more, dot_segments_are_resolved_before_routing)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char req[512];
-        snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+        snprintf(req, sizeof(req),
+                 "GET %s HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
                  cases[i].path);
         raw(&f, req, out, sizeof(out));
         cr_expect(strncmp(out, cases[i].status, strlen(cases[i].status)) == 0,
@@ -168,7 +170,8 @@ static int h_blob(cio_req *req, cio_resp *res, void *ud)
  * read, the server still holds. */
 static int connect_small(unsigned port)
 {
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port)};
     struct timeval tv = {5, 0};
     int small = 4096;
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -214,7 +217,8 @@ Test(server_more, write_ms_is_a_progress_timeout)
     cr_expect_gt(got, BLOB, "slow reader got %zu bytes", got); /* head + body */
     CIO_EXPECT_RC(wait_blob_done(), 0);
     /* the scenario held: the one write took several write_ms */
-    cr_expect_gt(atomic_load(&blob_ms), 400, "the write took %lld ms only", atomic_load(&blob_ms));
+    cr_expect_gt(atomic_load(&blob_ms), 400, "the write took %lld ms only",
+                 atomic_load(&blob_ms));
 
     /* a reader that stops: the write ends with a timeout */
     atomic_store(&blob_rc, 1);
@@ -240,7 +244,9 @@ static int h_fail(cio_req *req, cio_resp *res, void *ud)
     (void)req;
     (void)ud;
     /* a partial answer, then an error: the client gets the 500 */
-    (void)cio_resp_text(res, 200, "a partial answer that never goes out, 64 bytes long .........");
+    (void)cio_resp_text(
+        res, 200,
+        "a partial answer that never goes out, 64 bytes long .........");
     return CIO_ENOENT;
 }
 
@@ -256,7 +262,8 @@ Test(server_more, access_log_shows_the_500_a_failed_handler_sends)
     CIO_ASSERT_RC(cio_app_get(f.app, "/fail", h_fail, NULL), 0);
     CIO_ASSERT_RC(srvfx_start(&f), 0);
     snprintf(cmd, sizeof(cmd),
-             "curl -s --max-time 10 -o /dev/null -w '%%{http_code} %%{size_download}' %s/fail",
+             "curl -s --max-time 10 -o /dev/null -w '%%{http_code} "
+             "%%{size_download}' %s/fail",
              f.url);
     srvfx_sh(cmd, out, sizeof(out));
     srvfx_stop(&f);
@@ -266,7 +273,8 @@ Test(server_more, access_log_shows_the_500_a_failed_handler_sends)
     log[n] = '\0';
     /* "500 Internal Server Error\n" is 26 bytes */
     cr_expect_str_eq(out, "500 26");
-    cr_expect(strstr(log, "\"GET /fail HTTP/1.1\" 500 26\n") != NULL, "%s", log);
+    cr_expect(strstr(log, "\"GET /fail HTTP/1.1\" 500 26\n") != NULL, "%s",
+              log);
 }
 
 /* ------------------------------------------------------------ unix */
@@ -322,13 +330,15 @@ Test(server_more, unix_listener_is_served_by_every_worker)
     pthread_t th;
     atomic_store(&blocking, 0);
     snprintf(b.cmd, sizeof(b.cmd),
-             "curl -s --max-time 10 --unix-socket %s 'http://x/who?block=1'", path);
+             "curl -s --max-time 10 --unix-socket %s 'http://x/who?block=1'",
+             path);
     cr_assert_eq(pthread_create(&th, NULL, bg_main, &b), 0);
     for (int i = 0; i < 1000 && atomic_load(&blocking) == 0; i++)
         usleep(5000);
     cr_expect_eq(atomic_load(&blocking), 1);
     /* ... so only the other one can accept and answer this one */
-    snprintf(cmd, sizeof(cmd), "curl -s --max-time 4 --unix-socket %s http://x/who", path);
+    snprintf(cmd, sizeof(cmd),
+             "curl -s --max-time 4 --unix-socket %s http://x/who", path);
     int rc = srvfx_sh(cmd, out, sizeof(out));
     atomic_store(&blocking, 2);
     pthread_join(th, NULL);
@@ -384,7 +394,8 @@ Test(server_more, multipart_20mib_upload_streams_to_disk)
     struct srvfx f = {0};
     char src[96], cmd[512], out[256];
     snprintf(save_dir, sizeof(save_dir), "/tmp/cio-mp-%d", (int)getpid());
-    snprintf(cmd, sizeof(cmd), "rm -rf %s && mkdir %s && head -c 20971520 /dev/urandom > %s/src",
+    snprintf(cmd, sizeof(cmd),
+             "rm -rf %s && mkdir %s && head -c 20971520 /dev/urandom > %s/src",
              save_dir, save_dir, save_dir);
     cr_assert_eq(system(cmd), 0);
     snprintf(src, sizeof(src), "%s/src", save_dir);
@@ -394,7 +405,8 @@ Test(server_more, multipart_20mib_upload_streams_to_disk)
     CIO_ASSERT_RC(srvfx_start(&f), 0);
 
     /* warm the server's pools with a small upload first */
-    snprintf(cmd, sizeof(cmd), "curl -s --max-time 10 -F 'warm=x' %s/save", f.url);
+    snprintf(cmd, sizeof(cmd), "curl -s --max-time 10 -F 'warm=x' %s/save",
+             f.url);
     srvfx_sh(cmd, out, sizeof(out));
     cr_expect_str_eq(out, "saved");
 
@@ -403,7 +415,8 @@ Test(server_more, multipart_20mib_upload_streams_to_disk)
     size_t base = heap_bytes();
     s.peak = base;
     cr_assert_eq(pthread_create(&th, NULL, sample_main, &s), 0);
-    snprintf(cmd, sizeof(cmd), "curl -s --max-time 30 -F 'big=@%s' %s/save", src, f.url);
+    snprintf(cmd, sizeof(cmd), "curl -s --max-time 30 -F 'big=@%s' %s/save",
+             src, f.url);
     srvfx_sh(cmd, out, sizeof(out));
     atomic_store(&s.stop, 1);
     pthread_join(th, NULL);
@@ -416,7 +429,8 @@ Test(server_more, multipart_20mib_upload_streams_to_disk)
     cr_expect_eq(system(cmd), 0, "saved part differs");
     /* a 20 MiB part never sits in memory: the heap grew by less than
      * 2 MiB at any sample during the upload */
-    cr_expect_lt(s.peak - base, 2u << 20, "heap grew by %zu bytes", s.peak - base);
+    cr_expect_lt(s.peak - base, 2u << 20, "heap grew by %zu bytes",
+                 s.peak - base);
     srvfx_stop(&f);
     snprintf(cmd, sizeof(cmd), "rm -rf %s", save_dir);
     (void)system(cmd);

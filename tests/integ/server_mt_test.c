@@ -61,7 +61,8 @@ static int unix_connect(const char *path)
     return fd;
 }
 
-static const char GET[] = "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+static const char GET[] =
+    "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
 
 struct client {
     struct srvfx *f;
@@ -78,7 +79,8 @@ static void *client_main(void *p)
         int fd = c->upath ? unix_connect(c->upath) : srvfx_connect(c->f->port);
         if (fd < 0)
             continue;
-        if (srvfx_exchange(fd, GET, sizeof(GET) - 1, out, sizeof(out), 3000, &closed) > 0 &&
+        if (srvfx_exchange(fd, GET, sizeof(GET) - 1, out, sizeof(out), 3000,
+                           &closed) > 0 &&
             strncmp(out, "HTTP/1.1 200", 12) == 0)
             c->ok++;
         close(fd);
@@ -102,7 +104,10 @@ Test(server_mt, workers_share_tcp_and_unix_and_stats_read_anywhere)
     CIO_ASSERT_RC(srvfx_start(&f), 0);
 
     struct client cs[4] = {
-        {&f, NULL, 40, 0}, {&f, NULL, 40, 0}, {&f, path, 40, 0}, {&f, path, 40, 0},
+        {&f, NULL, 40, 0},
+        {&f, NULL, 40, 0},
+        {&f, path, 40, 0},
+        {&f, path, 40, 0},
     };
     pthread_t th[4];
     for (int i = 0; i < 4; i++)
@@ -115,17 +120,20 @@ Test(server_mt, workers_share_tcp_and_unix_and_stats_read_anywhere)
     }
     for (int i = 0; i < 4; i++) {
         pthread_join(th[i], NULL);
-        cr_expect_eq(cs[i].ok, cs[i].n, "client %d: %d of %d", i, cs[i].ok, cs[i].n);
+        cr_expect_eq(cs[i].ok, cs[i].n, "client %d: %d of %d", i, cs[i].ok,
+                     cs[i].n);
     }
     /* the metrics page reads every worker's lag window */
     char out[16384];
     int closed;
     int fd = srvfx_connect(f.port);
     cr_assert_geq(fd, 0);
-    static const char M[] = "GET /metrics HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+    static const char M[] =
+        "GET /metrics HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
     srvfx_exchange(fd, M, sizeof(M) - 1, out, sizeof(out), 3000, &closed);
     close(fd);
-    cr_expect(strstr(out, "corio_loop_lag_seconds{worker=\"2\"}") != NULL, "%s", out);
+    cr_expect(strstr(out, "corio_loop_lag_seconds{worker=\"2\"}") != NULL, "%s",
+              out);
     cio_server_stats(f.srv, &st);
     cr_expect_geq(st.requests, 161);
     cr_expect_eq(srvfx_stop(&f), 0);
@@ -174,8 +182,10 @@ Test(server_mt, stop_from_another_thread_finishes_inflight_requests)
     cr_expect_eq(srvfx_stop(&f), 0);
     for (int i = 0; i < 4; i++) {
         pthread_join(th[i], NULL);
-        cr_expect(strncmp(n[i].out, "HTTP/1.1 200", 12) == 0, "%d: %s", i, n[i].out);
-        cr_expect(strstr(n[i].out, "Connection: close") != NULL, "%d: %s", i, n[i].out);
+        cr_expect(strncmp(n[i].out, "HTTP/1.1 200", 12) == 0, "%d: %s", i,
+                  n[i].out);
+        cr_expect(strstr(n[i].out, "Connection: close") != NULL, "%d: %s", i,
+                  n[i].out);
     }
 }
 

@@ -71,12 +71,13 @@ Test(server_review, interim_status_is_never_a_final_response)
         int closed = 0;
         int fd = srvfx_connect(f.port);
         cr_assert_geq(fd, 0);
-        int n = snprintf(req, sizeof(req),
-                         "GET %s HTTP/1.1\r\nHost: a\r\n\r\n"
-                         "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
-                         paths[i]);
-        ptrdiff_t got = srvfx_exchange(fd, req, (size_t)n, out, sizeof(out),
-                                       3000, &closed);
+        int n =
+            snprintf(req, sizeof(req),
+                     "GET %s HTTP/1.1\r\nHost: a\r\n\r\n"
+                     "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+                     paths[i]);
+        ptrdiff_t got =
+            srvfx_exchange(fd, req, (size_t)n, out, sizeof(out), 3000, &closed);
         close(fd);
         cr_assert_gt(got, 0, "%s", paths[i]);
         cr_expect(strncmp(out, "HTTP/1.1 1", 10) != 0, "%s answered:\n%s",
@@ -208,14 +209,15 @@ Test(server_review, whole_body_with_no_body_limit)
     /* 10000 bytes in one chunk */
     int n = snprintf(req, sizeof(req),
                      "POST /whole HTTP/1.1\r\nHost: a\r\nConnection: close\r\n"
-                     "Transfer-Encoding: chunked\r\n\r\n%x\r\n", 10000);
+                     "Transfer-Encoding: chunked\r\n\r\n%x\r\n",
+                     10000);
     memset(req + n, 'x', 10000);
     n += 10000;
     n += snprintf(req + n, sizeof(req) - (size_t)n, "\r\n0\r\n\r\n");
     int closed = 0, fd = srvfx_connect(f.port);
     cr_assert_geq(fd, 0);
-    ptrdiff_t got = srvfx_exchange(fd, req, (size_t)n, out, sizeof(out), 3000,
-                                   &closed);
+    ptrdiff_t got =
+        srvfx_exchange(fd, req, (size_t)n, out, sizeof(out), 3000, &closed);
     close(fd);
     cr_assert_gt(got, 0);
     cr_expect(strncmp(out, "HTTP/1.1 200 ", 13) == 0, "%s", out);
@@ -254,11 +256,13 @@ Test(server_review, head_keeps_the_handlers_content_length)
 {
     struct srvfx f = {0};
     char out[8192];
-    static const char req[] = "HEAD /size HTTP/1.1\r\nHost: a\r\n\r\n"
-                              "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+    static const char req[] =
+        "HEAD /size HTTP/1.1\r\nHost: a\r\n\r\n"
+        "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
     cr_assert_eq(cio_app_new(&f.app), 0);
     cr_assert_eq(cio_app_get(f.app, "/", hello, NULL), 0);
-    cr_assert_eq(cio_app_route(f.app, "HEAD", "/size", head_size, NULL, NULL), 0);
+    cr_assert_eq(cio_app_route(f.app, "HEAD", "/size", head_size, NULL, NULL),
+                 0);
     CIO_ASSERT_RC(srvfx_start(&f), 0);
     int closed = 0, fd = srvfx_connect(f.port);
     cr_assert_geq(fd, 0);

@@ -35,7 +35,8 @@ static int busy(cio_req *req, cio_resp *res, void *ud)
     clock_gettime(CLOCK_MONOTONIC, &a);
     do
         clock_gettime(CLOCK_MONOTONIC, &b);
-    while ((b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000 < 300);
+    while ((b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000 <
+           300);
     return cio_resp_text(res, 200, "busy");
 }
 
@@ -218,7 +219,8 @@ Test(server_sched, a_blocked_handler_hands_the_queue_on)
         read_resp(b, "opened", out, sizeof(out));
         cr_assert(strstr(out, "opened") != NULL, "%s", out);
         read_resp(a, "through", out, sizeof(out));
-        cr_assert(strncmp(out, "HTTP/1.1 200 ", 13) == 0 && strstr(out, "through"),
+        cr_assert(strncmp(out, "HTTP/1.1 200 ", 13) == 0 &&
+                      strstr(out, "through"),
                   "round %d: %s", round, out);
         cio_event_clear(gate); /* the server is idle: no race with it */
     }
@@ -254,7 +256,8 @@ Test(server_sched, a_yielding_handler_hands_the_queue_on)
         read_resp(b, "flag", out, sizeof(out));
         cr_assert(strstr(out, "flag") != NULL, "%s", out);
         read_resp(a, "raised", out, sizeof(out));
-        cr_assert(strncmp(out, "HTTP/1.1 200 ", 13) == 0 && strstr(out, "raised"),
+        cr_assert(strncmp(out, "HTTP/1.1 200 ", 13) == 0 &&
+                      strstr(out, "raised"),
                   "round %d: %s", round, out);
     }
     close(a);
@@ -311,7 +314,8 @@ Test(server_sched, a_stop_with_connections_queued)
     cr_assert(strstr(out, "stopping") != NULL, "%s", out);
     cr_assert_eq(read_to_eof(b, out, sizeof(out)), 0, "%s", out);
     cr_assert(strstr(out, "Hello") != NULL, "%s", out);
-    cr_assert_eq(read_to_eof(a, out, sizeof(out)), 0, "held past the grace period: %s", out);
+    cr_assert_eq(read_to_eof(a, out, sizeof(out)), 0,
+                 "held past the grace period: %s", out);
     cr_assert_null(strstr(out, "held"), "%s", out);
     cr_assert_eq(read_to_eof(c, out, sizeof(out)), 0, "%s", out);
     cr_assert(strstr(out, "busy") != NULL, "%s", out);
@@ -358,7 +362,8 @@ Test(server_sched, a_big_batch_is_served_whole)
         cr_assert(strstr(out, "busy") != NULL, "%s", out);
         for (int i = 0; i < N; i++) {
             read_resp(fds[i], "Hello", out, sizeof(out));
-            cr_assert(strncmp(out, "HTTP/1.1 200 ", 13) == 0 && strstr(out, "Hello"),
+            cr_assert(strncmp(out, "HTTP/1.1 200 ", 13) == 0 &&
+                          strstr(out, "Hello"),
                       "round %d connection %d: %s", round, i, out);
         }
     }
@@ -383,7 +388,9 @@ Test(server_sched, server_name_is_trimmed_once)
     char out[1024];
     int closed = 0;
     const char *req = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-    cr_assert_gt(srvfx_exchange(fd, req, strlen(req), out, sizeof(out), 2000, &closed), 0);
+    cr_assert_gt(
+        srvfx_exchange(fd, req, strlen(req), out, sizeof(out), 2000, &closed),
+        0);
     cr_assert(strstr(out, "\r\nServer: corio-test/1\r\n") != NULL, "%s", out);
     cr_assert(strstr(out, "\r\nConnection: close\r\n") != NULL, "%s", out);
     close(fd);

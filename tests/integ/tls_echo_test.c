@@ -36,10 +36,10 @@ struct many {
     cio_listener *ln;
     cio_tls_ctx *sctx, *cctx;
     cio_time deadline;
-    int next;                   /* next client index to run */
-    int ok;                     /* clients whose echo came back intact */
-    int srv_ok;                 /* server connections ended by close_notify */
-    int cli_err, srv_err;       /* first error seen on each side */
+    int next;             /* next client index to run */
+    int ok;               /* clients whose echo came back intact */
+    int srv_ok;           /* server connections ended by close_notify */
+    int cli_err, srv_err; /* first error seen on each side */
     char cli_msg[256], srv_msg[256];
 };
 
@@ -183,8 +183,9 @@ Test(tls_echo, ten_thousand_clients_4000_at_once)
     cr_assert_eq(cio_run(many_main, &m), 0);
     cr_expect_eq(m.ok, N_CLIENTS, "%d of %d clients ok; first error %s (%s)",
                  m.ok, N_CLIENTS, cio_errname(m.cli_err), m.cli_msg);
-    cr_expect_eq(m.srv_ok, N_CLIENTS, "%d of %d server ends clean; first %s (%s)",
-                 m.srv_ok, N_CLIENTS, cio_errname(m.srv_err), m.srv_msg);
+    cr_expect_eq(m.srv_ok, N_CLIENTS,
+                 "%d of %d server ends clean; first %s (%s)", m.srv_ok,
+                 N_CLIENTS, cio_errname(m.srv_err), m.srv_msg);
     cio_tls_ctx_free(m.sctx);
     cio_tls_ctx_free(m.cctx);
 }
@@ -193,8 +194,8 @@ Test(tls_echo, ten_thousand_clients_4000_at_once)
 
 struct child {
     pid_t pid;
-    cio_stream *io;             /* our end of the child's stdin/stdout */
-    int status;                 /* waitpid status, or -1 if killed by us */
+    cio_stream *io; /* our end of the child's stdin/stdout */
+    int status;     /* waitpid status, or -1 if killed by us */
 };
 
 /* Starts argv with stdin and stdout on one end of a socketpair (a socket,
@@ -255,9 +256,9 @@ struct peer {
     cio_listener *ln;
     cio_tls_ctx *sctx;
     int srv_rc;
-    char request[1024];         /* what the peer sent */
+    char request[1024]; /* what the peer sent */
     char alpn[32], sni[64];
-    char out[1024];             /* what the peer printed */
+    char out[1024]; /* what the peer printed */
     int status;
 };
 
@@ -346,7 +347,7 @@ struct peer_run {
     void (*server)(void *arg);
     /* The child's argv; "%u" in an entry becomes the listener's port. */
     const char *argv_fmt[24];
-    const char *input;          /* written to the child's stdin, or NULL */
+    const char *input; /* written to the child's stdin, or NULL */
 };
 
 static int peer_main(void *arg)
@@ -394,12 +395,11 @@ Test(tls_echo, curl_fetches_from_a_corio_tls_listener)
     cr_assert_eq(tls_fixture_server_ctx(&r.p.sctx, "server", alpn), 0);
     r.server = http_once;
     const char *argv[] = {
-        "curl", "--silent", "--show-error", "--max-time", "10",
-        "--cacert", tls_fixture_path("ca.pem"),
+        "curl", "--silent", "--show-error", "--max-time", "10", "--cacert",
+        tls_fixture_path("ca.pem"),
         /* Pin localhost to the listener's address (no ::1 attempt). */
-        "--resolve", "localhost:%u:127.0.0.1",
-        "--write-out", " status=%{http_code}",
-        "https://localhost:%u/hello", NULL};
+        "--resolve", "localhost:%u:127.0.0.1", "--write-out",
+        " status=%{http_code}", "https://localhost:%u/hello", NULL};
     memcpy(r.argv_fmt, argv, sizeof(argv));
     cr_assert_eq(cio_run(peer_main, &r), 0);
     CIO_EXPECT_RC(r.p.srv_rc, 0);
@@ -423,11 +423,21 @@ Test(tls_echo, openssl_s_client_echo_with_sni_and_alpn)
     cr_assert_eq(tls_fixture_server_ctx(&r.p.sctx, "server", alpn), 0);
     r.server = echo_line_once;
     r.input = "hello from s_client\n";
-    const char *argv[] = {
-        "openssl", "s_client", "-connect", "127.0.0.1:%u",
-        "-servername", "localhost", "-alpn", "h2",
-        "-CAfile", tls_fixture_path("ca.pem"), "-verify_return_error",
-        "-verify_hostname", "localhost", "-quiet", NULL};
+    const char *argv[] = {"openssl",
+                          "s_client",
+                          "-connect",
+                          "127.0.0.1:%u",
+                          "-servername",
+                          "localhost",
+                          "-alpn",
+                          "h2",
+                          "-CAfile",
+                          tls_fixture_path("ca.pem"),
+                          "-verify_return_error",
+                          "-verify_hostname",
+                          "localhost",
+                          "-quiet",
+                          NULL};
     memcpy(r.argv_fmt, argv, sizeof(argv));
     cr_assert_eq(cio_run(peer_main, &r), 0);
     CIO_EXPECT_RC(r.p.srv_rc, 0);

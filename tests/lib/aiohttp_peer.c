@@ -99,7 +99,8 @@ int py_peer_start(struct aiohttp_peer *p, const char *name,
     close(out[0]);
     line[n] = '\0';
     if (sscanf(line, "%u %u", &p->port, &p->port2) < 1) {
-        fprintf(stderr, "aiohttp_peer: no ports from the server (\"%s\")\n", line);
+        fprintf(stderr, "aiohttp_peer: no ports from the server (\"%s\")\n",
+                line);
         aiohttp_peer_stop(p);
         return -1;
     }

@@ -12,7 +12,7 @@
 
 struct aiohttp_peer {
     pid_t pid;
-    int stdin_fd;        /* closing it also stops the server */
+    int stdin_fd; /* closing it also stops the server */
     unsigned port, port2;
     char url[160];
 };

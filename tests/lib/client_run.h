@@ -15,11 +15,11 @@
 struct client_run {
     struct cio_client_opts opts;
     const char *url;
-    int times;              /* requests in a row on one client; 0 = 1 */
+    int times; /* requests in a row on one client; 0 = 1 */
     /* Of the last request (the first that failed, if one did): */
     int rc, status;
-    char body[4096];        /* truncated to fit */
-    char msg[256];          /* cio_last_error() after it */
+    char body[4096];          /* truncated to fit */
+    char msg[256];            /* cio_last_error() after it */
     struct cio_pool_stats ps; /* the client's, before it is freed */
 };
 

@@ -16,9 +16,9 @@ struct conn {
 int csrv_reply(struct cio__buf *out, int status, const char *extra_headers,
                const char *body)
 {
-    return cio__buf_printf(out, "HTTP/1.1 %d X\r\nContent-Length: %zu\r\n%s\r\n%s",
-                           status, strlen(body),
-                           extra_headers != NULL ? extra_headers : "", body);
+    return cio__buf_printf(
+        out, "HTTP/1.1 %d X\r\nContent-Length: %zu\r\n%s\r\n%s", status,
+        strlen(body), extra_headers != NULL ? extra_headers : "", body);
 }
 
 static void serve(void *arg)
@@ -45,7 +45,8 @@ static void serve(void *arg)
         cio__h1_head_init(&h, hdrs, 100, NULL);
         ptrdiff_t hl;
         for (;;) {
-            hl = in.len > 0 ? cio__h1_parse_request(in.base, in.len, &h) : CIO_EMORE;
+            hl = in.len > 0 ? cio__h1_parse_request(in.base, in.len, &h)
+                            : CIO_EMORE;
             if (hl != CIO_EMORE)
                 break;
             if (cio__buf_reserve(&in, 16384) < 0)
@@ -66,8 +67,8 @@ static void serve(void *arg)
                  h.method.ptr);
         snprintf(req->target, sizeof(req->target), "%.*s", (int)h.target.len,
                  h.target.ptr);
-        req->head_len = (size_t)hl < sizeof(req->head) ? (size_t)hl
-                                                       : sizeof(req->head);
+        req->head_len =
+            (size_t)hl < sizeof(req->head) ? (size_t)hl : sizeof(req->head);
         memcpy(req->head, in.base, req->head_len);
         req->conn_requests = ++nreq;
         bool cont = f.expect_continue;
@@ -91,8 +92,9 @@ static void serve(void *arg)
             while (in.len < f.length) {
                 if (cio__buf_reserve(&in, 65536) < 0)
                     goto close_stream;
-                ptrdiff_t n = cio_stream_read(st, cio__buf_tail(&in),
-                                              cio__buf_room(&in), cio_after(30000));
+                ptrdiff_t n =
+                    cio_stream_read(st, cio__buf_tail(&in), cio__buf_room(&in),
+                                    cio_after(30000));
                 if (n <= 0)
                     goto close_stream;
                 cio__buf_commit(&in, (size_t)n);
@@ -123,8 +125,9 @@ static void serve(void *arg)
                     break;
                 if (cio__buf_reserve(&in, 65536) < 0)
                     break;
-                ptrdiff_t n = cio_stream_read(st, cio__buf_tail(&in),
-                                              cio__buf_room(&in), cio_after(30000));
+                ptrdiff_t n =
+                    cio_stream_read(st, cio__buf_tail(&in), cio__buf_room(&in),
+                                    cio_after(30000));
                 if (n <= 0) {
                     cio__chunked_fini(&ch);
                     goto close_stream;

@@ -23,16 +23,17 @@ struct csrv;
 struct csrv_req {
     char method[16];
     char target[2048];
-    char head[16384];           /* the exact request head bytes */
+    char head[16384]; /* the exact request head bytes */
     size_t head_len;
-    char *body;                 /* the body (decoded from chunked) */
+    char *body; /* the body (decoded from chunked) */
     size_t body_len;
-    unsigned conn_requests;     /* 1 for the first request on a connection */
+    unsigned conn_requests; /* 1 for the first request on a connection */
 };
 
 /* Handler result flags. */
-#define CSRV_CLOSE 1            /* close after writing the response */
-#define CSRV_HOLD 2             /* write the response, then hold the
+#define CSRV_CLOSE 1 /* close after writing the response */
+#define CSRV_HOLD                                                              \
+    2 /* write the response, then hold the
                                  * connection silently until the server stops */
 
 /* Writes the response bytes into out; returns CSRV_* flags. */
@@ -42,22 +43,22 @@ typedef int (*csrv_fn)(struct csrv *s, const struct csrv_req *req,
 struct csrv {
     csrv_fn fn;
     void *ud;
-    unsigned delay_ms;          /* before each response */
-    bool silent;                /* accept, then never read or write */
-    bool no_read;               /* accept and read nothing (write timeout) */
-    int expect_mode;            /* Expect: 100-continue: 0 = answer 100,
+    unsigned delay_ms; /* before each response */
+    bool silent;       /* accept, then never read or write */
+    bool no_read;      /* accept and read nothing (write timeout) */
+    int expect_mode;   /* Expect: 100-continue: 0 = answer 100,
                                  * 1 = answer 417 at once and close,
                                  * 2 = ignore it (read the body anyway) */
-    unsigned trickle;           /* > 0: write responses in pieces of this
+    unsigned trickle;  /* > 0: write responses in pieces of this
                                  * many bytes, yielding between them */
-    bool close_idle;            /* close a connection right after each
+    bool close_idle;   /* close a connection right after each
                                  * response is written (keep-alive header
                                  * still says open: a stale connection) */
     /* Results: */
     unsigned port;
     char addr[64];
     unsigned accepted, open_now, open_max, requests;
-    struct csrv_req last;       /* the last request seen */
+    struct csrv_req last; /* the last request seen */
     /* Private: */
     cio_listener *ln;
     cio_group *g;

@@ -86,8 +86,7 @@ int peer_prepare(struct peer *p, const char *name)
     return 0;
 }
 
-int peer_put_file(struct peer *p, const char *rel, const void *data,
-                  size_t len)
+int peer_put_file(struct peer *p, const char *rel, const void *data, size_t len)
 {
     char path[600];
     snprintf(path, sizeof(path), "%s/%s", p->www, rel);
@@ -98,14 +97,17 @@ static int nginx_conf(struct peer *p, char *conf, size_t cap)
 {
     char text[4096], tls[1024] = "", verify[512] = "";
     if (p->tls_client_ca != NULL)
-        snprintf(verify, sizeof(verify), "    ssl_client_certificate %s;\n"
-                 "    ssl_verify_client on;\n", p->tls_client_ca);
+        snprintf(verify, sizeof(verify),
+                 "    ssl_client_certificate %s;\n"
+                 "    ssl_verify_client on;\n",
+                 p->tls_client_ca);
     if (p->tls_cert != NULL) {
         p->tls_port = free_port();
-        snprintf(tls, sizeof(tls),
-                 "  server {\n    listen 127.0.0.1:%u ssl;\n    root %s/www;\n"
-                 "    ssl_certificate %s;\n    ssl_certificate_key %s;\n%s  }\n",
-                 p->tls_port, p->dir, p->tls_cert, p->tls_key, verify);
+        snprintf(
+            tls, sizeof(tls),
+            "  server {\n    listen 127.0.0.1:%u ssl;\n    root %s/www;\n"
+            "    ssl_certificate %s;\n    ssl_certificate_key %s;\n%s  }\n",
+            p->tls_port, p->dir, p->tls_cert, p->tls_key, verify);
     }
     int n = snprintf(
         text, sizeof(text),
@@ -122,7 +124,8 @@ static int nginx_conf(struct peer *p, char *conf, size_t cap)
         "  server {\n"
         "    listen 127.0.0.1:%2$u;\n"
         "    root %1$s/www;\n"
-        "    gzip on; gzip_min_length 1; gzip_types text/plain application/json;\n"
+        "    gzip on; gzip_min_length 1; gzip_types text/plain "
+        "application/json;\n"
         "    location = /hdrs { add_header X-Multi a; add_header X-Multi b;\n"
         "      add_header X-Tab \"a\tb\"; add_header X-Long %3$s;\n"
         "      default_type text/plain; return 200 \"headers\\n\"; }\n"
@@ -133,7 +136,8 @@ static int nginx_conf(struct peer *p, char *conf, size_t cap)
         "%4$s"
         "}\n",
         p->dir, p->port,
-        "0123456789012345678901234567890123456789012345678901234567890123456789",
+        "012345678901234567890123456789012345678901234567890123456789012345678"
+        "9",
         tls);
     if (n < 0 || (size_t)n >= sizeof(text))
         return -1;
@@ -162,8 +166,8 @@ static int h2o_conf(struct peer *p, char *conf, size_t cap)
 int peer_start(struct peer *p)
 {
     char conf[400], logpath[400];
-    const char *bin = strcmp(p->name, "nginx") == 0 ? "/usr/sbin/nginx"
-                                                     : "/usr/bin/h2o";
+    const char *bin =
+        strcmp(p->name, "nginx") == 0 ? "/usr/sbin/nginx" : "/usr/bin/h2o";
     posix_spawn_file_actions_t fa;
     int rc;
 
@@ -176,7 +180,7 @@ int peer_start(struct peer *p)
     if (p->port == 0)
         return -1;
     rc = strcmp(p->name, "nginx") == 0 ? nginx_conf(p, conf, sizeof(conf))
-                                        : h2o_conf(p, conf, sizeof(conf));
+                                       : h2o_conf(p, conf, sizeof(conf));
     if (rc < 0)
         return -1;
     snprintf(logpath, sizeof(logpath), "%s/stdout.log", p->dir);

@@ -12,15 +12,15 @@
 #include <sys/types.h>
 
 struct peer {
-    const char *name;       /* "nginx", "h2o" */
+    const char *name; /* "nginx", "h2o" */
     pid_t pid;
     unsigned port;
-    char dir[256];          /* temp dir: config, logs; www/ is the docroot */
+    char dir[256]; /* temp dir: config, logs; www/ is the docroot */
     char www[300];
     /* nginx only, optional: also serve www/ over TLS with this certificate
      * chain and key (PEM paths) on tls_port, picked by peer_start. */
     const char *tls_cert, *tls_key;
-    const char *tls_client_ca;  /* also require a client certificate
+    const char *tls_client_ca; /* also require a client certificate
                                  * issued by this CA (PEM path) */
     unsigned tls_port;
 };

@@ -23,11 +23,11 @@
 
 struct rawctx {
     struct cio__ctx ctx;
-    struct cio__task *stack;  /* NULL for the thread's own context */
-    const void *lo;           /* ASan: stack bottom and size */
+    struct cio__task *stack; /* NULL for the thread's own context */
+    const void *lo;          /* ASan: stack bottom and size */
     size_t size;
-    void *fake;               /* ASan fake stack while switched out */
-    void *tsan;               /* TSan fiber */
+    void *fake; /* ASan fake stack while switched out */
+    void *tsan; /* TSan fiber */
 };
 
 static inline void rawctx_main(struct rawctx *m)
@@ -121,8 +121,8 @@ static inline void rawctx_clobber_callee_saved(void)
                      "movabsq $0x5a5a5a5a5a5a5a02, %%r12\n\t"
                      "movabsq $0x5a5a5a5a5a5a5a03, %%r13\n\t"
                      "movabsq $0x5a5a5a5a5a5a5a04, %%r14\n\t"
-                     "movabsq $0x5a5a5a5a5a5a5a05, %%r15\n\t"
-                     ::: "rbx", "r12", "r13", "r14", "r15", "memory");
+                     "movabsq $0x5a5a5a5a5a5a5a05, %%r15\n\t" ::
+                         : "rbx", "r12", "r13", "r14", "r15", "memory");
 #elif defined(__aarch64__)
     __asm__ volatile("mov x19, #0x5a01\n\t"
                      "mov x20, #0x5a02\n\t"
@@ -141,10 +141,10 @@ static inline void rawctx_clobber_callee_saved(void)
                      "fmov d12, #-5.5\n\t"
                      "fmov d13, #-6.5\n\t"
                      "fmov d14, #-7.5\n\t"
-                     "fmov d15, #-8.5\n\t"
-                     ::: "x19", "x20", "x21", "x22", "x23", "x24", "x25",
-                         "x26", "x27", "x28", "v8", "v9", "v10", "v11", "v12",
-                         "v13", "v14", "v15", "memory");
+                     "fmov d15, #-8.5\n\t" ::
+                         : "x19", "x20", "x21", "x22", "x23", "x24", "x25",
+                           "x26", "x27", "x28", "v8", "v9", "v10", "v11", "v12",
+                           "v13", "v14", "v15", "memory");
 #endif
 }
 
@@ -179,14 +179,14 @@ rawctx_hold_values(struct rawctx *self, struct rawctx *peer, uint64_t seed)
 
     /* Opaque to the optimizer: it can neither sink the computations past
      * the switch nor recompute them from s afterwards. */
-    __asm__ volatile("" : "+r"(a), "+r"(b), "+r"(c), "+r"(d), "+r"(e),
-                          "+r"(f));
-    __asm__ volatile("" : "+r"(g), "+r"(h), "+r"(i), "+r"(j), "+r"(k),
-                          "+r"(l));
-    __asm__ volatile("" : "+" RAWCTX_FP(da), "+" RAWCTX_FP(db),
-                          "+" RAWCTX_FP(dc), "+" RAWCTX_FP(dd));
-    __asm__ volatile("" : "+" RAWCTX_FP(de), "+" RAWCTX_FP(df),
-                          "+" RAWCTX_FP(dg), "+" RAWCTX_FP(dh));
+    __asm__ volatile("" : "+r"(a), "+r"(b), "+r"(c), "+r"(d), "+r"(e), "+r"(f));
+    __asm__ volatile("" : "+r"(g), "+r"(h), "+r"(i), "+r"(j), "+r"(k), "+r"(l));
+    __asm__ volatile(""
+                     : "+" RAWCTX_FP(da), "+" RAWCTX_FP(db), "+" RAWCTX_FP(dc),
+                       "+" RAWCTX_FP(dd));
+    __asm__ volatile(""
+                     : "+" RAWCTX_FP(de), "+" RAWCTX_FP(df), "+" RAWCTX_FP(dg),
+                       "+" RAWCTX_FP(dh));
 
     rawctx_switch(self, peer);
 

@@ -25,9 +25,9 @@ struct rconn {
     int fd;
     const struct raw_step *script;
     pthread_t thr;
-    char *rec;      /* received bytes */
+    char *rec; /* received bytes */
     size_t len;
-    size_t parsed;  /* bytes of rec consumed by READ_REQ */
+    size_t parsed;   /* bytes of rec consumed by READ_REQ */
     atomic_int done; /* the script ended and fd is closed */
     SSL *ssl;        /* TLS servers: after the handshake */
 };
@@ -50,7 +50,7 @@ struct rawsrv {
     char *copy;
     char url[128];
     char ip[16];
-    SSL_CTX *tls;    /* NULL: plain TCP */
+    SSL_CTX *tls; /* NULL: plain TCP */
 };
 
 static int64_t now_ms(void)
@@ -279,7 +279,8 @@ static void *conn_main(void *arg)
             break;
         }
         case RAW_OP_DRAIN: {
-            int64_t deadline = now_ms() + (st->ms != 0 ? st->ms : RAWSRV_STEP_MS);
+            int64_t deadline =
+                now_ms() + (st->ms != 0 ? st->ms : RAWSRV_STEP_MS);
             while (c->len < RAWSRV_RECORD_MAX && read_some(c, deadline) > 0)
                 ;
             break;
@@ -325,12 +326,13 @@ static void *accept_main(void *arg)
         struct rconn *c = &s->conns[s->nconns];
         c->srv = s;
         c->fd = fd;
-        c->script = s->scripts[s->nconns < s->nscripts ? s->nconns
-                                                       : s->nscripts - 1];
+        c->script =
+            s->scripts[s->nconns < s->nscripts ? s->nconns : s->nscripts - 1];
         c->rec = malloc(RAWSRV_RECORD_MAX + 1);
         c->len = c->parsed = 0;
         atomic_store(&c->done, 0);
-        if (c->rec == NULL || pthread_create(&c->thr, NULL, conn_main, c) != 0) {
+        if (c->rec == NULL ||
+            pthread_create(&c->thr, NULL, conn_main, c) != 0) {
             free(c->rec);
             close(fd);
             pthread_mutex_unlock(&s->mu);

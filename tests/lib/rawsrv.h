@@ -28,15 +28,15 @@
 #include <stddef.h>
 
 enum raw_op {
-    RAW_OP_END = 0,   /* close the connection (FIN) and finish */
-    RAW_OP_READ_REQ,  /* read one request: head, then a Content-Length or
+    RAW_OP_END = 0,  /* close the connection (FIN) and finish */
+    RAW_OP_READ_REQ, /* read one request: head, then a Content-Length or
                        * chunked body; recorded */
-    RAW_OP_SEND,      /* send data[0..len) (len 0: strlen), repeat times
+    RAW_OP_SEND,     /* send data[0..len) (len 0: strlen), repeat times
                        * (0 = once); a peer that stops reading ends it */
-    RAW_OP_SLEEP,     /* ms */
-    RAW_OP_CLOSE,     /* shutdown(SHUT_WR) + close, then finish */
-    RAW_OP_RESET,     /* close with SO_LINGER 0 (the peer gets RST) */
-    RAW_OP_DRAIN,     /* record until the peer closes, or ms pass (0 = the
+    RAW_OP_SLEEP,    /* ms */
+    RAW_OP_CLOSE,    /* shutdown(SHUT_WR) + close, then finish */
+    RAW_OP_RESET,    /* close with SO_LINGER 0 (the peer gets RST) */
+    RAW_OP_DRAIN,    /* record until the peer closes, or ms pass (0 = the
                        * step limit); then continue */
 };
 
@@ -49,17 +49,44 @@ struct raw_step {
 };
 
 /* Steps, written with designated initializers. */
-#define RAW_READ {.op = RAW_OP_READ_REQ}
-#define RAW_SEND(s) {.op = RAW_OP_SEND, .data = (s)}
-#define RAW_SEND_N(p, n) {.op = RAW_OP_SEND, .data = (p), .len = (n)}
-#define RAW_REPEAT(s, n) {.op = RAW_OP_SEND, .data = (s), .repeat = (n)}
-#define RAW_SLEEP(t) {.op = RAW_OP_SLEEP, .ms = (t)}
-#define RAW_DRAIN(t) {.op = RAW_OP_DRAIN, .ms = (t)}
-#define RAW_CLOSE {.op = RAW_OP_CLOSE}
-#define RAW_RESET {.op = RAW_OP_RESET}
-#define RAW_END {.op = RAW_OP_END}
+#define RAW_READ                                                               \
+    {                                                                          \
+        .op = RAW_OP_READ_REQ                                                  \
+    }
+#define RAW_SEND(s)                                                            \
+    {                                                                          \
+        .op = RAW_OP_SEND, .data = (s)                                         \
+    }
+#define RAW_SEND_N(p, n)                                                       \
+    {                                                                          \
+        .op = RAW_OP_SEND, .data = (p), .len = (n)                             \
+    }
+#define RAW_REPEAT(s, n)                                                       \
+    {                                                                          \
+        .op = RAW_OP_SEND, .data = (s), .repeat = (n)                          \
+    }
+#define RAW_SLEEP(t)                                                           \
+    {                                                                          \
+        .op = RAW_OP_SLEEP, .ms = (t)                                          \
+    }
+#define RAW_DRAIN(t)                                                           \
+    {                                                                          \
+        .op = RAW_OP_DRAIN, .ms = (t)                                          \
+    }
+#define RAW_CLOSE                                                              \
+    {                                                                          \
+        .op = RAW_OP_CLOSE                                                     \
+    }
+#define RAW_RESET                                                              \
+    {                                                                          \
+        .op = RAW_OP_RESET                                                     \
+    }
+#define RAW_END                                                                \
+    {                                                                          \
+        .op = RAW_OP_END                                                       \
+    }
 
-#define RAWSRV_STEP_MS 5000         /* the bound of one step */
+#define RAWSRV_STEP_MS 5000          /* the bound of one step */
 #define RAWSRV_RECORD_MAX (1u << 20) /* bytes recorded per connection */
 #define RAWSRV_MAX_CONNS 64
 

@@ -69,7 +69,8 @@ int srvfx_stop(struct srvfx *f)
 
 int srvfx_connect(unsigned port)
 {
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port)};
     struct timeval tv = {5, 0};
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -144,7 +145,8 @@ int srvfx_count(const char *hay, const char *needle)
 {
     int n = 0;
     size_t l = strlen(needle);
-    for (const char *p = strstr(hay, needle); p != NULL; p = strstr(p + l, needle))
+    for (const char *p = strstr(hay, needle); p != NULL;
+         p = strstr(p + l, needle))
         n++;
     return n;
 }

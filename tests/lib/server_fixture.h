@@ -13,14 +13,14 @@
 #include <corio/corio.h>
 
 struct srvfx {
-    cio_app *app;                 /* the test's; freed by srvfx_stop */
-    struct cio_server_opts opts;  /* listen defaults to 127.0.0.1:0 */
+    cio_app *app;                /* the test's; freed by srvfx_stop */
+    struct cio_server_opts opts; /* listen defaults to 127.0.0.1:0 */
     cio_server *srv;
     cio_thread *thr;
-    atomic_int state;             /* 0 starting, 1 serving, -1 failed */
-    int rc;                       /* cio_server_new / run result */
+    atomic_int state; /* 0 starting, 1 serving, -1 failed */
+    int rc;           /* cio_server_new / run result */
     unsigned port;
-    char url[96];                 /* "http://127.0.0.1:<port>" */
+    char url[96]; /* "http://127.0.0.1:<port>" */
 };
 
 /* Starts serving f->app; returns 0 once it accepts (<= 10 s) or an error. */

@@ -58,7 +58,8 @@ int srvproc_start(struct srvproc *s, const char *path, const char *const *extra)
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
     posix_spawn_file_actions_adddup2(&fa, efd, 2);
-    int rc = posix_spawn(&s->pid, path, &fa, NULL, (char *const *)argv, environ);
+    int rc =
+        posix_spawn(&s->pid, path, &fa, NULL, (char *const *)argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     close(pfd[1]);
     close(efd);
@@ -106,7 +107,8 @@ int srvproc_stop(struct srvproc *s)
         if (w < 0 && errno != EINTR)
             break;
         if (now_ms() - t0 > 10000) {
-            fprintf(stderr, "srvproc: pid %d ignored SIGTERM for 10 s\n", (int)s->pid);
+            fprintf(stderr, "srvproc: pid %d ignored SIGTERM for 10 s\n",
+                    (int)s->pid);
             kill(s->pid, SIGKILL);
             waitpid(s->pid, &s->status, 0);
             s->pid = 0;
@@ -184,7 +186,8 @@ const char *http_header(const struct http_res *r, const char *name)
     static char val[1024];
     size_t nl = strlen(name);
 
-    for (const char *p = strstr(r->head, "\r\n"); p != NULL; p = strstr(p + 2, "\r\n")) {
+    for (const char *p = strstr(r->head, "\r\n"); p != NULL;
+         p = strstr(p + 2, "\r\n")) {
         const char *line = p + 2;
         if (strncasecmp(line, name, nl) == 0 && line[nl] == ':') {
             const char *v = line + nl + 1;

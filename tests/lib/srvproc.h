@@ -15,10 +15,10 @@
 
 struct srvproc {
     pid_t pid;
-    char addr[64];      /* "127.0.0.1:41234" */
-    char base[80];      /* "http://127.0.0.1:41234" */
-    char errpath[128];  /* the child's stderr */
-    int status;         /* wait status after srvproc_stop */
+    char addr[64];     /* "127.0.0.1:41234" */
+    char base[80];     /* "http://127.0.0.1:41234" */
+    char errpath[128]; /* the child's stderr */
+    int status;        /* wait status after srvproc_stop */
 };
 
 /*
@@ -26,7 +26,8 @@ struct srvproc {
  * arguments, and waits (<= 10 s) for the address line. Returns 0, or -1
  * with a message on stderr (the child is then stopped).
  */
-int srvproc_start(struct srvproc *s, const char *path, const char *const *extra);
+int srvproc_start(struct srvproc *s, const char *path,
+                  const char *const *extra);
 
 /* The path of build/<dir>/<name> from CIO_TEST_BIN, in a static buffer. */
 const char *srvproc_bin(const char *dir, const char *name);
@@ -45,9 +46,9 @@ size_t srvproc_stderr(const struct srvproc *s, char *buf, size_t cap);
 void srvproc_cleanup(struct srvproc *s);
 
 struct http_res {
-    int status;          /* of the last response curl printed (after 1xx) */
-    char head[8192];     /* the last response's head, CRLF lines */
-    char body[65536];    /* NUL-terminated */
+    int status;       /* of the last response curl printed (after 1xx) */
+    char head[8192];  /* the last response's head, CRLF lines */
+    char body[65536]; /* NUL-terminated */
     size_t body_len;
 };
 

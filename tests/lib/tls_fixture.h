@@ -28,7 +28,7 @@
  * where corio runs, are still reported.
  */
 #define TLS_FIXTURE_PRE_ALL()                                                  \
-    ReportHook(PRE_ALL)(struct criterion_test_set *set_)                       \
+    ReportHook(PRE_ALL)(struct criterion_test_set * set_)                      \
     {                                                                          \
         (void)set_;                                                            \
         tls_fixture_setup();                                                   \
@@ -36,7 +36,7 @@
     }
 /* Criterion names hooks by line: use the two macros on different lines. */
 #define TLS_FIXTURE_POST_ALL()                                                 \
-    ReportHook(POST_ALL)(struct criterion_global_stats *stats_)                \
+    ReportHook(POST_ALL)(struct criterion_global_stats * stats_)               \
     {                                                                          \
         (void)stats_;                                                          \
         tls_fixture_teardown();                                                \

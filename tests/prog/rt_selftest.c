@@ -104,9 +104,9 @@ static int t_ctx_registers(void *arg)
 /* ------------------------------------------------------------ scheduler */
 
 struct pingpong {
-    long n;          /* yields per task */
-    long turn;       /* incremented by each task on its turn */
-    long bad;        /* a task found the other had not moved */
+    long n;    /* yields per task */
+    long turn; /* incremented by each task on its turn */
+    long bad;  /* a task found the other had not moved */
 };
 
 static void ping(void *arg)
@@ -244,8 +244,11 @@ static int t_sleep_deadlines(void *arg)
     CHECK_RC(cio_group_new(&g), 0);
     /* spawned latest-deadline first: wake order must follow deadlines */
     for (int i = 0; i < N; i++) {
-        s[i] = (struct sleeper){.deadline = t0 + 10 + 5 * (N - i), .rc = 1,
-                                .log = log, .n = &n, .id = i};
+        s[i] = (struct sleeper){.deadline = t0 + 10 + 5 * (N - i),
+                                .rc = 1,
+                                .log = log,
+                                .n = &n,
+                                .id = i};
         CHECK_RC(cio_go(g, sleeper, &s[i]), 0);
     }
     CHECK_RC(cio_group_wait(g, t0 + 5), CIO_ETIMEDOUT);
@@ -461,7 +464,8 @@ static int t_tcp_echo(void *arg)
     CHECK_RC(cio_go(server, echo_accept, &srv), 0);
     CHECK_RC(cio_group_new(&clients), 0);
     for (int i = 0; i < N; i++) {
-        cl[i] = (struct echo_client){.port = cio_listener_port(srv.ln), .id = i};
+        cl[i] =
+            (struct echo_client){.port = cio_listener_port(srv.ln), .id = i};
         CHECK_RC(cio_go(clients, echo_client, &cl[i]), 0);
     }
     CHECK_RC(cio_group_wait(clients, cio_after(60000)), 0);

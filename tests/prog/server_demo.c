@@ -123,9 +123,11 @@ static int cookie(cio_req *req, cio_resp *res, void *ud)
 {
     const char *v = cio_req_cookie(req, "session");
     (void)ud;
-    cio_resp_set_cookie(res, "seen", "1",
-                        &(struct cio_cookie_opts){.path = "/", .http_only = true});
-    return cio_resp_printf(res, 200, "text/plain", "session=%s", v ? v : "none");
+    cio_resp_set_cookie(
+        res, "seen", "1",
+        &(struct cio_cookie_opts){.path = "/", .http_only = true});
+    return cio_resp_printf(res, 200, "text/plain", "session=%s",
+                           v ? v : "none");
 }
 
 static int admin_index(cio_req *req, cio_resp *res, void *ud)

@@ -142,8 +142,10 @@ static int child_main(void *arg)
 
 static void prev_handler(int sig, siginfo_t *si, void *uc)
 {
-    static const char hit[] = "stack_overflow: previous handler got the fault\n";
-    static const char miss[] = "stack_overflow: previous handler got a wrong si_addr\n";
+    static const char hit[] =
+        "stack_overflow: previous handler got the fault\n";
+    static const char miss[] =
+        "stack_overflow: previous handler got a wrong si_addr\n";
     (void)sig;
     (void)uc;
     if ((char *)si->si_addr == bad_page + 8) {
@@ -190,7 +192,8 @@ int main(int argc, char **argv)
     pid_t pid;
 
     if (argc != 2) {
-        fprintf(stderr, "usage: stack_overflow overflow|bigframe|chain|default|kill\n");
+        fprintf(stderr,
+                "usage: stack_overflow overflow|bigframe|chain|default|kill\n");
         return 2;
     }
     mode = argv[1];

@@ -279,8 +279,8 @@ int cmd_bench(int argc, char **argv)
     }
     optind = 1;
     int ch;
-    while ((ch = getopt_long(argc, argv, "c:n:d:r:m:t:X:H:kqh", longs,
-                             NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "c:n:d:r:m:t:X:H:kqh", longs, NULL)) !=
+           -1) {
         switch (ch) {
         case 'c':
         case 'm':

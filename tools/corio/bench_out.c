@@ -143,9 +143,9 @@ void bench_print_report(FILE *f, const cio_bench_result *r)
     edge[BINS] = hi;
     for (int i = 0; i < BINS; i++) {
         uint64_t from = i ? edge[i] + 1 : edge[0];
-        cnt[i] = edge[i + 1] >= from ? cio_hist_count_between(h, from,
-                                                              edge[i + 1])
-                                     : 0;
+        cnt[i] = edge[i + 1] >= from
+                     ? cio_hist_count_between(h, from, edge[i + 1])
+                     : 0;
         if (cnt[i] > top)
             top = cnt[i];
     }
@@ -186,12 +186,14 @@ void bench_print_json(FILE *f, const struct cio_bench_opts *o,
     uint64_t n = cio_bench_requests(r);
     fprintf(f, "{\n  \"url\": ");
     json_str(f, o->url);
-    fprintf(f, ",\n  \"connections\": %u, \"threads\": %u, \"inflight\": %u,"
-               " \"rate\": %g,\n",
+    fprintf(f,
+            ",\n  \"connections\": %u, \"threads\": %u, \"inflight\": %u,"
+            " \"rate\": %g,\n",
             o->connections ? o->connections : 64, o->threads ? o->threads : 1,
             o->inflight ? o->inflight : 1, o->rate);
-    fprintf(f, "  \"duration_s\": %.6f,\n  \"requests\": %llu,\n"
-               "  \"rps\": %.2f,\n",
+    fprintf(f,
+            "  \"duration_s\": %.6f,\n  \"requests\": %llu,\n"
+            "  \"rps\": %.2f,\n",
             secs, (unsigned long long)n, secs > 0 ? n / secs : 0.0);
     fprintf(f, "  \"bytes_read\": %llu, \"bytes_written\": %llu,\n",
             (unsigned long long)cio_bench_bytes_read(r),
@@ -222,12 +224,13 @@ void bench_print_json(FILE *f, const struct cio_bench_opts *o,
                 (unsigned long long)k);
         first = false;
     }
-    fprintf(f, "},\n  \"latency_us\": {\"count\": %llu, \"min\": %llu, "
-               "\"mean\": %.1f, \"stdev\": %.1f",
+    fprintf(f,
+            "},\n  \"latency_us\": {\"count\": %llu, \"min\": %llu, "
+            "\"mean\": %.1f, \"stdev\": %.1f",
             (unsigned long long)cio_hist_count(h),
             (unsigned long long)cio_hist_min(h), cio_hist_mean(h),
             cio_hist_stdev(h));
-    static const char *const names[] = {"p50", "p75", "p90",
+    static const char *const names[] = {"p50", "p75",   "p90",
                                         "p99", "p99_9", "p99_99"};
     for (size_t i = 0; i < sizeof pcts / sizeof *pcts; i++)
         fprintf(f, ", \"%s\": %llu", names[i],
@@ -282,8 +285,9 @@ int bench_write_svg(const char *path, const cio_bench_result *r,
             "font-size=\"12\">\n"
             "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
             W, H, W, H);
-    fprintf(f, "<text x=\"%d\" y=\"25\" font-size=\"15\">Latency by "
-               "percentile: ",
+    fprintf(f,
+            "<text x=\"%d\" y=\"25\" font-size=\"15\">Latency by "
+            "percentile: ",
             L);
     for (const char *s = title; *s; s++) {
         if (*s == '<')
@@ -297,28 +301,33 @@ int bench_write_svg(const char *path, const cio_bench_result *r,
     /* grid and axes */
     for (int i = 0; i <= xmax; i++) {
         double x = L + pw * i / xmax;
-        static const char *const lab[] = {"0%", "90%", "99%", "99.9%",
-                                          "99.99%", "99.999%", "99.9999%"};
-        fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" "
-                   "stroke=\"#ddd\"/>\n<text x=\"%.1f\" y=\"%d\" "
-                   "text-anchor=\"middle\">%s</text>\n",
+        static const char *const lab[] = {
+            "0%", "90%", "99%", "99.9%", "99.99%", "99.999%", "99.9999%"};
+        fprintf(f,
+                "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" "
+                "stroke=\"#ddd\"/>\n<text x=\"%.1f\" y=\"%d\" "
+                "text-anchor=\"middle\">%s</text>\n",
                 x, T, x, H - B, x, H - B + 18, lab[i]);
     }
     for (int i = 0; i <= 5; i++) {
         double y = T + ph - ph * i / 5;
-        fprintf(f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" "
-                   "stroke=\"#ddd\"/>\n<text x=\"%d\" y=\"%.1f\" "
-                   "text-anchor=\"end\">%g</text>\n",
+        fprintf(f,
+                "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" "
+                "stroke=\"#ddd\"/>\n<text x=\"%d\" y=\"%.1f\" "
+                "text-anchor=\"end\">%g</text>\n",
                 L, y, W - R, y, L - 6, y + 4, ytop * i / 5);
     }
-    fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%.0f\" height=\"%.0f\" "
-               "fill=\"none\" stroke=\"black\"/>\n",
+    fprintf(f,
+            "<rect x=\"%d\" y=\"%d\" width=\"%.0f\" height=\"%.0f\" "
+            "fill=\"none\" stroke=\"black\"/>\n",
             L, T, pw, ph);
-    fprintf(f, "<text x=\"%.0f\" y=\"%d\" text-anchor=\"middle\">"
-               "percentile</text>\n",
+    fprintf(f,
+            "<text x=\"%.0f\" y=\"%d\" text-anchor=\"middle\">"
+            "percentile</text>\n",
             L + pw / 2, H - 15);
-    fprintf(f, "<text x=\"18\" y=\"%.0f\" text-anchor=\"middle\" "
-               "transform=\"rotate(-90 18 %.0f)\">latency (ms)</text>\n",
+    fprintf(f,
+            "<text x=\"18\" y=\"%.0f\" text-anchor=\"middle\" "
+            "transform=\"rotate(-90 18 %.0f)\">latency (ms)</text>\n",
             T + ph / 2, T + ph / 2);
     if (n > 0) {
         fprintf(f, "<polyline fill=\"none\" stroke=\"#1f77b4\" "

@@ -397,8 +397,7 @@ static int download_body(struct http_cli *h, cio_response *r, const char *path,
 
     if (st == 206) {
         unsigned long long first = 0, last = 0;
-        if (cr == NULL ||
-            sscanf(cr, "bytes %llu-%llu", &first, &last) != 2 ||
+        if (cr == NULL || sscanf(cr, "bytes %llu-%llu", &first, &last) != 2 ||
             first != have || last < first || last >= INT64_MAX) {
             fprintf(stderr,
                     "corio: the server resumed at a different offset (%s)\n",

@@ -344,7 +344,8 @@ static int user_agent(cio_req *req, cio_resp *res, void *ud)
 {
     (void)ud;
     const char *ua = cio_req_header(req, "User-Agent");
-    return reply(res, json_pack("{s:o}", "user-agent", text(ua != NULL ? ua : "")));
+    return reply(res,
+                 json_pack("{s:o}", "user-agent", text(ua != NULL ? ua : "")));
 }
 
 /*
@@ -574,8 +575,8 @@ static int basic_auth(cio_req *req, cio_resp *res, void *ud)
     if (auth != NULL && strncasecmp(auth, "Basic ", 6) == 0 &&
         base64_decode(auth + 6, got, sizeof(got)) >= 0 &&
         cio_secure_equal(got, want))
-        return reply(res,
-                     json_pack("{s:b,s:o}", "authenticated", 1, "user", text(user)));
+        return reply(res, json_pack("{s:b,s:o}", "authenticated", 1, "user",
+                                    text(user)));
     cio_resp_set_status(res, 401);
     return cio_resp_set_header(res, "WWW-Authenticate",
                                "Basic realm=\"Fake Realm\"");
@@ -713,8 +714,8 @@ static int bearer(cio_req *req, cio_resp *res, void *ud)
     const char *token = bearer_token(req);
     if (token == NULL)
         return bearer_challenge(res);
-    return reply(res,
-                 json_pack("{s:b,s:o}", "authenticated", 1, "token", text(token)));
+    return reply(
+        res, json_pack("{s:b,s:o}", "authenticated", 1, "token", text(token)));
 }
 
 /* The seed's paginated API: DATA_TOTAL records, page by page, behind a

@@ -19,7 +19,7 @@
 /* ------------------------------------------------------------ Set-Cookie */
 
 enum cio_same_site {
-    CIO_SAMESITE_DEFAULT = 0,   /* no (valid) SameSite attribute: acts as Lax */
+    CIO_SAMESITE_DEFAULT = 0, /* no (valid) SameSite attribute: acts as Lax */
     CIO_SAMESITE_NONE,
     CIO_SAMESITE_LAX,
     CIO_SAMESITE_STRICT,
@@ -27,20 +27,20 @@ enum cio_same_site {
 
 /* One Set-Cookie field value, parsed. Views point into the parsed buffer. */
 struct cio_set_cookie {
-    struct cio_str name;       /* may be empty; no leading/trailing SP/HTAB */
-    struct cio_str value;      /* ditto; name.len + value.len <= 4096 */
-    struct cio_str domain;     /* last Domain attribute with its leading '.'
+    struct cio_str name;   /* may be empty; no leading/trailing SP/HTAB */
+    struct cio_str value;  /* ditto; name.len + value.len <= 4096 */
+    struct cio_str domain; /* last Domain attribute with its leading '.'
                                 * removed, not lowercased; ptr NULL if none.
                                 * Present but empty ("Domain=.") = host-only */
-    struct cio_str path;       /* last Path attribute if it starts with '/';
+    struct cio_str path;   /* last Path attribute if it starts with '/';
                                 * ptr NULL if none or if the last one did not
                                 * (then the default path applies) */
-    int64_t expires;           /* Unix seconds, if has_expires */
-    int64_t max_age;           /* seconds (<= 0: expire now), if has_max_age */
+    int64_t expires;       /* Unix seconds, if has_expires */
+    int64_t max_age;       /* seconds (<= 0: expire now), if has_max_age */
     enum cio_same_site same_site;
-    unsigned has_path : 1;     /* a Path attribute was present (__Host-) */
-    unsigned has_expires : 1;  /* a valid Expires attribute was present */
-    unsigned has_max_age : 1;  /* a valid Max-Age attribute; wins over Expires */
+    unsigned has_path : 1;    /* a Path attribute was present (__Host-) */
+    unsigned has_expires : 1; /* a valid Expires attribute was present */
+    unsigned has_max_age : 1; /* a valid Max-Age attribute; wins over Expires */
     unsigned secure : 1;
     unsigned http_only : 1;
 };
@@ -104,14 +104,14 @@ enum cio_cookie_site {
  * NUL-terminated and are only read during the call.
  */
 struct cio_cookie_req {
-    struct cio_str scheme;     /* "https" and "wss" (any case) are secure;
+    struct cio_str scheme; /* "https" and "wss" (any case) are secure;
                                 * anything else is not */
-    struct cio_str host;       /* ASCII host name (IDNs as A-labels) or IP
+    struct cio_str host;   /* ASCII host name (IDNs as A-labels) or IP
                                 * literal, no port; "[v6]" brackets allowed;
                                 * case and one trailing dot do not matter */
-    struct cio_str path;       /* URL path; a '?' or '#' ends it; "" = "/" */
+    struct cio_str path;   /* URL path; a '?' or '#' ends it; "" = "/" */
     enum cio_cookie_site site;
-    unsigned non_http : 1;     /* a non-HTTP API (scripts): HttpOnly cookies
+    unsigned non_http : 1; /* a non-HTTP API (scripts): HttpOnly cookies
                                 * are neither set, replaced nor returned */
 };
 
@@ -185,10 +185,10 @@ CIO_API ptrdiff_t cio_cookie_jar_save(cio_cookie_jar *jar, int64_t now,
                                       char *buf, size_t cap);
 
 struct cio_cookie_load_stats {
-    size_t loaded;             /* cookies put in the jar */
-    size_t expired;            /* valid lines already expired at now */
-    size_t bad;                /* malformed or refused lines, skipped */
-    size_t first_bad_line;     /* 1-based; 0 if none */
+    size_t loaded;         /* cookies put in the jar */
+    size_t expired;        /* valid lines already expired at now */
+    size_t bad;            /* malformed or refused lines, skipped */
+    size_t first_bad_line; /* 1-based; 0 if none */
 };
 
 /*

@@ -90,7 +90,7 @@ CIO_API int cio_multipart_add_field(cio_multipart *mp, const char *name,
 
 /* Describes a file part; copied by the add functions. */
 struct cio_multipart_file {
-    const char *name;          /* the form field name; required */
+    const char *name; /* the form field name; required */
     /* NULL: no filename parameter (the part is a plain field whose value
      * comes from the source), except for _add_file_path, where NULL means
      * the path's last component. "" is sent as filename="". */
@@ -264,9 +264,10 @@ struct cio_multipart_event {
  * content_type (see cio_multipart_boundary). opts may be NULL.
  * Errors: those of cio_multipart_boundary, CIO_EINVAL (opts), CIO_ENOMEM.
  */
-CIO_API int cio_multipart_parser_new(cio_multipart_parser **out,
-                                     struct cio_str content_type,
-                                     const struct cio_multipart_parser_opts *opts);
+CIO_API int
+cio_multipart_parser_new(cio_multipart_parser **out,
+                         struct cio_str content_type,
+                         const struct cio_multipart_parser_opts *opts);
 
 /* NULL ok. */
 CIO_API void cio_multipart_parser_free(cio_multipart_parser *p);

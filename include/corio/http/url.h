@@ -69,11 +69,11 @@ typedef struct cio_url cio_url;
 #define CIO_URL_MAX_LEN 8192
 
 struct cio_url_opts {
-    size_t max_len;              /* input and href bytes; 0 = CIO_URL_MAX_LEN */
+    size_t max_len; /* input and href bytes; 0 = CIO_URL_MAX_LEN */
 };
 
 enum cio_url_scheme_id {
-    CIO_SCHEME_OTHER = 0,        /* generic parsing, opaque origin */
+    CIO_SCHEME_OTHER = 0, /* generic parsing, opaque origin */
     CIO_SCHEME_HTTP,
     CIO_SCHEME_HTTPS,
     CIO_SCHEME_WS,
@@ -81,11 +81,11 @@ enum cio_url_scheme_id {
 };
 
 enum cio_url_host_kind {
-    CIO_HOST_NONE = 0,           /* no authority ("mailto:x") */
-    CIO_HOST_NAME,               /* reg-name: DNS name for special schemes;
+    CIO_HOST_NONE = 0, /* no authority ("mailto:x") */
+    CIO_HOST_NAME,     /* reg-name: DNS name for special schemes;
                                     may be empty for others ("file:///") */
-    CIO_HOST_IPV4,               /* dotted decimal */
-    CIO_HOST_IPV6,               /* cio_url_host() without brackets */
+    CIO_HOST_IPV4,     /* dotted decimal */
+    CIO_HOST_IPV6,     /* cio_url_host() without brackets */
 };
 
 /*
@@ -103,8 +103,8 @@ CIO_API int cio_url_parse(cio_url **out, const char *s, size_t len,
  * normalises the result as cio_url_parse() does. The base's fragment is
  * ignored. An empty ref gives the base without its fragment.
  */
-CIO_API int cio_url_resolve(cio_url **out, const cio_url *base,
-                            const char *ref, size_t len);
+CIO_API int cio_url_resolve(cio_url **out, const cio_url *base, const char *ref,
+                            size_t len);
 
 /*
  * A new URL: u with params appended to its query (after "&" when the query
@@ -170,8 +170,8 @@ CIO_API struct cio_str cio_url_origin(const cio_url *u);
  */
 CIO_API int cio_url_same_origin(const cio_url *a, const cio_url *b);
 
-#define CIO_URL_FMT_NO_USERINFO 1u   /* drop "user:pass@" (Referer, logs) */
-#define CIO_URL_FMT_NO_FRAGMENT 2u   /* drop "#..." (Referer, proxies) */
+#define CIO_URL_FMT_NO_USERINFO 1u /* drop "user:pass@" (Referer, logs) */
+#define CIO_URL_FMT_NO_FRAGMENT 2u /* drop "#..." (Referer, proxies) */
 
 /*
  * Writes the href, minus the parts flags name, and a NUL into dst[0..cap).
@@ -186,13 +186,13 @@ CIO_API ptrdiff_t cio_url_format(const cio_url *u, char *dst, size_t cap,
 /* Which bytes are left as they are; every other byte becomes "%XX" (upper
  * case hex). */
 enum cio_pct_set {
-    CIO_PCT_COMPONENT = 0,   /* only unreserved ALPHA DIGIT - . _ ~: a query
+    CIO_PCT_COMPONENT = 0, /* only unreserved ALPHA DIGIT - . _ ~: a query
                                 name or value, any opaque component */
-    CIO_PCT_FORM,            /* as COMPONENT, but space is written '+' */
-    CIO_PCT_PATH,            /* unreserved, sub-delims ! $ & ' ( ) * + , ; =
+    CIO_PCT_FORM,          /* as COMPONENT, but space is written '+' */
+    CIO_PCT_PATH,          /* unreserved, sub-delims ! $ & ' ( ) * + , ; =
                                 and : @ / : a whole path */
-    CIO_PCT_SEGMENT,         /* as PATH but '/' is encoded: one segment */
-    CIO_PCT_USERINFO,        /* unreserved and sub-delims (':' encoded) */
+    CIO_PCT_SEGMENT,       /* as PATH but '/' is encoded: one segment */
+    CIO_PCT_USERINFO,      /* unreserved and sub-delims (':' encoded) */
 };
 
 /*
@@ -204,8 +204,9 @@ enum cio_pct_set {
 CIO_API ptrdiff_t cio_pct_encode(char *dst, size_t cap, const char *src,
                                  size_t len, enum cio_pct_set set);
 
-#define CIO_PCT_PLUS    1u   /* '+' decodes to a space (forms) */
-#define CIO_PCT_LENIENT 2u   /* a '%' without two hex digits is copied as it
+#define CIO_PCT_PLUS 1u /* '+' decodes to a space (forms) */
+#define CIO_PCT_LENIENT                                                        \
+    2u /* a '%' without two hex digits is copied as it
                                 is; without this flag it is CIO_EURL */
 
 /*
@@ -229,8 +230,8 @@ CIO_API ptrdiff_t cio_pct_decode(char *dst, size_t cap, const char *src,
  * '+' as "%2B" (so both readings agree), and parsing keeps '+' as '+'.
  * A server reading an HTML form submitted by GET passes CIO_QUERY_FORM.
  */
-#define CIO_QUERY_FORM    1u   /* '+' for space */
-#define CIO_QUERY_LENIENT 2u   /* parse: invalid escapes copied as they are */
+#define CIO_QUERY_FORM 1u    /* '+' for space */
+#define CIO_QUERY_LENIENT 2u /* parse: invalid escapes copied as they are */
 
 /*
  * Writes the pairs of params (ended by a NULL name) as "a=1&b=2" and a NUL
@@ -241,8 +242,7 @@ CIO_API ptrdiff_t cio_pct_decode(char *dst, size_t cap, const char *src,
  * "page=2&limit=10".
  */
 CIO_API ptrdiff_t cio_query_encode(char *dst, size_t cap,
-                                   const struct cio_kv *params,
-                                   unsigned flags);
+                                   const struct cio_kv *params, unsigned flags);
 
 /*
  * Appends one pair to the query in dst[0..len) (preceded by '&' if len >
@@ -259,9 +259,9 @@ CIO_API ptrdiff_t cio_query_append(char *dst, size_t cap, size_t len,
 typedef struct cio_params cio_params;
 
 struct cio_query_opts {
-    size_t max_pairs;        /* more gives CIO_ETOOBIG; 0 = 1000 */
-    size_t max_len;          /* input bytes; 0 = 64 KiB (forms: 1 MiB) */
-    unsigned flags;          /* CIO_QUERY_FORM, CIO_QUERY_LENIENT */
+    size_t max_pairs; /* more gives CIO_ETOOBIG; 0 = 1000 */
+    size_t max_len;   /* input bytes; 0 = 64 KiB (forms: 1 MiB) */
+    unsigned flags;   /* CIO_QUERY_FORM, CIO_QUERY_LENIENT */
 };
 
 /*

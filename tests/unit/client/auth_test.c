@@ -54,11 +54,15 @@ Test(auth, challenge_parser)
 
     /* RFC 9110 §11.6.1's example: two challenges, escapes, odd spacing. */
     CIO_ASSERT_RC(parse("Newauth realm=\"apps\", type=1,\r\n"
-                        "                       title=\"Login to \\\"apps\\\"\", Basic realm=\"simple\"",
-                        c, 4, &n, sc), CIO_EPROTO); /* no CR LF inside a field */
-    CIO_ASSERT_RC(parse("Newauth realm=\"apps\", type=1, "
-                        "title=\"Login to \\\"apps\\\"\", Basic realm=\"simple\"",
-                        c, 4, &n, sc), 0);
+                        "                       title=\"Login to "
+                        "\\\"apps\\\"\", Basic realm=\"simple\"",
+                        c, 4, &n, sc),
+                  CIO_EPROTO); /* no CR LF inside a field */
+    CIO_ASSERT_RC(
+        parse("Newauth realm=\"apps\", type=1, "
+              "title=\"Login to \\\"apps\\\"\", Basic realm=\"simple\"",
+              c, 4, &n, sc),
+        0);
     cr_assert_eq(n, 2);
     cr_expect(cio__auth_is(&c[0], "newauth"));
     cr_expect_eq(c[0].nparams, 3);
@@ -68,8 +72,10 @@ Test(auth, challenge_parser)
     cr_expect_str_eq(cio__auth_param(&c[1], "realm")->ptr, "simple");
 
     /* token68, with padding, then another scheme; bare schemes. */
-    CIO_ASSERT_RC(parse("Negotiate abc+/d==, Bearer, NTLM , Digest nonce=\"n\" ,realm=r",
-                        c, 4, &n, sc), 0);
+    CIO_ASSERT_RC(
+        parse("Negotiate abc+/d==, Bearer, NTLM , Digest nonce=\"n\" ,realm=r",
+              c, 4, &n, sc),
+        0);
     cr_assert_eq(n, 4);
     cr_expect_eq(c[0].token68.len, 8);
     cr_expect_str_eq(c[0].token68.ptr, "abc+/d==");
@@ -102,13 +108,15 @@ Test(auth, challenge_parser)
         {"Basic(x)", CIO_EPROTO},
         {"Basic ===", CIO_EPROTO},
         {"A, B, C, D, E", CIO_ETOOBIG},
-        {"D a=1,b=1,c=1,d=1,e=1,f=1,g=1,h=1,i=1,j=1,k=1,l=1,m=1,n=1,o=1,p=1,q=1",
+        {"D "
+         "a=1,b=1,c=1,d=1,e=1,f=1,g=1,h=1,i=1,j=1,k=1,l=1,m=1,n=1,o=1,p=1,q=1",
          CIO_ETOOBIG},
     };
     for (size_t i = 0; i < COUNTOF(bad); i++) {
         size_t n2 = 99;
         int rc = parse(bad[i].in, c, 4, &n2, sc);
-        cr_expect_eq(rc, bad[i].rc, "case %zu \"%s\": %s", i, bad[i].in, cio_errname(rc));
+        cr_expect_eq(rc, bad[i].rc, "case %zu \"%s\": %s", i, bad[i].in,
+                     cio_errname(rc));
         cr_expect_eq(n2, 99, "case %zu: n written on failure", i);
     }
     CIO_EXPECT_RC(cio__auth_parse("Basic", 5, c, 4, &n, sc, 5), CIO_EINVAL);
@@ -117,7 +125,8 @@ Test(auth, challenge_parser)
 /* RFC 7616 §3.9.1: the same request answered with SHA-256 and MD5. */
 #define RFC_CHALLENGE                                                          \
     "Digest realm=\"http-auth@example.org\", qop=\"auth, auth-int\", "         \
-    "algorithm=SHA-256, nonce=\"7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v\", " \
+    "algorithm=SHA-256, "                                                      \
+    "nonce=\"7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v\", "                 \
     "opaque=\"FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS\", "                \
     "Digest realm=\"http-auth@example.org\", qop=\"auth, auth-int\", "         \
     "algorithm=MD5, nonce=\"7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v\", "  \
@@ -138,19 +147,25 @@ Test(auth, digest_rfc7616_example)
     cr_expect_eq(d.alg, CIO__DIGEST_SHA256);
     cr_expect_eq(d.qop, CIO__QOP_AUTH);
     char *v;
-    CIO_ASSERT_RC(cio__digest_authorization(&d, "Mufasa", "Circle of Life", "GET",
-                                            "/dir/index.html", NULL, 0, RFC_CNONCE, &v), 0);
-    cr_expect_str_eq(v,
+    CIO_ASSERT_RC(cio__digest_authorization(&d, "Mufasa", "Circle of Life",
+                                            "GET", "/dir/index.html", NULL, 0,
+                                            RFC_CNONCE, &v),
+                  0);
+    cr_expect_str_eq(
+        v,
         "Digest username=\"Mufasa\", realm=\"http-auth@example.org\", "
         "uri=\"/dir/index.html\", algorithm=SHA-256, "
         "nonce=\"7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v\", nc=00000001, "
         "cnonce=\"" RFC_CNONCE "\", qop=auth, "
-        "response=\"753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1\", "
+        "response="
+        "\"753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1\", "
         "opaque=\"FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS\"");
     cio__free(v);
     /* The next request with the same nonce counts up. */
-    CIO_ASSERT_RC(cio__digest_authorization(&d, "Mufasa", "Circle of Life", "GET",
-                                            "/dir/index.html", NULL, 0, NULL, &v), 0);
+    CIO_ASSERT_RC(cio__digest_authorization(&d, "Mufasa", "Circle of Life",
+                                            "GET", "/dir/index.html", NULL, 0,
+                                            NULL, &v),
+                  0);
     cr_expect(strstr(v, "nc=00000002") != NULL, "%s", v);
     cr_expect(strstr(v, RFC_CNONCE) == NULL, "a fresh cnonce");
     cio__free(v);
@@ -159,9 +174,13 @@ Test(auth, digest_rfc7616_example)
     /* MD5 alone (the second challenge). */
     CIO_ASSERT_RC(cio__digest_init(&d, c + 1, 1), 0);
     cr_expect_eq(d.alg, CIO__DIGEST_MD5);
-    CIO_ASSERT_RC(cio__digest_authorization(&d, "Mufasa", "Circle of Life", "GET",
-                                            "/dir/index.html", NULL, 0, RFC_CNONCE, &v), 0);
-    cr_expect(strstr(v, "response=\"8ca523f5e9506fed4657c9700eebdbec\"") != NULL, "%s", v);
+    CIO_ASSERT_RC(cio__digest_authorization(&d, "Mufasa", "Circle of Life",
+                                            "GET", "/dir/index.html", NULL, 0,
+                                            RFC_CNONCE, &v),
+                  0);
+    cr_expect(strstr(v, "response=\"8ca523f5e9506fed4657c9700eebdbec\"") !=
+                  NULL,
+              "%s", v);
     cr_expect(strstr(v, "algorithm=MD5,") != NULL, "%s", v);
     cio__free(v);
     cio__digest_fini(&d);
@@ -171,9 +190,10 @@ Test(auth, digest_rfc7616_example)
 /* RFC 2617 §3.5 (MD5, qop=auth), the classic example every server checks. */
 Test(auth, digest_rfc2617_example)
 {
-    const char *ch = "Digest realm=\"testrealm@host.com\", qop=\"auth,auth-int\", "
-                     "nonce=\"dcd98b7102dd2f0e8b11d0f600bfb0c093\", "
-                     "opaque=\"5ccc069c403ebaf9f0171e9517f40e41\"";
+    const char *ch =
+        "Digest realm=\"testrealm@host.com\", qop=\"auth,auth-int\", "
+        "nonce=\"dcd98b7102dd2f0e8b11d0f600bfb0c093\", "
+        "opaque=\"5ccc069c403ebaf9f0171e9517f40e41\"";
     struct cio__auth_challenge c[2];
     size_t n;
     char sc[512];
@@ -181,9 +201,13 @@ Test(auth, digest_rfc2617_example)
     struct cio__digest d = {0};
     CIO_ASSERT_RC(cio__digest_init(&d, c, n), 0);
     char *v;
-    CIO_ASSERT_RC(cio__digest_authorization(&d, "Mufasa", "Circle Of Life", "GET",
-                                            "/dir/index.html", NULL, 0, "0a4f113b", &v), 0);
-    cr_expect(strstr(v, "response=\"6629fae49393a05397450978507c4ef1\"") != NULL, "%s", v);
+    CIO_ASSERT_RC(cio__digest_authorization(&d, "Mufasa", "Circle Of Life",
+                                            "GET", "/dir/index.html", NULL, 0,
+                                            "0a4f113b", &v),
+                  0);
+    cr_expect(strstr(v, "response=\"6629fae49393a05397450978507c4ef1\"") !=
+                  NULL,
+              "%s", v);
     cio__free(v);
     cio__digest_fini(&d);
 }
@@ -199,20 +223,29 @@ Test(auth, digest_variants)
     CIO_ASSERT_RC(parse("Digest realm=\"r\", nonce=\"n\"", c, 2, &n, sc), 0);
     CIO_ASSERT_RC(cio__digest_init(&d, c, n), 0);
     cr_expect_eq(d.qop, CIO__QOP_NONE);
-    CIO_ASSERT_RC(cio__digest_authorization(&d, "u", "p", "GET", "/", NULL, 0, NULL, &v), 0);
+    CIO_ASSERT_RC(
+        cio__digest_authorization(&d, "u", "p", "GET", "/", NULL, 0, NULL, &v),
+        0);
     cr_expect(strstr(v, "nc=") == NULL && strstr(v, "cnonce") == NULL, "%s", v);
     /* md5(md5("u:r:p") ":n:" md5("GET:/")), computed with Python's hashlib */
-    cr_expect(strstr(v, "response=\"f23121ca97143c6b358da620220c83b4\"") != NULL, "%s", v);
+    cr_expect(strstr(v, "response=\"f23121ca97143c6b358da620220c83b4\"") !=
+                  NULL,
+              "%s", v);
     cio__free(v);
     cio__digest_fini(&d);
 
     /* -sess, auth-int, userhash, a name needing escapes. */
-    CIO_ASSERT_RC(parse("Digest realm=\"a\\\"b\", nonce=\"n\", qop=\"auth-int\", "
-                        "algorithm=SHA-256-sess, userhash=true, stale=TRUE", c, 2, &n, sc), 0);
+    CIO_ASSERT_RC(
+        parse("Digest realm=\"a\\\"b\", nonce=\"n\", qop=\"auth-int\", "
+              "algorithm=SHA-256-sess, userhash=true, stale=TRUE",
+              c, 2, &n, sc),
+        0);
     CIO_ASSERT_RC(cio__digest_init(&d, c, n), 0);
     cr_expect(d.sess && d.userhash && d.stale);
     cr_expect_eq(d.qop, CIO__QOP_AUTH_INT);
-    CIO_ASSERT_RC(cio__digest_authorization(&d, "u", "p", "POST", "/x", "body", 4, "c1", &v), 0);
+    CIO_ASSERT_RC(cio__digest_authorization(&d, "u", "p", "POST", "/x", "body",
+                                            4, "c1", &v),
+                  0);
     cr_expect(strstr(v, "realm=\"a\\\"b\"") != NULL, "%s", v);
     cr_expect(strstr(v, "algorithm=SHA-256-sess") != NULL, "%s", v);
     cr_expect(strstr(v, "qop=auth-int") != NULL, "%s", v);
@@ -222,25 +255,35 @@ Test(auth, digest_variants)
     cio__digest_fini(&d);
 
     /* Non-ASCII user name: username* (RFC 8187). Quotes escaped. */
-    CIO_ASSERT_RC(parse("Digest realm=\"r\", nonce=\"n\", qop=auth", c, 2, &n, sc), 0);
+    CIO_ASSERT_RC(
+        parse("Digest realm=\"r\", nonce=\"n\", qop=auth", c, 2, &n, sc), 0);
     CIO_ASSERT_RC(cio__digest_init(&d, c, n), 0);
-    CIO_ASSERT_RC(cio__digest_authorization(&d, "J\xc3\xa4s\xc3\xb8n Doe", "p", "GET", "/", NULL, 0, "c", &v), 0);
-    cr_expect(strstr(v, "username*=UTF-8''J%C3%A4s%C3%B8n%20Doe") != NULL, "%s", v);
+    CIO_ASSERT_RC(cio__digest_authorization(&d, "J\xc3\xa4s\xc3\xb8n Doe", "p",
+                                            "GET", "/", NULL, 0, "c", &v),
+                  0);
+    cr_expect(strstr(v, "username*=UTF-8''J%C3%A4s%C3%B8n%20Doe") != NULL, "%s",
+              v);
     cio__free(v);
-    CIO_ASSERT_RC(cio__digest_authorization(&d, "a\"b\\c", "p", "GET", "/", NULL, 0, "c", &v), 0);
+    CIO_ASSERT_RC(cio__digest_authorization(&d, "a\"b\\c", "p", "GET", "/",
+                                            NULL, 0, "c", &v),
+                  0);
     cr_expect(strstr(v, "username=\"a\\\"b\\\\c\"") != NULL, "%s", v);
     cio__free(v);
-    CIO_EXPECT_RC(cio__digest_authorization(&d, "a\r\nb", "p", "GET", "/", NULL, 0, "c", &v), CIO_EINVAL);
-    CIO_EXPECT_RC(cio__digest_authorization(&d, "a", "p", "GET", "/", NULL, 0, "c\"", &v), CIO_EINVAL);
+    CIO_EXPECT_RC(cio__digest_authorization(&d, "a\r\nb", "p", "GET", "/", NULL,
+                                            0, "c", &v),
+                  CIO_EINVAL);
+    CIO_EXPECT_RC(
+        cio__digest_authorization(&d, "a", "p", "GET", "/", NULL, 0, "c\"", &v),
+        CIO_EINVAL);
     cio__digest_fini(&d);
 
     /* Unusable challenges. */
     static const char *bad[] = {
         "Basic realm=x",
-        "Digest realm=r",                               /* no nonce */
-        "Digest realm=r, nonce=n, algorithm=SHA-1",      /* unknown alg */
+        "Digest realm=r",                           /* no nonce */
+        "Digest realm=r, nonce=n, algorithm=SHA-1", /* unknown alg */
         "Digest realm=r, nonce=n, qop=\"auth-conf\"",
-        "Digest realm=r, nonce=n, algorithm=MD5-sess",  /* sess needs qop */
+        "Digest realm=r, nonce=n, algorithm=MD5-sess", /* sess needs qop */
     };
     for (size_t i = 0; i < COUNTOF(bad); i++) {
         CIO_ASSERT_RC(parse(bad[i], c, 2, &n, sc), 0);

@@ -63,9 +63,11 @@ static void t_get(struct ctx *x)
     cr_expect_eq(n, 2);
     cr_expect_str_eq(x->srv.last.method, "GET");
     cr_expect_str_eq(x->srv.last.target, "/a/b?x=1&q=a%20b");
-    cr_expect(strstr(x->srv.last.head, "\r\nX-T: 1\r\n") != NULL, "%s", x->srv.last.head);
+    cr_expect(strstr(x->srv.last.head, "\r\nX-T: 1\r\n") != NULL, "%s",
+              x->srv.last.head);
     cr_expect(strstr(x->srv.last.head, "\r\nUser-Agent: corio/") != NULL);
-    cr_expect(strstr(x->srv.last.head, "\r\nAccept-Encoding: gzip, deflate") != NULL);
+    cr_expect(strstr(x->srv.last.head, "\r\nAccept-Encoding: gzip, deflate") !=
+              NULL);
     char host[64];
     snprintf(host, sizeof(host), "\r\nHost: 127.0.0.1:%u\r\n", x->srv.port);
     cr_expect(strstr(x->srv.last.head, host) != NULL);
@@ -75,7 +77,8 @@ static void t_get(struct ctx *x)
     struct cio_timings tm;
     cio_response_timings(r, &tm);
     cr_expect(tm.connect > 0 && tm.request_sent >= tm.connect &&
-              tm.first_byte >= tm.request_sent && tm.body_done >= tm.first_byte);
+              tm.first_byte >= tm.request_sent &&
+              tm.body_done >= tm.first_byte);
     cio_response_free(r);
 }
 
@@ -114,8 +117,8 @@ Test(client_core, keepalive_reuse)
 
 /* ---------------------------------------------------------------- bodies */
 
-static int echo(struct csrv *s, const struct csrv_req *req, struct cio__buf *out,
-                void *ud)
+static int echo(struct csrv *s, const struct csrv_req *req,
+                struct cio__buf *out, void *ud)
 {
     (void)s;
     (void)ud;
@@ -144,9 +147,12 @@ static void t_bodies(struct ctx *x)
     cio_response *r;
     size_t n;
     /* JSON text */
-    CIO_ASSERT_RC(cio_post(x->c, "/j", &(struct cio_request){.json = "{\"a\":1}"}, &r), 0);
+    CIO_ASSERT_RC(
+        cio_post(x->c, "/j", &(struct cio_request){.json = "{\"a\":1}"}, &r),
+        0);
     cr_expect_str_eq(cio_response_body(r, &n), "{\"a\":1}");
-    cr_expect(strstr(x->srv.last.head, "Content-Type: application/json\r\n") != NULL);
+    cr_expect(strstr(x->srv.last.head, "Content-Type: application/json\r\n") !=
+              NULL);
     cr_expect(strstr(x->srv.last.head, "Content-Length: 7\r\n") != NULL);
     json_t *j;
     CIO_ASSERT_RC(cio_response_json(r, &j), 0);
@@ -154,39 +160,57 @@ static void t_bodies(struct ctx *x)
     cio_response_free(r);
     /* jansson value */
     json_t *v = json_pack("{s:s}", "k", "v");
-    CIO_ASSERT_RC(cio_put(x->c, "/j", &(struct cio_request){.json_value = v}, &r), 0);
+    CIO_ASSERT_RC(
+        cio_put(x->c, "/j", &(struct cio_request){.json_value = v}, &r), 0);
     cr_expect_str_eq(cio_response_body(r, &n), "{\"k\":\"v\"}");
     json_decref(v);
     cio_response_free(r);
     /* form */
-    CIO_ASSERT_RC(cio_post(x->c, "/f", &(struct cio_request){
-        .form = (struct cio_kv[]){{"a", "x y"}, {"b", "&"}, {0}}}, &r), 0);
+    CIO_ASSERT_RC(
+        cio_post(x->c, "/f",
+                 &(struct cio_request){
+                     .form = (struct cio_kv[]){{"a", "x y"}, {"b", "&"}, {0}}},
+                 &r),
+        0);
     cr_expect_str_eq(cio_response_body(r, &n), "a=x+y&b=%26");
-    cr_expect(strstr(x->srv.last.head, "application/x-www-form-urlencoded") != NULL);
+    cr_expect(strstr(x->srv.last.head, "application/x-www-form-urlencoded") !=
+              NULL);
     cio_response_free(r);
     /* multipart */
     cio_multipart *mp;
     CIO_ASSERT_RC(cio_multipart_new(&mp, NULL), 0);
     CIO_ASSERT_RC(cio_multipart_add_field(mp, "f", CIO_STR_LIT("v")), 0);
-    CIO_ASSERT_RC(cio_post(x->c, "/m", &(struct cio_request){.multipart = mp}, &r), 0);
+    CIO_ASSERT_RC(
+        cio_post(x->c, "/m", &(struct cio_request){.multipart = mp}, &r), 0);
     cr_expect(strstr(cio_response_body(r, &n), "name=\"f\"") != NULL);
-    cr_expect(strstr(x->srv.last.head, "multipart/form-data; boundary=") != NULL);
+    cr_expect(strstr(x->srv.last.head, "multipart/form-data; boundary=") !=
+              NULL);
     cio_response_free(r);
     cio_multipart_free(mp);
     /* streaming producer, chunked */
     struct prod p = {.left = 100};
-    CIO_ASSERT_RC(cio_post(x->c, "/s", &(struct cio_request){
-        .body_fn = producer, .body_ud = &p, .body_fn_len = -1,
-        .content_type = "application/octet-stream"}, &r), 0);
+    CIO_ASSERT_RC(cio_post(x->c, "/s",
+                           &(struct cio_request){
+                               .body_fn = producer,
+                               .body_ud = &p,
+                               .body_fn_len = -1,
+                               .content_type = "application/octet-stream"},
+                           &r),
+                  0);
     cio_response_body(r, &n);
     cr_expect_eq(n, 100000);
-    cr_expect(strstr(x->srv.last.head, "Transfer-Encoding: chunked\r\n") != NULL);
+    cr_expect(strstr(x->srv.last.head, "Transfer-Encoding: chunked\r\n") !=
+              NULL);
     cio_response_free(r);
     /* producer with a length, Expect: 100-continue */
     p.left = 3;
-    CIO_ASSERT_RC(cio_post(x->c, "/s", &(struct cio_request){
-        .body_fn = producer, .body_ud = &p, .body_fn_len = 3000,
-        .expect_continue = true}, &r), 0);
+    CIO_ASSERT_RC(cio_post(x->c, "/s",
+                           &(struct cio_request){.body_fn = producer,
+                                                 .body_ud = &p,
+                                                 .body_fn_len = 3000,
+                                                 .expect_continue = true},
+                           &r),
+                  0);
     cio_response_body(r, &n);
     cr_expect_eq(n, 3000);
     cr_expect(strstr(x->srv.last.head, "Expect: 100-continue\r\n") != NULL);
@@ -194,21 +218,30 @@ static void t_bodies(struct ctx *x)
     cio_response_free(r);
     /* a producer that lies about its length */
     p.left = 2;
-    CIO_EXPECT_RC(cio_post(x->c, "/s", &(struct cio_request){
-        .body_fn = producer, .body_ud = &p, .body_fn_len = 3000}, &r), CIO_EINVAL);
+    CIO_EXPECT_RC(cio_post(x->c, "/s",
+                           &(struct cio_request){.body_fn = producer,
+                                                 .body_ud = &p,
+                                                 .body_fn_len = 3000},
+                           &r),
+                  CIO_EINVAL);
     /* raw bytes, larger than the inline limit */
     size_t big = 300000;
     char *buf = malloc(big);
     memset(buf, 'q', big);
-    CIO_ASSERT_RC(cio_post(x->c, "/r", &(struct cio_request){.body = buf,
-        .body_len = big}, &r), 0);
+    CIO_ASSERT_RC(cio_post(x->c, "/r",
+                           &(struct cio_request){.body = buf, .body_len = big},
+                           &r),
+                  0);
     cio_response_body(r, &n);
     cr_expect_eq(n, big);
     free(buf);
     cio_response_free(r);
     /* two body kinds */
-    CIO_EXPECT_RC(cio_post(x->c, "/r", &(struct cio_request){.json = "1",
-        .form = (struct cio_kv[]){{0}}}, &r), CIO_EINVAL);
+    CIO_EXPECT_RC(cio_post(x->c, "/r",
+                           &(struct cio_request){
+                               .json = "1", .form = (struct cio_kv[]){{0}}},
+                           &r),
+                  CIO_EINVAL);
 }
 
 Test(client_core, bodies)
@@ -223,12 +256,22 @@ Test(client_core, bodies)
 static void t_inject(struct ctx *x)
 {
     cio_response *r;
-    CIO_EXPECT_RC(cio_get(x->c, "/", &(struct cio_request){
-        .headers = (struct cio_kv[]){{"X", "a\r\nEvil: 1"}, {0}}}, &r), CIO_EHEADER);
-    CIO_EXPECT_RC(cio_get(x->c, "/", &(struct cio_request){
-        .headers = (struct cio_kv[]){{"Authorization ", "x"}, {0}}}, &r), CIO_EHEADER);
-    CIO_EXPECT_RC(cio_request(x->c, &(struct cio_request){.method = "G T",
-        .url = "/"}, &r), CIO_EINVAL);
+    CIO_EXPECT_RC(
+        cio_get(x->c, "/",
+                &(struct cio_request){
+                    .headers = (struct cio_kv[]){{"X", "a\r\nEvil: 1"}, {0}}},
+                &r),
+        CIO_EHEADER);
+    CIO_EXPECT_RC(
+        cio_get(x->c, "/",
+                &(struct cio_request){
+                    .headers = (struct cio_kv[]){{"Authorization ", "x"}, {0}}},
+                &r),
+        CIO_EHEADER);
+    CIO_EXPECT_RC(
+        cio_request(x->c, &(struct cio_request){.method = "G T", .url = "/"},
+                    &r),
+        CIO_EINVAL);
     CIO_EXPECT_RC(cio_get(x->c, "file:///etc/passwd", NULL, &r), CIO_EURL);
     cr_expect_eq(x->srv.requests, 0, "nothing was sent");
 }
@@ -242,14 +285,17 @@ Test(client_core, injection_refused)
 
 /* ---------------------------------------------------------------- cookies */
 
-static int setck(struct csrv *s, const struct csrv_req *req, struct cio__buf *out,
-                 void *ud)
+static int setck(struct csrv *s, const struct csrv_req *req,
+                 struct cio__buf *out, void *ud)
 {
     (void)s;
     (void)ud;
     if (strcmp(req->target, "/set") == 0)
-        return csrv_reply(out, 200, "Set-Cookie: sid=abc; Path=/\r\n"
-                          "Set-Cookie: bad=1; Domain=com\r\n", "set"), 0;
+        return csrv_reply(out, 200,
+                          "Set-Cookie: sid=abc; Path=/\r\n"
+                          "Set-Cookie: bad=1; Domain=com\r\n",
+                          "set"),
+               0;
     return csrv_reply(out, 200, NULL, "x"), 0;
 }
 
@@ -260,9 +306,13 @@ static void t_cookies(struct ctx *x)
     cr_expect_str_eq(cio_response_cookie(r, "sid"), "abc");
     cr_expect_null(cio_response_cookie(r, "nope"));
     cio_response_free(r);
-    CIO_ASSERT_RC(cio_get(x->c, "/next", &(struct cio_request){
-        .cookies = (struct cio_kv[]){{"one", "1"}, {0}}}, &r), 0);
-    cr_expect(strstr(x->srv.last.head, "\r\nCookie: sid=abc; one=1\r\n") != NULL,
+    CIO_ASSERT_RC(cio_get(x->c, "/next",
+                          &(struct cio_request){
+                              .cookies = (struct cio_kv[]){{"one", "1"}, {0}}},
+                          &r),
+                  0);
+    cr_expect(strstr(x->srv.last.head, "\r\nCookie: sid=abc; one=1\r\n") !=
+                  NULL,
               "%s", x->srv.last.head);
     cr_expect(strstr(x->srv.last.head, "bad=") == NULL);
     cio_response_free(r);
@@ -303,8 +353,8 @@ static void t_hooks(struct ctx *x)
     nphases = 0;
     CIO_ASSERT_RC(cio_get(x->c, "/", NULL, &r), 0);
     cio_response_free(r);
-    int want[] = {CIO_PHASE_POOL_WAIT, CIO_PHASE_RESOLVE, CIO_PHASE_CONNECT,
-                  CIO_PHASE_WRITE, CIO_PHASE_FIRST_BYTE, CIO_PHASE_BODY,
+    int want[] = {CIO_PHASE_POOL_WAIT, CIO_PHASE_RESOLVE,    CIO_PHASE_CONNECT,
+                  CIO_PHASE_WRITE,     CIO_PHASE_FIRST_BYTE, CIO_PHASE_BODY,
                   CIO_PHASE_DONE};
     cr_expect_eq(nphases, 7);
     for (int i = 0; i < 7 && i < nphases; i++)
@@ -322,10 +372,12 @@ Test(client_core, hooks_and_phases)
 
 /* ---------------------------------------------------------------- status */
 
-static int st404(struct csrv *s, const struct csrv_req *req, struct cio__buf *out,
-                 void *ud)
+static int st404(struct csrv *s, const struct csrv_req *req,
+                 struct cio__buf *out, void *ud)
 {
-    (void)s; (void)req; (void)ud;
+    (void)s;
+    (void)req;
+    (void)ud;
     cio__buf_printf(out, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
     return 0;
 }
@@ -337,7 +389,8 @@ static void t_raise(struct ctx *x)
     cr_expect_eq(cio_response_status(r), 404);
     CIO_EXPECT_RC(cio_response_raise(r), CIO_ESTATUS);
     char want[128];
-    snprintf(want, sizeof(want), "404 Not Found for url %s/missing", x->srv.addr);
+    snprintf(want, sizeof(want), "404 Not Found for url %s/missing",
+             x->srv.addr);
     cr_expect_str_eq(cio_last_error(), want);
     cio_response_free(r);
 }
@@ -351,19 +404,24 @@ Test(client_core, raise_for_status)
 
 /* ---------------------------------------------------------------- streaming */
 
-static int lines(struct csrv *s, const struct csrv_req *req, struct cio__buf *out,
-                 void *ud)
+static int lines(struct csrv *s, const struct csrv_req *req,
+                 struct cio__buf *out, void *ud)
 {
-    (void)s; (void)req; (void)ud;
+    (void)s;
+    (void)req;
+    (void)ud;
     cio__buf_printf(out, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-                    "4\r\na\r\nb\r\n" "5\r\n\r\ncc\n\r\n" "1\r\nd\r\n0\r\n\r\n");
+                         "4\r\na\r\nb\r\n"
+                         "5\r\n\r\ncc\n\r\n"
+                         "1\r\nd\r\n0\r\n\r\n");
     return 0;
 }
 
 static void t_lines(struct ctx *x)
 {
     cio_response *r;
-    CIO_ASSERT_RC(cio_get(x->c, "/", &(struct cio_request){.stream = true}, &r), 0);
+    CIO_ASSERT_RC(cio_get(x->c, "/", &(struct cio_request){.stream = true}, &r),
+                  0);
     const char *want[] = {"a", "b", "cc", "d"};
     const char *l;
     size_t n;
@@ -390,8 +448,12 @@ Test(client_core, stream_lines_chunked)
 static void t_expect_rejected(struct ctx *x)
 {
     cio_response *r;
-    CIO_ASSERT_RC(cio_post(x->c, "/", &(struct cio_request){.body = "abc",
-        .body_len = 3, .expect_continue = true}, &r), 0);
+    CIO_ASSERT_RC(cio_post(x->c, "/",
+                           &(struct cio_request){.body = "abc",
+                                                 .body_len = 3,
+                                                 .expect_continue = true},
+                           &r),
+                  0);
     cr_expect_eq(cio_response_status(r), 417);
     cio_response_free(r);
     struct cio_pool_stats st;
@@ -409,10 +471,15 @@ Test(client_core, expect_continue_final_status_skips_body)
 static void t_expect_ignored(struct ctx *x)
 {
     cio_response *r;
-    CIO_ASSERT_RC(cio_post(x->c, "/", &(struct cio_request){.body = "abc",
-        .body_len = 3, .expect_continue = true}, &r), 0);
+    CIO_ASSERT_RC(cio_post(x->c, "/",
+                           &(struct cio_request){.body = "abc",
+                                                 .body_len = 3,
+                                                 .expect_continue = true},
+                           &r),
+                  0);
     size_t n;
-    cr_expect_str_eq(cio_response_body(r, &n), "abc", "sent after the 1 s wait");
+    cr_expect_str_eq(cio_response_body(r, &n), "abc",
+                     "sent after the 1 s wait");
     cio_response_free(r);
 }
 
@@ -428,11 +495,14 @@ Test(client_core, expect_continue_ignored_by_server)
 static int conn_close(struct csrv *s, const struct csrv_req *req,
                       struct cio__buf *out, void *ud)
 {
-    (void)s; (void)ud;
+    (void)s;
+    (void)ud;
     if (strcmp(req->target, "/close") == 0)
         return csrv_reply(out, 200, "Connection: close\r\n", "bye"), 0;
     if (strcmp(req->target, "/http10") == 0)
-        return cio__buf_printf(out, "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok"), 0;
+        return cio__buf_printf(
+                   out, "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+               0;
     return csrv_reply(out, 200, NULL, "ok"), 0;
 }
 

@@ -26,7 +26,10 @@ static int cmp(const void *a, const void *b)
 }
 
 /* No libm in the test link: the few helpers needed. */
-static double fabs_(double x) { return x < 0 ? -x : x; }
+static double fabs_(double x)
+{
+    return x < 0 ? -x : x;
+}
 
 static const double pcts[] = {0.1, 1, 25, 50, 75, 90, 99, 99.9, 99.99, 100};
 
@@ -51,7 +54,8 @@ static void check_against(const cio_hist *h, uint64_t *v, size_t n)
     double sum = 0;
     for (size_t i = 0; i < n; i++)
         sum += (double)v[i];
-    cr_assert(fabs_(cio_hist_mean(h) - sum / (double)n) < 1e-6 * sum / (double)n + 1e-9);
+    cr_assert(fabs_(cio_hist_mean(h) - sum / (double)n) <
+              1e-6 * sum / (double)n + 1e-9);
     for (size_t i = 0; i < sizeof pcts / sizeof *pcts; i++) {
         uint64_t want = ref_pct(v, n, pcts[i]);
         uint64_t got = cio_hist_percentile(h, pcts[i]);
@@ -59,8 +63,8 @@ static void check_against(const cio_hist *h, uint64_t *v, size_t n)
          * within the bucket width (<= want/1024, at least exact below 2048). */
         cr_assert(got >= want, "p%g: got %lu < want %lu", pcts[i],
                   (unsigned long)got, (unsigned long)want);
-        cr_assert(got - want <= want / 1024, "p%g: got %lu want %lu",
-                  pcts[i], (unsigned long)got, (unsigned long)want);
+        cr_assert(got - want <= want / 1024, "p%g: got %lu want %lu", pcts[i],
+                  (unsigned long)got, (unsigned long)want);
     }
 }
 
@@ -77,14 +81,12 @@ Test(hist, random_percentiles_vs_sorted)
             uint64_t x;
             if (shape == 0)
                 x = 1 + next() % 2000;
-            else if (shape == 1)
-                {
+            else if (shape == 1) {
                 unsigned k = (unsigned)(next() % 26); /* 2^0 .. 2^25 */
                 x = ((uint64_t)1 << k) + next() % ((uint64_t)1 << k);
                 if (x > 60000000)
                     x = 60000000;
-            }
-            else
+            } else
                 x = 900 + next() % 300 + (next() % 100 == 0 ? 50000 : 0);
             v[i] = x;
             cio_hist_record(h, x, 1);
@@ -115,7 +117,8 @@ Test(hist, merge_equals_single)
     for (size_t i = 0; i < sizeof pcts / sizeof *pcts; i++)
         cr_assert_eq(cio_hist_percentile(a, pcts[i]),
                      cio_hist_percentile(all, pcts[i]));
-    cr_assert(fabs_(cio_hist_stdev(a) - cio_hist_stdev(all)) < 1e-6 * cio_hist_stdev(all));
+    cr_assert(fabs_(cio_hist_stdev(a) - cio_hist_stdev(all)) <
+              1e-6 * cio_hist_stdev(all));
     check_against(a, v, n);
     free(v);
     cio_hist_free(a);
@@ -129,14 +132,15 @@ Test(hist, edges)
     CIO_ASSERT_RC(cio_hist_new(&h), 0);
     cr_assert_eq(cio_hist_percentile(h, 50), 0);
     cr_assert_eq(cio_hist_count(h), 0);
-    cio_hist_record(h, 0, 1);                       /* counts as 1 µs */
-    cio_hist_record(h, 100ull * 1000 * 1000, 1);    /* 100 s: clamped bucket */
+    cio_hist_record(h, 0, 1);                    /* counts as 1 µs */
+    cio_hist_record(h, 100ull * 1000 * 1000, 1); /* 100 s: clamped bucket */
     cio_hist_record(h, 5, 3);
     cr_assert_eq(cio_hist_count(h), 5);
     cr_assert_eq(cio_hist_min(h), 0);
     cr_assert_eq(cio_hist_max(h), 100ull * 1000 * 1000);
     cr_assert_eq(cio_hist_percentile(h, 50), 5);
-    cr_assert(cio_hist_percentile(h, 100) >= CIO_HIST_MAX_US - CIO_HIST_MAX_US / 1024);
+    cr_assert(cio_hist_percentile(h, 100) >=
+              CIO_HIST_MAX_US - CIO_HIST_MAX_US / 1024);
     cr_assert_eq(cio_hist_count_between(h, 1, 10), 4);
     cr_assert_eq(cio_hist_count_between(h, 6, 1000), 0);
     /* stdev of {0, 5, 5, 5, 1e8}: exact over the raw values */
@@ -174,8 +178,7 @@ Test(hist, percentile_rank_exact_for_large_counts)
         cio_hist_record(h, 5000, cases[i].slow);
         cr_expect_eq(cio_hist_percentile(h, cases[i].p), 100,
                      "p%g of %lu + %lu: got %lu", cases[i].p,
-                     (unsigned long)cases[i].fast,
-                     (unsigned long)cases[i].slow,
+                     (unsigned long)cases[i].fast, (unsigned long)cases[i].slow,
                      (unsigned long)cio_hist_percentile(h, cases[i].p));
         /* One more slow value: the rank moves past the fast ones. */
         cio_hist_record(h, 5000, 1);

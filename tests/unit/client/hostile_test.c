@@ -70,17 +70,21 @@ static int script(struct csrv *s, const struct csrv_req *req,
         return csrv_reply(out, 200, NULL, "fine"), 0;
     if (strcmp(t, "/cl_te") == 0)
         return cio__buf_printf(out, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n"
-                               "Transfer-Encoding: chunked\r\n\r\n"
-                               "3\r\nabc\r\n0\r\n\r\n"), 0;
+                                    "Transfer-Encoding: chunked\r\n\r\n"
+                                    "3\r\nabc\r\n0\r\n\r\n"),
+               0;
     if (strcmp(t, "/two_cl") == 0)
         return cio__buf_printf(out, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n"
-                               "Content-Length: 6\r\n\r\nhello!"), CSRV_CLOSE;
+                                    "Content-Length: 6\r\n\r\nhello!"),
+               CSRV_CLOSE;
     if (strcmp(t, "/trunc") == 0)
         return cio__buf_printf(out, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n"
-                               "\r\nhello"), CSRV_CLOSE;
+                                    "\r\nhello"),
+               CSRV_CLOSE;
     if (strcmp(t, "/trunc_chunked") == 0)
         return cio__buf_printf(out, "HTTP/1.1 200 OK\r\nTransfer-Encoding: "
-                               "chunked\r\n\r\n5\r\nhello\r\n"), CSRV_CLOSE;
+                                    "chunked\r\n\r\n5\r\nhello\r\n"),
+               CSRV_CLOSE;
     if (strcmp(t, "/close") == 0)
         return cio__buf_printf(out, "HTTP/1.1 200 OK\r\n\r\nuntil close"),
                CSRV_CLOSE;
@@ -91,20 +95,27 @@ static int script(struct csrv *s, const struct csrv_req *req,
     }
     if (strcmp(t, "/1xx_few") == 0) {
         for (int i = 0; i < 3; i++)
-            cio__buf_printf(out, "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n");
+            cio__buf_printf(out,
+                            "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n");
         return csrv_reply(out, 200, NULL, "late"), 0;
     }
     if (strcmp(t, "/101") == 0)
-        return cio__buf_printf(out, "HTTP/1.1 101 Switching Protocols\r\n"
-                               "Upgrade: x\r\nConnection: upgrade\r\n\r\n"), 0;
+        return cio__buf_printf(out,
+                               "HTTP/1.1 101 Switching Protocols\r\n"
+                               "Upgrade: x\r\nConnection: upgrade\r\n\r\n"),
+               0;
     if (strcmp(t, "/2OO") == 0)
         return cio__buf_printf(out, "HTTP/1.1 2OO OK\r\n\r\n"), CSRV_CLOSE;
     if (strcmp(t, "/noversion") == 0)
         return cio__buf_printf(out, "200 OK\r\n\r\n"), CSRV_CLOSE;
     if (strcmp(t, "/body_after") == 0) /* HEAD and 204 with body bytes */
-        return cio__buf_printf(out, "HTTP/1.1 %s\r\nContent-Length: 5\r\n\r\n"
-                               "hello", strcmp(req->method, "HEAD") == 0
-                                            ? "200 OK" : "204 No Content"), 0;
+        return cio__buf_printf(out,
+                               "HTTP/1.1 %s\r\nContent-Length: 5\r\n\r\n"
+                               "hello",
+                               strcmp(req->method, "HEAD") == 0
+                                   ? "200 OK"
+                                   : "204 No Content"),
+               0;
     if (strcmp(t, "/huge_head") == 0) {
         cio__buf_printf(out, "HTTP/1.1 200 OK\r\n");
         for (int i = 0; i < 300; i++) {
@@ -119,8 +130,10 @@ static int script(struct csrv *s, const struct csrv_req *req,
         size_t n = 8u << 20, zl;
         char *zeros = calloc(1, n);
         char *z = gz(zeros, n, &zl);
-        cio__buf_printf(out, "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n"
-                        "Content-Length: %zu\r\n\r\n", zl);
+        cio__buf_printf(out,
+                        "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n"
+                        "Content-Length: %zu\r\n\r\n",
+                        zl);
         cio__buf_append(out, z, zl);
         free(zeros);
         free(z);
@@ -129,23 +142,30 @@ static int script(struct csrv *s, const struct csrv_req *req,
     if (strcmp(t, "/gzip") == 0) {
         size_t zl;
         char *z = gz("hello gzip", 10, &zl);
-        cio__buf_printf(out, "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n"
-                        "Content-Length: %zu\r\n\r\n", zl);
+        cio__buf_printf(out,
+                        "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n"
+                        "Content-Length: %zu\r\n\r\n",
+                        zl);
         cio__buf_append(out, z, zl);
         free(z);
         return 0;
     }
     if (strcmp(t, "/stacked") == 0)
-        return csrv_reply(out, 200, "Content-Encoding: gzip, gzip, gzip, gzip, "
-                          "gzip, gzip\r\n", "xxxx"), 0;
+        return csrv_reply(out, 200,
+                          "Content-Encoding: gzip, gzip, gzip, gzip, "
+                          "gzip, gzip\r\n",
+                          "xxxx"),
+               0;
     if (strcmp(t, "/xz") == 0)
         return csrv_reply(out, 200, "Content-Encoding: xz\r\n", "rawbytes"), 0;
     if (strcmp(t, "/corrupt") == 0)
         return csrv_reply(out, 200, "Content-Encoding: gzip\r\n",
-                          "\x1f\x8b\x08\x00garbage"), 0;
+                          "\x1f\x8b\x08\x00garbage"),
+               0;
     if (strcmp(t, "/ctl_cookie") == 0)
         return cio__buf_printf(out, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n"
-                               "Set-Cookie: c=\x01x\r\n\r\n"), CSRV_CLOSE;
+                                    "Set-Cookie: c=\x01x\r\n\r\n"),
+               CSRV_CLOSE;
     if (strcmp(t, "/cookies") == 0) {
         cio__buf_printf(out, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n");
         cio__buf_printf(out, "Set-Cookie: a=1; Domain=com\r\n");
@@ -187,7 +207,8 @@ static void t_framing(struct ctx *x)
     cio_response_free(r);
     /* C.30: at most 10 interim responses; a few are skipped. */
     CIO_EXPECT_RC(cio_get(x->c, "/1xx_many", NULL, &r), CIO_EPROTO);
-    cr_expect(strstr(cio_last_error(), "interim") != NULL, "%s", cio_last_error());
+    cr_expect(strstr(cio_last_error(), "interim") != NULL, "%s",
+              cio_last_error());
     CIO_ASSERT_RC(cio_get(x->c, "/1xx_few", NULL, &r), 0);
     cr_expect_eq(cio_response_status(r), 200);
     cr_expect_str_eq(cio_response_body(r, &n), "late");
@@ -232,7 +253,8 @@ static void t_coding(struct ctx *x)
     /* E.46: 8 MiB of zeros against a 1 MiB cap. */
     CIO_EXPECT_RC(cio_get(x->c, "/bomb", NULL, &r), CIO_ETOOBIG);
     /* Streaming: exactly the cap is handed out, then the error. */
-    CIO_ASSERT_RC(cio_get(x->c, "/bomb", &(struct cio_request){.stream = true}, &r), 0);
+    CIO_ASSERT_RC(
+        cio_get(x->c, "/bomb", &(struct cio_request){.stream = true}, &r), 0);
     char *buf = malloc(65536);
     size_t total = 0;
     ptrdiff_t k;
@@ -251,7 +273,8 @@ static void t_coding(struct ctx *x)
     /* E.48: corrupt gzip: error, no hang. */
     CIO_EXPECT_RC(cio_get(x->c, "/corrupt", NULL, &r), CIO_ECODING);
     /* Raw reads keep the coding. */
-    CIO_ASSERT_RC(cio_get(x->c, "/gzip", &(struct cio_request){.stream = true}, &r), 0);
+    CIO_ASSERT_RC(
+        cio_get(x->c, "/gzip", &(struct cio_request){.stream = true}, &r), 0);
     k = cio_response_read_raw(r, buf, 65536);
     cr_expect(k > 10 && (unsigned char)buf[0] == 0x1f, "gzip magic");
     cio_response_free(r);
@@ -298,7 +321,7 @@ static int trickled(struct csrv *s, const struct csrv_req *req,
         size_t zl;
         char *z = gz("trickled chunked gzip body\nline two\n", 36, &zl);
         cio__buf_printf(out, "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n"
-                        "Transfer-Encoding: chunked\r\n\r\n");
+                             "Transfer-Encoding: chunked\r\n\r\n");
         size_t half = zl / 2;
         cio__buf_printf(out, "%zx\r\n", half);
         cio__buf_append(out, z, half);
@@ -317,9 +340,12 @@ static void t_trickle(struct ctx *x)
         cio_response *r;
         size_t n;
         CIO_ASSERT_RC(cio_get(x->c, "/chunked_gzip", NULL, &r), 0);
-        cr_expect_str_eq(cio_response_body(r, &n), "trickled chunked gzip body\nline two\n");
+        cr_expect_str_eq(cio_response_body(r, &n),
+                         "trickled chunked gzip body\nline two\n");
         cio_response_free(r);
-        CIO_ASSERT_RC(cio_get(x->c, "/plain", &(struct cio_request){.stream = true}, &r), 0);
+        CIO_ASSERT_RC(
+            cio_get(x->c, "/plain", &(struct cio_request){.stream = true}, &r),
+            0);
         const char *l;
         CIO_ASSERT_RC(cio_response_read_line(r, &l, &n, 0), 1);
         cr_expect_str_eq(l, "plain trickled");

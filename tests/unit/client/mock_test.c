@@ -26,7 +26,8 @@ static int handler(const cio_request_info *req, cio_mock_resp *m, void *ud)
     if (strstr(url, "/whoami") != NULL) {
         const char *ck = cio_headers_get(h, "Cookie");
         cio_mock_status(m, ck != NULL ? 200 : 401);
-        return cio_mock_body(m, ck != NULL ? ck : "", ck != NULL ? strlen(ck) : 0);
+        return cio_mock_body(m, ck != NULL ? ck : "",
+                             ck != NULL ? strlen(ck) : 0);
     }
     if (strstr(url, "/echo") != NULL) {
         size_t n;
@@ -63,8 +64,11 @@ static int mock_main(void *arg)
 {
     (void)arg;
     cio_client *c;
-    CIO_ASSERT_RC(cio_client_new(&c, &(struct cio_client_opts){
-        .base_url = "https://api.example.test/v1/", .mock = handler}), 0);
+    CIO_ASSERT_RC(cio_client_new(&c,
+                                 &(struct cio_client_opts){
+                                     .base_url = "https://api.example.test/v1/",
+                                     .mock = handler}),
+                  0);
     cio_response *r;
     size_t n;
     CIO_ASSERT_RC(cio_get(c, "whoami", NULL, &r), 0);
@@ -78,9 +82,11 @@ static int mock_main(void *arg)
     cr_expect_str_eq(cio_response_body(r, &n), "sid=s1");
     cr_expect_str_eq(cio_response_url(r), "https://api.example.test/v1/whoami");
     cio_response_free(r);
-    CIO_ASSERT_RC(cio_post(c, "echo?a=1", &(struct cio_request){.json = "[1]"}, &r), 0);
-    cr_expect_str_eq(cio_response_body(r, &n),
-                     "POST https://api.example.test/v1/echo?a=1 3 application/json|[1]");
+    CIO_ASSERT_RC(
+        cio_post(c, "echo?a=1", &(struct cio_request){.json = "[1]"}, &r), 0);
+    cr_expect_str_eq(
+        cio_response_body(r, &n),
+        "POST https://api.example.test/v1/echo?a=1 3 application/json|[1]");
     cio_response_free(r);
     CIO_ASSERT_RC(cio_get(c, "gz", NULL, &r), 0);
     cr_expect_str_eq(cio_response_body(r, &n), "compressed!");
@@ -91,9 +97,15 @@ static int mock_main(void *arg)
     CIO_EXPECT_RC(cio_get(c, "fail", NULL, &r), CIO_ECONNREFUSED);
     /* Prepared requests can be changed and sent twice. */
     cio_prepared *p;
-    CIO_ASSERT_RC(cio_prepare(c, &(struct cio_request){.method = "PUT",
-        .url = "echo", .body = "xy", .body_len = 2}, &p), 0);
-    CIO_ASSERT_RC(cio_headers_set(cio_prepared_headers(p), "Content-Type", "a/b"), 0);
+    CIO_ASSERT_RC(cio_prepare(c,
+                              &(struct cio_request){.method = "PUT",
+                                                    .url = "echo",
+                                                    .body = "xy",
+                                                    .body_len = 2},
+                              &p),
+                  0);
+    CIO_ASSERT_RC(
+        cio_headers_set(cio_prepared_headers(p), "Content-Type", "a/b"), 0);
     for (int i = 0; i < 2; i++) {
         CIO_ASSERT_RC(cio_send(c, p, &r), 0);
         cr_expect_str_eq(cio_response_body(r, &n),
@@ -117,7 +129,8 @@ Test(client_mock, fetch_blocking)
 {
     cio_response *r;
     CIO_ASSERT_RC(cio_fetch(&(struct cio_request){.url = "http://x.test/gz"},
-                            &(struct cio_client_opts){.mock = handler}, &r), 0);
+                            &(struct cio_client_opts){.mock = handler}, &r),
+                  0);
     size_t n;
     cr_expect_str_eq(cio_response_body(r, &n), "compressed!");
     cr_expect_eq(cio_response_status(r), 200);
@@ -126,7 +139,9 @@ Test(client_mock, fetch_blocking)
                             &(struct cio_client_opts){.mock = handler}, &r),
                   CIO_ECONNREFUSED);
     CIO_EXPECT_RC(cio_fetch(&(struct cio_request){.url = "http://x.test/",
-                            .stream = true}, NULL, &r), CIO_EINVAL);
+                                                  .stream = true},
+                            NULL, &r),
+                  CIO_EINVAL);
     cio_test_no_leaks();
 }
 
@@ -154,8 +169,9 @@ static int leak_main(void *arg)
     /* serve one response by hand from a helper task */
     void srv(void *p);
     CIO_ASSERT_RC(cio_go(g, srv, ln), 0);
-    CIO_ASSERT_RC(cio_get(c, url, &(struct cio_request){.stream = true}, &r), 0);
-    cio_client_free(c); /* r is never freed before this: reported */
+    CIO_ASSERT_RC(cio_get(c, url, &(struct cio_request){.stream = true}, &r),
+                  0);
+    cio_client_free(c);   /* r is never freed before this: reported */
     cio_response_free(r); /* still valid afterwards (orphaned) */
     cio_group_cancel(g);
     cio_group_free(g);
@@ -194,7 +210,8 @@ Test(client_mock, unfreed_stream_reported)
     unlink(path);
     CIO_ASSERT_RC(rc, 0);
 #ifndef NDEBUG
-    cr_expect(strstr(out, "streaming response never freed (opened at 0x") != NULL,
+    cr_expect(strstr(out, "streaming response never freed (opened at 0x") !=
+                  NULL,
               "stderr: %s", out);
 #endif
     cio_test_no_leaks();
@@ -222,7 +239,8 @@ static int text_main(void *arg)
 {
     (void)arg;
     cio_client *c;
-    CIO_ASSERT_RC(cio_client_new(&c, &(struct cio_client_opts){.mock = text_handler}), 0);
+    CIO_ASSERT_RC(
+        cio_client_new(&c, &(struct cio_client_opts){.mock = text_handler}), 0);
     cio_response *r;
     const char *t;
     size_t n;
@@ -268,16 +286,28 @@ static int ck_main(void *arg)
     char seen[256];
     cio_client *c;
     cio_response *r;
-    CIO_ASSERT_RC(cio_client_new(&c, &(struct cio_client_opts){
-        .mock = ck_handler, .mock_ud = seen, .cookie_file = path,
-        .cookies = (struct cio_kv[]){{"everywhere", "e"}, {0}}}), 0);
+    CIO_ASSERT_RC(
+        cio_client_new(
+            &c,
+            &(struct cio_client_opts){
+                .mock = ck_handler,
+                .mock_ud = seen,
+                .cookie_file = path,
+                .cookies = (struct cio_kv[]){{"everywhere", "e"}, {0}}}),
+        0);
     CIO_ASSERT_RC(cio_get(c, "http://a.test/set", NULL, &r), 0);
     cio_response_free(r);
     cio_client_free(c); /* saves the file */
-    CIO_ASSERT_RC(cio_client_new(&c, &(struct cio_client_opts){
-        .mock = ck_handler, .mock_ud = seen, .cookie_file = path}), 0);
-    CIO_ASSERT_RC(cio_get(c, "http://a.test/x", &(struct cio_request){
-        .cookies = (struct cio_kv[]){{"req", "r"}, {0}}}, &r), 0);
+    CIO_ASSERT_RC(
+        cio_client_new(&c, &(struct cio_client_opts){.mock = ck_handler,
+                                                     .mock_ud = seen,
+                                                     .cookie_file = path}),
+        0);
+    CIO_ASSERT_RC(cio_get(c, "http://a.test/x",
+                          &(struct cio_request){
+                              .cookies = (struct cio_kv[]){{"req", "r"}, {0}}},
+                          &r),
+                  0);
     cio_response_free(r);
     cr_expect_str_eq(seen, "keep=1; req=r");
     CIO_ASSERT_RC(cio_get(c, "http://b.test/x", NULL, &r), 0);
@@ -311,11 +341,16 @@ static int bad_opts_main(void *arg)
 {
     (void)arg;
     cio_client *c = NULL;
-    cr_expect_lt(cio_client_new(&c, &(struct cio_client_opts){
-        .base_url = "http://[bad"}), 0);
+    cr_expect_lt(cio_client_new(
+                     &c, &(struct cio_client_opts){.base_url = "http://[bad"}),
+                 0);
     cr_expect_null(c);
-    cr_expect_eq(cio_client_new(&c, &(struct cio_client_opts){
-        .mock = handler, .tls.cert_file = "/nonexistent/cert.pem"}) < 0, 1);
+    cr_expect_eq(cio_client_new(&c,
+                                &(struct cio_client_opts){
+                                    .mock = handler,
+                                    .tls.cert_file = "/nonexistent/cert.pem"}) <
+                     0,
+                 1);
     cr_expect_null(c);
     return 0;
 }
@@ -347,11 +382,18 @@ static int framing_main(void *arg)
     (void)arg;
     int seen[3] = {-1, -1, -1};
     cio_client *c;
-    CIO_ASSERT_RC(cio_client_new(&c, &(struct cio_client_opts){
-        .mock = framing_handler, .mock_ud = seen}), 0);
+    CIO_ASSERT_RC(
+        cio_client_new(&c, &(struct cio_client_opts){.mock = framing_handler,
+                                                     .mock_ud = seen}),
+        0);
     cio_prepared *p;
-    CIO_ASSERT_RC(cio_prepare(c, &(struct cio_request){.method = "POST",
-        .url = "http://a.test/x", .body = "hello", .body_len = 5}, &p), 0);
+    CIO_ASSERT_RC(cio_prepare(c,
+                              &(struct cio_request){.method = "POST",
+                                                    .url = "http://a.test/x",
+                                                    .body = "hello",
+                                                    .body_len = 5},
+                              &p),
+                  0);
     cio_headers *h = cio_prepared_headers(p);
     CIO_ASSERT_RC(cio_headers_add(h, "Content-Length", "0"), 0);
     CIO_ASSERT_RC(cio_headers_add(h, "Transfer-Encoding", "chunked"), 0);
@@ -379,11 +421,12 @@ static int outlive_main(void *arg)
 {
     (void)arg;
     cio_client *c;
-    CIO_ASSERT_RC(cio_client_new(&c, &(struct cio_client_opts){
-        .mock = handler}), 0);
+    CIO_ASSERT_RC(
+        cio_client_new(&c, &(struct cio_client_opts){.mock = handler}), 0);
     cio_response *r;
     CIO_ASSERT_RC(cio_get(c, "http://a.test/login",
-                          &(struct cio_request){.stream = true}, &r), 0);
+                          &(struct cio_request){.stream = true}, &r),
+                  0);
     cio_client_free(c);
     size_t n;
     const char *b = cio_response_body(r, &n);

@@ -10,7 +10,7 @@
 
 struct seen {
     int n;
-    char line[8][160];      /* "METHOD URL auth=<Authorization or ->" */
+    char line[8][160]; /* "METHOD URL auth=<Authorization or ->" */
     int digest_calls;
 };
 
@@ -18,7 +18,8 @@ static int mock(const cio_request_info *req, cio_mock_resp *m, void *ud)
 {
     struct seen *s = ud;
     const char *url = cio_request_info_url(req);
-    const char *auth = cio_headers_get(cio_request_info_headers(req), "Authorization");
+    const char *auth =
+        cio_headers_get(cio_request_info_headers(req), "Authorization");
     if (s->n < 8)
         snprintf(s->line[s->n], sizeof(s->line[0]), "%s %s auth=%s",
                  cio_request_info_method(req), url, auth ? auth : "-");
@@ -41,7 +42,8 @@ static int mock(const cio_request_info *req, cio_mock_resp *m, void *ud)
             cio_mock_status(m, 401);
             cio_mock_header(m, "WWW-Authenticate", "Basic realm=\"x\"");
             cio_mock_header(m, "WWW-Authenticate",
-                            "Digest realm=\"r\", nonce=\"abc\", qop=\"auth\", algorithm=SHA-256");
+                            "Digest realm=\"r\", nonce=\"abc\", qop=\"auth\", "
+                            "algorithm=SHA-256");
         }
     } else if (strstr(url, "/busy") != NULL) {
         cio_mock_status(m, 503);
@@ -69,11 +71,15 @@ static int prepared_main(void *arg)
     if (rc < 0)
         return rc;
     cio_prepared *p;
-    rc = cio_prepare(c, &(struct cio_request){
-                            .method = "POST", .url = "http://a.test/hop",
-                            .body = "abc", .body_len = 3,
-                            .headers = (struct cio_kv[]){{"Authorization", "Bearer t"}, {0}}},
-                     &p);
+    rc = cio_prepare(
+        c,
+        &(struct cio_request){
+            .method = "POST",
+            .url = "http://a.test/hop",
+            .body = "abc",
+            .body_len = 3,
+            .headers = (struct cio_kv[]){{"Authorization", "Bearer t"}, {0}}},
+        &p);
     if (rc == 0) {
         for (int i = 0; i < 2; i++) {
             cio_response *r;
@@ -81,11 +87,13 @@ static int prepared_main(void *arg)
             if (x->rc[i] == 0) {
                 x->status[i] = cio_response_status(r);
                 x->hist[i] = cio_response_history(r);
-                snprintf(x->final_url, sizeof(x->final_url), "%s", cio_response_url(r));
+                snprintf(x->final_url, sizeof(x->final_url), "%s",
+                         cio_response_url(r));
                 cio_response_free(r);
             }
         }
-        const char *a = cio_headers_get(cio_prepared_headers(p), "Authorization");
+        const char *a =
+            cio_headers_get(cio_prepared_headers(p), "Authorization");
         x->prepared_auth_kept = a != NULL && strcmp(a, "Bearer t") == 0;
         cio_prepared_free(p);
     }
@@ -103,7 +111,8 @@ Test(policy, prepared_request_survives_redirects)
         cr_expect_eq(x.hist[i], 1);
     }
     cr_expect_str_eq(x.final_url, "http://b.test/landed");
-    cr_expect(x.prepared_auth_kept, "the redirect stripped the prepared request");
+    cr_expect(x.prepared_auth_kept,
+              "the redirect stripped the prepared request");
     cr_assert_eq(x.s.n, 4);
     for (int i = 0; i < 4; i += 2) {
         cr_expect_str_eq(x.s.line[i], "POST http://a.test/hop auth=Bearer t");
@@ -148,7 +157,8 @@ Test(policy, same_origin_keeps_credentials_of_every_kind)
     CIO_EXPECT_RC(x.rc, 0);
     cr_assert_eq(x.s.n, 2);
     cr_expect_str_eq(x.s.line[0], "GET http://u:p@a.test/same auth=Basic dTpw");
-    cr_expect_str_eq(x.s.line[1], "GET http://u:p@a.test/landed auth=Basic dTpw");
+    cr_expect_str_eq(x.s.line[1],
+                     "GET http://u:p@a.test/landed auth=Basic dTpw");
     struct one y = {.url = "http://a.test/same", .req = {.auth_bearer = "tok"}};
     CIO_ASSERT_RC(cio_test_run(one_main, &y), 0);
     cr_expect_str_eq(y.s.line[1], "GET http://a.test/landed auth=Bearer tok");
@@ -166,12 +176,14 @@ Test(policy, digest_challenge_is_answered_once)
     CIO_EXPECT_RC(x.rc, 0);
     cr_expect_eq(x.status, 200);
     cr_expect_eq(x.s.digest_calls, 2);
-    cr_expect(strstr(x.s.line[1], "auth=Digest username=\"u\", realm=\"r\", "
-                                  "uri=\"/digest?q=1\", algorithm=SHA-256") != NULL,
+    cr_expect(strstr(x.s.line[1],
+                     "auth=Digest username=\"u\", realm=\"r\", "
+                     "uri=\"/digest?q=1\", algorithm=SHA-256") != NULL,
               "%s", x.s.line[1]);
     cr_expect(strstr(x.s.line[1], "nc=00000001") != NULL, "%s", x.s.line[1]);
     /* Basic credentials do not answer a Digest challenge (no downgrade). */
-    struct one y = {.url = "http://a.test/digest", .req = {.auth_basic_user = "u"}};
+    struct one y = {.url = "http://a.test/digest",
+                    .req = {.auth_basic_user = "u"}};
     CIO_ASSERT_RC(cio_test_run(one_main, &y), 0);
     cr_expect_eq(y.status, 401);
     cr_expect_eq(y.s.digest_calls, 1);
@@ -201,9 +213,11 @@ static int defaults_main(void *arg)
     struct seen *s = arg;
     cio_client *c;
     struct cio_client_opts o = {
-        .mock = mock, .mock_ud = s,
+        .mock = mock,
+        .mock_ud = s,
         .headers = (struct cio_kv[]){{"Authorization", "Bearer dflt"},
-                                     {"Content-Length", "99"}, {0}},
+                                     {"Content-Length", "99"},
+                                     {0}},
     };
     int rc = cio_client_new(&c, &o);
     if (rc < 0)

@@ -112,7 +112,8 @@ static void t_limit(struct ctx *x)
 
 Test(client_pool, per_host_limit_fifo_waiters)
 {
-    struct ctx x = {.srv.fn = watch_waiting, .srv.delay_ms = 5,
+    struct ctx x = {.srv.fn = watch_waiting,
+                    .srv.delay_ms = 5,
                     .opts.limits.max_conns_per_host = 1};
     x.srv.ud = &x;
     run(&x, t_limit);
@@ -128,8 +129,11 @@ static void t_pool_timeout(struct ctx *x)
     cio_yield();
     cio_response *r;
     CIO_EXPECT_RC(cio_get(x->c, "/", NULL, &r), CIO_ETIMEDOUT);
-    cr_expect(strncmp(cio_last_error(), "pool timeout: no connection to "
-                      "127.0.0.1:", 31) == 0, "%s", cio_last_error());
+    cr_expect(strncmp(cio_last_error(),
+                      "pool timeout: no connection to "
+                      "127.0.0.1:",
+                      31) == 0,
+              "%s", cio_last_error());
     cio_group_cancel(g);
     cio_group_free(g);
 }
@@ -177,7 +181,8 @@ static void t_1000(struct ctx *x)
     /* With DEFAULT limits, every request had its own connection at once:
      * no waves of 100. */
     cr_expect_eq(st.max_active, N1000, "max active %u", st.max_active);
-    cr_expect_eq(x->srv.open_max, N1000, "server saw %u at once", x->srv.open_max);
+    cr_expect_eq(x->srv.open_max, N1000, "server saw %u at once",
+                 x->srv.open_max);
     cr_expect_eq(st.created, N1000);
     cr_expect_eq(st.wait_ms_total, 0, "nobody waited for the pool");
 }
@@ -251,8 +256,9 @@ static void t_stale_retry(struct ctx *x)
     /* POST with its body sent: not idempotent, not retried. */
     CIO_EXPECT_RC(cio_post(x->c, "/", &(struct cio_request){.json = "{}"}, &r),
                   CIO_EPROTO);
-    cr_expect(strstr(cio_last_error(), "the connection before sending a response") != NULL, "%s",
-              cio_last_error());
+    cr_expect(strstr(cio_last_error(),
+                     "the connection before sending a response") != NULL,
+              "%s", cio_last_error());
     cr_expect_eq(x->srv.accepted, 2);
 }
 
@@ -270,8 +276,10 @@ static void t_read_timeout(struct ctx *x)
     cio_response *r;
     CIO_EXPECT_RC(cio_get(x->c, "/", NULL, &r), CIO_ETIMEDOUT);
     char want[160];
-    snprintf(want, sizeof(want), "read timeout: no byte for 100 ms while "
-             "waiting for the response head from 127.0.0.1:%u", x->srv.port);
+    snprintf(want, sizeof(want),
+             "read timeout: no byte for 100 ms while "
+             "waiting for the response head from 127.0.0.1:%u",
+             x->srv.port);
     cr_expect_str_eq(cio_last_error(), want);
 }
 
@@ -302,17 +310,20 @@ static void t_write_timeout(struct ctx *x)
     size_t n = 64u << 20;
     char *big = calloc(1, n);
     cio_response *r;
-    CIO_EXPECT_RC(cio_post(x->c, "/", &(struct cio_request){.body = big,
-                  .body_len = n}, &r), CIO_ETIMEDOUT);
+    CIO_EXPECT_RC(cio_post(x->c, "/",
+                           &(struct cio_request){.body = big, .body_len = n},
+                           &r),
+                  CIO_ETIMEDOUT);
     cr_expect(strncmp(cio_last_error(), "write timeout: no progress for 100 ms",
-                      37) == 0, "%s", cio_last_error());
+                      37) == 0,
+              "%s", cio_last_error());
     free(big);
 }
 
 Test(client_timeouts, write)
 {
-    struct ctx x = {.srv.no_read = true, .opts.timeouts.write_ms = 100,
-                    .opts.max_body = 1};
+    struct ctx x = {
+        .srv.no_read = true, .opts.timeouts.write_ms = 100, .opts.max_body = 1};
     run(&x, t_write_timeout);
     cio_test_no_leaks();
 }
@@ -320,20 +331,25 @@ Test(client_timeouts, write)
 static void t_body_read_timeout(struct ctx *x)
 {
     cio_response *r;
-    CIO_ASSERT_RC(cio_get(x->c, "/", &(struct cio_request){.stream = true}, &r), 0);
+    CIO_ASSERT_RC(cio_get(x->c, "/", &(struct cio_request){.stream = true}, &r),
+                  0);
     char buf[16];
     cr_expect_eq(cio_response_read(r, buf, sizeof(buf)), 3);
     CIO_EXPECT_RC(cio_response_read(r, buf, sizeof(buf)), CIO_ETIMEDOUT);
-    cr_expect(strncmp(cio_last_error(), "read timeout: no byte for 100 ms while "
-                      "reading the response body from", 69) == 0, "%s",
-              cio_last_error());
+    cr_expect(strncmp(cio_last_error(),
+                      "read timeout: no byte for 100 ms while "
+                      "reading the response body from",
+                      69) == 0,
+              "%s", cio_last_error());
     cio_response_free(r);
 }
 
 static int partial(struct csrv *s, const struct csrv_req *req,
                    struct cio__buf *out, void *ud)
 {
-    (void)s; (void)req; (void)ud;
+    (void)s;
+    (void)req;
+    (void)ud;
     cio__buf_printf(out, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
     return CSRV_HOLD;
 }
@@ -366,14 +382,18 @@ static int connect_main(void *arg)
     char url[64];
     snprintf(url, sizeof(url), "http://127.0.0.1:%u/", ntohs(sa.sin_port));
     cio_client *c;
-    CIO_ASSERT_RC(cio_client_new(&c, &(struct cio_client_opts){
-        .timeouts.connect_ms = 200}), 0);
+    CIO_ASSERT_RC(
+        cio_client_new(&c,
+                       &(struct cio_client_opts){.timeouts.connect_ms = 200}),
+        0);
     cio_response *r;
     int rc = cio_get(c, url, NULL, &r);
     CIO_EXPECT_RC(rc, CIO_ETIMEDOUT);
     char want[96];
-    snprintf(want, sizeof(want), "connect timeout: no connection to "
-             "127.0.0.1:%u within 200 ms", ntohs(sa.sin_port));
+    snprintf(want, sizeof(want),
+             "connect timeout: no connection to "
+             "127.0.0.1:%u within 200 ms",
+             ntohs(sa.sin_port));
     cr_expect_str_eq(cio_last_error(), want);
     cio_client_free(c);
     for (int i = 0; i < 4; i++)
@@ -396,8 +416,11 @@ static void t_tls_silent(struct ctx *x)
     snprintf(url, sizeof(url), "https://127.0.0.1:%u/", x->srv.port);
     cio_response *r;
     CIO_EXPECT_RC(cio_get(x->c, url, NULL, &r), CIO_ETIMEDOUT);
-    cr_expect(strncmp(cio_last_error(), "connect timeout: no connection to "
-                      "127.0.0.1:", 34) == 0, "%s", cio_last_error());
+    cr_expect(strncmp(cio_last_error(),
+                      "connect timeout: no connection to "
+                      "127.0.0.1:",
+                      34) == 0,
+              "%s", cio_last_error());
 }
 
 Test(client_timeouts, tls_handshake_silent_peer)
@@ -425,13 +448,15 @@ static int sized(struct csrv *s, const struct csrv_req *req,
 static void t_drain(struct ctx *x)
 {
     cio_response *r;
-    CIO_ASSERT_RC(cio_get(x->c, "/small", &(struct cio_request){.stream = true}, &r), 0);
+    CIO_ASSERT_RC(
+        cio_get(x->c, "/small", &(struct cio_request){.stream = true}, &r), 0);
     cio_sleep(cio_after(20)); /* let the whole body arrive */
     cio_response_free(r);
     struct cio_pool_stats st;
     cio_client_pool_stats(x->c, &st);
     cr_expect_eq(st.idle, 1, "small rest drained, connection kept");
-    CIO_ASSERT_RC(cio_get(x->c, "/big", &(struct cio_request){.stream = true}, &r), 0);
+    CIO_ASSERT_RC(
+        cio_get(x->c, "/big", &(struct cio_request){.stream = true}, &r), 0);
     cio_client_pool_stats(x->c, &st);
     cr_expect_eq(st.reused, 1);
     cio_response_free(r);

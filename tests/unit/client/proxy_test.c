@@ -51,9 +51,9 @@ static const char *pick(const char *target, const char *opt, bool trust,
 Test(proxy, selection)
 {
     static const char *const none[] = {NULL};
-    static const char *const both[] = {"http_proxy", "http://lower:1",
-                                       "HTTP_PROXY", "http://upper:2",
-                                       "HTTPS_PROXY", "http://s:3", NULL};
+    static const char *const both[] = {
+        "http_proxy",  "http://lower:1", "HTTP_PROXY", "http://upper:2",
+        "HTTPS_PROXY", "http://s:3",     NULL};
     static const char *const upper[] = {"HTTP_PROXY", "http://upper:2", NULL};
     static const char *const cgi[] = {"HTTP_PROXY", "http://evil:6666",
                                       "REQUEST_METHOD", "GET", NULL};
@@ -75,14 +75,14 @@ Test(proxy, selection)
         {"http://x/", NULL, true, both, "http://lower:1/"},
         {"https://x/", NULL, true, both, "http://s:3/"},
         {"http://x/", NULL, true, upper, "http://upper:2/"},
-        {"http://x/", NULL, true, cgi, "direct"},           /* httpoxy */
+        {"http://x/", NULL, true, cgi, "direct"}, /* httpoxy */
         {"http://x/", NULL, true, cgi_lower, "http://ok:1/"},
-        {"http://x/", NULL, false, both, "direct"},         /* no_trust_env */
+        {"http://x/", NULL, false, both, "direct"}, /* no_trust_env */
         {"http://x/", "http://opt:5", false, both, "http://opt:5/"},
         {"http://x/", "opt:5", true, both, "http://opt:5/"},
         {"https://x/", NULL, true, all, "http://a:9/"},
         {"https://api.internal.test/", NULL, true, all, "direct"},
-        {"http://x/", NULL, true, empty, "http://all:4/"},   /* "" is unset */
+        {"http://x/", NULL, true, empty, "http://all:4/"}, /* "" is unset */
         {"http://x/", NULL, true, socks, "socks5://s:1080"},
         {"https://x/", NULL, true, socks, "socks5://s:1080"},
         {"http://x/", "https://p:1", true, none, "https://p:1/"},
@@ -137,7 +137,7 @@ Test(proxy, no_proxy_matching)
         {"fd00::/8", "http://[fd12::5]/", 1},
         {"fd00::/8", "http://[fe80::1]/", 0},
         {"10.0.0.0/8", "http://[::1]/", 0},
-        {"127.0.0.1", "http://localhost/", 0},   /* names are not resolved */
+        {"127.0.0.1", "http://localhost/", 0}, /* names are not resolved */
         {"1.2.3.4", "http://1.2.3.4.example/", 0},
         {"10.0.0.0/99", "http://10.0.0.1/", 0},
     };
@@ -186,13 +186,13 @@ Test(proxy, credentials_from_url)
 /* ------------------------------------------------------------ CONNECT */
 
 struct cx {
-    const char *reply;   /* what the proxy "sent" before we asked */
+    const char *reply; /* what the proxy "sent" before we asked */
     size_t reply_len;
     const char *host;
     unsigned port;
     const char *auth;
     int rc;
-    char sent[1024];     /* what cio__proxy_connect wrote */
+    char sent[1024]; /* what cio__proxy_connect wrote */
 };
 
 static int connect_task(void *arg)
@@ -206,10 +206,9 @@ static int connect_task(void *arg)
         cio_stream_write(b, x->reply, x->reply_len, cio_after(5000)) < 0)
         return -1;
     cio_stream_shutdown(b, cio_after(1000));
-    x->rc = cio__proxy_connect(a, x->host, x->port, x->auth,
-                               cio_after(5000));
-    ptrdiff_t n = cio_stream_read(b, x->sent, sizeof(x->sent) - 1,
-                                  cio_after(1000));
+    x->rc = cio__proxy_connect(a, x->host, x->port, x->auth, cio_after(5000));
+    ptrdiff_t n =
+        cio_stream_read(b, x->sent, sizeof(x->sent) - 1, cio_after(1000));
     x->sent[n > 0 ? n : 0] = '\0';
     cio_stream_close(a);
     cio_stream_close(b);
@@ -227,13 +226,15 @@ static int run_connect(struct cx *x)
 Test(proxy, connect_exact_bytes_and_success)
 {
     struct cx x = {.reply = "HTTP/1.1 200 Connection established\r\n\r\n",
-                   .host = "origin.test", .port = 443,
+                   .host = "origin.test",
+                   .port = 443,
                    .auth = "Basic dTpw"};
     CIO_EXPECT_RC(run_connect(&x), 0);
     cr_expect_str_eq(x.sent, "CONNECT origin.test:443 HTTP/1.1\r\n"
                              "Host: origin.test:443\r\n"
                              "Proxy-Authorization: Basic dTpw\r\n\r\n");
-    struct cx y = {.reply = "HTTP/1.0 200 OK\r\nX: y\r\n\r\n", .host = "::1",
+    struct cx y = {.reply = "HTTP/1.0 200 OK\r\nX: y\r\n\r\n",
+                   .host = "::1",
                    .port = 8443};
     CIO_EXPECT_RC(run_connect(&y), 0);
     cr_expect_str_eq(y.sent, "CONNECT [::1]:8443 HTTP/1.1\r\n"
@@ -256,35 +257,39 @@ Test(proxy, connect_refusals_are_typed)
         const char *reply;
         const char *msg;
     } c[] = {
-        {"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n",
+        {"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: "
+         "0\r\n\r\n",
          "407 Proxy Authentication Required"},
         {"HTTP/1.1 403 Forbidden\r\n\r\n", "403 Forbidden"},
         {"HTTP/1.1 502 Bad Gateway\r\n\r\n", "502"},
         {"HTTP/1.1 101 Switching\r\n\r\n", "101"},
         {"HTTP/1.1 2OO OK\r\n\r\n", "malformed"},
         {"SSH-2.0-OpenSSH\r\n\r\n", "malformed"},
-        {"HTTP/1.1 200 OK\r\n", "closed"},          /* truncated head */
+        {"HTTP/1.1 200 OK\r\n", "closed"}, /* truncated head */
         {"", "closed"},
         {"HTTP/1.1 200 OK\r\n\r\n\x16\x03\x01", "3 bytes after"},
     };
     for (size_t i = 0; i < COUNTOF(c); i++) {
-        struct cx x = {.reply = c[i].reply, .reply_len = strlen(c[i].reply),
-                       .host = "o", .port = 443};
+        struct cx x = {.reply = c[i].reply,
+                       .reply_len = strlen(c[i].reply),
+                       .host = "o",
+                       .port = 443};
         if (x.reply_len == 0)
             x.reply = NULL;
         cr_expect_eq(run_connect(&x), CIO_EPROXY, "case %zu: %s", i,
                      cio_errname(x.rc));
         cr_expect(strstr(cio_last_error(), c[i].msg) != NULL,
-                  "case %zu: \"%s\" lacks \"%s\"", i, cio_last_error(), c[i].msg);
+                  "case %zu: \"%s\" lacks \"%s\"", i, cio_last_error(),
+                  c[i].msg);
     }
     /* A head that never ends is cut at the limit (memory bounded). */
-    struct cx x = {.reply = big, .reply_len = bl, .host = "o",
-                   .port = 443};
+    struct cx x = {.reply = big, .reply_len = bl, .host = "o", .port = 443};
     cr_expect_eq(run_connect(&x), CIO_EPROXY);
-    cr_expect(strstr(cio_last_error(), "16384") != NULL, "%s", cio_last_error());
+    cr_expect(strstr(cio_last_error(), "16384") != NULL, "%s",
+              cio_last_error());
     /* Request injection through the host is refused before anything is sent. */
-    struct cx inj = {.reply = "HTTP/1.1 200 OK\r\n\r\n", .host = "a\r\nX: y",
-                     .port = 443};
+    struct cx inj = {
+        .reply = "HTTP/1.1 200 OK\r\n\r\n", .host = "a\r\nX: y", .port = 443};
     cr_expect_eq(run_connect(&inj), CIO_EINVAL);
     cr_expect_str_eq(inj.sent, "");
     cio_test_no_leaks();

@@ -43,8 +43,8 @@ static void seed(uint64_t s)
 static uint8_t *make_data(size_t len, uint64_t s)
 {
     static const char *const words[] = {
-        "content ", "coding ", "gzip ", "brotli ", "zstd ", "deflate ",
-        "HTTP/1.1 ", "200 OK\r\n", "<div class=\"x\">", "</div>\n"};
+        "content ", "coding ",   "gzip ",      "brotli ",           "zstd ",
+        "deflate ", "HTTP/1.1 ", "200 OK\r\n", "<div class=\"x\">", "</div>\n"};
     uint8_t *p = malloc(len + 1);
     size_t i = 0;
 
@@ -66,8 +66,8 @@ static uint8_t *make_data(size_t len, uint64_t s)
 
 enum kind { K_GZIP, K_ZLIB, K_RAW, K_BR, K_ZSTD, K_COUNT };
 
-static const char *const kind_ce[K_COUNT] = {"gzip", "deflate", "deflate",
-                                             "br", "zstd"};
+static const char *const kind_ce[K_COUNT] = {"gzip", "deflate", "deflate", "br",
+                                             "zstd"};
 static const char *const kind_name[K_COUNT] = {"gzip", "zlib", "raw", "br",
                                                "zstd"};
 
@@ -76,9 +76,9 @@ static uint8_t *zlib_compress(int wbits, int level, const uint8_t *in,
 {
     z_stream z;
     memset(&z, 0, sizeof(z));
-    cr_assert_eq(deflateInit2(&z, level, Z_DEFLATED, wbits, 8,
-                              Z_DEFAULT_STRATEGY),
-                 Z_OK);
+    cr_assert_eq(
+        deflateInit2(&z, level, Z_DEFLATED, wbits, 8, Z_DEFAULT_STRATEGY),
+        Z_OK);
     size_t cap = deflateBound(&z, (uLong)len) + 64;
     uint8_t *out = malloc(cap);
     cr_assert(out != NULL);
@@ -234,8 +234,9 @@ static void decode(const char *ce, const struct cio__decoder_opts *o,
     }
 free_decoder:
     /* Also on failure: every byte counted was handed out. */
-    cr_assert_eq(cio__decoder_total(d), r->len, "%s: total %" PRIu64
-                 ", got %zu", ce, cio__decoder_total(d), r->len);
+    cr_assert_eq(cio__decoder_total(d), r->len,
+                 "%s: total %" PRIu64 ", got %zu", ce, cio__decoder_total(d),
+                 r->len);
     cio__decoder_free(d);
 out:
     cr_assert(r->len <= max, "%s: %zu bytes out, cap %" PRIu64, ce, r->len,
@@ -261,8 +262,8 @@ static void check_decode(const char *ce, const struct cio__decoder_opts *o,
     for (int sp = WHOLE; sp <= RANDOM; sp++) {
         for (size_t oi = 0; oi < sizeof(outs) / sizeof(outs[0]); oi++) {
             struct result r;
-            if ((sp == ONE || outs[oi] == 1) && (len > 100000 ||
-                                                 wantlen > 200000))
+            if ((sp == ONE || outs[oi] == 1) &&
+                (len > 100000 || wantlen > 200000))
                 continue;
             if (sp == ONE && outs[oi] < 4096 && len > 20000)
                 continue;
@@ -270,15 +271,15 @@ static void check_decode(const char *ce, const struct cio__decoder_opts *o,
             cr_assert_eq(r.rc, want_rc,
                          "%s, %zu bytes in, %s split, out %zu: got %s (%s), "
                          "want %s",
-                         ce, len, split_name[sp], outs[oi],
-                         cio_errname(r.rc), r.msg, cio_errname(want_rc));
+                         ce, len, split_name[sp], outs[oi], cio_errname(r.rc),
+                         r.msg, cio_errname(want_rc));
             if (want != NULL && want_rc == 0)
-                cr_assert(r.len == wantlen && (wantlen == 0 ||
-                                               memcmp(r.out, want,
-                                                      wantlen) == 0),
-                          "%s, %s split, out %zu: output differs (%zu vs "
-                          "%zu bytes)",
-                          ce, split_name[sp], outs[oi], r.len, wantlen);
+                cr_assert(
+                    r.len == wantlen &&
+                        (wantlen == 0 || memcmp(r.out, want, wantlen) == 0),
+                    "%s, %s split, out %zu: output differs (%zu vs "
+                    "%zu bytes)",
+                    ce, split_name[sp], outs[oi], r.len, wantlen);
             if (want != NULL && want_rc < 0)
                 cr_assert(r.len <= wantlen &&
                               (r.len == 0 || memcmp(r.out, want, r.len) == 0),
@@ -310,8 +311,8 @@ Test(coding, library_streams_decode_in_every_split)
 
 Test(coding, empty_body_decodes_to_nothing)
 {
-    static const char *const ces[] = {"gzip", "deflate", "br", "zstd",
-                                      "gzip, br", ""};
+    static const char *const ces[] = {"gzip", "deflate",  "br",
+                                      "zstd", "gzip, br", ""};
     for (size_t i = 0; i < sizeof(ces) / sizeof(ces[0]); i++)
         check_decode(ces[i], NULL, (const uint8_t *)"", 0, 0,
                      (const uint8_t *)"", 0, NULL, 0);
@@ -324,8 +325,7 @@ Test(coding, identity_and_empty_list_copy_under_the_cap)
     check_decode("", NULL, data, 5000, 0, data, 5000, NULL, 0);
     check_decode("identity", NULL, data, 5000, 0, data, 5000, NULL, 0);
     check_decode(" , identity ,", NULL, data, 5000, 0, data, 5000, NULL, 0);
-    check_decode("identity", &o, data, 5000, CIO_ETOOBIG, data, 5000, NULL,
-                 0);
+    check_decode("identity", &o, data, 5000, CIO_ETOOBIG, data, 5000, NULL, 0);
     free(data);
 }
 
@@ -336,7 +336,8 @@ Test(coding, header_list_is_case_insensitive_with_empty_elements)
     uint8_t *c1 = lib_compress(K_GZIP, data, 3000, &c1len);
     uint8_t *c2 = lib_compress(K_ZSTD, c1, c1len, &c2len);
     static const char *const ces[] = {
-        "gzip, zstd", "GZip,ZSTD", " ,gzip ,, \tzstd, ", "x-gzip, identity, zstd",
+        "gzip, zstd", "GZip,ZSTD", " ,gzip ,, \tzstd, ",
+        "x-gzip, identity, zstd",
         "gzip, zstd" /* as two field lines joined by the caller */};
     for (size_t i = 0; i < sizeof(ces) / sizeof(ces[0]); i++)
         check_decode(ces[i], NULL, c2, c2len, 0, data, 3000, NULL, 0);
@@ -401,8 +402,8 @@ Test(coding, six_stacked_codings_are_refused)
     CIO_EXPECT_RC(cio__decoder_new(&d, cio_str_c("gzip, br, zstd"), &o),
                   CIO_ECODING);
     CIO_ASSERT_RC(
-        cio__decoder_new(&d, cio_str_c("gzip, gzip, gzip, gzip, gzip, identity"),
-                         NULL),
+        cio__decoder_new(
+            &d, cio_str_c("gzip, gzip, gzip, gzip, gzip, identity"), NULL),
         0);
     cio__decoder_free(d);
     o.max_codings = 17;
@@ -426,8 +427,8 @@ Test(coding, unknown_coding_is_not_supported)
         struct cio__decoder *d;
         CIO_EXPECT_RC(cio__decoder_new(&d, cio_str_c(cases[i].ce), NULL),
                       CIO_ENOTSUP);
-        cr_expect(strstr(cio_last_error(), cases[i].msg) != NULL,
-                  "%s: %s", cases[i].ce, cio_last_error());
+        cr_expect(strstr(cio_last_error(), cases[i].msg) != NULL, "%s: %s",
+                  cases[i].ce, cio_last_error());
     }
 }
 
@@ -561,8 +562,8 @@ Test(coding, corrupt_streams_name_the_problem)
     uint8_t *data = make_data(5000, 33);
     static const struct {
         enum kind k;
-        long pos;         /* byte to change; negative from the end */
-        uint8_t xor;
+        long pos; /* byte to change; negative from the end */
+        uint8_t xor ;
         const char *msg;
     } cases[] = {
         {K_GZIP, 0, 0x01, "not a gzip stream"},
@@ -580,7 +581,7 @@ Test(coding, corrupt_streams_name_the_problem)
         size_t pos = cases[i].pos >= 0 ? (size_t)cases[i].pos
                                        : clen - (size_t)-cases[i].pos;
         char msg[256];
-        c[pos] ^= cases[i].xor;
+        c[pos] ^= cases[i].xor ;
         check_decode(kind_ce[cases[i].k], NULL, c, clen, CIO_ECODING, data,
                      5000, msg, sizeof(msg));
         cr_expect(strstr(msg, cases[i].msg) != NULL, "case %zu: %s", i, msg);
@@ -612,8 +613,8 @@ Test(coding, corrupt_streams_name_the_problem)
         char msg[256];
         check_decode(raw[i].ce, NULL, (const uint8_t *)raw[i].in, raw[i].len,
                      CIO_ECODING, NULL, 0, msg, sizeof(msg));
-        cr_expect(strstr(msg, raw[i].msg) != NULL, "%s %zu: %s", raw[i].ce,
-                  i, msg);
+        cr_expect(strstr(msg, raw[i].msg) != NULL, "%s %zu: %s", raw[i].ce, i,
+                  msg);
     }
 }
 
@@ -686,8 +687,8 @@ Test(coding, output_cap_is_exact_for_every_codec)
         for (size_t extra = 0; extra <= 1; extra++) {
             size_t clen;
             uint8_t *c = lib_compress((enum kind)k, data, cap + extra, &clen);
-            check_decode(kind_ce[k], &o, c, clen, extra ? CIO_ETOOBIG : 0,
-                         data, cap + extra, NULL, 0);
+            check_decode(kind_ce[k], &o, c, clen, extra ? CIO_ETOOBIG : 0, data,
+                         cap + extra, NULL, 0);
             struct result r;
             decode(kind_ce[k], &o, c, clen, RANDOM, 1000, 5, &r);
             cr_expect_eq(r.len, cap, "%s +%zu: %zu bytes out", kind_name[k],
@@ -711,9 +712,8 @@ static uint8_t *zeros_gzip(size_t n, size_t *outlen)
     z_stream z;
     memset(&z, 0, sizeof(z));
     cr_assert(out != NULL);
-    cr_assert_eq(deflateInit2(&z, 9, Z_DEFLATED, 16 + 15, 9,
-                              Z_DEFAULT_STRATEGY),
-                 Z_OK);
+    cr_assert_eq(
+        deflateInit2(&z, 9, Z_DEFLATED, 16 + 15, 9, Z_DEFAULT_STRATEGY), Z_OK);
     z.next_out = out;
     z.avail_out = (uInt)cap;
     while (n > 0) {
@@ -763,7 +763,8 @@ Test(coding, gzip_bomb_stops_at_the_cap_with_bounded_memory)
      * 100 MiB of zeros). The body is kept in memory, as a client does;
      * the peak RSS during decoding stays under cap + 1 MiB. This test
      * runs in its own process (Criterion forks one per test). */
-    const size_t member = (size_t)100 << 20, cap = CIO__CODING_DEFAULT_MAX_OUTPUT;
+    const size_t member = (size_t)100 << 20,
+                 cap = CIO__CODING_DEFAULT_MAX_OUTPUT;
     size_t mlen;
     uint8_t *m = zeros_gzip(member, &mlen);
     size_t blen = mlen * 100;
@@ -776,8 +777,8 @@ Test(coding, gzip_bomb_stops_at_the_cap_with_bounded_memory)
     cr_assert(blen < (size_t)11 << 20 && blen > (size_t)9 << 20);
 
     struct keep k = {.cap = cap};
-    k.buf = mmap(NULL, cap, PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    k.buf = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                 -1, 0);
     cr_assert(k.buf != MAP_FAILED);
     /* Input pages resident before measuring. */
     volatile uint8_t sum = 0;
@@ -814,8 +815,7 @@ Test(coding, gzip_bomb_stops_at_the_cap_with_bounded_memory)
     cr_expect(mem_peak < 100000, "gzip decoder peak %zu bytes", mem_peak);
     /* Every later call fails the same way. */
     size_t a, b;
-    CIO_EXPECT_RC(cio__decoder_feed(d, bomb, 1, &a, k.buf, 1, &b),
-                  CIO_ETOOBIG);
+    CIO_EXPECT_RC(cio__decoder_feed(d, bomb, 1, &a, k.buf, 1, &b), CIO_ETOOBIG);
     cio__decoder_free(d);
     munmap(k.buf, cap);
     free(bomb);
@@ -857,8 +857,8 @@ Test(coding, inner_stage_cannot_churn_past_the_cap)
     char msg[256];
     check_decode("gzip, gzip", NULL, c, clen, 0, (const uint8_t *)"", 0, NULL,
                  0);
-    check_decode("gzip, gzip", &o, c, clen, CIO_ETOOBIG, (const uint8_t *)"",
-                 0, msg, sizeof(msg));
+    check_decode("gzip, gzip", &o, c, clen, CIO_ETOOBIG, (const uint8_t *)"", 0,
+                 msg, sizeof(msg));
     cr_expect(strstr(msg, "exceeds 1048576") != NULL, "%s", msg);
     free(c);
     free(members);
@@ -943,8 +943,7 @@ Test(coding, memory_ceiling_refuses_large_windows)
         struct cio__decoder *d;
         size_t a, b, peak, off = 0;
         uint8_t out[65536];
-        CIO_ASSERT_RC(cio__decoder_new(&d, cio_str_c(kind_ce[ks[i]]), NULL),
-                      0);
+        CIO_ASSERT_RC(cio__decoder_new(&d, cio_str_c(kind_ce[ks[i]]), NULL), 0);
         while (off < clen) {
             CIO_ASSERT_RC(cio__decoder_feed(d, c + off, clen - off, &a, out,
                                             sizeof(out), &b),
@@ -954,8 +953,8 @@ Test(coding, memory_ceiling_refuses_large_windows)
         cio__decoder_mem(d, &peak);
         cr_expect(peak <= CIO__CODING_DEFAULT_MAX_MEMORY && peak > (256 << 10),
                   "%s peak %zu", kind_name[ks[i]], peak);
-        cr_log_info("%s (1 MiB body): decoder peak %zu bytes",
-                    kind_name[ks[i]], peak);
+        cr_log_info("%s (1 MiB body): decoder peak %zu bytes", kind_name[ks[i]],
+                    peak);
         cio__decoder_free(d);
         free(c);
     }
@@ -1025,9 +1024,8 @@ Test(coding, decoders_freed_mid_stream_leak_nothing)
         uint8_t *c = lib_compress((enum kind)k, data, 100000, &clen);
         struct cio__decoder *d;
         CIO_ASSERT_RC(cio__decoder_new(&d, cio_str_c(kind_ce[k]), NULL), 0);
-        CIO_ASSERT_RC(cio__decoder_feed(d, c, clen / 2, &a, out, sizeof(out),
-                                        &b),
-                      0);
+        CIO_ASSERT_RC(
+            cio__decoder_feed(d, c, clen / 2, &a, out, sizeof(out), &b), 0);
         cr_expect(cio__decoder_mem(d, NULL) > 0);
         cio__decoder_free(d);
         free(c);
@@ -1099,8 +1097,8 @@ static int encode_once(enum cio__coding c, const uint8_t *in, size_t len)
     if (rc < 0)
         return rc;
     while (off < len) {
-        rc = cio__encoder_feed(e, in + off, len - off, &a, out, sizeof(out),
-                               &b);
+        rc =
+            cio__encoder_feed(e, in + off, len - off, &a, out, sizeof(out), &b);
         if (rc < 0)
             goto free_encoder;
         off += a;
@@ -1137,8 +1135,6 @@ Test(coding, encoder_failed_allocations_are_enomem_without_leaks)
     free(data);
     cio_test_no_leaks();
 }
-
-
 
 /* Decodes with the codec library itself (not our decoder). */
 static uint8_t *lib_decode(enum cio__coding c, const uint8_t *in, size_t len,
@@ -1260,23 +1256,19 @@ Test(coding, flush_makes_everything_fed_so_far_decodable)
         size_t a, b, da, db, want = 0;
         char all[128] = "";
         CIO_ASSERT_RC(cio__encoder_new(&e, cs[ci], NULL), 0);
-        CIO_ASSERT_RC(cio__decoder_new(&d, cio_str_c(cio__coding_name(cs[ci])),
-                                       NULL),
-                      0);
+        CIO_ASSERT_RC(
+            cio__decoder_new(&d, cio_str_c(cio__coding_name(cs[ci])), NULL), 0);
         for (size_t i = 0; i < 3; i++) {
             size_t n = strlen(parts[i]), elen = 0, got = 0;
-            CIO_ASSERT_RC(cio__encoder_feed(e, parts[i], n, &a, enc,
-                                            sizeof(enc), &b),
-                          0);
+            CIO_ASSERT_RC(
+                cio__encoder_feed(e, parts[i], n, &a, enc, sizeof(enc), &b), 0);
             cr_assert_eq(a, n);
             elen = b;
-            CIO_ASSERT_RC(cio__encoder_flush(e, enc + elen, sizeof(enc) - elen,
-                                             &b),
-                          0);
+            CIO_ASSERT_RC(
+                cio__encoder_flush(e, enc + elen, sizeof(enc) - elen, &b), 0);
             elen += b;
-            CIO_ASSERT_RC(cio__decoder_feed(d, enc, elen, &da, dec,
-                                            sizeof(dec), &db),
-                          0);
+            CIO_ASSERT_RC(
+                cio__decoder_feed(d, enc, elen, &da, dec, sizeof(dec), &db), 0);
             cr_assert_eq(da, elen);
             got = db;
             strcat(all, parts[i]);
@@ -1307,8 +1299,7 @@ Test(coding, encoder_states_are_enforced)
     CIO_EXPECT_RC(cio__encoder_new(&e, CIO__CODING_ZSTD, &o), CIO_EINVAL);
     o.level = -1;
     CIO_EXPECT_RC(cio__encoder_new(&e, CIO__CODING_BR, &o), CIO_EINVAL);
-    CIO_EXPECT_RC(cio__encoder_new(&e, CIO__CODING_DEFLATE, NULL),
-                  CIO_ENOTSUP);
+    CIO_EXPECT_RC(cio__encoder_new(&e, CIO__CODING_DEFLATE, NULL), CIO_ENOTSUP);
 
     static const enum cio__coding cs[] = {CIO__CODING_GZIP, CIO__CODING_BR,
                                           CIO__CODING_ZSTD};
@@ -1325,8 +1316,7 @@ Test(coding, encoder_states_are_enforced)
         CIO_ASSERT_RC(cio__encoder_flush(e, out, sizeof(out), &b), 1);
         CIO_EXPECT_RC(cio__encoder_feed(e, "x", 1, &a, out, sizeof(out), &b),
                       CIO_EINVAL);
-        CIO_EXPECT_RC(cio__encoder_finish(e, out, sizeof(out), &b),
-                      CIO_EINVAL);
+        CIO_EXPECT_RC(cio__encoder_finish(e, out, sizeof(out), &b), CIO_EINVAL);
         int rc, rounds = 0;
         do {
             rc = cio__encoder_flush(e, out, sizeof(out), &b);
@@ -1381,17 +1371,15 @@ Test(coding, callback_forms_give_bounded_chunks)
         CIO_ASSERT_RC(cio__encoder_write(e, data, n / 2, collect_sink, &enc),
                       0);
         CIO_ASSERT_RC(cio__encoder_flush_to(e, collect_sink, &enc), 0);
-        CIO_ASSERT_RC(cio__encoder_write(e, data + n / 2, n - n / 2,
-                                         collect_sink, &enc),
-                      0);
+        CIO_ASSERT_RC(
+            cio__encoder_write(e, data + n / 2, n - n / 2, collect_sink, &enc),
+            0);
         CIO_ASSERT_RC(cio__encoder_end(e, collect_sink, &enc), 0);
         cio__encoder_free(e);
-        CIO_ASSERT_RC(cio__decoder_new(&d, cio_str_c(cio__coding_name(cs[ci])),
-                                       NULL),
-                      0);
-        CIO_ASSERT_RC(cio__decoder_write(d, enc.buf, enc.len, collect_sink,
-                                         &dec),
-                      0);
+        CIO_ASSERT_RC(
+            cio__decoder_new(&d, cio_str_c(cio__coding_name(cs[ci])), NULL), 0);
+        CIO_ASSERT_RC(
+            cio__decoder_write(d, enc.buf, enc.len, collect_sink, &dec), 0);
         CIO_ASSERT_RC(cio__decoder_end(d, collect_sink, &dec), 0);
         cr_expect(dec.len == n && memcmp(dec.buf, data, n) == 0, "%s",
                   cio__coding_name(cs[ci]));
@@ -1457,7 +1445,8 @@ Test(coding, accept_encoding_negotiation_table)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         enum cio__coding got = (enum cio__coding)99;
-        struct cio_str ae = {cases[i].ae, cases[i].ae ? strlen(cases[i].ae) : 0};
+        struct cio_str ae = {cases[i].ae,
+                             cases[i].ae ? strlen(cases[i].ae) : 0};
         int rc = cio__coding_negotiate(ae, cases[i].offer, &got);
         if (cases[i].want == NONE) {
             cr_expect_eq(rc, CIO_ENOTSUP, "case %zu \"%s\": got %s / %d", i,
@@ -1493,12 +1482,10 @@ static int on_task_stack(void *arg)
         CIO_ASSERT_RC(cio__encoder_write(e, data, n, collect_sink, &enc), 0);
         CIO_ASSERT_RC(cio__encoder_end(e, collect_sink, &enc), 0);
         cio__encoder_free(e);
-        CIO_ASSERT_RC(cio__decoder_new(&d, cio_str_c(cio__coding_name(cs[ci])),
-                                       NULL),
-                      0);
-        CIO_ASSERT_RC(cio__decoder_write(d, enc.buf, enc.len, collect_sink,
-                                         &dec),
-                      0);
+        CIO_ASSERT_RC(
+            cio__decoder_new(&d, cio_str_c(cio__coding_name(cs[ci])), NULL), 0);
+        CIO_ASSERT_RC(
+            cio__decoder_write(d, enc.buf, enc.len, collect_sink, &dec), 0);
         CIO_ASSERT_RC(cio__decoder_end(d, collect_sink, &dec), 0);
         cr_assert(dec.len == n && memcmp(dec.buf, data, n) == 0);
         cio__decoder_free(d);

@@ -143,8 +143,8 @@ static const struct {
     {"1:2:3 1 JANUARY 2000", 1, 946688523},
     {"2000 january 1 01:02:03am", 1, 946688523},
     {"Thu, 10 Apr 1980 16:33:12 GMT+0100", 1, 324232392},
-    {"10 apr 08 12:34:56", 1, 1207830896},          /* 2-digit 00-69 */
-    {"10 Apr 80 16:33:12", 1, 324232392},           /* 2-digit 70-99 */
+    {"10 apr 08 12:34:56", 1, 1207830896}, /* 2-digit 00-69 */
+    {"10 Apr 80 16:33:12", 1, 324232392},  /* 2-digit 70-99 */
     {"09 Jun 69 00:00:00", 1, 3137961600},
     {"Fri, 31 Dec 9999 23:59:59 GMT", 1, 253402300799},
     {"Mon, 01 Jan 1601 00:00:00 GMT", 1, INT64_C(-11644473600)},
@@ -154,12 +154,12 @@ static const struct {
     /* Rejections. */
     {"", 0, 0},
     {"garbage", 0, 0},
-    {"Thu, 10 Apr 2008", 0, 0},                     /* no time */
-    {"10 Apr 12:34:56", 0, 0},                      /* no year */
-    {"Apr 2008 12:34:56", 0, 0},                    /* no day: 20 is year? */
-    {"10 2008 12:34:56", 0, 0},                     /* no month */
-    {"Sun, 31 Dec 1600 23:59:59 GMT", 0, 0},        /* year < 1601 */
-    {"Wed, 29 Feb 2023 00:00:00 GMT", 0, 0},        /* no such day */
+    {"Thu, 10 Apr 2008", 0, 0},              /* no time */
+    {"10 Apr 12:34:56", 0, 0},               /* no year */
+    {"Apr 2008 12:34:56", 0, 0},             /* no day: 20 is year? */
+    {"10 2008 12:34:56", 0, 0},              /* no month */
+    {"Sun, 31 Dec 1600 23:59:59 GMT", 0, 0}, /* year < 1601 */
+    {"Wed, 29 Feb 2023 00:00:00 GMT", 0, 0}, /* no such day */
     {"Thu, 29 Feb 1900 00:00:00 GMT", 0, 0},
     {"Thu, 31 Apr 2021 00:00:00 GMT", 0, 0},
     {"Thu, 32 Apr 2021 00:00:00 GMT", 0, 0},
@@ -167,9 +167,9 @@ static const struct {
     {"Thu, 10 Apr 2021 24:00:00 GMT", 0, 0},
     {"Thu, 10 Apr 2021 23:60:00 GMT", 0, 0},
     {"Thu, 10 Apr 2021 23:59:60 GMT", 0, 0},
-    {"Thu, 10 Apr 2021 123:00:00 GMT", 0, 0},       /* 3-digit hour */
-    {"Thu, 10 Apr 2 12:00:00 GMT", 0, 0},           /* 1-digit year */
-    {"Thu, 10 Apr 20210 12:00:00 GMT", 0, 0},       /* 5-digit year */
+    {"Thu, 10 Apr 2021 123:00:00 GMT", 0, 0}, /* 3-digit hour */
+    {"Thu, 10 Apr 2 12:00:00 GMT", 0, 0},     /* 1-digit year */
+    {"Thu, 10 Apr 20210 12:00:00 GMT", 0, 0}, /* 5-digit year */
 };
 
 Test(cookie_date, table)
@@ -195,7 +195,7 @@ Test(cookie_date, table)
 #define NO NULL
 #define F_SEC 1
 #define F_HO 2
-#define F_PATH 4   /* has_path */
+#define F_PATH 4 /* has_path */
 
 static const struct {
     const char *in;
@@ -210,12 +210,12 @@ static const struct {
 } scs[] = {
     {"a=b", 0, "a", "b", NO, NO, 0, 0, 0, 0, 0, 0},
     {"  a \t=\t b  ", 0, "a", "b", NO, NO, 0, 0, 0, 0, 0, 0},
-    {"a", 0, "", "a", NO, NO, 0, 0, 0, 0, 0, 0},       /* nameless */
+    {"a", 0, "", "a", NO, NO, 0, 0, 0, 0, 0, 0}, /* nameless */
     {"=b", 0, "", "b", NO, NO, 0, 0, 0, 0, 0, 0},
     {"a=", 0, "a", "", NO, NO, 0, 0, 0, 0, 0, 0},
     {"a=b=c", 0, "a", "b=c", NO, NO, 0, 0, 0, 0, 0, 0},
     {"a=\"b c\"", 0, "a", "\"b c\"", NO, NO, 0, 0, 0, 0, 0, 0},
-    {"a=b\tc", 0, "a", "b\tc", NO, NO, 0, 0, 0, 0, 0, 0},   /* HTAB not CTL */
+    {"a=b\tc", 0, "a", "b\tc", NO, NO, 0, 0, 0, 0, 0, 0}, /* HTAB not CTL */
     {"a=\xc3\xa4", 0, "a", "\xc3\xa4", NO, NO, 0, 0, 0, 0, 0, 0},
     /* Empty name and value, whole string ignored (§5.6 step 6). */
     {"", CIO_EPROTO, NO, NO, NO, NO, 0, 0, 0, 0, 0, 0},
@@ -233,10 +233,12 @@ static const struct {
     {"=__host-a; Secure", CIO_EPROTO, NO, NO, NO, NO, 0, 0, 0, 0, 0, 0},
     /* Flags; attribute names are case-insensitive, values ignored. */
     {"a=b; Secure; HttpOnly", 0, "a", "b", NO, NO, F_SEC | F_HO, 0, 0, 0, 0, 0},
-    {"a=b;SECURE=no;httponly=0", 0, "a", "b", NO, NO, F_SEC | F_HO, 0, 0, 0, 0, 0},
+    {"a=b;SECURE=no;httponly=0", 0, "a", "b", NO, NO, F_SEC | F_HO, 0, 0, 0, 0,
+     0},
     {"a=b; Secureish; Http-Only", 0, "a", "b", NO, NO, 0, 0, 0, 0, 0, 0},
     /* Domain: leading dot dropped, last non-empty one wins. */
-    {"a=b; Domain=.Example.COM", 0, "a", "b", "Example.COM", NO, 0, 0, 0, 0, 0, 0},
+    {"a=b; Domain=.Example.COM", 0, "a", "b", "Example.COM", NO, 0, 0, 0, 0, 0,
+     0},
     {"a=b; Domain=x; Domain=", 0, "a", "b", "x", NO, 0, 0, 0, 0, 0, 0},
     {"a=b; Domain=x; domain=y", 0, "a", "b", "y", NO, 0, 0, 0, 0, 0, 0},
     {"a=b; Domain=.", 0, "a", "b", "", NO, 0, 0, 0, 0, 0, 0},
@@ -247,9 +249,11 @@ static const struct {
     {"a=b; Path=", 0, "a", "b", NO, NO, F_PATH, 0, 0, 0, 0, 0},
     {"a=b; path = /p q ", 0, "a", "b", NO, "/p q", F_PATH, 0, 0, 0, 0, 0},
     /* Expires and Max-Age. */
-    {"a=b; Expires=Wed, 09 Jun 2021 10:18:14 GMT", 0, "a", "b", NO, NO, 0, 1, 1623233894, 0, 0, 0},
+    {"a=b; Expires=Wed, 09 Jun 2021 10:18:14 GMT", 0, "a", "b", NO, NO, 0, 1,
+     1623233894, 0, 0, 0},
     {"a=b; Expires=bogus", 0, "a", "b", NO, NO, 0, 0, 0, 0, 0, 0},
-    {"a=b; Expires=Wed, 09 Jun 2021 10:18:14 GMT; Expires=bad", 0, "a", "b", NO, NO, 0, 1, 1623233894, 0, 0, 0},
+    {"a=b; Expires=Wed, 09 Jun 2021 10:18:14 GMT; Expires=bad", 0, "a", "b", NO,
+     NO, 0, 1, 1623233894, 0, 0, 0},
     {"a=b; Max-Age=100", 0, "a", "b", NO, NO, 0, 0, 0, 1, 100, 0},
     {"a=b; Max-Age=-5", 0, "a", "b", NO, NO, 0, 0, 0, 1, -5, 0},
     {"a=b; Max-Age=0", 0, "a", "b", NO, NO, 0, 0, 0, 1, 0, 0},
@@ -258,13 +262,18 @@ static const struct {
     {"a=b; Max-Age=-", 0, "a", "b", NO, NO, 0, 0, 0, 0, 0, 0},
     {"a=b; Max-Age=", 0, "a", "b", NO, NO, 0, 0, 0, 0, 0, 0},
     {"a=b; Max-Age=5; Max-Age=x", 0, "a", "b", NO, NO, 0, 0, 0, 1, 5, 0},
-    {"a=b; Max-Age=99999999999999999999999999", 0, "a", "b", NO, NO, 0, 0, 0, 1, INT64_C(1000000000000000), 0},
-    {"a=b; Max-Age=-99999999999999999999999999", 0, "a", "b", NO, NO, 0, 0, 0, 1, INT64_C(-1000000000000000), 0},
+    {"a=b; Max-Age=99999999999999999999999999", 0, "a", "b", NO, NO, 0, 0, 0, 1,
+     INT64_C(1000000000000000), 0},
+    {"a=b; Max-Age=-99999999999999999999999999", 0, "a", "b", NO, NO, 0, 0, 0,
+     1, INT64_C(-1000000000000000), 0},
     /* SameSite: last one wins, unknown values mean Default. */
-    {"a=b; SameSite=Strict", 0, "a", "b", NO, NO, 0, 0, 0, 0, 0, CIO_SAMESITE_STRICT},
+    {"a=b; SameSite=Strict", 0, "a", "b", NO, NO, 0, 0, 0, 0, 0,
+     CIO_SAMESITE_STRICT},
     {"a=b; samesite=LAX", 0, "a", "b", NO, NO, 0, 0, 0, 0, 0, CIO_SAMESITE_LAX},
-    {"a=b; SameSite=none", 0, "a", "b", NO, NO, 0, 0, 0, 0, 0, CIO_SAMESITE_NONE},
-    {"a=b; SameSite=Strict; SameSite=bogus", 0, "a", "b", NO, NO, 0, 0, 0, 0, 0, CIO_SAMESITE_DEFAULT},
+    {"a=b; SameSite=none", 0, "a", "b", NO, NO, 0, 0, 0, 0, 0,
+     CIO_SAMESITE_NONE},
+    {"a=b; SameSite=Strict; SameSite=bogus", 0, "a", "b", NO, NO, 0, 0, 0, 0, 0,
+     CIO_SAMESITE_DEFAULT},
     {"a=b; SameSite", 0, "a", "b", NO, NO, 0, 0, 0, 0, 0, CIO_SAMESITE_DEFAULT},
     /* Unknown attributes, Partitioned and empty ones are ignored. */
     {"a=b; Foo=bar; Partitioned;; ; =x", 0, "a", "b", NO, NO, 0, 0, 0, 0, 0, 0},
@@ -372,93 +381,176 @@ Test(set_cookie, attribute_over_1024_is_ignored)
 /* ------------------------------------------------------ jar: one step */
 
 static const struct {
-    const char *what;           /* what the row defends */
+    const char *what; /* what the row defends */
     const char *set_url, *sc;
     int rc;
-    const char *get_url;        /* NULL: only check the jar is empty */
+    const char *get_url; /* NULL: only check the jar is empty */
     const char *want;
 } rows[] = {
-    {"plain cookie", "http://example.com/", "a=b", 0, "http://example.com/", "a=b"},
-    {"host-only not sent to subdomain", "http://example.com/", "a=b", 0, "http://www.example.com/", ""},
-    {"Domain cookie reaches subdomains", "http://example.com/", "a=b; Domain=example.com", 0, "http://www.example.com/", "a=b"},
-    {"Domain leading dot", "http://www.example.com/", "a=b; Domain=.example.com", 0, "http://example.com/", "a=b"},
-    {"Domain case-insensitive", "http://www.example.com/", "a=b; Domain=EXAMPLE.com", 0, "http://x.Example.COM/", "a=b"},
-    {"Domain cookie not sent to look-alike", "http://example.com/", "a=b; Domain=example.com", 0, "http://badexample.com/", ""},
-    {"Domain not on a label boundary", "http://badexample.com/", "a=b; Domain=example.com", CIO_EPERM, NULL, NULL},
-    {"Domain of another site (RELIABILITY 36)", "http://example.com/", "a=b; Domain=other.com", CIO_EPERM, NULL, NULL},
-    {"Domain below the host", "http://example.com/", "a=b; Domain=www.example.com", CIO_EPERM, NULL, NULL},
-    {"Domain=com (RELIABILITY 36)", "http://www.example.com/", "a=b; Domain=com", CIO_EPERM, NULL, NULL},
-    {"Domain=.com", "http://www.example.com/", "a=b; Domain=.com", CIO_EPERM, NULL, NULL},
-    {"Domain=co.uk (RELIABILITY 36)", "http://www.example.co.uk/", "a=b; Domain=co.uk", CIO_EPERM, NULL, NULL},
-    {"Domain=CO.UK (RELIABILITY 36)", "http://www.example.co.uk/", "a=b; Domain=CO.UK", CIO_EPERM, NULL, NULL},
-    {"Domain=com. trailing dot", "http://example.com/", "a=b; Domain=com.", CIO_EPERM, NULL, NULL},
-    {"Domain private suffix github.io", "http://a.github.io/", "a=b; Domain=github.io", CIO_EPERM, NULL, NULL},
-    {"Domain unknown TLD is a suffix", "http://a.internal/", "a=b; Domain=internal", CIO_EPERM, NULL, NULL},
-    {"Domain = host = suffix: host-only", "http://co.uk/", "a=b; Domain=co.uk", 0, "http://example.co.uk/", ""},
-    {"Domain = host = suffix: sent to it", "http://co.uk/", "a=b; Domain=CO.UK", 0, "http://co.uk/", "a=b"},
-    {"Domain=. means host-only", "http://example.com/", "a=b; Domain=.", 0, "http://www.example.com/", ""},
-    {"empty Domain ignored", "http://example.com/", "a=b; Domain=", 0, "http://www.example.com/", ""},
-    {"Domain not ASCII", "http://example.com/", "a=b; Domain=\xc3\xa4.example.com", CIO_EPERM, NULL, NULL},
-    {"Domain with trailing dot", "http://www.example.com/", "a=b; Domain=example.com.", 0, "http://x.example.com/", "a=b"},
-    {"host trailing dot and case", "http://Example.COM./", "a=b", 0, "http://example.com/", "a=b"},
-    {"IP host cookie", "http://127.0.0.2/", "a=b", 0, "http://127.0.0.2/", "a=b"},
-    {"IP cookie not sent to another IP (RELIABILITY 37)", "http://127.0.0.2/", "a=b", 0, "http://127.0.0.3/", ""},
-    {"IP Domain equal to host is host-only", "http://127.0.0.2/", "a=b; Domain=127.0.0.2", 0, "http://127.0.0.3/", ""},
-    {"IP Domain suffix refused", "http://127.0.0.2/", "a=b; Domain=0.0.2", CIO_EPERM, NULL, NULL},
-    {"IP Domain of other IP refused", "http://127.0.0.2/", "a=b; Domain=127.0.0.3", CIO_EPERM, NULL, NULL},
-    {"IPv4 in hex ends in a number", "http://0x7f.1/", "a=b; Domain=1", CIO_EPERM, NULL, NULL},
+    {"plain cookie", "http://example.com/", "a=b", 0, "http://example.com/",
+     "a=b"},
+    {"host-only not sent to subdomain", "http://example.com/", "a=b", 0,
+     "http://www.example.com/", ""},
+    {"Domain cookie reaches subdomains", "http://example.com/",
+     "a=b; Domain=example.com", 0, "http://www.example.com/", "a=b"},
+    {"Domain leading dot", "http://www.example.com/",
+     "a=b; Domain=.example.com", 0, "http://example.com/", "a=b"},
+    {"Domain case-insensitive", "http://www.example.com/",
+     "a=b; Domain=EXAMPLE.com", 0, "http://x.Example.COM/", "a=b"},
+    {"Domain cookie not sent to look-alike", "http://example.com/",
+     "a=b; Domain=example.com", 0, "http://badexample.com/", ""},
+    {"Domain not on a label boundary", "http://badexample.com/",
+     "a=b; Domain=example.com", CIO_EPERM, NULL, NULL},
+    {"Domain of another site (RELIABILITY 36)", "http://example.com/",
+     "a=b; Domain=other.com", CIO_EPERM, NULL, NULL},
+    {"Domain below the host", "http://example.com/",
+     "a=b; Domain=www.example.com", CIO_EPERM, NULL, NULL},
+    {"Domain=com (RELIABILITY 36)", "http://www.example.com/",
+     "a=b; Domain=com", CIO_EPERM, NULL, NULL},
+    {"Domain=.com", "http://www.example.com/", "a=b; Domain=.com", CIO_EPERM,
+     NULL, NULL},
+    {"Domain=co.uk (RELIABILITY 36)", "http://www.example.co.uk/",
+     "a=b; Domain=co.uk", CIO_EPERM, NULL, NULL},
+    {"Domain=CO.UK (RELIABILITY 36)", "http://www.example.co.uk/",
+     "a=b; Domain=CO.UK", CIO_EPERM, NULL, NULL},
+    {"Domain=com. trailing dot", "http://example.com/", "a=b; Domain=com.",
+     CIO_EPERM, NULL, NULL},
+    {"Domain private suffix github.io", "http://a.github.io/",
+     "a=b; Domain=github.io", CIO_EPERM, NULL, NULL},
+    {"Domain unknown TLD is a suffix", "http://a.internal/",
+     "a=b; Domain=internal", CIO_EPERM, NULL, NULL},
+    {"Domain = host = suffix: host-only", "http://co.uk/", "a=b; Domain=co.uk",
+     0, "http://example.co.uk/", ""},
+    {"Domain = host = suffix: sent to it", "http://co.uk/", "a=b; Domain=CO.UK",
+     0, "http://co.uk/", "a=b"},
+    {"Domain=. means host-only", "http://example.com/", "a=b; Domain=.", 0,
+     "http://www.example.com/", ""},
+    {"empty Domain ignored", "http://example.com/", "a=b; Domain=", 0,
+     "http://www.example.com/", ""},
+    {"Domain not ASCII", "http://example.com/",
+     "a=b; Domain=\xc3\xa4.example.com", CIO_EPERM, NULL, NULL},
+    {"Domain with trailing dot", "http://www.example.com/",
+     "a=b; Domain=example.com.", 0, "http://x.example.com/", "a=b"},
+    {"host trailing dot and case", "http://Example.COM./", "a=b", 0,
+     "http://example.com/", "a=b"},
+    {"IP host cookie", "http://127.0.0.2/", "a=b", 0, "http://127.0.0.2/",
+     "a=b"},
+    {"IP cookie not sent to another IP (RELIABILITY 37)", "http://127.0.0.2/",
+     "a=b", 0, "http://127.0.0.3/", ""},
+    {"IP Domain equal to host is host-only", "http://127.0.0.2/",
+     "a=b; Domain=127.0.0.2", 0, "http://127.0.0.3/", ""},
+    {"IP Domain suffix refused", "http://127.0.0.2/", "a=b; Domain=0.0.2",
+     CIO_EPERM, NULL, NULL},
+    {"IP Domain of other IP refused", "http://127.0.0.2/",
+     "a=b; Domain=127.0.0.3", CIO_EPERM, NULL, NULL},
+    {"IPv4 in hex ends in a number", "http://0x7f.1/", "a=b; Domain=1",
+     CIO_EPERM, NULL, NULL},
     {"IPv6 host", "http://[::1]/", "a=b", 0, "http://[::1]/", "a=b"},
-    {"IPv6 cookie not sent to another IP", "http://[::1]/", "a=b", 0, "http://[::2]/", ""},
-    {"Secure over http (RELIABILITY 37)", "http://example.com/", "a=b; Secure", CIO_EPERM, NULL, NULL},
-    {"Secure over https", "https://example.com/", "a=b; Secure", 0, "https://example.com/", "a=b"},
-    {"Secure not sent over http (RELIABILITY 39)", "https://example.com/", "a=b; Secure", 0, "http://example.com/", ""},
-    {"wss is secure", "wss://example.com/", "a=b; Secure", 0, "WSS://example.com/", "a=b"},
-    {"scheme case-insensitive", "HTTPS://example.com/", "a=b; Secure", 0, "https://example.com/", "a=b"},
-    {"non-secure cookie sent over https", "http://example.com/", "a=b", 0, "https://example.com/", "a=b"},
-    {"__Host- valid", "https://example.com/", "__Host-a=b; Secure; Path=/", 0, "https://example.com/", "__Host-a=b"},
-    {"__Host- with Domain (RELIABILITY 37)", "https://example.com/", "__Host-a=b; Secure; Path=/; Domain=example.com", CIO_EPERM, NULL, NULL},
-    {"__Host- with Path=/x (RELIABILITY 37)", "https://example.com/", "__Host-a=b; Secure; Path=/x", CIO_EPERM, NULL, NULL},
-    {"__Host- without Path", "https://example.com/", "__Host-a=b; Secure", CIO_EPERM, NULL, NULL},
-    {"__Host- without Secure", "https://example.com/", "__Host-a=b; Path=/", CIO_EPERM, NULL, NULL},
-    {"__Host- over http", "http://example.com/", "__Host-a=b; Path=/", CIO_EPERM, NULL, NULL},
-    {"__HOST- prefix case-insensitive", "https://example.com/", "__HOST-a=b; Secure; Path=/; Domain=example.com", CIO_EPERM, NULL, NULL},
-    {"__Secure- valid", "https://example.com/", "__Secure-a=b; Secure; Domain=example.com", 0, "https://www.example.com/", "__Secure-a=b"},
-    {"__Secure- without Secure", "https://example.com/", "__Secure-a=b", CIO_EPERM, NULL, NULL},
-    {"__secure- case-insensitive", "https://example.com/", "__secure-a=b", CIO_EPERM, NULL, NULL},
-    {"nameless with prefix value", "https://example.com/", "__Secure-a; Secure", CIO_EPROTO, NULL, NULL},
-    {"control byte (RELIABILITY 35)", "http://example.com/", "a=b\x01", CIO_EPROTO, NULL, NULL},
-    {"header injection via LF", "http://example.com/", "a=b\nSet-Cookie: c=d", CIO_EPROTO, NULL, NULL},
-    {"HTAB in value refused (cookie file)", "http://example.com/", "a=b\tc", CIO_EPROTO, NULL, NULL},
-    {"HTAB in Path refused", "http://example.com/", "a=b; Path=/x\ty", CIO_EPROTO, NULL, NULL},
-    {"HTAB around value trimmed", "http://example.com/", "a=\tb\t", 0, "http://example.com/", "a=b"},
-    {"SameSite=None needs Secure", "https://example.com/", "a=b; SameSite=None", CIO_EPERM, NULL, NULL},
-    {"SameSite=None with Secure", "https://example.com/", "a=b; SameSite=None; Secure", 0, "https://example.com/", "a=b"},
-    {"Max-Age=0 stores nothing", "http://example.com/", "a=b; Max-Age=0", 0, "http://example.com/", ""},
-    {"Expires in the past stores nothing", "http://example.com/", "a=b; Expires=Thu, 01 Jan 1970 00:00:00 GMT", 0, "http://example.com/", ""},
-    {"Max-Age wins over past Expires", "http://example.com/", "a=b; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=100", 0, "http://example.com/", "a=b"},
-    {"Max-Age=0 wins over future Expires", "http://example.com/", "a=b; Max-Age=0; Expires=Fri, 31 Dec 9999 23:59:59 GMT", 0, "http://example.com/", ""},
-    {"bad Max-Age ignored", "http://example.com/", "a=b; Max-Age=1x", 0, "http://example.com/", "a=b"},
-    {"default path is the directory", "http://example.com/a/b", "a=b", 0, "http://example.com/a/c", "a=b"},
-    {"default path not sent to parent", "http://example.com/a/b", "a=b", 0, "http://example.com/", ""},
-    {"default path sent to itself", "http://example.com/a/b", "a=b", 0, "http://example.com/a", "a=b"},
-    {"default path boundary", "http://example.com/a/b", "a=b", 0, "http://example.com/ab", ""},
-    {"default path ignores the query", "http://example.com/a?x=/y/z", "a=b", 0, "http://example.com/", "a=b"},
-    {"default path of a relative path", "http://example.com", "a=b", 0, "http://example.com/x", "a=b"},
-    {"Path=/a/ matches /a/b", "http://example.com/", "a=b; Path=/a/", 0, "http://example.com/a/b", "a=b"},
-    {"Path=/a/ does not match /a", "http://example.com/", "a=b; Path=/a/", 0, "http://example.com/a", ""},
-    {"Path=/a does not match /ab", "http://example.com/", "a=b; Path=/a", 0, "http://example.com/ab", ""},
-    {"Path=/a matches /a?q", "http://example.com/", "a=b; Path=/a", 0, "http://example.com/a?q=1", "a=b"},
-    {"Path=/a matches /a#f", "http://example.com/", "a=b; Path=/a", 0, "http://example.com/a#f", "a=b"},
-    {"Path is case-sensitive", "http://example.com/", "a=b; Path=/A", 0, "http://example.com/a", ""},
-    {"relative Path uses the default", "http://example.com/x/y", "a=b; Path=rel", 0, "http://example.com/", ""},
-    {"nameless cookie sent as its value", "http://example.com/", "abc", 0, "http://example.com/", "abc"},
-    {"empty value", "http://example.com/", "a=", 0, "http://example.com/", "a="},
-    {"HttpOnly sent over HTTP", "http://example.com/", "a=b; HttpOnly", 0, "http://example.com/", "a=b"},
-    {"invalid host: space", "http://exa mple.com/", "a=b", CIO_EINVAL, NULL, NULL},
-    {"invalid host: empty label", "http://a..b/", "a=b", CIO_EINVAL, NULL, NULL},
+    {"IPv6 cookie not sent to another IP", "http://[::1]/", "a=b", 0,
+     "http://[::2]/", ""},
+    {"Secure over http (RELIABILITY 37)", "http://example.com/", "a=b; Secure",
+     CIO_EPERM, NULL, NULL},
+    {"Secure over https", "https://example.com/", "a=b; Secure", 0,
+     "https://example.com/", "a=b"},
+    {"Secure not sent over http (RELIABILITY 39)", "https://example.com/",
+     "a=b; Secure", 0, "http://example.com/", ""},
+    {"wss is secure", "wss://example.com/", "a=b; Secure", 0,
+     "WSS://example.com/", "a=b"},
+    {"scheme case-insensitive", "HTTPS://example.com/", "a=b; Secure", 0,
+     "https://example.com/", "a=b"},
+    {"non-secure cookie sent over https", "http://example.com/", "a=b", 0,
+     "https://example.com/", "a=b"},
+    {"__Host- valid", "https://example.com/", "__Host-a=b; Secure; Path=/", 0,
+     "https://example.com/", "__Host-a=b"},
+    {"__Host- with Domain (RELIABILITY 37)", "https://example.com/",
+     "__Host-a=b; Secure; Path=/; Domain=example.com", CIO_EPERM, NULL, NULL},
+    {"__Host- with Path=/x (RELIABILITY 37)", "https://example.com/",
+     "__Host-a=b; Secure; Path=/x", CIO_EPERM, NULL, NULL},
+    {"__Host- without Path", "https://example.com/", "__Host-a=b; Secure",
+     CIO_EPERM, NULL, NULL},
+    {"__Host- without Secure", "https://example.com/", "__Host-a=b; Path=/",
+     CIO_EPERM, NULL, NULL},
+    {"__Host- over http", "http://example.com/", "__Host-a=b; Path=/",
+     CIO_EPERM, NULL, NULL},
+    {"__HOST- prefix case-insensitive", "https://example.com/",
+     "__HOST-a=b; Secure; Path=/; Domain=example.com", CIO_EPERM, NULL, NULL},
+    {"__Secure- valid", "https://example.com/",
+     "__Secure-a=b; Secure; Domain=example.com", 0, "https://www.example.com/",
+     "__Secure-a=b"},
+    {"__Secure- without Secure", "https://example.com/", "__Secure-a=b",
+     CIO_EPERM, NULL, NULL},
+    {"__secure- case-insensitive", "https://example.com/", "__secure-a=b",
+     CIO_EPERM, NULL, NULL},
+    {"nameless with prefix value", "https://example.com/", "__Secure-a; Secure",
+     CIO_EPROTO, NULL, NULL},
+    {"control byte (RELIABILITY 35)", "http://example.com/", "a=b\x01",
+     CIO_EPROTO, NULL, NULL},
+    {"header injection via LF", "http://example.com/", "a=b\nSet-Cookie: c=d",
+     CIO_EPROTO, NULL, NULL},
+    {"HTAB in value refused (cookie file)", "http://example.com/", "a=b\tc",
+     CIO_EPROTO, NULL, NULL},
+    {"HTAB in Path refused", "http://example.com/", "a=b; Path=/x\ty",
+     CIO_EPROTO, NULL, NULL},
+    {"HTAB around value trimmed", "http://example.com/", "a=\tb\t", 0,
+     "http://example.com/", "a=b"},
+    {"SameSite=None needs Secure", "https://example.com/", "a=b; SameSite=None",
+     CIO_EPERM, NULL, NULL},
+    {"SameSite=None with Secure", "https://example.com/",
+     "a=b; SameSite=None; Secure", 0, "https://example.com/", "a=b"},
+    {"Max-Age=0 stores nothing", "http://example.com/", "a=b; Max-Age=0", 0,
+     "http://example.com/", ""},
+    {"Expires in the past stores nothing", "http://example.com/",
+     "a=b; Expires=Thu, 01 Jan 1970 00:00:00 GMT", 0, "http://example.com/",
+     ""},
+    {"Max-Age wins over past Expires", "http://example.com/",
+     "a=b; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=100", 0,
+     "http://example.com/", "a=b"},
+    {"Max-Age=0 wins over future Expires", "http://example.com/",
+     "a=b; Max-Age=0; Expires=Fri, 31 Dec 9999 23:59:59 GMT", 0,
+     "http://example.com/", ""},
+    {"bad Max-Age ignored", "http://example.com/", "a=b; Max-Age=1x", 0,
+     "http://example.com/", "a=b"},
+    {"default path is the directory", "http://example.com/a/b", "a=b", 0,
+     "http://example.com/a/c", "a=b"},
+    {"default path not sent to parent", "http://example.com/a/b", "a=b", 0,
+     "http://example.com/", ""},
+    {"default path sent to itself", "http://example.com/a/b", "a=b", 0,
+     "http://example.com/a", "a=b"},
+    {"default path boundary", "http://example.com/a/b", "a=b", 0,
+     "http://example.com/ab", ""},
+    {"default path ignores the query", "http://example.com/a?x=/y/z", "a=b", 0,
+     "http://example.com/", "a=b"},
+    {"default path of a relative path", "http://example.com", "a=b", 0,
+     "http://example.com/x", "a=b"},
+    {"Path=/a/ matches /a/b", "http://example.com/", "a=b; Path=/a/", 0,
+     "http://example.com/a/b", "a=b"},
+    {"Path=/a/ does not match /a", "http://example.com/", "a=b; Path=/a/", 0,
+     "http://example.com/a", ""},
+    {"Path=/a does not match /ab", "http://example.com/", "a=b; Path=/a", 0,
+     "http://example.com/ab", ""},
+    {"Path=/a matches /a?q", "http://example.com/", "a=b; Path=/a", 0,
+     "http://example.com/a?q=1", "a=b"},
+    {"Path=/a matches /a#f", "http://example.com/", "a=b; Path=/a", 0,
+     "http://example.com/a#f", "a=b"},
+    {"Path is case-sensitive", "http://example.com/", "a=b; Path=/A", 0,
+     "http://example.com/a", ""},
+    {"relative Path uses the default", "http://example.com/x/y",
+     "a=b; Path=rel", 0, "http://example.com/", ""},
+    {"nameless cookie sent as its value", "http://example.com/", "abc", 0,
+     "http://example.com/", "abc"},
+    {"empty value", "http://example.com/", "a=", 0, "http://example.com/",
+     "a="},
+    {"HttpOnly sent over HTTP", "http://example.com/", "a=b; HttpOnly", 0,
+     "http://example.com/", "a=b"},
+    {"invalid host: space", "http://exa mple.com/", "a=b", CIO_EINVAL, NULL,
+     NULL},
+    {"invalid host: empty label", "http://a..b/", "a=b", CIO_EINVAL, NULL,
+     NULL},
     {"invalid host: empty", "http:///", "a=b", CIO_EINVAL, NULL, NULL},
-    {"invalid host: non-ASCII", "http://\xc3\xa4.de/", "a=b", CIO_EINVAL, NULL, NULL},
-    {"request path with a control byte", "http://example.com/a\x01/b", "a=b", CIO_EINVAL, NULL, NULL},
+    {"invalid host: non-ASCII", "http://\xc3\xa4.de/", "a=b", CIO_EINVAL, NULL,
+     NULL},
+    {"request path with a control byte", "http://example.com/a\x01/b", "a=b",
+     CIO_EINVAL, NULL, NULL},
 };
 
 Test(cookie_jar, store_table)
@@ -555,7 +647,8 @@ Test(cookie_jar, replacement_keeps_creation_order)
                      "e=5; b=7; c=3; a=9; d=4");
     /* Same name, other path or other domain kind: a different cookie. */
     CIO_ASSERT_RC(store(jar, u, "d=8; Path=/x", NOW + 7), 0);
-    CIO_ASSERT_RC(store(jar, u, "d=10; Domain=example.com; Path=/", NOW + 7), 0);
+    CIO_ASSERT_RC(store(jar, u, "d=10; Domain=example.com; Path=/", NOW + 7),
+                  0);
     cr_expect_eq(cio_cookie_jar_count(jar, NOW + 7), 7u);
     check(jar);
     cio_cookie_jar_free(jar);
@@ -564,12 +657,12 @@ Test(cookie_jar, replacement_keeps_creation_order)
 Test(cookie_jar, expiry_follows_the_fake_clock)
 {
     /* No 400-day cap here, so that the 2021 date stays as it is. */
-    cio_cookie_jar *jar = jar_new(&(struct cio_cookie_jar_opts){
-        .max_age_s = UINT32_MAX});
+    cio_cookie_jar *jar =
+        jar_new(&(struct cio_cookie_jar_opts){.max_age_s = UINT32_MAX});
     const char *u = "http://example.com/";
     CIO_ASSERT_RC(store(jar, u, "a=1; Max-Age=10", 1000), 0);
-    CIO_ASSERT_RC(store(jar, u, "b=2; Expires=Wed, 09 Jun 2021 10:18:14 GMT",
-                        1000), 0);
+    CIO_ASSERT_RC(
+        store(jar, u, "b=2; Expires=Wed, 09 Jun 2021 10:18:14 GMT", 1000), 0);
     CIO_ASSERT_RC(store(jar, u, "s=3", 1000), 0);
     cr_expect_str_eq(header(jar, u, 1009), "a=1; b=2; s=3");
     cr_expect_str_eq(header(jar, u, 1010), "b=2; s=3");
@@ -586,16 +679,15 @@ Test(cookie_jar, max_age_and_expires_capped_at_400_days)
     cio_cookie_jar *jar = jar_new(NULL);
     const char *u = "http://example.com/";
     CIO_ASSERT_RC(store(jar, u, "a=1; Max-Age=999999999999", NOW), 0);
-    CIO_ASSERT_RC(store(jar, u, "b=2; Expires=Fri, 31 Dec 9999 23:59:59 GMT",
-                        NOW), 0);
+    CIO_ASSERT_RC(
+        store(jar, u, "b=2; Expires=Fri, 31 Dec 9999 23:59:59 GMT", NOW), 0);
     cr_expect_str_eq(header(jar, u, NOW + 400 * DAY - 1), "a=1; b=2");
     cr_expect_str_eq(header(jar, u, NOW + 400 * DAY), "");
     cio_cookie_jar_free(jar);
 
     /* A clock near the end of time saturates instead of overflowing. */
     jar = jar_new(NULL);
-    CIO_ASSERT_RC(store(jar, u, "a=1; Max-Age=999999999999", INT64_MAX - 5),
-                  0);
+    CIO_ASSERT_RC(store(jar, u, "a=1; Max-Age=999999999999", INT64_MAX - 5), 0);
     cr_expect_str_eq(header(jar, u, INT64_MAX - 1), "a=1");
     cio_cookie_jar_free(jar);
 
@@ -613,9 +705,9 @@ Test(cookie_jar, expired_cookie_deletes_its_namesake)
     const char *u = "http://example.com/";
     CIO_ASSERT_RC(store(jar, u, "a=1; Max-Age=100", NOW), 0);
     CIO_ASSERT_RC(store(jar, u, "a=1; Path=/other; Max-Age=100", NOW), 0);
-    CIO_ASSERT_RC(store(jar, u, "a=; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
-                        NOW), 0);
-    cr_expect_eq(cio_cookie_jar_count(jar, NOW), 1u);  /* /other stays */
+    CIO_ASSERT_RC(
+        store(jar, u, "a=; Expires=Thu, 01 Jan 1970 00:00:00 GMT", NOW), 0);
+    cr_expect_eq(cio_cookie_jar_count(jar, NOW), 1u); /* /other stays */
     CIO_ASSERT_RC(store(jar, u, "a=x; Path=/other; Max-Age=-1", NOW), 0);
     cr_expect_eq(cio_cookie_jar_count(jar, NOW), 0u);
     cio_cookie_jar_free(jar);
@@ -625,8 +717,11 @@ Test(cookie_jar, insecure_cannot_shadow_secure_cookie)
 {
     /* RFC 6265bis §5.7 step 16 ("leave secure cookies alone"). */
     cio_cookie_jar *jar = jar_new(NULL);
-    CIO_ASSERT_RC(store(jar, "https://example.com/", "a=1; Secure; "
-                        "Domain=example.com", NOW), 0);
+    CIO_ASSERT_RC(store(jar, "https://example.com/",
+                        "a=1; Secure; "
+                        "Domain=example.com",
+                        NOW),
+                  0);
     CIO_EXPECT_RC(store(jar, "http://example.com/", "a=2", NOW), CIO_EPERM);
     CIO_EXPECT_RC(store(jar, "http://www.example.com/", "a=2", NOW), CIO_EPERM);
     CIO_EXPECT_RC(store(jar, "http://example.com/", "a=2; Path=/deeper", NOW),
@@ -634,8 +729,8 @@ Test(cookie_jar, insecure_cannot_shadow_secure_cookie)
     CIO_EXPECT_RC(store(jar, "http://other.com/", "a=2", NOW), 0);
     CIO_EXPECT_RC(store(jar, "http://example.com/", "b=2", NOW), 0);
     /* Over https the secure cookie may be replaced. */
-    CIO_EXPECT_RC(store(jar, "https://example.com/", "a=3; Domain=example.com",
-                        NOW), 0);
+    CIO_EXPECT_RC(
+        store(jar, "https://example.com/", "a=3; Domain=example.com", NOW), 0);
     cr_expect_str_eq(header(jar, "http://example.com/", NOW), "a=3; b=2");
     check(jar);
     cio_cookie_jar_free(jar);
@@ -730,8 +825,8 @@ Test(cookie_jar, thousand_4k_set_cookies_stay_capped)
 Test(cookie_jar, subdomains_share_the_site_quota)
 {
     char host[64];
-    cio_cookie_jar *jar = jar_new(&(struct cio_cookie_jar_opts){
-        .max_per_site = 10});
+    cio_cookie_jar *jar =
+        jar_new(&(struct cio_cookie_jar_opts){.max_per_site = 10});
     CIO_ASSERT_RC(store(jar, "http://other.com/", "o=1", NOW), 0);
     for (int i = 0; i < 30; i++) {
         snprintf(host, sizeof(host), "http://s%d.evil.com/", i);
@@ -751,12 +846,12 @@ Test(cookie_jar, subdomains_share_the_site_quota)
 
 Test(cookie_jar, total_cap_evicts_least_recently_used)
 {
-    cio_cookie_jar *jar = jar_new(&(struct cio_cookie_jar_opts){
-        .max_cookies = 3});
+    cio_cookie_jar *jar =
+        jar_new(&(struct cio_cookie_jar_opts){.max_cookies = 3});
     CIO_ASSERT_RC(store(jar, "http://a.com/", "x=1", NOW), 0);
     CIO_ASSERT_RC(store(jar, "http://b.com/", "x=1", NOW), 0);
     CIO_ASSERT_RC(store(jar, "http://c.com/", "x=1", NOW), 0);
-    cr_expect_str_eq(header(jar, "http://a.com/", NOW), "x=1");   /* use a */
+    cr_expect_str_eq(header(jar, "http://a.com/", NOW), "x=1"); /* use a */
     CIO_ASSERT_RC(store(jar, "http://d.com/", "x=1", NOW), 0);
     cr_expect_str_eq(header(jar, "http://b.com/", NOW), "");
     cr_expect_str_eq(header(jar, "http://a.com/", NOW), "x=1");
@@ -766,8 +861,8 @@ Test(cookie_jar, total_cap_evicts_least_recently_used)
 
 Test(cookie_jar, expired_cookies_evicted_before_used_ones)
 {
-    cio_cookie_jar *jar = jar_new(&(struct cio_cookie_jar_opts){
-        .max_cookies = 2});
+    cio_cookie_jar *jar =
+        jar_new(&(struct cio_cookie_jar_opts){.max_cookies = 2});
     CIO_ASSERT_RC(store(jar, "http://a.com/", "x=1", NOW), 0);
     CIO_ASSERT_RC(store(jar, "http://b.com/", "x=1; Max-Age=10", NOW), 0);
     CIO_ASSERT_RC(store(jar, "http://c.com/", "x=1", NOW + 20), 0);
@@ -778,8 +873,8 @@ Test(cookie_jar, expired_cookies_evicted_before_used_ones)
 
 Test(cookie_jar, byte_cap_refuses_and_evicts)
 {
-    cio_cookie_jar *jar = jar_new(&(struct cio_cookie_jar_opts){
-        .max_bytes = 40});
+    cio_cookie_jar *jar =
+        jar_new(&(struct cio_cookie_jar_opts){.max_bytes = 40});
     /* name + value + domain + path: 1 + 30 + 5 + 1 = 37. */
     char *v = repeat('v', 30), *w = repeat('w', 40);
     char sc[128];
@@ -787,7 +882,7 @@ Test(cookie_jar, byte_cap_refuses_and_evicts)
     CIO_EXPECT_RC(store(jar, "http://a.com/", sc, NOW), CIO_ETOOBIG);
     snprintf(sc, sizeof(sc), "x=%s", v);
     CIO_EXPECT_RC(store(jar, "http://a.com/", sc, NOW), 0);
-    CIO_EXPECT_RC(store(jar, "http://b.com/", sc, NOW), 0);   /* evicts a */
+    CIO_EXPECT_RC(store(jar, "http://b.com/", sc, NOW), 0); /* evicts a */
     cr_expect_str_eq(header(jar, "http://a.com/", NOW), "");
     cr_expect_eq(cio_cookie_jar_count(jar, NOW), 1u);
     check(jar);
@@ -798,8 +893,8 @@ Test(cookie_jar, byte_cap_refuses_and_evicts)
 
 Test(cookie_jar, header_limit_skips_what_does_not_fit)
 {
-    cio_cookie_jar *jar = jar_new(&(struct cio_cookie_jar_opts){
-        .max_header_bytes = 10});
+    cio_cookie_jar *jar =
+        jar_new(&(struct cio_cookie_jar_opts){.max_header_bytes = 10});
     const char *u = "http://example.com/";
     CIO_ASSERT_RC(store(jar, u, "a=1; Path=/x/y", NOW), 0);
     CIO_ASSERT_RC(store(jar, u, "big=0123456789; Path=/x", NOW), 0);
@@ -834,18 +929,25 @@ Test(cookie_jar, invalid_header_host)
 Test(cookie_file, save_format_is_curls)
 {
     cio_cookie_jar *jar = jar_new(NULL);
-    CIO_ASSERT_RC(store(jar, "https://example.com/", "a=1; Domain=example.com;"
-                        " Path=/; Secure; HttpOnly; Max-Age=3600", NOW), 0);
+    CIO_ASSERT_RC(store(jar, "https://example.com/",
+                        "a=1; Domain=example.com;"
+                        " Path=/; Secure; HttpOnly; Max-Age=3600",
+                        NOW),
+                  0);
     CIO_ASSERT_RC(store(jar, "http://www.example.com/x/y", "b=2", NOW), 0);
-    CIO_ASSERT_RC(store(jar, "http://127.0.0.1/", "c=3; Expires=Fri, 31 Dec "
-                        "9999 23:59:59 GMT", NOW), 0);
+    CIO_ASSERT_RC(store(jar, "http://127.0.0.1/",
+                        "c=3; Expires=Fri, 31 Dec "
+                        "9999 23:59:59 GMT",
+                        NOW),
+                  0);
     char *s = save(jar, NOW);
-    cr_expect_str_eq(s, "# Netscape HTTP Cookie File\n"
-                        "# Written by corio; curl and wget read this format.\n"
-                        "\n"
-                        "www.example.com\tFALSE\t/x\tFALSE\t0\tb\t2\n"
-                        "#HttpOnly_.example.com\tTRUE\t/\tTRUE\t1700003600\ta\t1\n"
-                        "127.0.0.1\tFALSE\t/\tFALSE\t1734560000\tc\t3\n");
+    cr_expect_str_eq(s,
+                     "# Netscape HTTP Cookie File\n"
+                     "# Written by corio; curl and wget read this format.\n"
+                     "\n"
+                     "www.example.com\tFALSE\t/x\tFALSE\t0\tb\t2\n"
+                     "#HttpOnly_.example.com\tTRUE\t/\tTRUE\t1700003600\ta\t1\n"
+                     "127.0.0.1\tFALSE\t/\tFALSE\t1734560000\tc\t3\n");
     /* Too small a buffer. */
     char small[16] = "untouched";
     CIO_EXPECT_RC(cio_cookie_jar_save(jar, NOW, small, sizeof(small)),
@@ -900,7 +1002,8 @@ static const struct {
     {"expiry not a number", "example.com\tFALSE\t/\tFALSE\tsoon\ta\tb"},
     {"negative expiry", "example.com\tFALSE\t/\tFALSE\t-1\ta\tb"},
     {"empty expiry", "example.com\tFALSE\t/\tFALSE\t\ta\tb"},
-    {"expiry of 21 digits", "example.com\tFALSE\t/\tFALSE\t100000000000000000000\ta\tb"},
+    {"expiry of 21 digits",
+     "example.com\tFALSE\t/\tFALSE\t100000000000000000000\ta\tb"},
     {"relative path", "example.com\tFALSE\tx\tFALSE\t0\ta\tb"},
     {"empty path", "example.com\tFALSE\t\tFALSE\t0\ta\tb"},
     {"empty domain", "\tFALSE\t/\tFALSE\t0\ta\tb"},
@@ -912,7 +1015,8 @@ static const struct {
     {"__Host- not secure", "example.com\tFALSE\t/\tFALSE\t0\t__Host-a\tb"},
     {"__Host- path", "example.com\tFALSE\t/x\tTRUE\t0\t__Host-a\tb"},
     {"__Secure- not secure", "example.com\tFALSE\t/\tFALSE\t0\t__Secure-a\tb"},
-    {"control byte (RELIABILITY 35)", "example.com\tFALSE\t/\tFALSE\t0\ta\tb\x01"},
+    {"control byte (RELIABILITY 35)",
+     "example.com\tFALSE\t/\tFALSE\t0\ta\tb\x01"},
     {"DEL byte", "example.com\tFALSE\t/\tFALSE\t0\ta\tb\x7f"},
     {"name with =", "example.com\tFALSE\t/\tFALSE\t0\ta=b\tc"},
     {"name with ;", "example.com\tFALSE\t/\tFALSE\t0\ta;b\tc"},
@@ -927,8 +1031,10 @@ Test(cookie_file, bad_lines_skipped_and_counted)
 {
     for (size_t i = 0; i < COUNTOF(bad_lines); i++) {
         char file[512];
-        snprintf(file, sizeof(file), "# c\n%s\nok.com\tFALSE\t/\tFALSE\t0\t"
-                 "k\tv\n", bad_lines[i].line);
+        snprintf(file, sizeof(file),
+                 "# c\n%s\nok.com\tFALSE\t/\tFALSE\t0\t"
+                 "k\tv\n",
+                 bad_lines[i].line);
         cio_cookie_jar *jar = jar_new(NULL);
         struct cio_cookie_load_stats st;
         CIO_EXPECT_RC(load(jar, file, NOW, &st), 0);
@@ -1019,8 +1125,9 @@ Test(cookie_file, round_trip_keeps_the_jar)
     char *s2 = save(j2, NOW);
     cr_expect_str_eq(s2, s1);
     static const char *urls[] = {
-        "https://example.com/p/q/r", "http://www.example.com/", "http://[::1]/v6",
-        "http://co.uk/", "https://example.com/a;b/c",
+        "https://example.com/p/q/r", "http://www.example.com/",
+        "http://[::1]/v6",           "http://co.uk/",
+        "https://example.com/a;b/c",
     };
     for (size_t i = 0; i < COUNTOF(urls); i++) {
         char h1[1024];

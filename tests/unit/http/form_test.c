@@ -37,7 +37,7 @@ static const struct {
     const char *in;
     unsigned flags;
     int rc;
-    const char *want;    /* joined pairs, or a part of the message */
+    const char *want; /* joined pairs, or a part of the message */
 } cases[] = {
     {"", 0, 0, ""},
     {"name=John+Doe&email=j%40x.org", 0, 0, "name=John Doe|email=j@x.org"},
@@ -80,8 +80,9 @@ Test(form, parse_vectors)
 Test(form, encode)
 {
     const struct cio_kv f[] = {{"name", "John Doe"}, {"email", "j@x.org"},
-                               {"q", "a+b&c=d"}, {"empty", ""}, {"flag", NULL},
-                               {"\xc3\xa4", "~*"}, {NULL, NULL}};
+                               {"q", "a+b&c=d"},     {"empty", ""},
+                               {"flag", NULL},       {"\xc3\xa4", "~*"},
+                               {NULL, NULL}};
     char buf[128];
     static const char want[] =
         "name=John+Doe&email=j%40x.org&q=a%2Bb%26c%3Dd&empty=&flag&%C3%A4=~%2A";
@@ -100,12 +101,15 @@ Test(form, encode)
                         CIO_STR_LIT("\0\xff"));
     cr_expect_str_eq(buf, "a+b=c+d&bin=%00%FF");
     cr_expect_eq(n, 18);
-    cr_expect_str_eq(CIO_FORM_CONTENT_TYPE, "application/x-www-form-urlencoded");
+    cr_expect_str_eq(CIO_FORM_CONTENT_TYPE,
+                     "application/x-www-form-urlencoded");
 }
 
 Test(form, parse_then_encode_gives_the_canonical_body)
 {
-    static const struct { const char *in, *canon; } rt[] = {
+    static const struct {
+        const char *in, *canon;
+    } rt[] = {
         {"a=b+c", "a=b+c"},
         {"a=b%20c", "a=b+c"},
         {"a=%7e%41", "a=~A"},
@@ -121,9 +125,9 @@ Test(form, parse_then_encode_gives_the_canonical_body)
         size_t len = 0;
         buf[0] = '\0';
         for (size_t k = 0; k < cio_params_count(p); k++) {
-            ptrdiff_t n = cio_form_append(buf, sizeof(buf), len,
-                                          cio_params_name(p, k),
-                                          cio_params_value(p, k));
+            ptrdiff_t n =
+                cio_form_append(buf, sizeof(buf), len, cio_params_name(p, k),
+                                cio_params_value(p, k));
             cr_assert_geq(n, 0);
             len = (size_t)n;
         }
@@ -147,7 +151,8 @@ Test(form, round_trips)
                 seed = seed * 1664525 + 1013904223;
                 /* Mostly the characters that matter: + & = % space. */
                 static const char pick[] = "+&=% a\xc3\xff\x00";
-                char c = (seed >> 28) < 9 ? pick[(seed >> 28)] : (char)(seed >> 12);
+                char c =
+                    (seed >> 28) < 9 ? pick[(seed >> 28)] : (char)(seed >> 12);
                 if (j < nl[i])
                     names[i][j] = c;
                 else
@@ -163,7 +168,8 @@ Test(form, round_trips)
         CIO_ASSERT_RC(parse_exact(&p, buf, len, NULL), 0);
         cr_assert_eq(cio_params_count(p), nf, "iter %d: %s", iter, buf);
         for (size_t i = 0; i < nf; i++) {
-            struct cio_str n = cio_params_name(p, i), v = cio_params_value(p, i);
+            struct cio_str n = cio_params_name(p, i),
+                           v = cio_params_value(p, i);
             cr_expect(n.len == nl[i] && memcmp(n.ptr, names[i], nl[i]) == 0,
                       "iter %d field %zu name", iter, i);
             cr_expect(v.len == vl[i] && memcmp(v.ptr, values[i], vl[i]) == 0,

@@ -30,16 +30,32 @@ static uint64_t rnd(void)
 /* Names drawn for the maps: the four known ones in several cases, near
  * misses of the same lengths, and others. */
 static const char *const NAMES[] = {
-    "Content-Length", "content-length", "CONTENT-LENGTH", "Content-Lengtx",
-    "Transfer-Encoding", "transfer-encoding", "Transfer-Encodinh",
-    "Connection", "CONNECTION", "Connectioo", "Date", "date", "DATE", "Datf",
-    "Server", "X-A", "Content-Type", "D", "Keep-Alive", "Set-Cookie",
+    "Content-Length",
+    "content-length",
+    "CONTENT-LENGTH",
+    "Content-Lengtx",
+    "Transfer-Encoding",
+    "transfer-encoding",
+    "Transfer-Encodinh",
+    "Connection",
+    "CONNECTION",
+    "Connectioo",
+    "Date",
+    "date",
+    "DATE",
+    "Datf",
+    "Server",
+    "X-A",
+    "Content-Type",
+    "D",
+    "Keep-Alive",
+    "Set-Cookie",
 };
 #define NNAMES (sizeof NAMES / sizeof NAMES[0])
 
 static const char *const VALUES[] = {
-    "", "1", "text/plain; charset=utf-8", "close", "chunked", "a b\tc",
-    "Sun, 06 Nov 1994 08:49:37 GMT", "\x80\xff obs-text",
+    "",        "1",      "text/plain; charset=utf-8",     "close",
+    "chunked", "a b\tc", "Sun, 06 Nov 1994 08:49:37 GMT", "\x80\xff obs-text",
 };
 #define NVALUES (sizeof VALUES / sizeof VALUES[0])
 
@@ -64,16 +80,22 @@ static void mutate(cio_headers **hp)
     const char *name = NAMES[rnd() % NNAMES];
     const char *val = VALUES[rnd() % NVALUES];
     switch (rnd() % 12) {
-    case 0: case 1: case 2: case 3:
+    case 0:
+    case 1:
+    case 2:
+    case 3:
         (void)cio_headers_add(h, name, val);
         break;
-    case 4: case 5:
+    case 4:
+    case 5:
         (void)cio_headers_set(h, name, val);
         break;
     case 6:
         (void)cio__headers_set_trusted(h, cio_str_c(name), cio_str_c(val));
         break;
-    case 7: case 8: case 9:
+    case 7:
+    case 8:
+    case 9:
         (void)cio_headers_remove(h, name);
         break;
     case 10:
@@ -129,9 +151,14 @@ Test(h1_write_fast, fast_path_writes_what_the_general_path_writes)
             .date_line = rnd() % 2 ? date : NULL,
         };
         switch (rnd() % 4) {
-        case 0: r.reason = CIO_STR_LIT("Custom Reason"); break;
-        case 1: r.reason = CIO_STR_LIT(""); break;
-        default: break;
+        case 0:
+            r.reason = CIO_STR_LIT("Custom Reason");
+            break;
+        case 1:
+            r.reason = CIO_STR_LIT("");
+            break;
+        default:
+            break;
         }
         uint64_t lens[] = {0, 9, 10, 1234567, UINT64_MAX, rnd()};
         r.length = lens[rnd() % 6];
@@ -151,7 +178,8 @@ Test(h1_write_fast, fast_path_writes_what_the_general_path_writes)
             cr_assert_gt(n, 0, "iteration %d", it);
             full = (size_t)n;
         }
-        size_t caps[] = {sizeof a, full, full + 1, full - 1, rnd() % (full + 1), 0};
+        size_t caps[] = {sizeof a,           full, full + 1, full - 1,
+                         rnd() % (full + 1), 0};
         for (size_t ci = 0; ci < sizeof caps / sizeof caps[0]; ci++) {
             size_t cap = caps[ci];
             memset(a, 'Z', sizeof a);
@@ -177,7 +205,8 @@ Test(h1_write_fast, fast_path_writes_what_the_general_path_writes)
             } else
                 cr_assert_eq(ra, CIO_ETOOBIG);
             if (cap < sizeof a)
-                cr_assert_eq(a[cap], 'Z', "iteration %d: wrote past cap %zu", it, cap);
+                cr_assert_eq(a[cap], 'Z', "iteration %d: wrote past cap %zu",
+                             it, cap);
         }
     }
     cio_headers_free(h);

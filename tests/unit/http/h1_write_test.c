@@ -442,9 +442,10 @@ Test(h1_write, response_own_fields_and_checked_map)
         .connection = "close",
         .server = CIO_STR_LIT("corio"),
     };
-    const char *want = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-A: \r\n"
-                       "Content-Length: 18446744073709551615\r\n"
-                       "Connection: close\r\nServer: corio\r\n\r\n";
+    const char *want =
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-A: \r\n"
+        "Content-Length: 18446744073709551615\r\n"
+        "Connection: close\r\nServer: corio\r\n\r\n";
     ptrdiff_t n = cio__h1_write_response(out, sizeof(out), &r, NULL);
     cr_assert_eq(n, (ptrdiff_t)strlen(want));
     cr_expect(memcmp(out, want, (size_t)n) == 0, "%.*s", (int)n, out);
@@ -452,7 +453,8 @@ Test(h1_write, response_own_fields_and_checked_map)
         char small[256];
         size_t need = 0;
         memset(small, 'Z', sizeof(small));
-        CIO_EXPECT_RC(cio__h1_write_response(small, cap, &r, &need), CIO_ETOOBIG);
+        CIO_EXPECT_RC(cio__h1_write_response(small, cap, &r, &need),
+                      CIO_ETOOBIG);
         cr_expect_eq(need, strlen(want));
         cr_expect_eq(small[cap], 'Z', "wrote past cap %zu", cap);
     }
@@ -491,11 +493,12 @@ Test(h1_write, date_line_matches_date)
 
     cio_headers *h = mk();
     CIO_ASSERT_RC(cio_headers_add(h, "X-1", "a"), 0);
-    CIO_ASSERT_RC(cio_headers_set(h, "DaTe", "Sun, 06 Nov 1994 08:49:37 GMT"), 0);
+    CIO_ASSERT_RC(cio_headers_set(h, "DaTe", "Sun, 06 Nov 1994 08:49:37 GMT"),
+                  0);
     CIO_ASSERT_RC(cio_headers_add(h, "X-2", "b"), 0);
     cr_expect_eq(cio_headers_remove(h, "X-1"), 1);
-    struct cio__h1_response r = {.status = 200, .minor = 1, .headers = h,
-                                 .checked = 1, .add_date = 1};
+    struct cio__h1_response r = {
+        .status = 200, .minor = 1, .headers = h, .checked = 1, .add_date = 1};
     ptrdiff_t n = cio__h1_write_response(out, sizeof(out), &r, NULL);
     cr_assert_gt(n, 0);
     out[n] = '\0';

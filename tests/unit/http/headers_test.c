@@ -532,7 +532,8 @@ Test(headers, known_names_and_wire_form)
     CIO_ASSERT_RC(cio_headers_add(h, "content-LENGTH", "5"), 0);
     CIO_ASSERT_RC(cio_headers_add(h, "Connection", "close"), 0);
     CIO_ASSERT_RC(cio_headers_add(h, "Content-Lengthy", "x"), 0);
-    cr_expect_eq(cio__headers_known(h), CIO__HK_CONTENT_LENGTH | CIO__HK_CONNECTION);
+    cr_expect_eq(cio__headers_known(h),
+                 CIO__HK_CONTENT_LENGTH | CIO__HK_CONNECTION);
     CIO_ASSERT_RC(cio_headers_add(h, "Connection", "x"), 0);
     CIO_ASSERT_RC(cio_headers_set(h, "CONNECTION", "keep-alive"), 0);
     cr_expect(cio__headers_known(h) & CIO__HK_CONNECTION); /* one is left */
@@ -540,10 +541,12 @@ Test(headers, known_names_and_wire_form)
     cr_expect_eq(cio__headers_known(h), CIO__HK_CONTENT_LENGTH);
     cr_expect_eq(cio_headers_remove(h, "Date"), 0);
     CIO_ASSERT_RC(cio__headers_set_trusted(h, CIO_STR_LIT("Transfer-Encoding"),
-                                           CIO_STR_LIT("chunked")), 0);
+                                           CIO_STR_LIT("chunked")),
+                  0);
     CIO_ASSERT_RC(cio_headers_add(h, "Date", "d"), 0);
     cr_expect_eq(cio__headers_known(h), CIO__HK_CONTENT_LENGTH |
-                                            CIO__HK_TRANSFER_ENCODING | CIO__HK_DATE);
+                                            CIO__HK_TRANSFER_ENCODING |
+                                            CIO__HK_DATE);
     CIO_ASSERT_RC(cio_headers_clone(&c, h), 0);
     cr_expect_eq(cio__headers_known(c), cio__headers_known(h));
     char wire[256];

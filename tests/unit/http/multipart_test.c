@@ -39,11 +39,11 @@ struct got_part {
 };
 
 struct got {
-    int rc;              /* first error, or finish()'s result */
+    int rc; /* first error, or finish()'s result */
     bool end;
     struct got_part *parts;
     size_t nparts, cap;
-    size_t ndata;        /* DATA events */
+    size_t ndata; /* DATA events */
 };
 
 static char *dupn(struct cio_str s)
@@ -106,7 +106,7 @@ static void got_event(struct got *g, const struct cio_multipart_event *ev,
         /* A view into the chunk, or into the parser (held-back bytes). */
         if (!(ev->data.ptr >= chunk && ev->data.ptr < chunk + chunklen)) {
             cr_assert(ev->data.ptr >= (const char *)p &&
-                      ev->data.ptr < (const char *)p + 4096,
+                          ev->data.ptr < (const char *)p + 4096,
                       "DATA view outside the input and the parser");
         } else {
             cr_assert(ev->data.ptr + ev->data.len <= chunk + chunklen);
@@ -230,8 +230,8 @@ static void expect_same(const struct got *a, const struct got *b,
     cr_assert_eq(a->rc, b->rc, "%s: rc %s vs %s", what, cio_errname(a->rc),
                  cio_errname(b->rc));
     cr_assert_eq(a->end, b->end, "%s: end", what);
-    cr_assert_eq(a->nparts, b->nparts, "%s: %zu vs %zu parts", what,
-                 a->nparts, b->nparts);
+    cr_assert_eq(a->nparts, b->nparts, "%s: %zu vs %zu parts", what, a->nparts,
+                 b->nparts);
     for (size_t i = 0; i < a->nparts; i++) {
         const struct got_part *x = &a->parts[i], *y = &b->parts[i];
         cr_assert(streq(x->name, y->name), "%s: part %zu name", what, i);
@@ -240,10 +240,11 @@ static void expect_same(const struct got *a, const struct got *b,
         cr_assert(streq(x->ctype, y->ctype), "%s: part %zu ctype", what, i);
         cr_assert_eq(x->ended, y->ended, "%s: part %zu ended", what, i);
         if (x->ended)
-            cr_assert(x->len == y->len &&
-                          (x->len == 0 || memcmp(x->data, y->data, x->len) == 0),
-                      "%s: part %zu data (%zu vs %zu bytes)", what, i, x->len,
-                      y->len);
+            cr_assert(
+                x->len == y->len &&
+                    (x->len == 0 || memcmp(x->data, y->data, x->len) == 0),
+                "%s: part %zu data (%zu vs %zu bytes)", what, i, x->len,
+                y->len);
     }
 }
 
@@ -253,7 +254,8 @@ static struct got parse_all(const char *body, size_t len, const char *ctype,
                             const struct cio_multipart_parser_opts *opts)
 {
     struct got whole = parse_with(body, len, ctype, opts, (struct split){0});
-    struct got one = parse_with(body, len, ctype, opts, (struct split){.mode = 1});
+    struct got one =
+        parse_with(body, len, ctype, opts, (struct split){.mode = 1});
     expect_same(&whole, &one, "byte by byte");
     got_free(&one);
     for (unsigned seed = 1; seed <= 8; seed++) {
@@ -272,7 +274,7 @@ static struct got parse_all(const char *body, size_t len, const char *ctype,
 
 static const struct {
     const char *ct;
-    int want;           /* length, or CIO_E* */
+    int want; /* length, or CIO_E* */
     const char *b;
 } bcases[] = {
     {"multipart/form-data; boundary=abc", 3, "abc"},
@@ -288,7 +290,7 @@ static const struct {
     {"multipart/form-data; boundary=\"abc", CIO_EPROTO, NULL},
     {"multipart/form-data; boundary=\"ab \"", CIO_EPROTO, NULL}, /* last SP */
     {"multipart/form-data; boundary=ab{", CIO_EPROTO, NULL},
-    {"multipart/form-data; boundary=a*b", CIO_EPROTO, NULL},     /* not bchar */
+    {"multipart/form-data; boundary=a*b", CIO_EPROTO, NULL}, /* not bchar */
     {"multipart/form-data; boundary=\"a\\\"b\"", CIO_EPROTO, NULL},
     {"multipart/form-data; boundary=\"a\x01\"", CIO_EPROTO, NULL},
     {"multipart/form-data boundary=a", CIO_EPROTO, NULL},
@@ -311,8 +313,7 @@ Test(multipart, boundary_parameter)
         if (rc > 0 && bcases[i].b != NULL)
             cr_expect_str_eq(out, bcases[i].b, "case %zu", i);
         if (rc < 0)
-            cr_expect_neq(cio_last_error()[0], '\0', "case %zu: no message",
-                          i);
+            cr_expect_neq(cio_last_error()[0], '\0', "case %zu: no message", i);
     }
 }
 
@@ -337,9 +338,9 @@ Test(multipart, rel79_boundary_over_70_chars_rejected)
                   CIO_EPROTO);
     /* Our own encoder refuses one as well. */
     cio_multipart *mp;
-    CIO_EXPECT_RC(cio_multipart_new(&mp, &(struct cio_multipart_opts){
-                                             .boundary = b}),
-                  CIO_EINVAL);
+    CIO_EXPECT_RC(
+        cio_multipart_new(&mp, &(struct cio_multipart_opts){.boundary = b}),
+        CIO_EINVAL);
 }
 
 /* ---------------------------------------------------------------- parser table */
@@ -362,136 +363,254 @@ static const struct {
 } pcases[] = {
     {"two fields",
      BODY("--b\r\n" CD "name=\"a\"\r\n\r\n1\r\n--b\r\n" CD "name=\"bb\"\r\n\r\n"
-     "two\r\n--b--\r\n"),
-     0, {{"a", NULL, NULL, "1"}, {"bb", NULL, NULL, "two"}}},
+          "two\r\n--b--\r\n"),
+     0,
+     {{"a", NULL, NULL, "1"}, {"bb", NULL, NULL, "two"}}},
     {"preamble and epilogue ignored",
      BODY("junk\r\nmore junk\r\n--b\r\n" CD "name=a\r\n\r\nv\r\n--b--\r\n"
-     "epilogue --b\r\n garbage"),
-     0, {{"a", NULL, NULL, "v"}}},
+          "epilogue --b\r\n garbage"),
+     0,
+     {{"a", NULL, NULL, "v"}}},
     {"CRLF before the first delimiter",
      BODY("\r\n--b\r\n" CD "name=a\r\n\r\nv\r\n--b--"),
-     0, {{"a", NULL, NULL, "v"}}},
+     0,
+     {{"a", NULL, NULL, "v"}}},
     {"transport padding after delimiters",
      BODY("--b \t \r\n" CD "name=a\r\n\r\nv\r\n--b  \r\n" CD "name=c\r\n\r\n"
-     "\r\n--b--"),
-     0, {{"a", NULL, NULL, "v"}, {"c", NULL, NULL, ""}}},
+          "\r\n--b--"),
+     0,
+     {{"a", NULL, NULL, "v"}, {"c", NULL, NULL, ""}}},
     {"no parts", BODY("--b--\r\n"), 0, {{NULL, NULL, NULL, NULL}}},
     {"file with content type",
      BODY("--b\r\n" CD "name=\"f\"; filename=\"a.txt\"\r\nContent-Type: "
-     "text/plain\r\n\r\nhello\r\n--b--\r\n"),
-     0, {{"f", "a.txt", "text/plain", "hello"}}},
-    {"empty filename", BODY("--b\r\n" CD "name=f; filename=\"\"\r\n\r\n\r\n--b--"),
-     0, {{"f", "", NULL, ""}}},
+          "text/plain\r\n\r\nhello\r\n--b--\r\n"),
+     0,
+     {{"f", "a.txt", "text/plain", "hello"}}},
+    {"empty filename",
+     BODY("--b\r\n" CD "name=f; filename=\"\"\r\n\r\n\r\n--b--"),
+     0,
+     {{"f", "", NULL, ""}}},
     {"content looking like a delimiter",
      BODY("--b\r\n" CD "name=a\r\n\r\n\r\n\r\r\n-\r\n--\r\n--c\r--b\n--b--b"
-     "\r\n--b--"),
-     0, {{"a", NULL, NULL, "\r\n\r\r\n-\r\n--\r\n--c\r--b\n--b--b"}}},
+          "\r\n--b--"),
+     0,
+     {{"a", NULL, NULL, "\r\n\r\r\n-\r\n--\r\n--c\r--b\n--b--b"}}},
     {"binary content",
      BODY("--b\r\n" CD "name=a\r\n\r\n\0\xff\r\0\r\n-\0\r\n--b--"),
-     0, {{"a", NULL, NULL, NULL}}}, /* data checked separately */
-    {"quoted-pair in name", BODY("--b\r\n" CD "name=\"a\\\"b\\\\c\\d\"\r\n\r\n"
-     "x\r\n--b--"), 0, {{"a\"b\\c\\d", NULL, NULL, "x"}}},
+     0,
+     {{"a", NULL, NULL, NULL}}}, /* data checked separately */
+    {"quoted-pair in name",
+     BODY("--b\r\n" CD "name=\"a\\\"b\\\\c\\d\"\r\n\r\n"
+          "x\r\n--b--"),
+     0,
+     {{"a\"b\\c\\d", NULL, NULL, "x"}}},
     {"browser escapes stay escaped",
      BODY("--b\r\n" CD "name=\"a%22b\"; filename=\"c%0Ad\"\r\n\r\nx\r\n--b--"),
-     0, {{"a%22b", "c%0Ad", NULL, "x"}}},
+     0,
+     {{"a%22b", "c%0Ad", NULL, "x"}}},
     {"case-insensitive names, extra params and headers",
      BODY("--b\r\ncontent-disposition: Form-Data; x=1; NAME=\"n\"; size=3\r\n"
-     "X-Extra: yes\r\nContent-Transfer-Encoding: base64\r\n\r\nabc\r\n--b--"),
-     0, {{"n", NULL, NULL, "abc"}}},
-    {"utf-8 filename", BODY("--b\r\n" CD "name=f; filename=\"\xe2\x82\xac.txt\"\r\n"
-     "\r\n\r\n--b--"), 0, {{"f", "\xe2\x82\xac.txt", NULL, ""}}},
-    {"filename* alone", BODY("--b\r\n" CD "name=f; filename*=UTF-8''%e2%82%ac%20"
-     "x.txt\r\n\r\n\r\n--b--"), 0, {{"f", "\xe2\x82\xac x.txt", NULL, ""}}},
-    {"filename wins over filename*", BODY("--b\r\n" CD "name=f; filename*=UTF-8''"
-     "b.txt; filename=\"a.txt\"\r\n\r\n\r\n--b--"),
-     0, {{"f", "a.txt", NULL, ""}}},
+          "X-Extra: yes\r\nContent-Transfer-Encoding: "
+          "base64\r\n\r\nabc\r\n--b--"),
+     0,
+     {{"n", NULL, NULL, "abc"}}},
+    {"utf-8 filename",
+     BODY("--b\r\n" CD "name=f; filename=\"\xe2\x82\xac.txt\"\r\n"
+          "\r\n\r\n--b--"),
+     0,
+     {{"f", "\xe2\x82\xac.txt", NULL, ""}}},
+    {"filename* alone",
+     BODY("--b\r\n" CD "name=f; filename*=UTF-8''%e2%82%ac%20"
+          "x.txt\r\n\r\n\r\n--b--"),
+     0,
+     {{"f", "\xe2\x82\xac x.txt", NULL, ""}}},
+    {"filename wins over filename*",
+     BODY("--b\r\n" CD "name=f; filename*=UTF-8''"
+          "b.txt; filename=\"a.txt\"\r\n\r\n\r\n--b--"),
+     0,
+     {{"f", "a.txt", NULL, ""}}},
     /* RELIABILITY 79: paths reduced to their last component. */
-    {"filename ../../x", BODY("--b\r\n" CD "name=f; filename=\"../../x\"\r\n\r\n"
-     "\r\n--b--"), 0, {{"f", "x", NULL, ""}}},
-    {"filename /etc/x", BODY("--b\r\n" CD "name=f; filename=\"/etc/x\"\r\n\r\n"
-     "\r\n--b--"), 0, {{"f", "x", NULL, ""}}},
-    {"filename C:\\dir\\x", BODY("--b\r\n" CD "name=f; filename=\"C:\\dir\\x.txt\""
-     "\r\n\r\n\r\n--b--"), 0, {{"f", "x.txt", NULL, ""}}},
-    {"filename ..", BODY("--b\r\n" CD "name=f; filename=\"..\"\r\n\r\n\r\n--b--"),
-     0, {{"f", "", NULL, ""}}},
-    {"filename dir/.", BODY("--b\r\n" CD "name=f; filename=\"a/.\"\r\n\r\n\r\n--b--"),
-     0, {{"f", "", NULL, ""}}},
-    {"filename* with a path", BODY("--b\r\n" CD "name=f; filename*=utf-8'en'"
-     "..%2F..%2Fetc%2Fpasswd\r\n\r\n\r\n--b--"),
-     0, {{"f", "passwd", NULL, ""}}},
+    {"filename ../../x",
+     BODY("--b\r\n" CD "name=f; filename=\"../../x\"\r\n\r\n"
+          "\r\n--b--"),
+     0,
+     {{"f", "x", NULL, ""}}},
+    {"filename /etc/x",
+     BODY("--b\r\n" CD "name=f; filename=\"/etc/x\"\r\n\r\n"
+          "\r\n--b--"),
+     0,
+     {{"f", "x", NULL, ""}}},
+    {"filename C:\\dir\\x",
+     BODY("--b\r\n" CD "name=f; filename=\"C:\\dir\\x.txt\""
+          "\r\n\r\n\r\n--b--"),
+     0,
+     {{"f", "x.txt", NULL, ""}}},
+    {"filename ..",
+     BODY("--b\r\n" CD "name=f; filename=\"..\"\r\n\r\n\r\n--b--"),
+     0,
+     {{"f", "", NULL, ""}}},
+    {"filename dir/.",
+     BODY("--b\r\n" CD "name=f; filename=\"a/.\"\r\n\r\n\r\n--b--"),
+     0,
+     {{"f", "", NULL, ""}}},
+    {"filename* with a path",
+     BODY("--b\r\n" CD "name=f; filename*=utf-8'en'"
+          "..%2F..%2Fetc%2Fpasswd\r\n\r\n\r\n--b--"),
+     0,
+     {{"f", "passwd", NULL, ""}}},
     /* RELIABILITY 79: NUL in a filename fails the body, never truncates. */
-    {"filename with raw NUL", BODY("--b\r\n" CD "name=f; filename=\"a\0b\"\r\n\r\n"
-     "\r\n--b--"), CIO_EHEADER, {{NULL, NULL, NULL, NULL}}},
-    {"filename* with %00", BODY("--b\r\n" CD "name=f; filename*=UTF-8''a%00.txt"
-     "\r\n\r\n\r\n--b--"), CIO_EPROTO, {{NULL, NULL, NULL, NULL}}},
-    {"filename* with %0A", BODY("--b\r\n" CD "name=f; filename*=UTF-8''a%0a"
-     "\r\n\r\n\r\n--b--"), CIO_EPROTO, {{NULL, NULL, NULL, NULL}}},
-    {"filename* bad escape", BODY("--b\r\n" CD "name=f; filename*=UTF-8''a%g0"
-     "\r\n\r\n\r\n--b--"), CIO_EPROTO, {{NULL, NULL, NULL, NULL}}},
-    {"filename* without language", BODY("--b\r\n" CD "name=f; filename*=UTF-8'a"
-     "\r\n\r\n\r\n--b--"), CIO_EPROTO, {{NULL, NULL, NULL, NULL}}},
-    {"quoted filename*", BODY("--b\r\n" CD "name=f; filename*=\"UTF-8''a\""
-     "\r\n\r\n\r\n--b--"), CIO_EPROTO, {{NULL, NULL, NULL, NULL}}},
-    {"two filename*", BODY("--b\r\n" CD "name=f; filename*=UTF-8''a; "
-     "filename*=UTF-8''b\r\n\r\n\r\n--b--"), CIO_EPROTO, {{NULL}}},
-    {"empty parameter value", BODY("--b\r\n" CD "name=; x=1\r\n\r\n\r\n"
-     "--b--"), CIO_EPROTO, {{NULL}}},
-    {"filename* without quotes", BODY("--b\r\n" CD "name=f; filename*=a.txt"
-     "\r\n\r\n\r\n--b--"), CIO_EPROTO, {{NULL, NULL, NULL, NULL}}},
+    {"filename with raw NUL",
+     BODY("--b\r\n" CD "name=f; filename=\"a\0b\"\r\n\r\n"
+          "\r\n--b--"),
+     CIO_EHEADER,
+     {{NULL, NULL, NULL, NULL}}},
+    {"filename* with %00",
+     BODY("--b\r\n" CD "name=f; filename*=UTF-8''a%00.txt"
+          "\r\n\r\n\r\n--b--"),
+     CIO_EPROTO,
+     {{NULL, NULL, NULL, NULL}}},
+    {"filename* with %0A",
+     BODY("--b\r\n" CD "name=f; filename*=UTF-8''a%0a"
+          "\r\n\r\n\r\n--b--"),
+     CIO_EPROTO,
+     {{NULL, NULL, NULL, NULL}}},
+    {"filename* bad escape",
+     BODY("--b\r\n" CD "name=f; filename*=UTF-8''a%g0"
+          "\r\n\r\n\r\n--b--"),
+     CIO_EPROTO,
+     {{NULL, NULL, NULL, NULL}}},
+    {"filename* without language",
+     BODY("--b\r\n" CD "name=f; filename*=UTF-8'a"
+          "\r\n\r\n\r\n--b--"),
+     CIO_EPROTO,
+     {{NULL, NULL, NULL, NULL}}},
+    {"quoted filename*",
+     BODY("--b\r\n" CD "name=f; filename*=\"UTF-8''a\""
+          "\r\n\r\n\r\n--b--"),
+     CIO_EPROTO,
+     {{NULL, NULL, NULL, NULL}}},
+    {"two filename*",
+     BODY("--b\r\n" CD "name=f; filename*=UTF-8''a; "
+          "filename*=UTF-8''b\r\n\r\n\r\n--b--"),
+     CIO_EPROTO,
+     {{NULL}}},
+    {"empty parameter value",
+     BODY("--b\r\n" CD "name=; x=1\r\n\r\n\r\n"
+          "--b--"),
+     CIO_EPROTO,
+     {{NULL}}},
+    {"filename* without quotes",
+     BODY("--b\r\n" CD "name=f; filename*=a.txt"
+          "\r\n\r\n\r\n--b--"),
+     CIO_EPROTO,
+     {{NULL, NULL, NULL, NULL}}},
     /* Framing. */
-    {"no closing delimiter", BODY("--b\r\n" CD "name=a\r\n\r\nv\r\n"),
-     CIO_EPROTO, {{"a", NULL, NULL, NULL}}},
-    {"closing delimiter cut", BODY("--b\r\n" CD "name=a\r\n\r\nv\r\n--b-"),
-     CIO_EPROTO, {{"a", NULL, NULL, "v"}}},
-    {"body ends in headers", BODY("--b\r\n" CD "name=a\r\n"),
-     CIO_EPROTO, {{NULL, NULL, NULL, NULL}}},
+    {"no closing delimiter",
+     BODY("--b\r\n" CD "name=a\r\n\r\nv\r\n"),
+     CIO_EPROTO,
+     {{"a", NULL, NULL, NULL}}},
+    {"closing delimiter cut",
+     BODY("--b\r\n" CD "name=a\r\n\r\nv\r\n--b-"),
+     CIO_EPROTO,
+     {{"a", NULL, NULL, "v"}}},
+    {"body ends in headers",
+     BODY("--b\r\n" CD "name=a\r\n"),
+     CIO_EPROTO,
+     {{NULL, NULL, NULL, NULL}}},
     {"no delimiter at all", BODY("hello world"), CIO_EPROTO, {{NULL}}},
     {"empty body", BODY(""), CIO_EPROTO, {{NULL}}},
     {"delimiter followed by garbage",
-     BODY("--b\r\n" CD "name=a\r\n\r\nv\r\n--bx\r\n"), CIO_EPROTO,
+     BODY("--b\r\n" CD "name=a\r\n\r\nv\r\n--bx\r\n"),
+     CIO_EPROTO,
      {{"a", NULL, NULL, "v"}}},
-    {"first delimiter followed by garbage", BODY("--bb\r\n"), CIO_EPROTO, {{NULL}}},
-    {"bare LF after a delimiter", BODY("--b\n" CD "name=a\n\nv\n--b--"),
-     CIO_EPROTO, {{NULL}}},
+    {"first delimiter followed by garbage",
+     BODY("--bb\r\n"),
+     CIO_EPROTO,
+     {{NULL}}},
+    {"bare LF after a delimiter",
+     BODY("--b\n" CD "name=a\n\nv\n--b--"),
+     CIO_EPROTO,
+     {{NULL}}},
     {"CR without LF after a delimiter", BODY("--b\rx"), CIO_EPROTO, {{NULL}}},
     {"-x after a delimiter", BODY("--b-x"), CIO_EPROTO, {{NULL}}},
     /* Part headers. */
     {"no headers", BODY("--b\r\n\r\nv\r\n--b--"), CIO_EPROTO, {{NULL}}},
-    {"no Content-Disposition", BODY("--b\r\nContent-Type: a/b\r\n\r\nv\r\n--b--"),
-     CIO_EPROTO, {{NULL}}},
-    {"not form-data", BODY("--b\r\nContent-Disposition: attachment; name=a\r\n"
-     "\r\nv\r\n--b--"), CIO_EPROTO, {{NULL}}},
-    {"no name", BODY("--b\r\n" CD "filename=a\r\n\r\nv\r\n--b--"), CIO_EPROTO,
+    {"no Content-Disposition",
+     BODY("--b\r\nContent-Type: a/b\r\n\r\nv\r\n--b--"),
+     CIO_EPROTO,
      {{NULL}}},
-    {"two names", BODY("--b\r\n" CD "name=a; name=b\r\n\r\nv\r\n--b--"),
-     CIO_EPROTO, {{NULL}}},
-    {"two filenames", BODY("--b\r\n" CD "name=a; filename=x; filename=y\r\n\r\n"
-     "v\r\n--b--"), CIO_EPROTO, {{NULL}}},
-    {"two Content-Disposition", BODY("--b\r\n" CD "name=a\r\n" CD "name=b\r\n\r\n"
-     "v\r\n--b--"), CIO_EPROTO, {{NULL}}},
-    {"two Content-Type", BODY("--b\r\n" CD "name=a\r\nContent-Type: a/b\r\n"
-     "Content-Type: c/d\r\n\r\nv\r\n--b--"), CIO_EPROTO, {{NULL}}},
-    {"unterminated quoted name", BODY("--b\r\n" CD "name=\"a\r\n\r\nv\r\n--b--"),
-     CIO_EPROTO, {{NULL}}},
-    {"space around =", BODY("--b\r\n" CD "name = a\r\n\r\nv\r\n--b--"),
-     CIO_EPROTO, {{NULL}}},
-    {"obs-fold", BODY("--b\r\n" CD "\r\n name=a\r\n\r\nv\r\n--b--"), CIO_EHEADER,
+    {"not form-data",
+     BODY("--b\r\nContent-Disposition: attachment; name=a\r\n"
+          "\r\nv\r\n--b--"),
+     CIO_EPROTO,
      {{NULL}}},
-    {"bare LF in headers", BODY("--b\r\n" CD "name=a\n\r\nv\r\n--b--"),
-     CIO_EHEADER, {{NULL}}},
-    {"bare CR in headers", BODY("--b\r\n" CD "name=a\rX\r\n\r\nv\r\n--b--"),
-     CIO_EHEADER, {{NULL}}},
-    {"header without colon", BODY("--b\r\n" CD "name=a\r\nnocolon\r\n\r\nv\r\n"
-     "--b--"), CIO_EHEADER, {{NULL}}},
-    {"space before colon", BODY("--b\r\nContent-Disposition : form-data; name=a"
-     "\r\n\r\nv\r\n--b--"), CIO_EHEADER, {{NULL}}},
-    {"NUL in a header value", BODY("--b\r\n" CD "name=a\r\nX: a\0b\r\n\r\nv\r\n"
-     "--b--"), CIO_EHEADER, {{NULL}}},
-    {"DEL in a header value", BODY("--b\r\n" CD "name=a\r\nX: a\x7f\r\n\r\nv\r\n"
-     "--b--"), CIO_EHEADER, {{NULL}}},
+    {"no name",
+     BODY("--b\r\n" CD "filename=a\r\n\r\nv\r\n--b--"),
+     CIO_EPROTO,
+     {{NULL}}},
+    {"two names",
+     BODY("--b\r\n" CD "name=a; name=b\r\n\r\nv\r\n--b--"),
+     CIO_EPROTO,
+     {{NULL}}},
+    {"two filenames",
+     BODY("--b\r\n" CD "name=a; filename=x; filename=y\r\n\r\n"
+          "v\r\n--b--"),
+     CIO_EPROTO,
+     {{NULL}}},
+    {"two Content-Disposition",
+     BODY("--b\r\n" CD "name=a\r\n" CD "name=b\r\n\r\n"
+          "v\r\n--b--"),
+     CIO_EPROTO,
+     {{NULL}}},
+    {"two Content-Type",
+     BODY("--b\r\n" CD "name=a\r\nContent-Type: a/b\r\n"
+          "Content-Type: c/d\r\n\r\nv\r\n--b--"),
+     CIO_EPROTO,
+     {{NULL}}},
+    {"unterminated quoted name",
+     BODY("--b\r\n" CD "name=\"a\r\n\r\nv\r\n--b--"),
+     CIO_EPROTO,
+     {{NULL}}},
+    {"space around =",
+     BODY("--b\r\n" CD "name = a\r\n\r\nv\r\n--b--"),
+     CIO_EPROTO,
+     {{NULL}}},
+    {"obs-fold",
+     BODY("--b\r\n" CD "\r\n name=a\r\n\r\nv\r\n--b--"),
+     CIO_EHEADER,
+     {{NULL}}},
+    {"bare LF in headers",
+     BODY("--b\r\n" CD "name=a\n\r\nv\r\n--b--"),
+     CIO_EHEADER,
+     {{NULL}}},
+    {"bare CR in headers",
+     BODY("--b\r\n" CD "name=a\rX\r\n\r\nv\r\n--b--"),
+     CIO_EHEADER,
+     {{NULL}}},
+    {"header without colon",
+     BODY("--b\r\n" CD "name=a\r\nnocolon\r\n\r\nv\r\n"
+          "--b--"),
+     CIO_EHEADER,
+     {{NULL}}},
+    {"space before colon",
+     BODY("--b\r\nContent-Disposition : form-data; name=a"
+          "\r\n\r\nv\r\n--b--"),
+     CIO_EHEADER,
+     {{NULL}}},
+    {"NUL in a header value",
+     BODY("--b\r\n" CD "name=a\r\nX: a\0b\r\n\r\nv\r\n"
+          "--b--"),
+     CIO_EHEADER,
+     {{NULL}}},
+    {"DEL in a header value",
+     BODY("--b\r\n" CD "name=a\r\nX: a\x7f\r\n\r\nv\r\n"
+          "--b--"),
+     CIO_EHEADER,
+     {{NULL}}},
     {"second part broken after a good one",
      BODY("--b\r\n" CD "name=a\r\n\r\nv\r\n--b\r\nBroken\r\n\r\nw\r\n--b--"),
-     CIO_EHEADER, {{"a", NULL, NULL, "v"}}},
+     CIO_EHEADER,
+     {{"a", NULL, NULL, "v"}}},
 };
 
 Test(multipart, parser_cases_agree_on_every_split)
@@ -521,10 +640,10 @@ Test(multipart, parser_cases_agree_on_every_split)
                          pcases[i].what);
             cr_expect(streq(p->ctype, w->ctype), "%s: ctype", pcases[i].what);
             if (w->data != NULL)
-                cr_expect(p->len == strlen(w->data) &&
-                          (p->len == 0 || memcmp(p->data, w->data, p->len) == 0),
-                          "%s: data %.*s", pcases[i].what, (int)p->len,
-                          p->data);
+                cr_expect(
+                    p->len == strlen(w->data) &&
+                        (p->len == 0 || memcmp(p->data, w->data, p->len) == 0),
+                    "%s: data %.*s", pcases[i].what, (int)p->len, p->data);
         }
         got_free(&g);
     }
@@ -545,7 +664,8 @@ Test(multipart, binary_content_and_all_headers_reported)
     /* The header array, in order, values trimmed. */
     cio_multipart_parser *p;
     struct cio_multipart_event ev;
-    static const char b2[] = "--b\r\n" CD "name=a\r\nX-A:  1 \t\r\nX-B:\r\n\r\n";
+    static const char b2[] =
+        "--b\r\n" CD "name=a\r\nX-A:  1 \t\r\nX-B:\r\n\r\n";
     CIO_ASSERT_RC(cio_multipart_parser_new(&p, cio_str_c(CT("b")), NULL), 0);
     const char *s = b2;
     size_t left = sizeof(b2) - 1;
@@ -558,7 +678,8 @@ Test(multipart, binary_content_and_all_headers_reported)
     cr_assert_eq(ev.nheaders, 3);
     cr_expect(ev.headers[1].name.len == 3 &&
               memcmp(ev.headers[1].name.ptr, "X-A", 3) == 0);
-    cr_expect(ev.headers[1].value.len == 1 && ev.headers[1].value.ptr[0] == '1');
+    cr_expect(ev.headers[1].value.len == 1 &&
+              ev.headers[1].value.ptr[0] == '1');
     cr_expect_eq(ev.headers[2].value.len, 0);
     CIO_EXPECT_RC(cio_multipart_parser_finish(p), CIO_EPROTO);
     cio_multipart_parser_free(p);
@@ -568,8 +689,9 @@ Test(multipart, transport_padding_is_bounded)
 {
     for (size_t pad = 60; pad <= 70; pad++) {
         char body[256];
-        size_t n = (size_t)snprintf(body, sizeof(body), "--b%*s\r\n" CD
-                                    "name=a\r\n\r\n\r\n--b--", (int)pad, "");
+        size_t n = (size_t)snprintf(body, sizeof(body),
+                                    "--b%*s\r\n" CD "name=a\r\n\r\n\r\n--b--",
+                                    (int)pad, "");
         struct got g = parse_all(body, n, CT("b"), NULL);
         CIO_EXPECT_RC(g.rc, pad <= 64 ? 0 : CIO_EPROTO);
         got_free(&g);
@@ -582,10 +704,15 @@ Test(multipart, transport_padding_is_bounded)
 static char *tricky_body(size_t *len)
 {
     static const char *const pieces[] = {
-        "preamble\r\n--XY\r\n", CD "name=\"f1\"\r\n\r\n",
-        "a\r\n--X\r\n--\r\r\n--XZ\r--XY-\n", "\r\n--XY  \r\n",
+        "preamble\r\n--XY\r\n",
+        CD "name=\"f1\"\r\n\r\n",
+        "a\r\n--X\r\n--\r\r\n--XZ\r--XY-\n",
+        "\r\n--XY  \r\n",
         CD "name=\"f2\"; filename=\"../p.bin\"\r\nContent-Type: a/b\r\n\r\n",
-        "\r\n\r\n--X", "\r\n--XY\r\n", CD "name=e\r\n\r\n", "\r\n--XY--\r\nepi",
+        "\r\n\r\n--X",
+        "\r\n--XY\r\n",
+        CD "name=e\r\n\r\n",
+        "\r\n--XY--\r\nepi",
     };
     size_t n = 0;
     for (size_t i = 0; i < CIO_COUNTOF(pieces); i++)
@@ -609,12 +736,13 @@ Test(multipart, rel79_every_split_point_gives_the_same_events)
     CIO_ASSERT_RC(whole.rc, 0);
     cr_assert_eq(whole.nparts, 3);
     cr_expect_str_eq(whole.parts[1].filename, "p.bin");
-    cr_expect_eq(whole.parts[0].len, strlen("a\r\n--X\r\n--\r\r\n--XZ\r--XY-\n"));
+    cr_expect_eq(whole.parts[0].len,
+                 strlen("a\r\n--X\r\n--\r\r\n--XZ\r--XY-\n"));
     cr_expect_eq(whole.parts[1].len, strlen("\r\n\r\n--X"));
     cr_expect_eq(whole.parts[2].len, 0);
     for (size_t cut = 1; cut < len; cut++) {
-        struct got g = parse_with(body, len, CT("XY"), NULL,
-                                  (struct split){0, 0, cut});
+        struct got g =
+            parse_with(body, len, CT("XY"), NULL, (struct split){0, 0, cut});
         char what[64];
         snprintf(what, sizeof(what), "split at %zu", cut);
         expect_same(&whole, &g, what);
@@ -626,7 +754,8 @@ Test(multipart, rel79_every_split_point_gives_the_same_events)
         expect_same(&whole, &g, "random split");
         got_free(&g);
     }
-    struct got g = parse_with(body, len, CT("XY"), NULL, (struct split){.mode = 1});
+    struct got g =
+        parse_with(body, len, CT("XY"), NULL, (struct split){.mode = 1});
     expect_same(&whole, &g, "byte by byte");
     cr_expect_gt(g.ndata, whole.ndata);
     got_free(&g);
@@ -697,8 +826,10 @@ Test(multipart, rel79_part_headers_above_limit_rejected)
     for (size_t total = 60; total <= 66; total++) {
         size_t fixed = strlen(CD "name=\"\"\r\n\r\n");
         memset(line, 'n', sizeof(line));
-        int k = snprintf(body, sizeof(body), "%s" CD "name=\"%.*s\"\r\n\r\n"
-                         "v\r\n--b--", pre, (int)(total - fixed), line);
+        int k = snprintf(body, sizeof(body),
+                         "%s" CD "name=\"%.*s\"\r\n\r\n"
+                         "v\r\n--b--",
+                         pre, (int)(total - fixed), line);
         struct got g = parse_all(body, (size_t)k, CT("b"), &o);
         CIO_EXPECT_RC(g.rc, total <= 64 ? 0 : CIO_EHEADER);
         got_free(&g);
@@ -724,10 +855,10 @@ Test(multipart, rel79_part_headers_above_limit_rejected)
     CIO_EXPECT_RC(g.rc, CIO_EHEADER);
     got_free(&g);
 
-    CIO_EXPECT_RC(cio_multipart_parser_new(&(cio_multipart_parser *){NULL},
-                      cio_str_c(CT("b")),
-                      &(struct cio_multipart_parser_opts){
-                          .max_header_bytes = (1u << 20) + 1}),
+    CIO_EXPECT_RC(cio_multipart_parser_new(
+                      &(cio_multipart_parser *){NULL}, cio_str_c(CT("b")),
+                      &(struct cio_multipart_parser_opts){.max_header_bytes =
+                                                              (1u << 20) + 1}),
                   CIO_EINVAL);
 }
 
@@ -751,9 +882,9 @@ Test(multipart, size_limits)
         struct cio_multipart_parser_opts o;
         int want;
     } cases[] = {
-        {"name=a", 1u << 20, {0}, 0},                          /* field 1 MiB */
+        {"name=a", 1u << 20, {0}, 0}, /* field 1 MiB */
         {"name=a", (1u << 20) + 1, {0}, CIO_ETOOBIG},
-        {"name=a; filename=f", 3u << 20, {0}, 0},              /* files: none */
+        {"name=a; filename=f", 3u << 20, {0}, 0}, /* files: none */
         {"name=a", 10, {.max_field_bytes = 10}, 0},
         {"name=a", 11, {.max_field_bytes = 10}, CIO_ETOOBIG},
         {"name=a; filename=f", 11, {.max_field_bytes = 10}, 0},
@@ -763,10 +894,9 @@ Test(multipart, size_limits)
     for (size_t i = 0; i < CIO_COUNTOF(cases); i++) {
         size_t len;
         char *b = one_part(cases[i].disp, cases[i].datalen, &len);
-        struct got g = parse_with(b, len, CT("b"), &cases[i].o,
-                                  (struct split){0});
-        cr_expect_eq(g.rc, cases[i].want, "case %zu: %s", i,
-                     cio_errname(g.rc));
+        struct got g =
+            parse_with(b, len, CT("b"), &cases[i].o, (struct split){0});
+        cr_expect_eq(g.rc, cases[i].want, "case %zu: %s", i, cio_errname(g.rc));
         got_free(&g);
         if (cases[i].datalen < 100) {
             g = parse_all(b, len, CT("b"), &cases[i].o);
@@ -802,9 +932,9 @@ Test(multipart, size_limits)
     char *e = malloc(len + 10);
     memcpy(e, b, len);
     memcpy(e + len, "0123456789", 10);
-    struct got g = parse_all(e, len + 10,
-                             CT("b"), &(struct cio_multipart_parser_opts){
-                                          .max_body_bytes = len + 5});
+    struct got g = parse_all(
+        e, len + 10, CT("b"),
+        &(struct cio_multipart_parser_opts){.max_body_bytes = len + 5});
     CIO_EXPECT_RC(g.rc, CIO_ETOOBIG);
     got_free(&g);
     free(e);
@@ -843,17 +973,21 @@ static char *read_all(cio_multipart *mp, size_t cap, size_t *len)
 Test(multipart, encoder_golden_output)
 {
     cio_multipart *mp;
-    CIO_ASSERT_RC(cio_multipart_new(&mp, &(struct cio_multipart_opts){
-                                             .boundary = "BB"}), 0);
+    CIO_ASSERT_RC(
+        cio_multipart_new(&mp, &(struct cio_multipart_opts){.boundary = "BB"}),
+        0);
     CIO_ASSERT_RC(cio_multipart_add_field(mp, "a", cio_str_c("1")), 0);
+    CIO_ASSERT_RC(
+        cio_multipart_add_file_data(
+            mp, &(struct cio_multipart_file){.name = "f", .filename = "x.txt"},
+            "hi", 2),
+        0);
     CIO_ASSERT_RC(cio_multipart_add_file_data(
-                      mp, &(struct cio_multipart_file){.name = "f",
-                                                      .filename = "x.txt"},
-                      "hi", 2), 0);
-    CIO_ASSERT_RC(cio_multipart_add_file_data(
-                      mp, &(struct cio_multipart_file){
-                              .name = "g", .content_type = "text/plain"},
-                      "", 0), 0);
+                      mp,
+                      &(struct cio_multipart_file){
+                          .name = "g", .content_type = "text/plain"},
+                      "", 0),
+                  0);
     static const char want[] =
         "--BB\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n"
         "--BB\r\nContent-Disposition: form-data; name=\"f\"; "
@@ -876,8 +1010,9 @@ Test(multipart, encoder_golden_output)
     cio_multipart_free(mp);
 
     /* No parts at all, and a boundary that needs quoting. */
-    CIO_ASSERT_RC(cio_multipart_new(&mp, &(struct cio_multipart_opts){
-                                             .boundary = "a b"}), 0);
+    CIO_ASSERT_RC(
+        cio_multipart_new(&mp, &(struct cio_multipart_opts){.boundary = "a b"}),
+        0);
     cr_expect_str_eq(cio_multipart_content_type(mp),
                      "multipart/form-data; boundary=\"a b\"");
     out = read_all(mp, 100, &len);
@@ -894,19 +1029,24 @@ Test(multipart, encoder_golden_output)
 Test(multipart, encoder_escapes_names_and_filenames)
 {
     cio_multipart *mp;
-    CIO_ASSERT_RC(cio_multipart_new(&mp, &(struct cio_multipart_opts){
-                                             .boundary = "q"}), 0);
+    CIO_ASSERT_RC(
+        cio_multipart_new(&mp, &(struct cio_multipart_opts){.boundary = "q"}),
+        0);
     CIO_ASSERT_RC(cio_multipart_add_file_data(
-                      mp, &(struct cio_multipart_file){
-                              .name = "a\"b\r\nc\x01\td\\",
-                              .filename = "x\"\r\n\x7f\xe2\x82\xac.txt"},
-                      "v", 1), 0);
+                      mp,
+                      &(struct cio_multipart_file){
+                          .name = "a\"b\r\nc\x01\td\\",
+                          .filename = "x\"\r\n\x7f\xe2\x82\xac.txt"},
+                      "v", 1),
+                  0);
     size_t len;
     char *out = read_all(mp, 1000, &len);
     out = realloc(out, len + 1);
     out[len] = '\0';
-    cr_expect(strstr(out, "name=\"a%22b%0D%0Ac%01\td%5C\"; filename=\"x%22%0D%0A"
-                          "%7F\xe2\x82\xac.txt\"\r\n") != NULL, "%s", out);
+    cr_expect(strstr(out,
+                     "name=\"a%22b%0D%0Ac%01\td%5C\"; filename=\"x%22%0D%0A"
+                     "%7F\xe2\x82\xac.txt\"\r\n") != NULL,
+              "%s", out);
     cr_expect(strstr(out, "filename*") == NULL);
     struct got g = parse_all(out, len, cio_multipart_content_type(mp), NULL);
     CIO_ASSERT_RC(g.rc, 0);
@@ -922,9 +1062,11 @@ Test(multipart, encoder_escapes_names_and_filenames)
                                       "a\x7f"};
     for (size_t i = 0; i < CIO_COUNTOF(bad); i++)
         CIO_EXPECT_RC(cio_multipart_add_file_data(
-                          mp, &(struct cio_multipart_file){
-                                  .name = "f", .content_type = bad[i]},
-                          "", 0), CIO_EHEADER);
+                          mp,
+                          &(struct cio_multipart_file){.name = "f",
+                                                       .content_type = bad[i]},
+                          "", 0),
+                      CIO_EHEADER);
     CIO_EXPECT_RC(cio_multipart_add_field(mp, NULL, cio_str_c("x")),
                   CIO_EINVAL);
     cio_multipart_free(mp);
@@ -970,8 +1112,9 @@ Test(multipart, encoder_random_boundary)
     cio_multipart_free(a);
 
     /* A fixed boundary that a part contains is refused. */
-    CIO_ASSERT_RC(cio_multipart_new(&a, &(struct cio_multipart_opts){
-                                            .boundary = "zz"}), 0);
+    CIO_ASSERT_RC(
+        cio_multipart_new(&a, &(struct cio_multipart_opts){.boundary = "zz"}),
+        0);
     CIO_EXPECT_RC(cio_multipart_add_field(a, "v", cio_str_c("aazzaa")),
                   CIO_EINVAL);
     CIO_EXPECT_RC(cio_multipart_add_field(a, "v", cio_str_c("aaz")), 0);
@@ -1012,23 +1155,31 @@ Test(multipart, round_trip_sizes_and_sources)
             CIO_ASSERT_RC(cio_multipart_new(&mp, NULL), 0);
             int fd = open(path, O_RDONLY | O_CLOEXEC);
             cr_assert(fd >= 0);
-            CIO_ASSERT_RC(cio_multipart_add_field(
-                              mp, "field", (struct cio_str){data, n}), 0);
+            CIO_ASSERT_RC(
+                cio_multipart_add_field(mp, "field", (struct cio_str){data, n}),
+                0);
             CIO_ASSERT_RC(cio_multipart_add_file_data(
-                              mp, &(struct cio_multipart_file){
-                                      .name = "mem", .filename = "m.bin"},
-                              data, n), 0);
-            CIO_ASSERT_RC(cio_multipart_add_file_fd(
-                              mp, &(struct cio_multipart_file){
-                                      .name = "fd", .filename = "f.bin",
-                                      .content_type = "x/y"},
-                              fd, 0, -1), 0);
+                              mp,
+                              &(struct cio_multipart_file){.name = "mem",
+                                                           .filename = "m.bin"},
+                              data, n),
+                          0);
+            CIO_ASSERT_RC(
+                cio_multipart_add_file_fd(
+                    mp,
+                    &(struct cio_multipart_file){.name = "fd",
+                                                 .filename = "f.bin",
+                                                 .content_type = "x/y"},
+                    fd, 0, -1),
+                0);
             CIO_ASSERT_RC(cio_multipart_add_file_fd(
                               mp, &(struct cio_multipart_file){.name = "mid"},
-                              fd, n / 3, n / 2), 0);
-            CIO_ASSERT_RC(cio_multipart_add_file_path(
-                              mp, &(struct cio_multipart_file){.name = "path"},
-                              path), 0);
+                              fd, n / 3, n / 2),
+                          0);
+            CIO_ASSERT_RC(
+                cio_multipart_add_file_path(
+                    mp, &(struct cio_multipart_file){.name = "path"}, path),
+                0);
             int64_t want = cio_multipart_length(mp);
             size_t len;
             char *out = read_all(mp, caps[ci], &len);
@@ -1037,10 +1188,10 @@ Test(multipart, round_trip_sizes_and_sources)
             cr_expect_eq(lseek(fd, 0, SEEK_CUR), 0);
 
             struct cio_multipart_parser_opts o = {.max_field_bytes = 1u << 30};
-            struct got g = parse_with(out, len, cio_multipart_content_type(mp),
-                                      &o, (struct split){
-                                              caps[ci] < 64 || n > 70000 ? 0 : 5,
-                                              (unsigned)n, 0});
+            struct got g =
+                parse_with(out, len, cio_multipart_content_type(mp), &o,
+                           (struct split){caps[ci] < 64 || n > 70000 ? 0 : 5,
+                                          (unsigned)n, 0});
             CIO_ASSERT_RC(g.rc, 0);
             cr_assert_eq(g.nparts, 5);
             static const char *const names[] = {"field", "mem", "fd", "mid",
@@ -1050,8 +1201,8 @@ Test(multipart, round_trip_sizes_and_sources)
                 const char *wd = k == 3 ? data + n / 3 : data;
                 size_t wl = k == 3 ? n / 2 : n;
                 cr_expect_str_eq(p->name, names[k]);
-                cr_expect(p->len == wl && (wl == 0 || memcmp(p->data, wd, wl)
-                                                          == 0),
+                cr_expect(p->len == wl &&
+                              (wl == 0 || memcmp(p->data, wd, wl) == 0),
                           "size %zu cap %zu part %zu: %zu bytes", n, caps[ci],
                           k, p->len);
             }
@@ -1088,13 +1239,15 @@ Test(multipart, encoder_pipe_has_unknown_length)
 
     cio_multipart *mp;
     CIO_ASSERT_RC(cio_multipart_new(&mp, NULL), 0);
-    CIO_EXPECT_RC(cio_multipart_add_file_fd(
-                      mp, &(struct cio_multipart_file){.name = "p"}, pfd[0], 1,
-                      -1), CIO_EINVAL);
-    CIO_ASSERT_RC(cio_multipart_add_file_fd(
-                      mp, &(struct cio_multipart_file){.name = "p",
-                                                      .filename = "p"},
-                      pfd[0], 0, -1), 0);
+    CIO_EXPECT_RC(
+        cio_multipart_add_file_fd(mp, &(struct cio_multipart_file){.name = "p"},
+                                  pfd[0], 1, -1),
+        CIO_EINVAL);
+    CIO_ASSERT_RC(
+        cio_multipart_add_file_fd(
+            mp, &(struct cio_multipart_file){.name = "p", .filename = "p"},
+            pfd[0], 0, -1),
+        0);
     CIO_ASSERT_RC(cio_multipart_add_field(mp, "after", cio_str_c("x")), 0);
     cr_expect_eq(cio_multipart_length(mp), -1);
     size_t len;
@@ -1102,8 +1255,8 @@ Test(multipart, encoder_pipe_has_unknown_length)
     struct got g = parse_all(out, len, cio_multipart_content_type(mp), NULL);
     CIO_ASSERT_RC(g.rc, 0);
     cr_assert_eq(g.nparts, 2);
-    cr_expect(g.parts[0].len == 10 && memcmp(g.parts[0].data, "piped data",
-                                             10) == 0);
+    cr_expect(g.parts[0].len == 10 &&
+              memcmp(g.parts[0].data, "piped data", 10) == 0);
     got_free(&g);
     free(out);
     CIO_EXPECT_RC(cio_multipart_rewind(mp), CIO_ENOTSUP);
@@ -1115,9 +1268,10 @@ Test(multipart, encoder_pipe_has_unknown_length)
     cr_assert_eq(write(pfd[1], "abc", 3), 3);
     close(pfd[1]);
     CIO_ASSERT_RC(cio_multipart_new(&mp, NULL), 0);
-    CIO_ASSERT_RC(cio_multipart_add_file_fd(
-                      mp, &(struct cio_multipart_file){.name = "p"}, pfd[0], 0,
-                      5), 0);
+    CIO_ASSERT_RC(
+        cio_multipart_add_file_fd(mp, &(struct cio_multipart_file){.name = "p"},
+                                  pfd[0], 0, 5),
+        0);
     cr_expect_gt(cio_multipart_length(mp), 0);
     char buf[4096];
     ptrdiff_t r;
@@ -1131,11 +1285,12 @@ Test(multipart, encoder_pipe_has_unknown_length)
     /* A non-blocking pipe with nothing in it yet. */
     cr_assert_eq(pipe2(pfd, O_CLOEXEC | O_NONBLOCK), 0);
     CIO_ASSERT_RC(cio_multipart_new(&mp, NULL), 0);
-    CIO_ASSERT_RC(cio_multipart_add_file_fd(
-                      mp, &(struct cio_multipart_file){.name = "p"}, pfd[0], 0,
-                      -1), 0);
+    CIO_ASSERT_RC(
+        cio_multipart_add_file_fd(mp, &(struct cio_multipart_file){.name = "p"},
+                                  pfd[0], 0, -1),
+        0);
     r = cio_multipart_read(mp, buf, sizeof(buf));
-    cr_expect_gt(r, 0);          /* the part's headers */
+    cr_expect_gt(r, 0); /* the part's headers */
     CIO_EXPECT_RC(cio_multipart_read(mp, buf, sizeof(buf)), CIO_EAGAIN);
     cr_assert_eq(write(pfd[1], "late", 4), 4);
     close(pfd[1]);
@@ -1158,7 +1313,8 @@ Test(multipart, encoder_file_changes_after_add)
 
     CIO_ASSERT_RC(cio_multipart_new(&mp, NULL), 0);
     CIO_ASSERT_RC(cio_multipart_add_file_path(
-                      mp, &(struct cio_multipart_file){.name = "f"}, path), 0);
+                      mp, &(struct cio_multipart_file){.name = "f"}, path),
+                  0);
     cr_assert_eq(truncate(path, 10), 0);
     while ((r = cio_multipart_read(mp, buf, sizeof(buf))) > 0)
         ;
@@ -1171,8 +1327,9 @@ Test(multipart, encoder_file_changes_after_add)
     cr_assert_eq(truncate(path, 1000), 0);
     CIO_ASSERT_RC(cio_multipart_new(&mp, NULL), 0);
     CIO_ASSERT_RC(cio_multipart_add_file_path(
-                      mp, &(struct cio_multipart_file){.name = "f"}, path), 0);
-    r = cio_multipart_read(mp, buf, 200);  /* headers + first file bytes */
+                      mp, &(struct cio_multipart_file){.name = "f"}, path),
+                  0);
+    r = cio_multipart_read(mp, buf, 200); /* headers + first file bytes */
     cr_assert_eq(r, 200);
     cr_assert_eq(truncate(path, 150), 0);
     while ((r = cio_multipart_read(mp, buf, sizeof(buf))) > 0)
@@ -1188,7 +1345,8 @@ Test(multipart, encoder_file_changes_after_add)
     cr_assert_eq(write(fd, data, 1000), 1000);
     CIO_ASSERT_RC(cio_multipart_new(&mp, NULL), 0);
     CIO_ASSERT_RC(cio_multipart_add_file_path(
-                      mp, &(struct cio_multipart_file){.name = "f"}, path), 0);
+                      mp, &(struct cio_multipart_file){.name = "f"}, path),
+                  0);
     int64_t want = cio_multipart_length(mp);
     cr_assert_eq(write(fd, "more", 4), 4);
     close(fd);
@@ -1205,19 +1363,22 @@ Test(multipart, encoder_file_changes_after_add)
 
     /* Missing paths and directories fail when added. */
     CIO_ASSERT_RC(cio_multipart_new(&mp, NULL), 0);
-    CIO_EXPECT_RC(cio_multipart_add_file_path(
-                      mp, &(struct cio_multipart_file){.name = "f"},
-                      "/nonexistent/cio"), -ENOENT);
+    CIO_EXPECT_RC(
+        cio_multipart_add_file_path(
+            mp, &(struct cio_multipart_file){.name = "f"}, "/nonexistent/cio"),
+        -ENOENT);
     CIO_EXPECT_RC(cio_multipart_add_file_path(
                       mp, &(struct cio_multipart_file){.name = "f"}, "/tmp"),
                   -EISDIR);
     fd = open(path, O_RDONLY | O_CLOEXEC);
-    CIO_EXPECT_RC(cio_multipart_add_file_fd(
-                      mp, &(struct cio_multipart_file){.name = "f"}, fd, 2000,
-                      -1), CIO_EINVAL);
-    CIO_EXPECT_RC(cio_multipart_add_file_fd(
-                      mp, &(struct cio_multipart_file){.name = "f"}, fd, 10,
-                      1000), CIO_EINVAL);
+    CIO_EXPECT_RC(
+        cio_multipart_add_file_fd(mp, &(struct cio_multipart_file){.name = "f"},
+                                  fd, 2000, -1),
+        CIO_EINVAL);
+    CIO_EXPECT_RC(
+        cio_multipart_add_file_fd(mp, &(struct cio_multipart_file){.name = "f"},
+                                  fd, 10, 1000),
+        CIO_EINVAL);
     close(fd);
     CIO_EXPECT_RC(cio_multipart_read(mp, buf, 0), CIO_EINVAL);
     cio_multipart_free(mp);
@@ -1244,9 +1405,8 @@ static int build_and_parse(void)
     for (int i = 0; i < 12 && rc == 0; i++)
         rc = cio_multipart_add_field(mp, "f", cio_str_c("value"));
     if (rc == 0)
-        rc = cio_multipart_parser_new(&p, cio_str_c(
-                                          cio_multipart_content_type(mp)),
-                                      NULL);
+        rc = cio_multipart_parser_new(
+            &p, cio_str_c(cio_multipart_content_type(mp)), NULL);
     if (rc == 0)
         cio_multipart_parser_free(p);
     cio_multipart_free(mp);
@@ -1296,7 +1456,7 @@ static bool header_value(const char *head, const char *name, char *out,
                          size_t cap)
 {
     size_t n = strlen(name);
-    const char *l = strstr(head, "\r\n");  /* skips the request line */
+    const char *l = strstr(head, "\r\n"); /* skips the request line */
     while (l != NULL && l[2] != '\r') {
         const char *e;
         l += 2;
@@ -1333,12 +1493,14 @@ Test(multipart, parses_body_from_curl)
     char url[64], f1[128], f2[160], f3[128];
     snprintf(url, sizeof(url), "http://127.0.0.1:%u/up", ntohs(sa.sin_port));
     snprintf(f1, sizeof(f1), "file=@%s", path);
-    snprintf(f2, sizeof(f2), "odd=@%s;filename=\"we\\\"ird \xc3\xa9.txt\";"
-             "type=text/x-foo", path);
+    snprintf(f2, sizeof(f2),
+             "odd=@%s;filename=\"we\\\"ird \xc3\xa9.txt\";"
+             "type=text/x-foo",
+             path);
     snprintf(f3, sizeof(f3), "inline=<%s", path);
-    char *argv[] = {"curl", "-s", "-S", "--max-time", "20", "-H", "Expect:",
-                    "-F", "a=b", "-F", "empty=", "-F", f1, "-F", f2,
-                    "-F", f3, url, NULL};
+    char *argv[] = {"curl", "-s",  "-S", "--max-time", "20", "-H", "Expect:",
+                    "-F",   "a=b", "-F", "empty=",     "-F", f1,   "-F",
+                    f2,     "-F",  f3,   url,          NULL};
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
@@ -1395,9 +1557,9 @@ Test(multipart, parses_body_from_curl)
     cr_expect(find_part(&g, "empty", NULL, NULL, "", 0));
     cr_expect(find_part(&g, "file", strrchr(path, '/') + 1, NULL, data, 3000));
     /* curl escapes '"' as %22 (WHATWG), which stays as sent. */
-    cr_expect(find_part(&g, "odd", "we%22ird \xc3\xa9.txt", "text/x-foo", data,
-                        3000), "odd part: filename %s",
-              g.nparts > 3 ? g.parts[3].filename : "?");
+    cr_expect(
+        find_part(&g, "odd", "we%22ird \xc3\xa9.txt", "text/x-foo", data, 3000),
+        "odd part: filename %s", g.nparts > 3 ? g.parts[3].filename : "?");
     cr_expect(find_part(&g, "inline", NULL, NULL, data, 3000));
     got_free(&g);
     free(req);

@@ -33,8 +33,8 @@ static int parse_exact(cio_url **out, const char *s, size_t len)
 
 static const struct uvec {
     const char *in;
-    int rc;              /* 0 or the CIO_E* code */
-    const char *want;    /* normalised href, or a part of cio_last_error() */
+    int rc;           /* 0 or the CIO_E* code */
+    const char *want; /* normalised href, or a part of cio_last_error() */
 } uvecs[] = {
     /* Plain URLs and case normalisation. */
     {"http://example.com/", 0, "http://example.com/"},
@@ -149,19 +149,28 @@ static const struct uvec {
     {"http://a!b/", CIO_EURL, "invalid character '!' in host"},
     {"http://a*b/", CIO_EURL, "invalid character '*' in host"},
     /* IDN. */
-    {"http://b\xc3\xbc" "cher.example/", 0, "http://xn--bcher-kva.example/"},
-    {"http://B\xc3\x9c" "CHER.example/", 0, "http://xn--bcher-kva.example/"},
+    {"http://b\xc3\xbc"
+     "cher.example/",
+     0, "http://xn--bcher-kva.example/"},
+    {"http://B\xc3\x9c"
+     "CHER.example/",
+     0, "http://xn--bcher-kva.example/"},
     {"http://b%C3%BCcher.example/", 0, "http://xn--bcher-kva.example/"},
     {"http://xn--bcher-kva.example/", 0, "http://xn--bcher-kva.example/"},
     {"http://fa\xc3\x9f.de/", 0, "http://xn--fa-hia.de/"},
-    {"http://a\xe3\x80\x82" "b/", 0, "http://a.b/"},
+    {"http://a\xe3\x80\x82"
+     "b/",
+     0, "http://a.b/"},
     {"http://\xef\xbc\x91\xef\xbc\x92\xef\xbc\x97.0.0.1/", 0,
      "http://127.0.0.1/"},
-    {"http://a\xe2\x80\x8d" "b.com/", CIO_EURL, "context-j"},
+    {"http://a\xe2\x80\x8d"
+     "b.com/",
+     CIO_EURL, "context-j"},
     {"http://\xff.example/", CIO_EURL, "international host name"},
     {"http://\xe2\x98\x83.com/", CIO_EURL, "international host name"},
-    {"http://\xef\xbd\x81\xef\xbc\x9c" "b.com/", CIO_EURL,
-     "invalid character '<'"},
+    {"http://\xef\xbd\x81\xef\xbc\x9c"
+     "b.com/",
+     CIO_EURL, "invalid character '<'"},
     /* Paths: dot segments, escapes, characters to encode. */
     {"http://a/b/c/./../../g", 0, "http://a/g"},
     {"http://a/../../etc/passwd", 0, "http://a/etc/passwd"},
@@ -173,8 +182,9 @@ static const struct uvec {
     {"http://a/..%2fx", 0, "http://a/..%2Fx"},
     {"http://a/..;/x", 0, "http://a/..;/x"},
     {"http://a/..%5cx", 0, "http://a/..%5Cx"},
-    {"http://a/%%32%65%%32%65/", CIO_EURL, "invalid percent-escape at "
-                                           "offset 9"},
+    {"http://a/%%32%65%%32%65/", CIO_EURL,
+     "invalid percent-escape at "
+     "offset 9"},
     {"http://a/index.html%00.txt", 0, "http://a/index.html%00.txt"},
     {"http://a/%7e%41%5a%61%7a%30%39%2d%2e%5f", 0, "http://a/~AZaz09-._"},
     {"http://a/%3f%23%2F%25%ab", 0, "http://a/%3F%23%2F%25%AB"},
@@ -260,7 +270,8 @@ Test(url, vectors)
             /* Normalisation is idempotent. */
             cio_url *w;
             CIO_EXPECT_RC(cio_url_parse(&w, cio_url_href(u),
-                                        strlen(cio_url_href(u)), NULL), 0);
+                                        strlen(cio_url_href(u)), NULL),
+                          0);
             cr_expect_str_eq(cio_url_href(w), cio_url_href(u), "case %zu", i);
             cio_url_free(w);
             cio_url_free(u);
@@ -291,11 +302,12 @@ Test(url, vectors_as_prefix_of_longer_buffer)
 
 Test(url, components_of_a_full_url)
 {
-    static const char s[] =
-        "HTTPS://Us%65r:p%40ss%3Aw@B\xc3\xbc" "cher.Example:8443/a/./b/../c?q=1&r#Frag";
+    static const char s[] = "HTTPS://Us%65r:p%40ss%3Aw@B\xc3\xbc"
+                            "cher.Example:8443/a/./b/../c?q=1&r#Frag";
     cio_url *u;
     CIO_ASSERT_RC(cio_url_parse(&u, s, sizeof(s) - 1, NULL), 0);
-    cr_expect_str_eq(cio_url_href(u), "https://User:p%40ss%3Aw@"
+    cr_expect_str_eq(cio_url_href(u),
+                     "https://User:p%40ss%3Aw@"
                      "xn--bcher-kva.example:8443/a/c?q=1&r#Frag");
     cr_expect_str_eq(cio_url_scheme(u).ptr, "https");
     cr_expect_eq(cio_url_scheme_id(u), CIO_SCHEME_HTTPS);
@@ -325,24 +337,37 @@ Test(url, components_defaults_and_absent_parts)
         enum cio_url_host_kind kind;
         enum cio_url_scheme_id sid;
     } cases[] = {
-        {"http://a", "a", "a", "/", "http://a", 80, CIO_HOST_NAME, CIO_SCHEME_HTTP},
-        {"https://a", "a", "a", "/", "https://a", 443, CIO_HOST_NAME, CIO_SCHEME_HTTPS},
+        {"http://a", "a", "a", "/", "http://a", 80, CIO_HOST_NAME,
+         CIO_SCHEME_HTTP},
+        {"https://a", "a", "a", "/", "https://a", 443, CIO_HOST_NAME,
+         CIO_SCHEME_HTTPS},
         {"ws://a", "a", "a", "/", "ws://a", 80, CIO_HOST_NAME, CIO_SCHEME_WS},
-        {"wss://a:444", "a", "a:444", "/", "wss://a:444", 444, CIO_HOST_NAME, CIO_SCHEME_WSS},
-        {"http://[::1]:8080/p?", "::1", "[::1]:8080", "/p?", "http://[::1]:8080", 8080, CIO_HOST_IPV6, CIO_SCHEME_HTTP},
-        {"https://[::1]/", "::1", "[::1]", "/", "https://[::1]", 443, CIO_HOST_IPV6, CIO_SCHEME_HTTPS},
-        {"http://10.0.0.1:81", "10.0.0.1", "10.0.0.1:81", "/", "http://10.0.0.1:81", 81, CIO_HOST_IPV4, CIO_SCHEME_HTTP},
-        {"mailto:a@b", "", "", "a@b", "null", -1, CIO_HOST_NONE, CIO_SCHEME_OTHER},
-        {"file:///x", "", "", "/x", "null", -1, CIO_HOST_NAME, CIO_SCHEME_OTHER},
-        {"foo://[::1]:7/", "::1", "[::1]:7", "/", "null", 7, CIO_HOST_IPV6, CIO_SCHEME_OTHER},
+        {"wss://a:444", "a", "a:444", "/", "wss://a:444", 444, CIO_HOST_NAME,
+         CIO_SCHEME_WSS},
+        {"http://[::1]:8080/p?", "::1", "[::1]:8080", "/p?",
+         "http://[::1]:8080", 8080, CIO_HOST_IPV6, CIO_SCHEME_HTTP},
+        {"https://[::1]/", "::1", "[::1]", "/", "https://[::1]", 443,
+         CIO_HOST_IPV6, CIO_SCHEME_HTTPS},
+        {"http://10.0.0.1:81", "10.0.0.1", "10.0.0.1:81", "/",
+         "http://10.0.0.1:81", 81, CIO_HOST_IPV4, CIO_SCHEME_HTTP},
+        {"mailto:a@b", "", "", "a@b", "null", -1, CIO_HOST_NONE,
+         CIO_SCHEME_OTHER},
+        {"file:///x", "", "", "/x", "null", -1, CIO_HOST_NAME,
+         CIO_SCHEME_OTHER},
+        {"foo://[::1]:7/", "::1", "[::1]:7", "/", "null", 7, CIO_HOST_IPV6,
+         CIO_SCHEME_OTHER},
     };
     for (size_t i = 0; i < COUNTOF(cases); i++) {
         cio_url *u;
-        CIO_ASSERT_RC(cio_url_parse(&u, cases[i].in, strlen(cases[i].in), NULL), 0);
+        CIO_ASSERT_RC(cio_url_parse(&u, cases[i].in, strlen(cases[i].in), NULL),
+                      0);
         cr_expect_str_eq(cio_url_host(u).ptr, cases[i].host, "%s", cases[i].in);
-        cr_expect_str_eq(cio_url_hostport(u).ptr, cases[i].hostport, "%s", cases[i].in);
-        cr_expect_str_eq(cio_url_target(u).ptr, cases[i].target, "%s", cases[i].in);
-        cr_expect_str_eq(cio_url_origin(u).ptr, cases[i].origin, "%s", cases[i].in);
+        cr_expect_str_eq(cio_url_hostport(u).ptr, cases[i].hostport, "%s",
+                         cases[i].in);
+        cr_expect_str_eq(cio_url_target(u).ptr, cases[i].target, "%s",
+                         cases[i].in);
+        cr_expect_str_eq(cio_url_origin(u).ptr, cases[i].origin, "%s",
+                         cases[i].in);
         cr_expect_eq(cio_url_port(u), cases[i].port, "%s", cases[i].in);
         cr_expect_eq(cio_url_host_kind(u), cases[i].kind, "%s", cases[i].in);
         cr_expect_eq(cio_url_scheme_id(u), cases[i].sid, "%s", cases[i].in);
@@ -395,7 +420,8 @@ Test(url, length_limit)
     cr_expect_eq(strlen(cio_url_href(u)), n);
     cio_url_free(u);
     CIO_EXPECT_RC(cio_url_parse(&u, s, n + 1, NULL), CIO_ETOOBIG);
-    cr_expect(strstr(cio_last_error(), "limit is 8192"), "%s", cio_last_error());
+    cr_expect(strstr(cio_last_error(), "limit is 8192"), "%s",
+              cio_last_error());
 
     /* The normalised form counts too: 3000 non-ASCII bytes become 9000. */
     memset(s + 9, '\xe4', 3000);
@@ -415,20 +441,24 @@ Test(url, length_limit)
     CIO_EXPECT_RC(cio_url_resolve(&r, u, "abcdef", 6), CIO_ETOOBIG);
     CIO_EXPECT_RC(cio_url_resolve(&r, u, "b", 1), 0);
     cio_url_free(r);
-    CIO_EXPECT_RC(cio_url_add_params(&r, u, (struct cio_kv[]){{"k", "v"},
-                                                              {NULL, NULL}}),
-                  CIO_ETOOBIG);
+    CIO_EXPECT_RC(
+        cio_url_add_params(&r, u, (struct cio_kv[]){{"k", "v"}, {NULL, NULL}}),
+        CIO_ETOOBIG);
     cio_url_free(u);
     free(s);
 }
 
 Test(url, host_length_limits)
 {
-    static const struct { size_t label, nlabels; int rc; const char *msg; } cases[] = {
+    static const struct {
+        size_t label, nlabels;
+        int rc;
+        const char *msg;
+    } cases[] = {
         {63, 1, 0, ""},
         {64, 1, CIO_EURL, "label longer than 63"},
-        {63, 4, CIO_EURL, "longer than 253"},       /* 255 bytes */
-        {49, 5, 0, ""},                             /* 249 bytes */
+        {63, 4, CIO_EURL, "longer than 253"}, /* 255 bytes */
+        {49, 5, 0, ""},                       /* 249 bytes */
         {63, 20, CIO_EURL, "host longer than 1024"},
     };
     for (size_t i = 0; i < COUNTOF(cases); i++) {
@@ -460,7 +490,7 @@ Test(url, host_length_limits)
 static const char rfc_base[] = "http://a/b/c/d;p?q";
 
 static const struct {
-    const char *ref, *rfc, *norm;   /* norm: cio_url_resolve's href, NULL
+    const char *ref, *rfc, *norm; /* norm: cio_url_resolve's href, NULL
                                        for CIO_EURL */
 } rfc54[] = {
     /* §5.4.1 normal examples */
@@ -514,9 +544,9 @@ Test(url, rfc3986_5_4_resolution_exact)
 {
     for (size_t i = 0; i < COUNTOF(rfc54); i++) {
         char out[256];
-        ptrdiff_t n = cio__url_resolve_str(out, sizeof(out), rfc_base,
-                                           strlen(rfc_base), rfc54[i].ref,
-                                           strlen(rfc54[i].ref));
+        ptrdiff_t n =
+            cio__url_resolve_str(out, sizeof(out), rfc_base, strlen(rfc_base),
+                                 rfc54[i].ref, strlen(rfc54[i].ref));
         cr_expect_geq(n, 0, "\"%s\": %s", rfc54[i].ref, cio_last_error());
         if (n >= 0)
             cr_expect_str_eq(out, rfc54[i].rfc, "\"%s\"", rfc54[i].ref);
@@ -552,7 +582,7 @@ Test(url, rfc3986_5_4_resolution_normalised)
 Test(url, resolution_more_cases)
 {
     static const struct {
-        const char *base, *ref, *want;   /* want NULL: CIO_EURL */
+        const char *base, *ref, *want; /* want NULL: CIO_EURL */
     } cases[] = {
         /* The base's fragment never carries over; the ref's does. */
         {"http://a/b?q#f", "", "http://a/b?q"},
@@ -586,8 +616,8 @@ Test(url, resolution_more_cases)
     };
     for (size_t i = 0; i < COUNTOF(cases); i++) {
         cio_url *b, *r = NULL;
-        CIO_ASSERT_RC(cio_url_parse(&b, cases[i].base, strlen(cases[i].base),
-                                    NULL), 0);
+        CIO_ASSERT_RC(
+            cio_url_parse(&b, cases[i].base, strlen(cases[i].base), NULL), 0);
         int rc = cio_url_resolve(&r, b, cases[i].ref, strlen(cases[i].ref));
         if (cases[i].want == NULL) {
             cr_expect_eq(rc, CIO_EURL, "%s + %s: %s", cases[i].base,
@@ -626,26 +656,41 @@ Test(url, resolve_bad_arguments_and_limits)
     CIO_EXPECT_RC(cio__url_resolve_str(out, sizeof(out), "x/y", 3, "z", 1),
                   CIO_EURL);
     CIO_EXPECT_RC(cio__url_resolve_str(out, sizeof(out), "http://a/b", 10,
-                                       "../cdefghij", 11), CIO_ETOOBIG);
+                                       "../cdefghij", 11),
+                  CIO_ETOOBIG);
     CIO_EXPECT_RC(cio__url_resolve_str(out, 0, "g:", 2, "", 0), CIO_ETOOBIG);
 }
 
 Test(url, remove_dot_segments)
 {
-    static const struct { const char *in, *out; } cases[] = {
-        {"/a/b/c/./../../g", "/a/g"},           /* RFC 3986 §5.2.4 */
-        {"mid/content=5/../6", "mid/6"},        /* RFC 3986 §5.2.4 */
-        {"", ""}, {"/", "/"}, {".", ""}, {"..", ""}, {"/.", "/"},
-        {"/..", "/"}, {"../a", "a"}, {"./a", "a"}, {"a/..", "/"},
-        {"/a/../../b", "/b"}, {"/a/./b/", "/a/b/"}, {"/a/b/..", "/a/"},
-        {"//..//", "//"}, {"/.../", "/.../"}, {"/a//../b", "/a/b"},
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"/a/b/c/./../../g", "/a/g"},    /* RFC 3986 §5.2.4 */
+        {"mid/content=5/../6", "mid/6"}, /* RFC 3986 §5.2.4 */
+        {"", ""},
+        {"/", "/"},
+        {".", ""},
+        {"..", ""},
+        {"/.", "/"},
+        {"/..", "/"},
+        {"../a", "a"},
+        {"./a", "a"},
+        {"a/..", "/"},
+        {"/a/../../b", "/b"},
+        {"/a/./b/", "/a/b/"},
+        {"/a/b/..", "/a/"},
+        {"//..//", "//"},
+        {"/.../", "/.../"},
+        {"/a//../b", "/a/b"},
     };
     for (size_t i = 0; i < COUNTOF(cases); i++) {
         char buf[64];
         size_t n = strlen(cases[i].in);
         memcpy(buf, cases[i].in, n);
         n = cio__url_remove_dots(buf, n);
-        cr_expect(n == strlen(cases[i].out) && memcmp(buf, cases[i].out, n) == 0,
+        cr_expect(n == strlen(cases[i].out) &&
+                      memcmp(buf, cases[i].out, n) == 0,
                   "\"%s\" gave \"%.*s\", want \"%s\"", cases[i].in, (int)n, buf,
                   cases[i].out);
     }
@@ -663,7 +708,8 @@ Test(url, non_ascii_path_is_utf8_percent_encoded_not_truncated)
     cr_expect_str_eq(cio_url_target(u).ptr, "/%C4%8A%C4%8D/%E4%B8%AD?%C4%8A");
     struct cio_str t = cio_url_target(u);
     for (size_t i = 0; i < t.len; i++)
-        cr_expect((unsigned char)t.ptr[i] > 0x20 && (unsigned char)t.ptr[i] < 0x7f);
+        cr_expect((unsigned char)t.ptr[i] > 0x20 &&
+                  (unsigned char)t.ptr[i] < 0x7f);
     cio_url_free(u);
 }
 
@@ -672,12 +718,13 @@ Test(url, crlf_nul_space_in_target_are_rejected)
 {
     static const char *bad[] = {
         "http://a/x\r\nEvil: 1", "http://a/?q=1\r\nEvil: 1", "http://a/\n",
-        "http://a/#\r", "http://a/ HTTP/1.1", "http://a\r\n/",
+        "http://a/#\r",          "http://a/ HTTP/1.1",       "http://a\r\n/",
         "http://u\r\n@a/",
     };
     for (size_t i = 0; i < COUNTOF(bad); i++) {
         cio_url *u;
-        CIO_EXPECT_RC(cio_url_parse(&u, bad[i], strlen(bad[i]), NULL), CIO_EURL);
+        CIO_EXPECT_RC(cio_url_parse(&u, bad[i], strlen(bad[i]), NULL),
+                      CIO_EURL);
     }
     static const char nul[] = "http://a/?q=\0";
     cio_url *u, *b;
@@ -685,7 +732,8 @@ Test(url, crlf_nul_space_in_target_are_rejected)
     CIO_ASSERT_RC(cio_url_parse(&b, "http://a/", 9, NULL), 0);
     CIO_EXPECT_RC(cio_url_resolve(&u, b, "/x\r\nEvil: 1", 11), CIO_EURL);
     cr_expect(strstr(cio_last_error(), "reference: control character 0x0d at "
-                     "offset 2"), "%s", cio_last_error());
+                                       "offset 2"),
+              "%s", cio_last_error());
     /* Escaped CR/LF stay escaped. */
     CIO_ASSERT_RC(cio_url_resolve(&u, b, "/x%0D%0AEvil:%201", 17), 0);
     cr_expect_str_eq(cio_url_target(u).ptr, "/x%0D%0AEvil:%201");
@@ -697,7 +745,9 @@ Test(url, crlf_nul_space_in_target_are_rejected)
  * double encoding is not decoded twice; an encoded '/' stays encoded. */
 Test(url, dot_segments_never_climb_above_root)
 {
-    static const struct { const char *in, *path; } cases[] = {
+    static const struct {
+        const char *in, *path;
+    } cases[] = {
         {"http://a/../x", "/x"},
         {"http://a/%2e%2e/x", "/x"},
         {"http://a/.%2E/x", "/x"},
@@ -712,7 +762,8 @@ Test(url, dot_segments_never_climb_above_root)
     };
     for (size_t i = 0; i < COUNTOF(cases); i++) {
         cio_url *u;
-        CIO_ASSERT_RC(cio_url_parse(&u, cases[i].in, strlen(cases[i].in), NULL), 0);
+        CIO_ASSERT_RC(cio_url_parse(&u, cases[i].in, strlen(cases[i].in), NULL),
+                      0);
         cr_expect_str_eq(cio_url_path(u).ptr, cases[i].path, "%s", cases[i].in);
         cio_url_free(u);
     }
@@ -724,7 +775,10 @@ Test(url, dot_segments_never_climb_above_root)
 /* Items 38-39: redirect decisions compare scheme, host and port. */
 Test(url, same_origin_needs_same_scheme_host_and_port)
 {
-    static const struct { const char *a, *b; int same; } cases[] = {
+    static const struct {
+        const char *a, *b;
+        int same;
+    } cases[] = {
         {"http://a/x", "http://a/y?z#w", 1},
         {"http://a/", "http://A:80/", 1},
         {"http://u:p@a/", "http://a/", 1},
@@ -735,13 +789,17 @@ Test(url, same_origin_needs_same_scheme_host_and_port)
         {"https://a/", "https://a:443/", 1},
         {"http://[::1]/", "http://[0::1]/", 1},
         {"http://127.0.0.2/", "http://127.0.0.3/", 0},
-        {"http://b\xc3\xbc" "cher.de/", "http://xn--bcher-kva.de/", 1},
+        {"http://b\xc3\xbc"
+         "cher.de/",
+         "http://xn--bcher-kva.de/", 1},
         {"foo://a/", "foo://a/", 0},
     };
     for (size_t i = 0; i < COUNTOF(cases); i++) {
         cio_url *a, *b;
-        CIO_ASSERT_RC(cio_url_parse(&a, cases[i].a, strlen(cases[i].a), NULL), 0);
-        CIO_ASSERT_RC(cio_url_parse(&b, cases[i].b, strlen(cases[i].b), NULL), 0);
+        CIO_ASSERT_RC(cio_url_parse(&a, cases[i].a, strlen(cases[i].a), NULL),
+                      0);
+        CIO_ASSERT_RC(cio_url_parse(&b, cases[i].b, strlen(cases[i].b), NULL),
+                      0);
         cr_expect_eq(cio_url_same_origin(a, b), cases[i].same, "%s vs %s",
                      cases[i].a, cases[i].b);
         cr_expect_eq(cio_url_same_origin(b, a), cases[i].same);
@@ -764,13 +822,15 @@ Test(url, format_without_userinfo_or_fragment)
     cr_expect_str_eq(buf, "https://a.example:8443/p?q#frag");
     cio_url_format(u, buf, sizeof(buf), CIO_URL_FMT_NO_FRAGMENT);
     cr_expect_str_eq(buf, "https://user:secret@a.example:8443/p?q");
-    ptrdiff_t n = cio_url_format(u, buf, sizeof(buf),
-                                 CIO_URL_FMT_NO_USERINFO | CIO_URL_FMT_NO_FRAGMENT);
+    ptrdiff_t n = cio_url_format(
+        u, buf, sizeof(buf), CIO_URL_FMT_NO_USERINFO | CIO_URL_FMT_NO_FRAGMENT);
     cr_expect_str_eq(buf, "https://a.example:8443/p?q");
     cr_expect_eq(n, 26);
     memset(buf, 'X', sizeof(buf));
-    CIO_EXPECT_RC(cio_url_format(u, buf, 26, CIO_URL_FMT_NO_USERINFO |
-                                 CIO_URL_FMT_NO_FRAGMENT), CIO_ETOOBIG);
+    CIO_EXPECT_RC(
+        cio_url_format(u, buf, 26,
+                       CIO_URL_FMT_NO_USERINFO | CIO_URL_FMT_NO_FRAGMENT),
+        CIO_ETOOBIG);
     cr_expect_eq(buf[0], 'X', "dst written on failure");
     cio_url_free(u);
 }
@@ -799,27 +859,32 @@ Test(url, non_http_redirect_targets_are_generic)
 Test(url, seeds_params_example)
 {
     /* params = {"page": 2, "limit": 10, "filter": "active"} (seed 002) */
-    const struct cio_kv params[] = {{"page", "2"}, {"limit", "10"},
-                                    {"filter", "active"}, {NULL, NULL}};
+    const struct cio_kv params[] = {
+        {"page", "2"}, {"limit", "10"}, {"filter", "active"}, {NULL, NULL}};
     char q[64];
     cr_expect_eq(cio_query_encode(q, sizeof(q), params, 0), 29);
     cr_expect_str_eq(q, "page=2&limit=10&filter=active");
 
     cio_url *u, *r;
-    CIO_ASSERT_RC(cio_url_parse(&u, "https://api.example.com/users", 29, NULL), 0);
+    CIO_ASSERT_RC(cio_url_parse(&u, "https://api.example.com/users", 29, NULL),
+                  0);
     CIO_ASSERT_RC(cio_url_add_params(&r, u, params), 0);
-    cr_expect_str_eq(cio_url_href(r),
-                     "https://api.example.com/users?page=2&limit=10&filter=active");
-    cr_expect_str_eq(cio_url_target(r).ptr, "/users?page=2&limit=10&filter=active");
+    cr_expect_str_eq(
+        cio_url_href(r),
+        "https://api.example.com/users?page=2&limit=10&filter=active");
+    cr_expect_str_eq(cio_url_target(r).ptr,
+                     "/users?page=2&limit=10&filter=active");
     cio_url_free(r);
     cio_url_free(u);
 
     /* params={'id': student_id} (seed 003) */
     static const char s[] = "http://127.0.0.1:8080/getStudentInfo";
     CIO_ASSERT_RC(cio_url_parse(&u, s, sizeof(s) - 1, NULL), 0);
-    CIO_ASSERT_RC(cio_url_add_params(&r, u, (struct cio_kv[]){{"id", "1"},
-                                                              {NULL, NULL}}), 0);
-    cr_expect_str_eq(cio_url_href(r), "http://127.0.0.1:8080/getStudentInfo?id=1");
+    CIO_ASSERT_RC(
+        cio_url_add_params(&r, u, (struct cio_kv[]){{"id", "1"}, {NULL, NULL}}),
+        0);
+    cr_expect_str_eq(cio_url_href(r),
+                     "http://127.0.0.1:8080/getStudentInfo?id=1");
     cr_expect_str_eq(cio_url_target(r).ptr, "/getStudentInfo?id=1");
     cr_expect_str_eq(cio_url_hostport(r).ptr, "127.0.0.1:8080");
     cio_url_free(r);
@@ -828,19 +893,26 @@ Test(url, seeds_params_example)
 
 Test(url, add_params_to_existing_query_and_fragment)
 {
-    static const struct { const char *in, *want; } cases[] = {
+    static const struct {
+        const char *in, *want;
+    } cases[] = {
         {"http://a/p", "http://a/p?k=v%20w&k=&flag&%C3%A4=%26%3D%2B"},
         {"http://a/p?", "http://a/p?k=v%20w&k=&flag&%C3%A4=%26%3D%2B"},
         {"http://a/p?x=1", "http://a/p?x=1&k=v%20w&k=&flag&%C3%A4=%26%3D%2B"},
-        {"http://a/p?x=1#f", "http://a/p?x=1&k=v%20w&k=&flag&%C3%A4=%26%3D%2B#f"},
+        {"http://a/p?x=1#f",
+         "http://a/p?x=1&k=v%20w&k=&flag&%C3%A4=%26%3D%2B#f"},
         {"http://a/p#f", "http://a/p?k=v%20w&k=&flag&%C3%A4=%26%3D%2B#f"},
         {"http://a/p?#", "http://a/p?k=v%20w&k=&flag&%C3%A4=%26%3D%2B#"},
     };
-    const struct cio_kv params[] = {{"k", "v w"}, {"k", ""}, {"flag", NULL},
-                                    {"\xc3\xa4", "&=+"}, {NULL, NULL}};
+    const struct cio_kv params[] = {{"k", "v w"},
+                                    {"k", ""},
+                                    {"flag", NULL},
+                                    {"\xc3\xa4", "&=+"},
+                                    {NULL, NULL}};
     for (size_t i = 0; i < COUNTOF(cases); i++) {
         cio_url *u, *r;
-        CIO_ASSERT_RC(cio_url_parse(&u, cases[i].in, strlen(cases[i].in), NULL), 0);
+        CIO_ASSERT_RC(cio_url_parse(&u, cases[i].in, strlen(cases[i].in), NULL),
+                      0);
         CIO_ASSERT_RC(cio_url_add_params(&r, u, params), 0);
         cr_expect_str_eq(cio_url_href(r), cases[i].want);
         cio_url_free(r);
@@ -859,7 +931,7 @@ static const struct qvec {
     const char *in;
     unsigned flags;
     int rc;
-    const char *pairs;   /* "name=value|name=value" as decoded, or message */
+    const char *pairs; /* "name=value|name=value" as decoded, or message */
 } qvecs[] = {
     {"", 0, 0, ""},
     {"a=1", 0, 0, "a=1"},
@@ -973,8 +1045,9 @@ Test(url, query_limits)
 Test(url, query_encode_and_append)
 {
     char buf[128];
-    const struct cio_kv kv[] = {{"a b", "c d"}, {"x", "1+1=2"}, {"e", ""},
-                                {"f", NULL}, {"~-._", "!*'()"}, {NULL, NULL}};
+    const struct cio_kv kv[] = {{"a b", "c d"},    {"x", "1+1=2"},
+                                {"e", ""},         {"f", NULL},
+                                {"~-._", "!*'()"}, {NULL, NULL}};
     cr_expect_eq(cio_query_encode(NULL, 0, kv, 0), 49);
     cr_expect_eq(cio_query_encode(buf, sizeof(buf), kv, 0), 49);
     cr_expect_str_eq(buf, "a%20b=c%20d&x=1%2B1%3D2&e=&f&~-._=%21%2A%27%28%29");
@@ -983,7 +1056,8 @@ Test(url, query_encode_and_append)
     memset(buf, 'X', sizeof(buf));
     CIO_EXPECT_RC(cio_query_encode(buf, 49, kv, 0), CIO_ETOOBIG);
     cr_expect_eq(buf[0], 'X');
-    cr_expect_eq(cio_query_encode(buf, 1, (struct cio_kv[]){{NULL, NULL}}, 0), 0);
+    cr_expect_eq(cio_query_encode(buf, 1, (struct cio_kv[]){{NULL, NULL}}, 0),
+                 0);
     cr_expect_str_eq(buf, "");
 
     /* Append builds the same string, one pair at a time, binary-safe. */
@@ -999,7 +1073,8 @@ Test(url, query_encode_and_append)
                          CIO_STR_LIT(" "), CIO_QUERY_FORM);
     cr_expect_str_eq(buf, "k=v%00w&flag&=+");
     cr_expect_eq(cio_query_append(NULL, 0, (size_t)n, CIO_STR_LIT("a"),
-                                  CIO_STR_LIT("b"), 0), n + 4);
+                                  CIO_STR_LIT("b"), 0),
+                 n + 4);
     CIO_EXPECT_RC(cio_query_append(buf, (size_t)n + 4, (size_t)n,
                                    CIO_STR_LIT("a"), CIO_STR_LIT("b"), 0),
                   CIO_ETOOBIG);
@@ -1029,10 +1104,9 @@ Test(url, query_round_trips)
                 seed = seed * 1103515245 + 12345;
                 values[i][j] = (char)(seed >> 16);
             }
-            ptrdiff_t n = cio_query_append(buf, sizeof(buf), len,
-                                           (struct cio_str){names[i], nl[i]},
-                                           (struct cio_str){values[i], vl[i]},
-                                           flags);
+            ptrdiff_t n = cio_query_append(
+                buf, sizeof(buf), len, (struct cio_str){names[i], nl[i]},
+                (struct cio_str){values[i], vl[i]}, flags);
             cr_assert_geq(n, 0);
             len = (size_t)n;
         }
@@ -1041,7 +1115,8 @@ Test(url, query_round_trips)
         CIO_ASSERT_RC(cio_query_parse(&p, buf, len, &o), 0);
         cr_assert_eq(cio_params_count(p), np, "iter %d", iter);
         for (size_t i = 0; i < np; i++) {
-            struct cio_str n = cio_params_name(p, i), v = cio_params_value(p, i);
+            struct cio_str n = cio_params_name(p, i),
+                           v = cio_params_value(p, i);
             cr_expect(n.len == nl[i] && memcmp(n.ptr, names[i], nl[i]) == 0,
                       "iter %d pair %zu name", iter, i);
             cr_expect(v.len == vl[i] && memcmp(v.ptr, values[i], vl[i]) == 0,
@@ -1069,7 +1144,8 @@ Test(url, pct_every_byte_round_trips_in_every_set)
         unsigned dflags = set == CIO_PCT_FORM ? CIO_PCT_PLUS : 0;
         for (int c = 0; c < 256; c++) {
             char one = (char)c, e[4], d[2];
-            ptrdiff_t n = cio_pct_encode(e, sizeof(e), &one, 1, (enum cio_pct_set)set);
+            ptrdiff_t n =
+                cio_pct_encode(e, sizeof(e), &one, 1, (enum cio_pct_set)set);
             bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
                         (c >= '0' && c <= '9') ||
                         (c != 0 && strchr(kept[set], c) != NULL);
@@ -1078,15 +1154,19 @@ Test(url, pct_every_byte_round_trips_in_every_set)
             else if (c == ' ' && set == CIO_PCT_FORM)
                 cr_expect(n == 1 && e[0] == '+', "form space");
             else
-                cr_expect(n == 3 && e[0] == '%' && strtol(e + 1, NULL, 16) == c &&
-                          !(e[1] >= 'a' && e[1] <= 'f') && !(e[2] >= 'a' && e[2] <= 'f'),
+                cr_expect(n == 3 && e[0] == '%' &&
+                              strtol(e + 1, NULL, 16) == c &&
+                              !(e[1] >= 'a' && e[1] <= 'f') &&
+                              !(e[2] >= 'a' && e[2] <= 'f'),
                           "set %d byte %d gave %s", set, c, e);
             cr_expect_eq(cio_pct_decode(d, sizeof(d), e, (size_t)n, dflags), 1);
             cr_expect_eq((unsigned char)d[0], c, "set %d byte %d", set, c);
         }
-        ptrdiff_t n = cio_pct_encode(enc, sizeof(enc), all, 256, (enum cio_pct_set)set);
+        ptrdiff_t n =
+            cio_pct_encode(enc, sizeof(enc), all, 256, (enum cio_pct_set)set);
         cr_assert_gt(n, 0);
-        cr_expect_eq(cio_pct_decode(dec, sizeof(dec), enc, (size_t)n, dflags), 256);
+        cr_expect_eq(cio_pct_decode(dec, sizeof(dec), enc, (size_t)n, dflags),
+                     256);
         cr_expect(memcmp(dec, all, 256) == 0, "set %d", set);
     }
     /* Decoding accepts lower-case hex too. */
@@ -1108,7 +1188,8 @@ Test(url, pct_decode_modes)
     CIO_EXPECT_RC(cio_pct_decode(d, sizeof(d), "%0g", 3, 0), CIO_EURL);
     cr_expect_eq(cio_pct_decode(d, sizeof(d), "100%", 4, CIO_PCT_LENIENT), 4);
     cr_expect_str_eq(d, "100%");
-    cr_expect_eq(cio_pct_decode(d, sizeof(d), "%%41%4%g1%", 10, CIO_PCT_LENIENT), 8);
+    cr_expect_eq(
+        cio_pct_decode(d, sizeof(d), "%%41%4%g1%", 10, CIO_PCT_LENIENT), 8);
     cr_expect_str_eq(d, "%A%4%g1%");
     cr_expect_eq(cio_pct_decode(d, sizeof(d), "%2541", 5, 0), 3);
     cr_expect_str_eq(d, "%41", "decoded twice");
@@ -1116,8 +1197,10 @@ Test(url, pct_decode_modes)
     memset(d, 'X', sizeof(d));
     CIO_EXPECT_RC(cio_pct_decode(d, 2, "%41%42", 6, 0), CIO_ETOOBIG);
     cr_expect_eq(d[0], 'X');
-    CIO_EXPECT_RC(cio_pct_encode(d, 3, "a b", 3, CIO_PCT_COMPONENT), CIO_ETOOBIG);
-    CIO_EXPECT_RC(cio_pct_encode(d, sizeof(d), "a", 1, (enum cio_pct_set)99), CIO_EINVAL);
+    CIO_EXPECT_RC(cio_pct_encode(d, 3, "a b", 3, CIO_PCT_COMPONENT),
+                  CIO_ETOOBIG);
+    CIO_EXPECT_RC(cio_pct_encode(d, sizeof(d), "a", 1, (enum cio_pct_set)99),
+                  CIO_EINVAL);
     cr_expect_eq(cio_pct_encode(d, sizeof(d), "a/b c", 5, CIO_PCT_PATH), 7);
     cr_expect_str_eq(d, "a/b%20c");
     cio_pct_encode(d, sizeof(d), "a/b?c", 5, CIO_PCT_SEGMENT);
@@ -1138,7 +1221,8 @@ static int fail_hook(size_t size)
 
 static int run_all_ops(void)
 {
-    static const char s[] = "https://u:p@b\xc3\xbc" "cher.example:8443/a/../b?c#d";
+    static const char s[] = "https://u:p@b\xc3\xbc"
+                            "cher.example:8443/a/../b?c#d";
     cio_url *u, *r = NULL, *a = NULL, *d = NULL;
     cio_params *p = NULL;
     int rc = cio_url_parse(&u, s, sizeof(s) - 1, NULL);
@@ -1146,7 +1230,8 @@ static int run_all_ops(void)
         return rc;
     rc = cio_url_resolve(&r, u, "../x?y", 6);
     if (rc == 0)
-        rc = cio_url_add_params(&a, r, (struct cio_kv[]){{"k", "v"}, {NULL, NULL}});
+        rc = cio_url_add_params(&a, r,
+                                (struct cio_kv[]){{"k", "v"}, {NULL, NULL}});
     if (rc == 0)
         rc = cio_url_dup(&d, a);
     if (rc == 0)

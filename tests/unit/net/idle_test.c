@@ -337,7 +337,8 @@ static int lazy_main(void *arg)
     (void)arg;
 
     CIO_ASSERT_RC(cio_tcp_listen(&ln, "127.0.0.1:0", NULL), 0);
-    CIO_ASSERT_RC(cio_tcp_connect(&c, "127.0.0.1", cio_listener_port(ln), NULL, DL()), 0);
+    CIO_ASSERT_RC(
+        cio_tcp_connect(&c, "127.0.0.1", cio_listener_port(ln), NULL, DL()), 0);
     CIO_ASSERT_RC(cio_listener_accept(ln, &s, DL()), 0);
 
     for (int round = 0; round < 3; round++) {
@@ -354,10 +355,12 @@ static int lazy_main(void *arg)
         cio_time later = cio_after(250);
         CIO_ASSERT_RC(cio_stream_on_readable(s, later, rec_cb, &r), 0);
         CIO_ASSERT_RC(cio_sleep(cio_after(120)), 0);
-        cr_expect_eq(r.calls, calls, "round %d: fired at the stale deadline", round);
+        cr_expect_eq(r.calls, calls, "round %d: fired at the stale deadline",
+                     round);
         CIO_EXPECT_RC(flag_wait(&r.ev, DL()), 0);
         CIO_EXPECT_RC(r.status, CIO_ETIMEDOUT);
-        cr_expect_geq(cio_now(), later, "round %d: fired before its deadline", round);
+        cr_expect_geq(cio_now(), later, "round %d: fired before its deadline",
+                      round);
     }
 
     /* armed for +5 s and answered by data; re-armed for +30 ms: it times

@@ -8,7 +8,6 @@
 #include "base/alloc.h"
 #include "net/resolve.h"
 
-
 /* ------------------------------------------------------------- fake DNS */
 
 /* Names ending in ".test" are answered by the fake with 127.0.0.2 (as a
@@ -53,9 +52,10 @@ static unsigned port_of(const struct cio__addr *a)
 
 static const char *text_of(const struct cio__addr *a, char *buf, size_t cap)
 {
-    const void *p = a->ss.ss_family == AF_INET
-                        ? (const void *)&((const struct sockaddr_in *)&a->ss)->sin_addr
-                        : (const void *)&((const struct sockaddr_in6 *)&a->ss)->sin6_addr;
+    const void *p =
+        a->ss.ss_family == AF_INET
+            ? (const void *)&((const struct sockaddr_in *)&a->ss)->sin_addr
+            : (const void *)&((const struct sockaddr_in6 *)&a->ss)->sin6_addr;
     return inet_ntop(a->ss.ss_family, p, buf, (socklen_t)cap);
 }
 
@@ -65,7 +65,7 @@ static const struct {
     const char *host;
     unsigned flags;
     int want_rc;
-    const char *want_first;     /* text of the first address */
+    const char *want_first; /* text of the first address */
     size_t want_n;
 } cases[] = {
     {"127.0.0.1", 0, 0, "127.0.0.1", 1},
@@ -73,7 +73,7 @@ static const struct {
     {"[::1]", 0, 0, "::1", 1},
     {"[2001:db8::7]", 0, 0, "2001:db8::7", 1},
     {"192.0.2.9", CIO__RESOLVE_V4, 0, "192.0.2.9", 1},
-    {"localhost", 0, 0, "127.0.0.1", 2},            /* RFC 6761 §6.3 */
+    {"localhost", 0, 0, "127.0.0.1", 2}, /* RFC 6761 §6.3 */
     {"LocalHost.", CIO__RESOLVE_V6, 0, "::1", 1},
     {"api.localhost", CIO__RESOLVE_V4, 0, "127.0.0.1", 1},
     {"nonexistent.invalid", 0, CIO_ENOHOST, NULL, 0}, /* RFC 6761 §6.4 */
@@ -148,7 +148,8 @@ static int cache_main(void *arg)
     char buf[64];
 
     (void)arg;
-    CIO_ASSERT_RC(cio__resolve("cached.test", 80, 0, &v, &n, cio_after(5000)), 0);
+    CIO_ASSERT_RC(cio__resolve("cached.test", 80, 0, &v, &n, cio_after(5000)),
+                  0);
     cr_expect_eq(n, 1);
     cr_expect_str_eq(text_of(&v[0], buf, sizeof(buf)), "127.0.0.2");
     cr_expect_eq(port_of(&v[0]), 80u);
@@ -156,19 +157,22 @@ static int cache_main(void *arg)
     cr_expect_eq(atomic_load(&calls), 1);
 
     /* Second lookup, other port, other case: from the cache. */
-    CIO_ASSERT_RC(cio__resolve("Cached.Test", 443, 0, &v, &n, cio_after(5000)), 0);
+    CIO_ASSERT_RC(cio__resolve("Cached.Test", 443, 0, &v, &n, cio_after(5000)),
+                  0);
     cr_expect_eq(port_of(&v[0]), 443u, "the port is set per lookup");
     cio__free(v);
     cr_expect_eq(atomic_load(&calls), 1, "second lookup was not cached");
 
     /* Other flags are another key. */
     CIO_ASSERT_RC(cio__resolve("cached.test", 80, CIO__RESOLVE_V4, &v, &n,
-                               cio_after(5000)), 0);
+                               cio_after(5000)),
+                  0);
     cio__free(v);
     cr_expect_eq(atomic_load(&calls), 2);
 
     cio__resolve_cache_clear();
-    CIO_ASSERT_RC(cio__resolve("cached.test", 80, 0, &v, &n, cio_after(5000)), 0);
+    CIO_ASSERT_RC(cio__resolve("cached.test", 80, 0, &v, &n, cio_after(5000)),
+                  0);
     cio__free(v);
     cr_expect_eq(atomic_load(&calls), 3, "clear did not empty the cache");
     return 0;
@@ -201,7 +205,9 @@ static int evict_main(void *arg)
     cr_expect_eq(atomic_load(&calls), before, "the newest entry was evicted");
     CIO_ASSERT_RC(cio__resolve("h0.test", 80, 0, &v, &n, cio_after(5000)), 0);
     cio__free(v);
-    cr_expect_eq(atomic_load(&calls), before + 1, "the cache is unbounded: %d calls, before %d", atomic_load(&calls), before);
+    cr_expect_eq(atomic_load(&calls), before + 1,
+                 "the cache is unbounded: %d calls, before %d",
+                 atomic_load(&calls), before);
     return 0;
 }
 
@@ -249,7 +255,8 @@ static void drain_executor(void)
     struct cio__addr *v;
     size_t n;
     atomic_store(&gate, 1);
-    CIO_EXPECT_RC(cio__resolve("after.test", 80, 0, &v, &n, cio_after(10000)), 0);
+    CIO_EXPECT_RC(cio__resolve("after.test", 80, 0, &v, &n, cio_after(10000)),
+                  0);
     cio__free(v);
     cr_expect_eq(atomic_load(&slow_finished), 1);
 }
@@ -269,7 +276,8 @@ static int cancel_main(void *arg)
     CIO_EXPECT_RC(cio_group_wait(g, cio_after(5000)), 0);
     cio_group_free(g);
     CIO_EXPECT_RC(s.rc, CIO_ECANCELED);
-    cr_expect_eq(atomic_load(&slow_finished), 0, "returned only after the lookup");
+    cr_expect_eq(atomic_load(&slow_finished), 0,
+                 "returned only after the lookup");
     drain_executor();
     return 0;
 }
@@ -290,7 +298,8 @@ static int deadline_main(void *arg)
     s.deadline = cio_after(50);
     slow_lookup(&s);
     CIO_EXPECT_RC(s.rc, CIO_ETIMEDOUT);
-    cr_expect_eq(atomic_load(&slow_finished), 0, "returned only after the lookup");
+    cr_expect_eq(atomic_load(&slow_finished), 0,
+                 "returned only after the lookup");
     drain_executor();
     return 0;
 }

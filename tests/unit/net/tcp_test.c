@@ -794,7 +794,8 @@ static int fin_main(void *arg)
     CIO_ASSERT_RC(cio_group_new(&g), 0);
     CIO_ASSERT_RC(cio_go(g, fin_server, f), 0);
     CIO_ASSERT_RC(cio_tcp_connect(&s, "127.0.0.1", cio_listener_port(f->ln),
-                                  NULL, cio_after(5000)), 0);
+                                  NULL, cio_after(5000)),
+                  0);
     /* Let data and FIN both arrive and their edge be harvested first. */
     cio_sleep(cio_after(50));
     f->first = cio_stream_read(s, buf, sizeof(buf), cio_after(2000));
@@ -811,7 +812,8 @@ Test(tcp, eof_after_short_read_of_data_sent_with_fin)
 {
     struct fin f = {0};
     cr_assert_eq(cio_run(fin_main, &f), 0);
-    cr_expect_eq(f.first, 5, "first read %td (%s)", f.first, cio_errname((int)f.first));
+    cr_expect_eq(f.first, 5, "first read %td (%s)", f.first,
+                 cio_errname((int)f.first));
     cr_expect_eq(f.second, 0, "second read %td (%s), want EOF", f.second,
                  cio_errname((int)f.second));
     cr_expect_eq(f.third, 0, "third read %td (%s), want EOF again", f.third,

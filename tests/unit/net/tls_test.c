@@ -34,9 +34,9 @@ TestSuite(tls, .init = tls_fixture_require);
 struct gate {
     struct cio_stream base;
     cio_stream *inner;
-    int shut;                   /* writes answer CIO_EAGAIN */
-    int refused;                /* writes refused while shut */
-    int waited_out;             /* wait(CIO__OUT) calls while shut */
+    int shut;       /* writes answer CIO_EAGAIN */
+    int refused;    /* writes refused while shut */
+    int waited_out; /* wait(CIO__OUT) calls while shut */
     struct cio__list wwait;
 };
 
@@ -129,8 +129,8 @@ struct pair {
     int use_unix;
     cio_tls_ctx *sctx, *cctx;
     const char *servername;
-    int raw_server;             /* accept only: no server handshake */
-    int use_gate;               /* client TLS runs over a struct gate */
+    int raw_server; /* accept only: no server handshake */
+    int use_gate;   /* client TLS runs over a struct gate */
     struct gate *gate;
     /* out */
     cio_listener *ln;
@@ -269,8 +269,8 @@ static void small_buffers(cio_stream *s)
 struct echo {
     struct pair p;
     int nmsgs;
-    int ok;                     /* messages echoed intact */
-    ptrdiff_t srv_end;          /* the server's last read: 0 = close_notify */
+    int ok;            /* messages echoed intact */
+    ptrdiff_t srv_end; /* the server's last read: 0 = close_notify */
     ptrdiff_t cli_end;
     int shut_rc;
 };
@@ -305,7 +305,8 @@ static int echo_main(void *arg)
         size_t len = 1 + ((size_t)i * 7919u) % sizeof(out);
         for (size_t k = 0; k < len; k++)
             out[k] = (char)pattern(k, (unsigned)i);
-        if (cio_stream_write(e->p.cli, out, len, cio_after(DL)) != (ptrdiff_t)len)
+        if (cio_stream_write(e->p.cli, out, len, cio_after(DL)) !=
+            (ptrdiff_t)len)
             break;
         if (read_full(e->p.cli, in, len, cio_after(DL)) != (ptrdiff_t)len)
             break;
@@ -359,14 +360,14 @@ static int open_close_main(void *arg)
 
 static const struct {
     const char *srv[3], *cli[3];
-    const char *want;           /* NULL = no protocol agreed */
+    const char *want; /* NULL = no protocol agreed */
 } alpn_cases[] = {
     {{"h2", "http/1.1"}, {"http/1.1", "h2"}, "h2"}, /* server's preference */
     {{"http/1.1", "h2"}, {"h2", "http/1.1"}, "http/1.1"},
     {{"http/1.1"}, {"h2", "http/1.1"}, "http/1.1"},
-    {{"h2"}, {"http/1.1"}, NULL},                   /* no overlap: no ALPN */
-    {{NULL}, {"h2"}, NULL},                         /* server without ALPN */
-    {{"h2"}, {NULL}, NULL},                         /* client without ALPN */
+    {{"h2"}, {"http/1.1"}, NULL}, /* no overlap: no ALPN */
+    {{NULL}, {"h2"}, NULL},       /* server without ALPN */
+    {{"h2"}, {NULL}, NULL},       /* client without ALPN */
 };
 
 struct alpn_run {
@@ -450,14 +451,14 @@ Test(tls, sni_seen_by_server_not_sent_for_ip_literals)
 static const struct {
     const char *cert, *name;
     int insecure, system_only;
-    int want;                   /* client's result */
-    const char *msg;            /* substring of cio_tls_last_error() */
+    int want;        /* client's result */
+    const char *msg; /* substring of cio_tls_last_error() */
 } verify_cases[] = {
     {"server", "localhost", 0, 0, 0, NULL},
-    {"server", "LOCALHOST", 0, 0, 0, NULL},     /* names are case-insensitive */
-    {"server", "127.0.0.1", 0, 0, 0, NULL},     /* iPAddress SAN */
+    {"server", "LOCALHOST", 0, 0, 0, NULL}, /* names are case-insensitive */
+    {"server", "127.0.0.1", 0, 0, 0, NULL}, /* iPAddress SAN */
     {"server", "::1", 0, 0, 0, NULL},
-    {"server", NULL, 0, 0, 0, NULL},            /* chain only */
+    {"server", NULL, 0, 0, 0, NULL}, /* chain only */
     {"server", "127.0.0.2", 0, 0, CIO_ECERT, "IP address mismatch"},
     {"server", "other.test", 0, 0, CIO_ECERT, "hostname mismatch"},
     {"wrong", "localhost", 0, 0, CIO_ECERT, "hostname mismatch"},
@@ -478,8 +479,9 @@ Test(tls, client_verifies_chain_name_ip_and_dates)
 {
     for (size_t i = 0; i < CIO_COUNTOF(verify_cases); i++) {
         struct pair p = {0};
-        cr_assert_eq(tls_fixture_server_ctx(&p.sctx, verify_cases[i].cert, NULL),
-                     0, "%s", cio_tls_last_error());
+        cr_assert_eq(
+            tls_fixture_server_ctx(&p.sctx, verify_cases[i].cert, NULL), 0,
+            "%s", cio_tls_last_error());
         cr_assert_eq(tls_fixture_client_ctx(&p.cctx, NULL,
                                             verify_cases[i].insecure,
                                             verify_cases[i].system_only),
@@ -525,15 +527,17 @@ Test(tls, server_verifies_client_certificate)
             co.cert_file = tls_fixture_path("client.pem");
             co.key_file = tls_fixture_path("client.key");
         }
-        cr_assert_eq(cio_tls_ctx_new(&p.sctx, &so), 0, "%s", cio_tls_last_error());
-        cr_assert_eq(cio_tls_ctx_new(&p.cctx, &co), 0, "%s", cio_tls_last_error());
+        cr_assert_eq(cio_tls_ctx_new(&p.sctx, &so), 0, "%s",
+                     cio_tls_last_error());
+        cr_assert_eq(cio_tls_ctx_new(&p.cctx, &co), 0, "%s",
+                     cio_tls_last_error());
         p.servername = "localhost";
         cr_assert_eq(cio_run(open_close_main, &p), 0);
-        cr_expect_eq(p.src, cases[i].want_srv, "case %zu: server got %s (%s)", i,
-                     cio_errname(p.src), p.serr);
+        cr_expect_eq(p.src, cases[i].want_srv, "case %zu: server got %s (%s)",
+                     i, cio_errname(p.src), p.serr);
         if (cases[i].want_srv != 0)
-            cr_expect(strstr(p.serr, "certificate") != NULL, "case %zu: '%s'", i,
-                      p.serr);
+            cr_expect(strstr(p.serr, "certificate") != NULL, "case %zu: '%s'",
+                      i, p.serr);
         pair_free_ctx(&p);
     }
 }
@@ -543,15 +547,15 @@ Test(tls, server_verifies_client_certificate)
 struct flow {
     cio_stream *s;
     size_t total;
-    unsigned seed;              /* of the bytes this side sends */
+    unsigned seed; /* of the bytes this side sends */
     unsigned peer_seed;
-    int small_writes;           /* writev with many small pieces */
-    size_t keyupdate_every;     /* request a TLS 1.3 KeyUpdate every N bytes */
-    ptrdiff_t wrc;              /* bytes written or error */
+    int small_writes;       /* writev with many small pieces */
+    size_t keyupdate_every; /* request a TLS 1.3 KeyUpdate every N bytes */
+    ptrdiff_t wrc;          /* bytes written or error */
     size_t rgot;
-    int rbad;                   /* first mismatching offset + 1, or 0 */
-    ptrdiff_t rend;             /* last read result: 0 = close_notify */
-    char msg[128];              /* cio_tls_last_error() after a failure */
+    int rbad;       /* first mismatching offset + 1, or 0 */
+    ptrdiff_t rend; /* last read result: 0 = close_notify */
+    char msg[128];  /* cio_tls_last_error() after a failure */
     int wstarted, wdone;
 };
 
@@ -565,8 +569,8 @@ static void flow_writer(void *arg)
 
     f->wstarted = 1;
     while (off < f->total) {
-        size_t len = f->total - off < sizeof(buf[0]) ? f->total - off
-                                                     : sizeof(buf[0]);
+        size_t len =
+            f->total - off < sizeof(buf[0]) ? f->total - off : sizeof(buf[0]);
         ptrdiff_t n;
         for (size_t k = 0; k < len; k++)
             b[k] = pattern(off + k, f->seed);
@@ -700,7 +704,7 @@ Test(tls, full_duplex_with_key_updates)
 struct bp {
     struct pair p;
     struct flow w, r;
-    int done_before_read;       /* the writer finished with no reader */
+    int done_before_read; /* the writer finished with no reader */
 };
 
 static void bp_reader(void *arg)
@@ -741,11 +745,13 @@ Test(tls, large_writes_park_under_back_pressure)
         static struct bp b;
         memset(&b, 0, sizeof(b));
         pair_default(&b.p);
-        b.w = (struct flow){.total = 4u << 20, .seed = 3, .small_writes = small};
+        b.w =
+            (struct flow){.total = 4u << 20, .seed = 3, .small_writes = small};
         b.r = (struct flow){.peer_seed = 3};
         cr_assert_eq(cio_run(bp_main, &b), 0);
         CIO_ASSERT_RC(b.p.crc, 0);
-        cr_expect_eq(b.done_before_read, 0, "small=%d: no back-pressure", small);
+        cr_expect_eq(b.done_before_read, 0, "small=%d: no back-pressure",
+                     small);
         check_flow(small ? "writev pieces" : "write", &b.w, &b.r);
         pair_free_ctx(&b.p);
     }
@@ -755,7 +761,7 @@ Test(tls, large_writes_park_under_back_pressure)
 struct wto {
     struct pair p;
     ptrdiff_t wrc, mark;
-    size_t prefix;              /* pattern bytes the server got before MARK */
+    size_t prefix; /* pattern bytes the server got before MARK */
     int bad;
 };
 
@@ -766,7 +772,8 @@ static void wto_reader(void *arg)
     size_t got = 0;
 
     while (got < 4 || memcmp(all + got - 4, "MARK", 4) != 0) {
-        ptrdiff_t n = cio_stream_read(w->p.srv, buf, sizeof(buf), cio_after(DL));
+        ptrdiff_t n =
+            cio_stream_read(w->p.srv, buf, sizeof(buf), cio_after(DL));
         if (n <= 0 || got + (size_t)n > sizeof(all)) {
             w->bad = 1;
             return;
@@ -812,7 +819,8 @@ Test(tls, write_timeout_sends_a_prefix_and_keeps_the_stream)
     cr_assert_eq(cio_run(wto_main, &w), 0);
     CIO_ASSERT_RC(w.p.crc, 0);
     CIO_EXPECT_RC(w.wrc, CIO_ETIMEDOUT);
-    cr_expect_eq(w.mark, 4, "write after the timeout: %s", cio_errname((int)w.mark));
+    cr_expect_eq(w.mark, 4, "write after the timeout: %s",
+                 cio_errname((int)w.mark));
     cr_expect(!w.bad, "server did not get a pattern prefix then MARK");
     cr_expect(w.prefix > 0 && w.prefix < (4u << 20), "prefix %zu", w.prefix);
     pair_free_ctx(&w.p);
@@ -859,13 +867,18 @@ Test(tls, writev_pieces_share_one_record)
 
 struct rude {
     struct pair p;
-    int mode;                   /* what the raw side does */
+    int mode; /* what the raw side does */
     int rc;
     char msg[256];
 };
 
-enum { HALF_HELLO, SERVER_CLOSES, SERVER_SPEAKS_HTTP, SERVER_SILENT,
-       CLIENT_SILENT };
+enum {
+    HALF_HELLO,
+    SERVER_CLOSES,
+    SERVER_SPEAKS_HTTP,
+    SERVER_SILENT,
+    CLIENT_SILENT
+};
 
 /* The raw peer of the client-side cases. */
 static void rude_server(void *arg)
@@ -893,18 +906,19 @@ static int rude_main(void *arg)
     struct rude *r = arg;
     cio_group *g;
     cio_stream *raw;
-    cio_time dl = cio_after(r->mode == SERVER_SILENT || r->mode == CLIENT_SILENT
-                                ? 200
-                                : DL);
+    cio_time dl = cio_after(
+        r->mode == SERVER_SILENT || r->mode == CLIENT_SILENT ? 200 : DL);
 
     cr_assert_eq(cio_tcp_listen(&r->p.ln, "127.0.0.1:0", NULL), 0);
     cr_assert_eq(cio_group_new(&g), 0);
     if (r->mode == HALF_HELLO || r->mode == CLIENT_SILENT) {
         /* We are the rude client; the server handshake is under test. */
-        static const char half[] = "\x16\x03\x01\x00\xc8\x01\x00\x00\xc4\x03\x03"
-                                   "0123456789";
-        cr_assert_eq(cio_tcp_connect(&raw, "127.0.0.1", cio_listener_port(r->p.ln),
-                                     NULL, cio_after(DL)),
+        static const char half[] =
+            "\x16\x03\x01\x00\xc8\x01\x00\x00\xc4\x03\x03"
+            "0123456789";
+        cr_assert_eq(cio_tcp_connect(&raw, "127.0.0.1",
+                                     cio_listener_port(r->p.ln), NULL,
+                                     cio_after(DL)),
                      0);
         cio_stream *acc, *tls = NULL;
         cr_assert_eq(cio_listener_accept(r->p.ln, &acc, cio_after(DL)), 0);
@@ -922,8 +936,9 @@ static int rude_main(void *arg)
         cio_stream_close(raw);
     } else {
         cr_assert_eq(cio_go(g, rude_server, r), 0);
-        cr_assert_eq(cio_tcp_connect(&raw, "127.0.0.1", cio_listener_port(r->p.ln),
-                                     NULL, cio_after(DL)),
+        cr_assert_eq(cio_tcp_connect(&raw, "127.0.0.1",
+                                     cio_listener_port(r->p.ln), NULL,
+                                     cio_after(DL)),
                      0);
         cio_stream *tls = NULL;
         r->rc = cio_tls_client(&tls, raw, r->p.cctx, "localhost", dl);
@@ -947,14 +962,15 @@ Test(tls, peer_disconnect_or_garbage_mid_handshake)
 {
     static const struct {
         int mode;
-        int want, alt;          /* accepted results */
+        int want, alt; /* accepted results */
         const char *msg;
     } cases[] = {
         {HALF_HELLO, CIO_EPROTO, CIO_ECONNRESET, NULL},
         {SERVER_CLOSES, CIO_EPROTO, CIO_ECONNRESET, NULL},
         {SERVER_SPEAKS_HTTP, CIO_ETLS, CIO_ETLS, ""},
         {SERVER_SILENT, CIO_ETIMEDOUT, CIO_ETIMEDOUT, NULL},
-        {CLIENT_SILENT, CIO_ETIMEDOUT, CIO_ETIMEDOUT, NULL}, /* RELIABILITY I.83 */
+        {CLIENT_SILENT, CIO_ETIMEDOUT, CIO_ETIMEDOUT,
+         NULL}, /* RELIABILITY I.83 */
     };
     for (size_t i = 0; i < CIO_COUNTOF(cases); i++) {
         struct rude r = {.mode = cases[i].mode};
@@ -1054,7 +1070,8 @@ static int rd_main(void *arg)
         return 0;
     r->s = r->p.cli;
     /* Deadline: nothing arrives. */
-    r->timeout_rc = (int)cio_stream_read(r->p.cli, buf, sizeof(buf), cio_after(100));
+    r->timeout_rc =
+        (int)cio_stream_read(r->p.cli, buf, sizeof(buf), cio_after(100));
     /* Cancellation of a parked reader. */
     cr_assert_eq(cio_group_new(&g), 0);
     r->cancel_rc = 1;
@@ -1087,10 +1104,10 @@ Test(tls, read_deadline_and_cancel_keep_stream_usable)
 
 struct eof {
     struct pair p;
-    int clean;                  /* the server shuts down before closing */
+    int clean; /* the server shuts down before closing */
     ptrdiff_t first, second;
     char msg[256];
-    ptrdiff_t late_write;       /* client write after the server's close_notify */
+    ptrdiff_t late_write; /* client write after the server's close_notify */
     ptrdiff_t srv_got;
 };
 
@@ -1141,7 +1158,8 @@ Test(tls, close_notify_is_a_clean_eof)
     CIO_ASSERT_RC(e.p.crc, 0);
     cr_expect_eq(e.first, 0, "got %s", cio_errname((int)e.first));
     cr_expect_eq(e.second, 0, "got %s", cio_errname((int)e.second));
-    cr_expect_eq(e.late_write, 4, "late write: %s", cio_errname((int)e.late_write));
+    cr_expect_eq(e.late_write, 4, "late write: %s",
+                 cio_errname((int)e.late_write));
     cr_expect_eq(e.srv_got, 4, "server read after its shutdown: %s",
                  cio_errname((int)e.srv_got));
     pair_free_ctx(&e.p);
@@ -1184,12 +1202,14 @@ static int onr_main(void *arg)
     memset(buf, 'x', sizeof(buf));
     cio_stream_write(o->p.srv, buf, 100, cio_after(DL));
     read_full(o->p.cli, buf, 10, cio_after(DL));
-    cr_assert_eq(cio_stream_on_readable(o->p.cli, cio_after(1000), onr_cb, o), 0);
+    cr_assert_eq(cio_stream_on_readable(o->p.cli, cio_after(1000), onr_cb, o),
+                 0);
     for (int i = 0; i < 1000 && !o->fired; i++)
         cio_sleep(cio_after(5));
     o->rest = cio_stream_read(o->p.cli, buf, sizeof(buf), cio_after(DL));
     /* Nothing buffered: the inner stream's readiness decides. */
-    cr_assert_eq(cio_stream_on_readable(o->p.cli, cio_after(DL), onr_cb2, o), 0);
+    cr_assert_eq(cio_stream_on_readable(o->p.cli, cio_after(DL), onr_cb2, o),
+                 0);
     cio_sleep(cio_after(20));
     cr_expect_eq(o->fired2, 0, "fired with nothing to read");
     cio_stream_write(o->p.srv, "y", 1, cio_after(DL));
@@ -1237,7 +1257,8 @@ static int sf_main(void *arg)
     r.s = s->p.srv;
     cr_assert_eq(cio_group_new(&g), 0);
     cr_assert_eq(cio_go(g, flow_reader, &r), 0);
-    s->sent = cio_stream_sendfile(s->p.cli, s->fd, 0, s->len + 1000, cio_after(DL));
+    s->sent =
+        cio_stream_sendfile(s->p.cli, s->fd, 0, s->len + 1000, cio_after(DL));
     cio_stream_shutdown(s->p.cli, cio_after(DL));
     cio_group_wait(g, cio_after(DL));
     cio_group_free(g);
@@ -1387,7 +1408,8 @@ Test(tls, read_that_must_write_parks_on_writable)
     cr_expect_gt(k.refused, 0, "no read tried to send the KeyUpdate reply");
     CIO_EXPECT_RC(k.idle, CIO_ETIMEDOUT);
     cr_expect_gt(k.waited_out, 0, "the read never waited for writable");
-    cr_expect_eq(k.last, 3, "after: %td (%s)", k.last, cio_errname((int)k.last));
+    cr_expect_eq(k.last, 3, "after: %td (%s)", k.last,
+                 cio_errname((int)k.last));
     cr_expect(memcmp(k.buf, "pingpongend", 11) == 0, "got %.11s", k.buf);
     pair_free_ctx(&k.p);
 }
@@ -1403,12 +1425,14 @@ static void *other_thread_error(void *arg)
 Test(tls, context_errors_are_typed_and_named)
 {
     cio_tls_ctx *c = NULL;
-    const char *alpn_long[] = {
-        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-        NULL};
+    const char *alpn_long[] = {"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                               "xxxxxxxxxxxxxxxxxxxxxxxxx"
+                               "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                               "xxxxxxxxxxxxxxxxxxxxxxxxx"
+                               "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                               "xxxxxxxxxxxxxxxxxxxxxxxxx"
+                               "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+                               NULL};
     struct {
         struct cio_tls_opts o;
         int want;
@@ -1416,10 +1440,13 @@ Test(tls, context_errors_are_typed_and_named)
     } cases[] = {
         {{.server = 1}, CIO_EINVAL, "cert_file"},
         {{.cert_file = "/nonexistent/x.pem", .key_file = "/nonexistent/x.key"},
-         CIO_ETLS, "/nonexistent/x.pem"},
-        {{.server = 1, .cert_file = tls_fixture_path("server.pem"),
+         CIO_ETLS,
+         "/nonexistent/x.pem"},
+        {{.server = 1,
+          .cert_file = tls_fixture_path("server.pem"),
           .key_file = tls_fixture_path("wrong.key")},
-         CIO_ETLS, "key_file"},
+         CIO_ETLS,
+         "key_file"},
         {{.ca_file = "/nonexistent/ca.pem"}, CIO_ETLS, "/nonexistent/ca.pem"},
         {{.alpn = alpn_long}, CIO_EINVAL, "ALPN"},
         {{.min_version = TLS1_1_VERSION}, CIO_EINVAL, "min_version"},
@@ -1500,8 +1527,8 @@ static char pipe_out[300000], pipe_in[300000];
 static void pipe_tls_writer(void *arg)
 {
     struct over_pipe *o = arg;
-    o->wrote = cio_stream_write(o->cli, pipe_out, sizeof(pipe_out),
-                                cio_after(DL));
+    o->wrote =
+        cio_stream_write(o->cli, pipe_out, sizeof(pipe_out), cio_after(DL));
 }
 
 static void pipe_tls_server(void *arg)

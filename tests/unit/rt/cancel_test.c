@@ -61,7 +61,7 @@ static void expect_log(const struct log *l, const int *want, int n)
 struct sleeper {
     cio_time deadline;
     int rc;
-    int rc2;        /* a second blocking call afterwards */
+    int rc2; /* a second blocking call afterwards */
     int done;
 };
 
@@ -75,10 +75,10 @@ static void sleeper_fn(void *arg)
 
 static int sleep_main(void *arg)
 {
-    struct sleeper a = {.deadline = CIO_NEVER};        /* canceled parked */
-    struct sleeper b = {.deadline = CIO_NEVER};        /* canceled before */
-    struct sleeper c = {.deadline = 0};                /* set below */
-    struct sleeper d = {.deadline = 0};                /* long expired */
+    struct sleeper a = {.deadline = CIO_NEVER}; /* canceled parked */
+    struct sleeper b = {.deadline = CIO_NEVER}; /* canceled before */
+    struct sleeper c = {.deadline = 0};         /* set below */
+    struct sleeper d = {.deadline = 0};         /* long expired */
     cio_group *ga, *gb, *g;
     (void)arg;
 
@@ -149,10 +149,10 @@ static int yield_main(void *arg)
     CIO_ASSERT_RC(cio_spawn(ga, yielder_fn, &a, NULL, NULL), 0);
     CIO_ASSERT_RC(cio_spawn(gb, yielder_fn, &b, NULL, &hb), 0);
     CIO_ASSERT_RC(cio_spawn(gc, yielder_fn, &c, NULL, NULL), 0);
-    cio_group_cancel(gc);  /* c: canceled before it runs */
-    cio_yield();           /* a and b run once, and yield */
+    cio_group_cancel(gc); /* c: canceled before it runs */
+    cio_yield();          /* a and b run once, and yield */
     log_add(log, 0);
-    cio_task_cancel(hb);   /* b is ready, inside its first yield */
+    cio_task_cancel(hb); /* b is ready, inside its first yield */
     CIO_ASSERT_RC(cio_group_wait(ga, cio_after(5000)), 0);
     CIO_ASSERT_RC(cio_group_wait(gb, cio_after(5000)), 0);
     CIO_ASSERT_RC(cio_group_wait(gc, cio_after(5000)), 0);
@@ -182,7 +182,7 @@ Test(cancel, yield)
 struct worker {
     int ret;
     int yields;
-    cio_time until;  /* sleep first; 0 = no sleep */
+    cio_time until; /* sleep first; 0 = no sleep */
     int rc;         /* of that sleep */
 };
 
@@ -392,8 +392,8 @@ Test(cancel, group_wait_deadline_and_cancel)
  * by a canceled task starts canceled.
  */
 struct nest {
-    int leaf_rc[3];         /* t2a, t3, and the late spawn */
-    int wait_rc[2];         /* t1 on G2, t2b on G3 */
+    int leaf_rc[3]; /* t2a, t3, and the late spawn */
+    int wait_rc[2]; /* t1 on G2, t2b on G3 */
     int late_go_rc;
     struct log order;
 };

@@ -81,7 +81,8 @@ static void regs_entry(void *arg)
     rawctx_entered(&r->peer, &r->main);
     for (int i = 0; i < r->rounds; i++) {
         rawctx_clobber_callee_saved();
-        r->peer_bad += rawctx_hold_values(&r->peer, &r->main, 99u * (unsigned)i);
+        r->peer_bad +=
+            rawctx_hold_values(&r->peer, &r->main, 99u * (unsigned)i);
     }
     rawctx_clobber_callee_saved();
     rawctx_exit(&r->peer, &r->main);

@@ -35,8 +35,10 @@ Test(debug, leaked_group_is_reported_then_canceled)
     cr_assert_eq(cio_run(leak_group, NULL), 7);
     fflush(stderr);
     char *out = slurp(cr_get_redirected_stderr());
-    cr_expect(strstr(out, "task ended without freeing a group") != NULL, "%s", out);
-    cr_expect(strstr(out, "task still alive after main returned") != NULL, "%s", out);
+    cr_expect(strstr(out, "task ended without freeing a group") != NULL, "%s",
+              out);
+    cr_expect(strstr(out, "task still alive after main returned") != NULL, "%s",
+              out);
 }
 
 static int leak_fd(void *arg)

@@ -131,8 +131,7 @@ static int already_canceled_main(void *arg)
     cio_group *g;
     cio_task *t;
     CIO_ASSERT_RC(cio_group_new(&g), 0);
-    CIO_ASSERT_RC(cio_spawn(g, self_cancel_task,
-                            arg, NULL, &t), 0);
+    CIO_ASSERT_RC(cio_spawn(g, self_cancel_task, arg, NULL, &t), 0);
     cio_yield();
     cio_task_cancel(t);
     cio_group_wait(g, cio_after(5000));
@@ -262,15 +261,16 @@ Test(executor, env_sets_default_max)
 /* ------------------------------------------------------------- cancel */
 
 struct cq {
-    struct gated busy;          /* occupies the only thread */
-    struct gated queued;        /* must never run */
+    struct gated busy;   /* occupies the only thread */
+    struct gated queued; /* must never run */
     int busy_rc, queued_rc;
 };
 
 static void busy_task(void *arg)
 {
     struct cq *q = arg;
-    struct cio_job job = {.fn = gated_fn, .arg = &q->busy, .dispose = gated_dispose};
+    struct cio_job job = {
+        .fn = gated_fn, .arg = &q->busy, .dispose = gated_dispose};
     void *out = NULL;
     q->busy_rc = cio_blocking_job(&job, &out);
     free(out);
@@ -279,7 +279,8 @@ static void busy_task(void *arg)
 static int queued_task(void *arg)
 {
     struct cq *q = arg;
-    struct cio_job job = {.fn = gated_fn, .arg = &q->queued, .dispose = gated_dispose};
+    struct cio_job job = {
+        .fn = gated_fn, .arg = &q->queued, .dispose = gated_dispose};
     q->queued_rc = cio_blocking_job(&job, NULL);
     return 0;
 }
@@ -293,8 +294,7 @@ static int cancel_queued_main(void *arg)
     CIO_ASSERT_RC(cio_group_new(&g), 0);
     CIO_ASSERT_RC(cio_go(g, busy_task, q), 0);
     cr_assert_eq(await_int(&q->busy.started, 1, 5000), 1);
-    CIO_ASSERT_RC(cio_spawn(g, queued_task, q,
-                            NULL, &qt), 0);
+    CIO_ASSERT_RC(cio_spawn(g, queued_task, q, NULL, &qt), 0);
     cio_yield(); /* queued_task submits and parks */
     cio_task_cancel(qt);
     cio_yield(); /* it returns at once, with the busy job still blocked */
@@ -331,7 +331,9 @@ struct cr_ {
 static void running_task(void *arg)
 {
     struct cr_ *c = arg;
-    struct cio_job job = {.fn = gated_fn, .arg = &c->g, .dispose = gated_dispose,
+    struct cio_job job = {.fn = gated_fn,
+                          .arg = &c->g,
+                          .dispose = gated_dispose,
                           .deadline = c->deadline};
     c->rc = cio_blocking_job(&job, NULL);
 }
@@ -349,8 +351,7 @@ static int cancel_running_main(void *arg)
     cio_task *t;
 
     CIO_ASSERT_RC(cio_group_new(&g), 0);
-    CIO_ASSERT_RC(cio_spawn(g, running_task_i, c,
-                            NULL, &t), 0);
+    CIO_ASSERT_RC(cio_spawn(g, running_task_i, c, NULL, &t), 0);
     cr_assert_eq(await_int(&c->g.started, 1, 5000), 1);
     cio_task_cancel(t);
     CIO_EXPECT_RC(cio_group_wait(g, cio_after(5000)), 0);
@@ -418,7 +419,8 @@ static void *quick_fn(void *arg)
 static int late_task(void *arg)
 {
     struct late *lt = arg;
-    struct cio_job job = {.fn = quick_fn, .arg = &lt->g, .dispose = gated_dispose};
+    struct cio_job job = {
+        .fn = quick_fn, .arg = &lt->g, .dispose = gated_dispose};
     void *out = NULL;
     lt->rc = cio_blocking_job(&job, &out);
     free(out);
@@ -442,8 +444,7 @@ static int late_main(void *arg)
     cio_task *t;
 
     CIO_ASSERT_RC(cio_group_new(&g), 0);
-    CIO_ASSERT_RC(cio_spawn(g, late_task, lt,
-                            NULL, &t), 0);
+    CIO_ASSERT_RC(cio_spawn(g, late_task, lt, NULL, &t), 0);
     cio_yield(); /* late_task submits and parks */
     /* Hold the loop thread (no yield) until the completion is queued. */
     for (int i = 0; i < 5000 && !posted(l); i++)
@@ -470,7 +471,8 @@ Test(executor, cancel_after_completion_posted_disposes)
 static void orphan_task(void *arg)
 {
     struct cr_ *c = arg;
-    struct cio_job job = {.fn = gated_fn, .arg = &c->g, .dispose = gated_dispose};
+    struct cio_job job = {
+        .fn = gated_fn, .arg = &c->g, .dispose = gated_dispose};
     c->rc = cio_blocking_job(&job, NULL);
 }
 
@@ -504,7 +506,8 @@ Test(executor, loop_ends_with_job_running)
 static int cancel_loop_main(void *arg)
 {
     struct cr_ *c = arg;
-    struct cio_job job = {.fn = gated_fn, .arg = &c->g, .dispose = gated_dispose};
+    struct cio_job job = {
+        .fn = gated_fn, .arg = &c->g, .dispose = gated_dispose};
     c->rc = cio_blocking_job(&job, NULL);
     return 7;
 }

@@ -20,11 +20,11 @@ struct waves {
     cio_sem *sem;
     int inside, max_inside;
     int ran;
-    int released;               /* permits given back so far */
-    int order[NTASKS];          /* task ids in acquisition order */
+    int released;      /* permits given back so far */
+    int order[NTASKS]; /* task ids in acquisition order */
     int norder;
-    int wave[NTASKS];           /* released / PERMITS, seen on acquisition */
-    cio_time got_at[NTASKS];    /* loop clock on acquisition */
+    int wave[NTASKS];        /* released / PERMITS, seen on acquisition */
+    cio_time got_at[NTASKS]; /* loop clock on acquisition */
     int rc[NTASKS];
 };
 
@@ -178,8 +178,8 @@ Test(seeds_rt, barrier_releases_all_in_one_turn)
 
     cr_assert_eq(cio_run(barrier_main, &pl), 0);
     for (int i = 0; i < PARTIES; i++) {
-        cr_expect(pl.idx[i] >= 0 && pl.idx[i] < PARTIES, "party %d got %d",
-                  i, pl.idx[i]);
+        cr_expect(pl.idx[i] >= 0 && pl.idx[i] < PARTIES, "party %d got %d", i,
+                  pl.idx[i]);
         if (pl.idx[i] >= 0 && pl.idx[i] < PARTIES)
             seen[pl.idx[i]]++;
         /* they arrived in id order, one turn apart */

@@ -39,7 +39,7 @@ static int await_installed(int sig, void (*other)(int))
 /* ------------------------------------------------------------- delivery */
 
 struct waitone {
-    int sig;                    /* to wait for */
+    int sig; /* to wait for */
     int got;
     cio_time deadline;
 };
@@ -65,7 +65,8 @@ static int deliver_main(void *arg)
 
     CIO_ASSERT_RC(cio_group_new(&g), 0);
     CIO_ASSERT_RC(cio_go(g, waiter, &w), 0);
-    cr_assert(await_installed(d->sig, NULL), "handler for %d not installed", d->sig);
+    cr_assert(await_installed(d->sig, NULL), "handler for %d not installed",
+              d->sig);
     if (d->use_kill)
         kill(getpid(), d->sig);
     else
@@ -193,8 +194,10 @@ Test(signal, previous_handler_restored_and_not_called)
     cr_assert_eq(sigaction(SIGUSR1, &sa, NULL), 0);
 
     cr_assert_eq(cio_run(user_main, NULL), 0);
-    cr_expect_eq(atomic_load(&user_hits), 0, "corio's signal leaked to the user handler");
-    cr_expect_eq(handler_of(SIGUSR1), user_handler, "previous handler not restored");
+    cr_expect_eq(atomic_load(&user_hits), 0,
+                 "corio's signal leaked to the user handler");
+    cr_expect_eq(handler_of(SIGUSR1), user_handler,
+                 "previous handler not restored");
     raise(SIGUSR1);
     cr_expect_eq(atomic_load(&user_hits), 1, "restored handler is not called");
     cio_test_no_leaks();
@@ -213,7 +216,8 @@ static int fifo_main(void *arg)
     struct pair *p = arg;
     cio_group *g;
 
-    p->a = (struct waitone){.sig = SIGUSR2, .deadline = cio_after(5000), .got = 1};
+    p->a =
+        (struct waitone){.sig = SIGUSR2, .deadline = cio_after(5000), .got = 1};
     p->b = p->a;
     CIO_ASSERT_RC(cio_group_new(&g), 0);
     CIO_ASSERT_RC(cio_go(g, waiter, &p->a), 0);

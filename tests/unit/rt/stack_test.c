@@ -35,8 +35,8 @@ static const char *prot_at(const void *addr, char out[8])
 
 Test(stack, layout_guard_page_and_usable_range)
 {
-    static const size_t sizes[] = {0, 1, 4096, 12345, 64 * 1024,
-                                   64 * 1024 + 1, 1024 * 1024};
+    static const size_t sizes[] = {
+        0, 1, 4096, 12345, 64 * 1024, 64 * 1024 + 1, 1024 * 1024};
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
 
     for (size_t i = 0; i < CIO_COUNTOF(sizes); i++) {
@@ -55,7 +55,8 @@ Test(stack, layout_guard_page_and_usable_range)
         cr_expect((char *)(t + 1) <= t->map + t->maplen,
                   "control block inside the mapping");
         cr_expect_eq(t->stack_size, want < 2 * page ? 2 * page : want);
-        cr_expect_str_eq(prot_at(t->map, prot), "---p", "size %zu: guard", want);
+        cr_expect_str_eq(prot_at(t->map, prot), "---p", "size %zu: guard",
+                         want);
         cr_expect_eq(prot[0], '-');
         cr_expect_str_eq(prot_at(t->lo, prot), "rw-p", "size %zu: stack", want);
         /* both ends of the usable range are writable */
@@ -86,8 +87,7 @@ static void record_stack(void *arg)
     cio_yield(); /* all of a batch are alive at once */
 }
 
-static int spawn_batch(struct pool_run *r, struct slot *slots, int from,
-                       int n)
+static int spawn_batch(struct pool_run *r, struct slot *slots, int from, int n)
 {
     cio_group *g;
     CIO_ASSERT_RC(cio_group_new(&g), 0);

@@ -75,8 +75,8 @@ struct fx {
     cio_sem *s;
     cio_barrier *b;
     cio_chan *ch;
-    int ok;       /* successful op() calls */
-    int gave;     /* units give() created */
+    int ok;   /* successful op() calls */
+    int gave; /* units give() created */
 };
 
 struct prim {
@@ -295,7 +295,7 @@ struct waiter {
     struct fx *f;
     cio_time deadline;
     int rc;
-    int next_rc;    /* a later blocking call (cio_yield) */
+    int next_rc; /* a later blocking call (cio_yield) */
     int done;
 };
 
@@ -316,8 +316,10 @@ static void start(cio_group *g, struct waiter *w, cio_task **h)
 static void check_consistent(struct fx *f, const char *when)
 {
     if (f->p->consistent != NULL)
-        cr_expect(f->p->consistent(f), "%s: %s: unit lost or duplicated "
-                  "(ok %d, gave %d)", f->p->name, when, f->ok, f->gave);
+        cr_expect(f->p->consistent(f),
+                  "%s: %s: unit lost or duplicated "
+                  "(ok %d, gave %d)",
+                  f->p->name, when, f->ok, f->gave);
 }
 
 /* ---- deadline */
@@ -334,8 +336,7 @@ static int timeout_main(void *arg)
     w.deadline = cio_after(20);
     start(g, &w, NULL);
     CIO_ASSERT_RC(cio_group_wait(g, cio_after(5000)), 0);
-    cr_expect_eq(w.rc, CIO_ETIMEDOUT, "%s: got %s", p->name,
-                 cio_errname(w.rc));
+    cr_expect_eq(w.rc, CIO_ETIMEDOUT, "%s: got %s", p->name, cio_errname(w.rc));
     cr_expect_eq(f.ok, 0, "%s", p->name);
     cr_expect(cio_now() >= w.deadline, "%s: returned before its deadline",
               p->name);
@@ -377,8 +378,7 @@ static int cancel_main(void *arg)
     cr_assert_eq(w.done, 0, "%s: did not block", p->name);
     cio_group_cancel(g);
     CIO_ASSERT_RC(cio_group_wait(g, cio_after(5000)), 0);
-    cr_expect_eq(w.rc, CIO_ECANCELED, "%s: got %s", p->name,
-                 cio_errname(w.rc));
+    cr_expect_eq(w.rc, CIO_ECANCELED, "%s: got %s", p->name, cio_errname(w.rc));
     cr_expect_eq(w.next_rc, CIO_ECANCELED, "%s", p->name);
     if (p->give != NULL) {
         p->give(&f);
@@ -412,8 +412,8 @@ static int precanceled_main(void *arg)
         start(g, &w, NULL);
         cio_group_cancel(g); /* before the task first runs */
         CIO_ASSERT_RC(cio_group_wait(g, cio_after(5000)), 0);
-        cr_expect_eq(w.rc, CIO_ECANCELED, "%s avail=%d: got %s", p->name,
-                     avail, cio_errname(w.rc));
+        cr_expect_eq(w.rc, CIO_ECANCELED, "%s avail=%d: got %s", p->name, avail,
+                     cio_errname(w.rc));
         cr_expect_eq(f.ok, 0, "%s", p->name);
         if (avail && p->give != NULL)
             check_consistent(&f, "pre-canceled");
@@ -536,8 +536,8 @@ Test(sync, release_then_cancel_in_one_turn_keeps_the_unit)
     for (size_t i = 0; i < COUNTOF(prims); i++) {
         if (prims[i].give == NULL)
             continue;
-        cr_expect_eq(run(give_then_cancel_main, (void *)&prims[i]), 0,
-                     "%s", prims[i].name);
+        cr_expect_eq(run(give_then_cancel_main, (void *)&prims[i]), 0, "%s",
+                     prims[i].name);
     }
 }
 
@@ -549,7 +549,8 @@ static int next_in_line_main(void *arg)
 
     for (int how = 0; how < 2; how++) {
         struct fx f = {.p = p};
-        struct waiter a = {.f = &f, .deadline = how ? cio_after(20) : CIO_NEVER};
+        struct waiter a = {.f = &f,
+                           .deadline = how ? cio_after(20) : CIO_NEVER};
         struct waiter b = {.f = &f, .deadline = CIO_NEVER};
         cio_group *ga, *gb;
 
@@ -685,7 +686,7 @@ static int free_with_waiter_main(void *arg)
 }
 
 #define FREE_ABORTS(i, nm)                                                     \
-    Test(sync, free_with_waiter_aborts_##nm, .signal = SIGABRT)              \
+    Test(sync, free_with_waiter_aborts_##nm, .signal = SIGABRT)                \
     {                                                                          \
         cio_run(free_with_waiter_main, (void *)&prims[i]);                     \
     }
@@ -787,7 +788,7 @@ Test(mutex, unlock_by_non_owner_aborts, .signal = SIGABRT)
 struct cv {
     cio_mutex *m;
     cio_cond *c;
-    int ready;      /* the predicate */
+    int ready; /* the predicate */
     int woken;
     struct log log;
 };
@@ -1090,7 +1091,7 @@ struct bars {
 struct bar_party {
     struct bars *bs;
     int id;
-    int delay;      /* turns to wait before arriving */
+    int delay; /* turns to wait before arriving */
     cio_time deadline;
 };
 
@@ -1173,8 +1174,8 @@ static int barrier_leave_main(void *arg)
     for (int i = 0; i < 5; i++)
         p[i] = (struct bar_party){bs, i, 0, CIO_NEVER};
     p[0].deadline = cio_after(20);
-    CIO_ASSERT_RC(cio_go(g, bar_party_fn, &p[0]), 0);   /* will time out */
-    CIO_ASSERT_RC(cio_go(gc, bar_party_fn, &p[1]), 0);  /* will be canceled */
+    CIO_ASSERT_RC(cio_go(g, bar_party_fn, &p[0]), 0);  /* will time out */
+    CIO_ASSERT_RC(cio_go(gc, bar_party_fn, &p[1]), 0); /* will be canceled */
     settle();
     cio_group_cancel(gc);
     CIO_ASSERT_RC(cio_group_wait(gc, cio_after(5000)), 0);
@@ -1438,7 +1439,7 @@ struct mpmc {
     int last[NPROD];
     int count[NPROD];
     int bad;
-    int ordered;    /* one consumer: check per-producer order */
+    int ordered; /* one consumer: check per-producer order */
 };
 
 struct prod {
@@ -1499,7 +1500,8 @@ static int mpmc_main(void *arg)
         CIO_ASSERT_RC(cio_group_wait(gp, cio_after(5000)), 0);
         cio_chan_close(mc->ch);
         CIO_ASSERT_RC(cio_group_wait(gc, cio_after(5000)), 0);
-        cr_expect_eq(mc->bad, 0, "cap %zu, %d consumers: bad values", cap, ncons);
+        cr_expect_eq(mc->bad, 0, "cap %zu, %d consumers: bad values", cap,
+                     ncons);
         for (int i = 0; i < NPROD; i++)
             cr_expect_eq(mc->count[i], PER, "cap %zu producer %d", cap, i);
         cio_group_free(gp);

@@ -16,9 +16,9 @@ static int wait_int(atomic_int *p, int want, int ms)
 
 struct worker {
     int id;
-    int steps;                  /* loop-local: no atomics needed */
+    int steps; /* loop-local: no atomics needed */
     pthread_t self;
-    atomic_int *go;             /* set once the test has every loop */
+    atomic_int *go; /* set once the test has every loop */
 };
 
 static void stepper(void *arg)
@@ -93,8 +93,8 @@ static int await_flag(const int *flag, int ms)
 }
 
 struct postbox {
-    int done;                   /* set by posted_fn on the target loop */
-    atomic_int ready;           /* the target loop runs */
+    int done;         /* set by posted_fn on the target loop */
+    atomic_int ready; /* the target loop runs */
     pthread_t loop_thread;
     pthread_t ran_on;
     cio_loop *ran_in;
@@ -135,7 +135,8 @@ Test(thread, post_from_plain_thread_runs_on_target_loop)
     CIO_ASSERT_RC(cio_thread_join(t, cio_after(10000), &res), 0);
     CIO_EXPECT_RC(res, 0);
     cr_expect_eq(p.runs, 1);
-    cr_expect(pthread_equal(p.ran_on, p.loop_thread), "fn ran on another thread");
+    cr_expect(pthread_equal(p.ran_on, p.loop_thread),
+              "fn ran on another thread");
     cr_expect_eq(p.ran_in, l);
     CIO_EXPECT_RC(cio_loop_post(NULL, posted_fn, &p), CIO_EINVAL);
     cio_test_no_leaks();
@@ -143,7 +144,7 @@ Test(thread, post_from_plain_thread_runs_on_target_loop)
 
 /* From a task of one loop to another loop, many times. */
 struct counter {
-    int n;                      /* touched on the target loop only */
+    int n; /* touched on the target loop only */
     int done;
     atomic_int ready;
 };

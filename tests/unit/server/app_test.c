@@ -19,18 +19,20 @@ Test(server_app, route_and_mount_errors)
     cr_assert_eq(cio_app_new(&sub), 0);
     cr_assert_eq(cio_app_new(&sub2), 0);
     CIO_EXPECT_RC(cio_app_get(app, "/a", h, NULL), 0);
-    CIO_EXPECT_RC(cio_app_get(app, "/a", h, NULL), CIO_EINVAL);   /* duplicate */
-    CIO_EXPECT_RC(cio_app_post(app, "/a", h, NULL), 0);           /* other method */
-    CIO_EXPECT_RC(cio_app_get(app, "a", h, NULL), CIO_EINVAL);    /* no '/' */
-    CIO_EXPECT_RC(cio_app_get(app, "/{x", h, NULL), CIO_EINVAL);  /* syntax */
+    CIO_EXPECT_RC(cio_app_get(app, "/a", h, NULL), CIO_EINVAL); /* duplicate */
+    CIO_EXPECT_RC(cio_app_post(app, "/a", h, NULL), 0); /* other method */
+    CIO_EXPECT_RC(cio_app_get(app, "a", h, NULL), CIO_EINVAL);   /* no '/' */
+    CIO_EXPECT_RC(cio_app_get(app, "/{x", h, NULL), CIO_EINVAL); /* syntax */
     CIO_EXPECT_RC(cio_app_route(app, "G T", "/b", h, NULL, NULL), CIO_EINVAL);
     CIO_EXPECT_RC(cio_app_route(app, "GET", "/n", h, NULL, "name"), 0);
     CIO_EXPECT_RC(cio_app_route(app, "GET", "/m", h, NULL, "name"), CIO_EINVAL);
     CIO_EXPECT_RC(cio_app_mount(app, "/", sub), CIO_EINVAL);
     CIO_EXPECT_RC(cio_app_mount(app, "/s/", sub), CIO_EINVAL);
     CIO_EXPECT_RC(cio_app_mount(app, "/s", sub), 0);
-    CIO_EXPECT_RC(cio_app_mount(app, "/s", sub2), CIO_EINVAL);     /* prefix taken */
-    CIO_EXPECT_RC(cio_app_mount(app, "/t", sub), CIO_EINVAL);      /* already mounted */
+    CIO_EXPECT_RC(cio_app_mount(app, "/s", sub2),
+                  CIO_EINVAL); /* prefix taken */
+    CIO_EXPECT_RC(cio_app_mount(app, "/t", sub),
+                  CIO_EINVAL); /* already mounted */
     /* a name is unique across the whole tree */
     CIO_EXPECT_RC(cio_app_route(sub, "GET", "/q", h, NULL, "name"), CIO_EINVAL);
     cio_app_free(sub2);
@@ -45,7 +47,8 @@ Test(server_app, url_for_with_prefixes_and_encoding)
     cr_assert_eq(cio_app_new(&sub), 0);
     cr_assert_eq(cio_app_new(&subsub), 0);
     cr_assert_eq(cio_app_route(app, "GET", "/users/{id}", h, NULL, "user"), 0);
-    cr_assert_eq(cio_app_route(subsub, "GET", "/f/{path:.+}", h, NULL, "file"), 0);
+    cr_assert_eq(cio_app_route(subsub, "GET", "/f/{path:.+}", h, NULL, "file"),
+                 0);
     cr_assert_eq(cio_app_mount(sub, "/b", subsub), 0);
     cr_assert_eq(cio_app_mount(app, "/a", sub), 0);
     struct cio_kv id[] = {{"id", "x y"}, {NULL, NULL}};
@@ -57,8 +60,10 @@ Test(server_app, url_for_with_prefixes_and_encoding)
     cr_expect_str_eq(buf, "/a/b/f/d/e.txt");
     /* too small: the length needed */
     cr_expect_eq(cio_app_url_for(app, "file", p, buf, 4), n);
-    CIO_EXPECT_RC(cio_app_url_for(app, "user", NULL, buf, sizeof(buf)), CIO_EINVAL);
-    CIO_EXPECT_RC(cio_app_url_for(app, "none", id, buf, sizeof(buf)), CIO_ENOENT);
+    CIO_EXPECT_RC(cio_app_url_for(app, "user", NULL, buf, sizeof(buf)),
+                  CIO_EINVAL);
+    CIO_EXPECT_RC(cio_app_url_for(app, "none", id, buf, sizeof(buf)),
+                  CIO_ENOENT);
     cio_app_free(app);
 }
 
@@ -83,7 +88,8 @@ Test(server_app, state_falls_back_to_parents_and_is_freed)
     cr_expect_eq(cio_app_state(sub, "cfg"), &c);
     cr_expect_eq(cio_app_state(app, "cfg"), &b);
     cr_expect_null(cio_app_state(app, "nope"));
-    cr_assert_eq(cio_app_set_state(app, "db", &c, count_free), 0); /* replaces */
+    cr_assert_eq(cio_app_set_state(app, "db", &c, count_free),
+                 0); /* replaces */
     cr_expect_eq(freed, 1);
     cio_app_free(app);
     cr_expect_eq(freed, 4);
@@ -102,8 +108,9 @@ static int serve_then_stop(void *arg)
 {
     cio_app *app = arg;
     cio_server *srv;
-    int rc = cio_server_new(&srv, app, &(struct cio_server_opts){
-                                           .listen = "127.0.0.1:0", .workers = 1});
+    int rc = cio_server_new(
+        &srv, app,
+        &(struct cio_server_opts){.listen = "127.0.0.1:0", .workers = 1});
     if (rc < 0)
         return rc;
     /* read-only while served */

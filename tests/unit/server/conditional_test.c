@@ -47,8 +47,8 @@ static const struct {
     {NULL, NULL, AFTER, NULL, NULL, true, false, 304, "IMS after"},
     {NULL, NULL, BEFORE, NULL, NULL, true, false, 200, "IMS before"},
     {NULL, NULL, " " LM " ", NULL, NULL, true, false, 304, "IMS OWS"},
-    {NULL, NULL, "Sunday, 06-Nov-94 08:49:37 GMT", NULL, NULL, true, false,
-     304, "IMS rfc850"},
+    {NULL, NULL, "Sunday, 06-Nov-94 08:49:37 GMT", NULL, NULL, true, false, 304,
+     "IMS rfc850"},
     {NULL, NULL, "yesterday", NULL, NULL, true, false, 200, "IMS invalid"},
     {NULL, NULL, LM, NULL, NULL, false, false, 200, "IMS on POST"},
     {NULL, "\"zzz\"", LM, NULL, NULL, true, false, 200, "INM wins over IMS"},
@@ -68,8 +68,8 @@ static const struct {
 
 Test(conditional, rfc9110_order)
 {
-    struct cio__validators v = {.etag = S(TAG), .has_mtime = true, .mtime = MT,
-                                .mtime_strong = true};
+    struct cio__validators v = {
+        .etag = S(TAG), .has_mtime = true, .mtime = MT, .mtime_strong = true};
     for (size_t i = 0; i < N(cases); i++) {
         struct cio__cond_req rq = {
             .if_match = S(cases[i].im),
@@ -90,8 +90,8 @@ Test(conditional, rfc9110_order)
 Test(conditional, if_range_weak_date)
 {
     struct cio__validators v = {.etag = S(TAG), .has_mtime = true, .mtime = MT};
-    struct cio__cond_req rq = {.if_range = S(LM), .has_range = true,
-                               .get_or_head = true};
+    struct cio__cond_req rq = {
+        .if_range = S(LM), .has_range = true, .get_or_head = true};
     cr_expect_eq(cio__cond_eval(&rq, &v), 200);
     v.mtime_strong = true;
     cr_expect_eq(cio__cond_eval(&rq, &v), 206);
@@ -104,10 +104,11 @@ Test(conditional, no_validators)
     cr_expect_eq(cio__cond_eval(&rq, &v), 412);
     rq = (struct cio__cond_req){.if_none_match = S(TAG), .get_or_head = true};
     cr_expect_eq(cio__cond_eval(&rq, &v), 200);
-    rq = (struct cio__cond_req){.if_modified_since = S(LM), .get_or_head = true};
+    rq =
+        (struct cio__cond_req){.if_modified_since = S(LM), .get_or_head = true};
     cr_expect_eq(cio__cond_eval(&rq, &v), 200);
-    rq = (struct cio__cond_req){.if_range = S(LM), .has_range = true,
-                                .get_or_head = true};
+    rq = (struct cio__cond_req){
+        .if_range = S(LM), .has_range = true, .get_or_head = true};
     cr_expect_eq(cio__cond_eval(&rq, &v), 200);
 }
 

@@ -140,29 +140,42 @@ Test(metrics, shards_are_summed_at_scrape)
     struct cio__buf b;
     cio__buf_init(&b, 1 << 20);
     static const uint32_t lag[3] = {0, 0, 1500};
-    const struct cio__metrics_gauges g = {.have_conns = 1, .conns_open = 7,
-                                          .lag_us = lag, .nlag = 3};
+    const struct cio__metrics_gauges g = {
+        .have_conns = 1, .conns_open = 7, .lag_us = lag, .nlag = 3};
     CIO_ASSERT_RC(cio__metrics_render(m, &b, &g), 0);
     CIO_ASSERT_RC(cio__buf_append(&b, "", 1), 0);
     const char *t = b.base;
 
-    const char *l = find_line(t, "corio_http_requests_total{route=\"/users/{id}\",method=\"GET\",status=\"200\"}");
+    const char *l = find_line(t, "corio_http_requests_total{route=\"/users/"
+                                 "{id}\",method=\"GET\",status=\"200\"}");
     cr_expect(l != NULL && strcmp(strrchr(l, ' '), " 6000") == 0, "%s", t);
-    l = find_line(t, "corio_http_requests_total{route=\"/users/{id}\",method=\"OTHER\",status=\"418\"}");
+    l = find_line(t, "corio_http_requests_total{route=\"/users/"
+                     "{id}\",method=\"OTHER\",status=\"418\"}");
     cr_expect(l != NULL && strcmp(strrchr(l, ' '), " 3") == 0, "%s", t);
-    l = find_line(t, "corio_http_requests_total{route=\"\",method=\"GET\",status=\"404\"}");
+    l = find_line(
+        t,
+        "corio_http_requests_total{route=\"\",method=\"GET\",status=\"404\"}");
     cr_expect(l != NULL && strcmp(strrchr(l, ' '), " 3") == 0, "%s", t);
     /* 2 ms is in the 0.0025 bucket, not in 0.001; buckets are cumulative. */
-    l = find_line(t, "corio_http_request_duration_seconds_bucket{route=\"/users/{id}\",method=\"GET\",le=\"0.001\"}");
+    l = find_line(t, "corio_http_request_duration_seconds_bucket{route=\"/"
+                     "users/{id}\",method=\"GET\",le=\"0.001\"}");
     cr_expect(l != NULL && strcmp(strrchr(l, ' '), " 0") == 0, "%s", l ? l : t);
-    l = find_line(t, "corio_http_request_duration_seconds_bucket{route=\"/users/{id}\",method=\"GET\",le=\"0.0025\"}");
-    cr_expect(l != NULL && strcmp(strrchr(l, ' '), " 6000") == 0, "%s", l ? l : t);
-    l = find_line(t, "corio_http_request_duration_seconds_bucket{route=\"/users/{id}\",method=\"GET\",le=\"+Inf\"}");
-    cr_expect(l != NULL && strcmp(strrchr(l, ' '), " 6000") == 0, "%s", l ? l : t);
-    l = find_line(t, "corio_http_request_duration_seconds_sum{route=\"/users/{id}\",method=\"GET\"}");
-    cr_expect(l != NULL && strcmp(strrchr(l, ' '), " 12.000000000") == 0, "%s", l ? l : t);
+    l = find_line(t, "corio_http_request_duration_seconds_bucket{route=\"/"
+                     "users/{id}\",method=\"GET\",le=\"0.0025\"}");
+    cr_expect(l != NULL && strcmp(strrchr(l, ' '), " 6000") == 0, "%s",
+              l ? l : t);
+    l = find_line(t, "corio_http_request_duration_seconds_bucket{route=\"/"
+                     "users/{id}\",method=\"GET\",le=\"+Inf\"}");
+    cr_expect(l != NULL && strcmp(strrchr(l, ' '), " 6000") == 0, "%s",
+              l ? l : t);
+    l = find_line(t, "corio_http_request_duration_seconds_sum{route=\"/users/"
+                     "{id}\",method=\"GET\"}");
+    cr_expect(l != NULL && strcmp(strrchr(l, ' '), " 12.000000000") == 0, "%s",
+              l ? l : t);
     cr_expect(find_line(t, "corio_http_connections_open 7") != NULL, "%s", t);
-    cr_expect(find_line(t, "corio_loop_lag_seconds{worker=\"2\"} 0.001500") != NULL, "%s", t);
+    cr_expect(find_line(t, "corio_loop_lag_seconds{worker=\"2\"} 0.001500") !=
+                  NULL,
+              "%s", t);
     cr_expect(find_line(t, "corio_metrics_dropped_total 0") != NULL, "%s", t);
     cio__buf_fini(&b);
     cio__metrics_free(m);
@@ -181,9 +194,9 @@ Test(metrics, loop_lag_is_the_worst_of_two_windows)
         const char *want; /* the gauge after this tick */
     } ticks[] = {
         {10 * w, 900000, "0.900000"},
-        {10 * w + 250, 1000, "0.900000"},  /* same window: the max stays */
-        {11 * w + 10, 2000, "0.900000"},   /* next window: the previous max */
-        {12 * w + 20, 3000, "0.003000"},   /* the stall has aged out */
+        {10 * w + 250, 1000, "0.900000"}, /* same window: the max stays */
+        {11 * w + 10, 2000, "0.900000"},  /* next window: the previous max */
+        {12 * w + 20, 3000, "0.003000"},  /* the stall has aged out */
     };
     for (size_t i = 0; i < sizeof(ticks) / sizeof(ticks[0]); i++) {
         cio__lag_note(&lw, ticks[i].at_ms, ticks[i].lag_us);
@@ -193,8 +206,10 @@ Test(metrics, loop_lag_is_the_worst_of_two_windows)
         CIO_ASSERT_RC(cio__metrics_render(m, &b, &g), 0);
         CIO_ASSERT_RC(cio__buf_append(&b, "", 1), 0);
         char want[96];
-        snprintf(want, sizeof(want), "corio_loop_lag_seconds{worker=\"0\"} %s", ticks[i].want);
-        cr_expect(find_line(b.base, want) != NULL, "tick %zu: want %s in\n%s", i, want, b.base);
+        snprintf(want, sizeof(want), "corio_loop_lag_seconds{worker=\"0\"} %s",
+                 ticks[i].want);
+        cr_expect(find_line(b.base, want) != NULL, "tick %zu: want %s in\n%s",
+                  i, want, b.base);
         cio__buf_fini(&b);
     }
     cio__metrics_free(m);

@@ -21,18 +21,18 @@ static const struct {
     {"/a/..", "/", NULL},
     {"/a//../b", "/a/b", NULL},
     {"/a/b/./../c/", "/a/c/", NULL},
-    {"/a/.../b", "/a/.../b", NULL},       /* not a dot segment */
+    {"/a/.../b", "/a/.../b", NULL}, /* not a dot segment */
     {"/a/.b/..c", "/a/.b/..c", NULL},
     {"/static/../secret", "/secret", NULL},
     {"/static/%2e%2e/admin", "/admin", NULL},
     {"/a/%2E/b", "/a/b", NULL},
     {"/a%2e", "/a.", NULL},
-    {"/%41%2f%25", "/A%2F%25", NULL},     /* %2F and %25 stay encoded */
-    {"/..%2f", "/..%2F", NULL},           /* one segment, not a dot segment */
+    {"/%41%2f%25", "/A%2F%25", NULL}, /* %2F and %25 stay encoded */
+    {"/..%2f", "/..%2F", NULL},       /* one segment, not a dot segment */
     {"/a/..%2Fb", "/a/..%2Fb", NULL},
     {"/..;/", "/..;/", NULL},
     {"/..%5c", "/..\\", NULL},
-    {"*", "*", NULL},                      /* OPTIONS *: decoded only */
+    {"*", "*", NULL}, /* OPTIONS *: decoded only */
     /* RELIABILITY.md H.72/73 */
     {"/..", NULL, "above"},
     {"/../x", NULL, "above"},
@@ -57,8 +57,8 @@ Test(req_path, table)
                                      strlen(cases[i].in), &n, &why);
         if (cases[i].out == NULL) {
             cr_expect_eq(rc, CIO_EPROTO, "%s: rc %d", cases[i].in, rc);
-            cr_expect(why != NULL && strcmp(why, cases[i].why) == 0, "%s: why %s",
-                      cases[i].in, why ? why : "(null)");
+            cr_expect(why != NULL && strcmp(why, cases[i].why) == 0,
+                      "%s: why %s", cases[i].in, why ? why : "(null)");
             continue;
         }
         cr_expect_eq(rc, 0, "%s: rc %d", cases[i].in, rc);
@@ -78,7 +78,8 @@ Test(req_path, idempotent_on_the_table)
         if (cases[i].out == NULL)
             continue;
         cr_assert_eq(cio__path_normalize(a, sizeof(a), cases[i].in,
-                                         strlen(cases[i].in), &na, &why), 0);
+                                         strlen(cases[i].in), &na, &why),
+                     0);
         cr_assert_eq(cio__path_normalize(b, sizeof(b), a, na, &nb, &why), 0);
         cr_expect_str_eq(a, b, "%s", cases[i].in);
     }
@@ -89,5 +90,6 @@ Test(req_path, too_small_output_is_einval)
     char out[4];
     size_t n;
     const char *why;
-    cr_expect_eq(cio__path_normalize(out, sizeof(out), "/abcd", 5, &n, &why), CIO_EINVAL);
+    cr_expect_eq(cio__path_normalize(out, sizeof(out), "/abcd", 5, &n, &why),
+                 CIO_EINVAL);
 }

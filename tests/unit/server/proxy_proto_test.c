@@ -18,7 +18,7 @@
 struct pcase {
     const char *in;
     size_t len;
-    int rc;          /* 0: valid, consumes all of in; else the error */
+    int rc; /* 0: valid, consumes all of in; else the error */
     int local, family;
     const char *src, *dst; /* valid; or a part of the message */
 };
@@ -56,8 +56,8 @@ static const struct pcase v1cases[] = {
      "control or non-ASCII", NULL},
     {S("PROXY TCP5 1.2.3.4 5.6.7.8 80 443\r\n"), CIO_EPROTO, 0, 0,
      "not TCP4, TCP6 or UNKNOWN", NULL},
-    {S("PROXY tcp4 1.2.3.4 5.6.7.8 80 443\r\n"), CIO_EPROTO, 0, 0,
-     "not TCP4", NULL},
+    {S("PROXY tcp4 1.2.3.4 5.6.7.8 80 443\r\n"), CIO_EPROTO, 0, 0, "not TCP4",
+     NULL},
     {S("PROXY UNKNOWNX\r\n"), CIO_EPROTO, 0, 0, "not TCP4", NULL},
     {S("PROXY \r\n"), CIO_EPROTO, 0, 0, "not TCP4", NULL},
     {S("PROXY TCP4  1.2.3.4 5.6.7.8 80 443\r\n"), CIO_EPROTO, 0, 0,
@@ -77,10 +77,14 @@ static const struct pcase v1cases[] = {
      "bad destination address", NULL},
     {S("PROXY TCP6 fe80::1%eth0 ::1 80 443\r\n"), CIO_EPROTO, 0, 0,
      "bad source address", NULL},
-    {S("PROXY TCP4 1.2.3.4 5.6.7.8 080 443\r\n"), CIO_EPROTO, 0, 0, "bad port", NULL},
-    {S("PROXY TCP4 1.2.3.4 5.6.7.8 80 65536\r\n"), CIO_EPROTO, 0, 0, "bad port", NULL},
-    {S("PROXY TCP4 1.2.3.4 5.6.7.8 -1 443\r\n"), CIO_EPROTO, 0, 0, "bad port", NULL},
-    {S("PROXY TCP4 1.2.3.4 5.6.7.8 +80 443\r\n"), CIO_EPROTO, 0, 0, "bad port", NULL},
+    {S("PROXY TCP4 1.2.3.4 5.6.7.8 080 443\r\n"), CIO_EPROTO, 0, 0, "bad port",
+     NULL},
+    {S("PROXY TCP4 1.2.3.4 5.6.7.8 80 65536\r\n"), CIO_EPROTO, 0, 0, "bad port",
+     NULL},
+    {S("PROXY TCP4 1.2.3.4 5.6.7.8 -1 443\r\n"), CIO_EPROTO, 0, 0, "bad port",
+     NULL},
+    {S("PROXY TCP4 1.2.3.4 5.6.7.8 +80 443\r\n"), CIO_EPROTO, 0, 0, "bad port",
+     NULL},
     {S("PROXY TCP4 1.2.3.4 5.6.7.8 99999999999 443\r\n"), CIO_EPROTO, 0, 0,
      "bad port", NULL},
     {S("PROXZ TCP4 1.2.3.4 5.6.7.8 80 443\r\n"), CIO_EPROTO, 0, 0,
@@ -89,7 +93,8 @@ static const struct pcase v1cases[] = {
      "PROXY v1: bad signature", NULL},
     {S("proxy TCP4 1.2.3.4 5.6.7.8 80 443\r\n"), CIO_EPROTO, 0, 0,
      "no PROXY protocol header", NULL},
-    {S("GET / HTTP/1.1\r\n\r\n"), CIO_EPROTO, 0, 0, "no PROXY protocol header", NULL},
+    {S("GET / HTTP/1.1\r\n\r\n"), CIO_EPROTO, 0, 0, "no PROXY protocol header",
+     NULL},
 };
 
 /* v2: the 16-byte fixed part is built from vc, fam and the body length. */
@@ -113,7 +118,8 @@ static char unix_body[216];
 static char abstract_body[216];
 
 static const struct v2case v2cases[] = {
-    {0x21, 0x11, S(INET_BODY), -1, 0, 0, AF_INET, "1.2.3.4:4660", "5.6.7.8:443"},
+    {0x21, 0x11, S(INET_BODY), -1, 0, 0, AF_INET, "1.2.3.4:4660",
+     "5.6.7.8:443"},
     {0x21, 0x21, S(INET6_BODY), -1, 0, 0, AF_INET6, "[::1]:65535",
      "[2001:db8::2]:80"},
     {0x21, 0x31, unix_body, sizeof unix_body, -1, 0, 0, AF_UNIX,
@@ -127,11 +133,18 @@ static const struct v2case v2cases[] = {
     {0x21, 0x00, S(""), -1, 0, 1, AF_UNSPEC, "", ""},
     {0x21, 0x00, S("\x01\x02"), -1, 0, 1, AF_UNSPEC, "", ""},
     /* TLVs: NOOP "abc", ALPN "h2", an empty one. */
-    {0x21, 0x11, S(INET_BODY "\x04\x00\x03" "abc" "\x01\x00\x02" "h2" "\x05\x00\x00"),
+    {0x21, 0x11,
+     S(INET_BODY "\x04\x00\x03"
+                 "abc"
+                 "\x01\x00\x02"
+                 "h2"
+                 "\x05\x00\x00"),
      -1, 0, 0, AF_INET, "1.2.3.4:4660", "5.6.7.8:443"},
     /* Faults. */
-    {0x21, 0x11, S(INET_BODY "\x01\x00\x0a" "h2"), -1, CIO_EPROTO, 0, 0,
-     "TLV 0x01 of 10 bytes overruns", NULL},
+    {0x21, 0x11,
+     S(INET_BODY "\x01\x00\x0a"
+                 "h2"),
+     -1, CIO_EPROTO, 0, 0, "TLV 0x01 of 10 bytes overruns", NULL},
     {0x21, 0x11, S(INET_BODY "\x01\x00"), -1, CIO_EPROTO, 0, 0,
      "truncated TLV header at 12", NULL},
     {0x21, 0x11, S(INET_BODY "\x01"), -1, CIO_EPROTO, 0, 0,
@@ -161,7 +174,10 @@ static void fill_unix_bodies(void)
     strcpy(unix_body + 108, "/run/app.sock");
     memset(abstract_body, 0, sizeof abstract_body);
     memcpy(abstract_body, "\0lb", 3);
-    memcpy(abstract_body + 108, "\0a\x01" "b", 4);
+    memcpy(abstract_body + 108,
+           "\0a\x01"
+           "b",
+           4);
 }
 
 /* Parses in[0..len) from an exact-size copy. */
@@ -250,8 +266,8 @@ Test(proxy_proto, v2)
         memcpy(buf, "\r\n\r\n\0\r\nQUIT\n", 12);
         buf[12] = (char)c->vc;
         buf[13] = (char)c->fam;
-        unsigned declared = c->declared < 0 ? (unsigned)c->bodylen
-                                            : (unsigned)c->declared;
+        unsigned declared =
+            c->declared < 0 ? (unsigned)c->bodylen : (unsigned)c->declared;
         buf[14] = (char)(declared >> 8);
         buf[15] = (char)declared;
         memcpy(buf + 16, c->body, c->bodylen);

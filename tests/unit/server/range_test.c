@@ -25,15 +25,19 @@ static const struct {
     {"bytes=-500", 10000, 16, 206, 1, {{9500, 9999}}},
     {"bytes=9500-", 10000, 16, 206, 1, {{9500, 9999}}},
     {"bytes=0-0,-1", 10000, 16, 206, 2, {{0, 0}, {9999, 9999}}},
-    {"BYTES=0-0", 10, 16, 206, 1, {{0, 0}}},           /* unit case */
+    {"BYTES=0-0", 10, 16, 206, 1, {{0, 0}}}, /* unit case */
     {"bytes=0-0 , 5000-5001", 10000, 16, 206, 2, {{0, 0}, {5000, 5001}}},
-    {"bytes=,0-1,,", 100, 16, 206, 1, {{0, 1}}},        /* empty elements */
+    {"bytes=,0-1,,", 100, 16, 206, 1, {{0, 1}}},         /* empty elements */
     {"bytes=0-99999999999", 100, 16, 206, 1, {{0, 99}}}, /* clamped */
     {"bytes=0-99999999999999999999999999", 100, 16, 206, 1, {{0, 99}}},
-    {"bytes=-1000", 100, 16, 206, 1, {{0, 99}}},        /* suffix > size */
+    {"bytes=-1000", 100, 16, 206, 1, {{0, 99}}}, /* suffix > size */
     {"bytes=5-5", 6, 16, 206, 1, {{5, 5}}},
     /* Out of order and overlapping: sorted and merged. */
-    {"bytes=5000-5999,0-999,500-1500", 10000, 16, 206, 2,
+    {"bytes=5000-5999,0-999,500-1500",
+     10000,
+     16,
+     206,
+     2,
      {{0, 1500}, {5000, 5999}}},
     /* Adjacent and nearby (gap <= 80) ranges are coalesced. */
     {"bytes=0-9,10-19", 1000, 16, 206, 1, {{0, 19}}},
@@ -45,8 +49,8 @@ static const struct {
     /* One unsatisfiable spec among satisfiable ones is dropped. */
     {"bytes=0-1,5000-6000", 100, 16, 206, 1, {{0, 1}}},
     /* Ignored (200). */
-    {"bytes=5-4", 100, 16, 200, 0, {{0}}},          /* RELIABILITY 78 */
-    {"items=0-1", 100, 16, 200, 0, {{0}}},          /* other unit */
+    {"bytes=5-4", 100, 16, 200, 0, {{0}}}, /* RELIABILITY 78 */
+    {"items=0-1", 100, 16, 200, 0, {{0}}}, /* other unit */
     {"bytes = 0-1", 100, 16, 200, 0, {{0}}},
     {"bytes=", 100, 16, 200, 0, {{0}}},
     {"bytes=,", 100, 16, 200, 0, {{0}}},
@@ -57,15 +61,15 @@ static const struct {
     {"bytes=--1", 100, 16, 200, 0, {{0}}},
     {"bytes=1", 100, 16, 200, 0, {{0}}},
     {"bytes=0-1;x", 100, 16, 200, 0, {{0}}},
-    {"bytes=0-1,2-1", 100, 16, 200, 0, {{0}}},      /* one invalid spec */
+    {"bytes=0-1,2-1", 100, 16, 200, 0, {{0}}}, /* one invalid spec */
     {"", 100, 16, 200, 0, {{0}}},
     /* More ranges than max after coalescing: ignored. */
     {"bytes=0-0,100-100,200-200", 1000, 2, 200, 0, {{0}}},
     /* Unsatisfiable (416). */
     {"bytes=100-", 100, 16, 416, 0, {{0}}},
     {"bytes=100-200", 100, 16, 416, 0, {{0}}},
-    {"bytes=-0", 100, 16, 416, 0, {{0}}},           /* RELIABILITY 78 */
-    {"bytes=0-", 0, 16, 416, 0, {{0}}},             /* empty file */
+    {"bytes=-0", 100, 16, 416, 0, {{0}}}, /* RELIABILITY 78 */
+    {"bytes=0-", 0, 16, 416, 0, {{0}}},   /* empty file */
     {"bytes=-5", 0, 16, 416, 0, {{0}}},
     {"bytes=99999999999999999999999-", 100, 16, 416, 0, {{0}}},
     {"bytes=200-300,400-", 100, 16, 416, 0, {{0}}},
@@ -104,23 +108,26 @@ Test(range, amplification_refused)
         len += (size_t)snprintf(hdr + len, sizeof(hdr) - len, "0-,");
     struct cio__range out[16];
     size_t n = 0;
-    cr_expect_eq(cio__range_parse((struct cio_str){hdr, len}, 1 << 20, out, 16,
-                                  &n), 200);
+    cr_expect_eq(
+        cio__range_parse((struct cio_str){hdr, len}, 1 << 20, out, 16, &n),
+        200);
 
     len = (size_t)snprintf(hdr, sizeof(hdr), "bytes=");
     for (int i = 0; i < 200; i++)
         len += (size_t)snprintf(hdr + len, sizeof(hdr) - len, "%d-%d,", i,
                                 i + 1000);
-    cr_expect_eq(cio__range_parse((struct cio_str){hdr, len}, 1 << 20, out, 16,
-                                  &n), 200);
+    cr_expect_eq(
+        cio__range_parse((struct cio_str){hdr, len}, 1 << 20, out, 16, &n),
+        200);
 
     /* 64 specs (the cap) that coalesce into one: served. */
     len = (size_t)snprintf(hdr, sizeof(hdr), "bytes=");
     for (int i = 0; i < 64; i++)
         len += (size_t)snprintf(hdr + len, sizeof(hdr) - len, "%d-%d,", i * 10,
                                 i * 10 + 5);
-    cr_expect_eq(cio__range_parse((struct cio_str){hdr, len}, 1 << 20, out, 16,
-                                  &n), 206);
+    cr_expect_eq(
+        cio__range_parse((struct cio_str){hdr, len}, 1 << 20, out, 16, &n),
+        206);
     cr_expect(n == 1 && out[0].first == 0 && out[0].last == 635);
 
     /* 17 far-apart ranges with max 16: the whole file instead. */
@@ -128,15 +135,17 @@ Test(range, amplification_refused)
     for (int i = 0; i < 17; i++)
         len += (size_t)snprintf(hdr + len, sizeof(hdr) - len, "%d-%d,",
                                 i * 1000, i * 1000 + 1);
-    cr_expect_eq(cio__range_parse((struct cio_str){hdr, len}, 1 << 20, out, 16,
-                                  &n), 200);
+    cr_expect_eq(
+        cio__range_parse((struct cio_str){hdr, len}, 1 << 20, out, 16, &n),
+        200);
     /* 16 of them fit. */
     len = (size_t)snprintf(hdr, sizeof(hdr), "bytes=");
     for (int i = 0; i < 16; i++)
         len += (size_t)snprintf(hdr + len, sizeof(hdr) - len, "%d-%d,",
                                 (15 - i) * 1000, (15 - i) * 1000 + 1);
-    cr_expect_eq(cio__range_parse((struct cio_str){hdr, len}, 1 << 20, out, 16,
-                                  &n), 206);
+    cr_expect_eq(
+        cio__range_parse((struct cio_str){hdr, len}, 1 << 20, out, 16, &n),
+        206);
     cr_expect_eq(n, 16);
     for (size_t k = 0; k + 1 < n; k++)
         cr_expect(out[k].last < out[k + 1].first, "sorted at %zu", k);

@@ -44,33 +44,71 @@ static const struct rdef ROUTES[] = {
     {"PATCH", "/r/12"},
 };
 
-static const char *const METHODS[] = {"GET", "HEAD", "POST", "PUT", "DELETE",
-                                      "PATCH", "OPTIONS"};
+static const char *const METHODS[] = {"GET",    "HEAD",  "POST",   "PUT",
+                                      "DELETE", "PATCH", "OPTIONS"};
 
 static const char *const PATHS[] = {
-    "/", "//", "/a/b", "/a/b/", "/a/c", "/A/b", "/a//b", "/h", "/H", "/h/",
-    "/any", "/any/", "/s/", "/s", "/s//", "/s/x", "/e//f", "/e/x/f", "/e/f",
-    "/case", "/Case", "/p%41", "/pA", "/p%61", "/deep/one/two/three",
-    "/deep/one/two/thre", "/deep/x/two/three", "/files/x", "/files/x/y",
-    "/r/12", "/r/13", "/r/1a", "", "a/b", "/a/b\0", "/h\0", "\0/h",
+    "/",
+    "//",
+    "/a/b",
+    "/a/b/",
+    "/a/c",
+    "/A/b",
+    "/a//b",
+    "/h",
+    "/H",
+    "/h/",
+    "/any",
+    "/any/",
+    "/s/",
+    "/s",
+    "/s//",
+    "/s/x",
+    "/e//f",
+    "/e/x/f",
+    "/e/f",
+    "/case",
+    "/Case",
+    "/p%41",
+    "/pA",
+    "/p%61",
+    "/deep/one/two/three",
+    "/deep/one/two/thre",
+    "/deep/x/two/three",
+    "/files/x",
+    "/files/x/y",
+    "/r/12",
+    "/r/13",
+    "/r/1a",
+    "",
+    "a/b",
+    "/a/b\0",
+    "/h\0",
+    "\0/h",
 };
 
 static void add_all(struct cio__router *r)
 {
     for (size_t i = 0; i < COUNTOF(ROUTES); i++)
-        CIO_ASSERT_RC(cio__router_add(r, ROUTES[i].method, ROUTES[i].pattern, T(i)), 0);
+        CIO_ASSERT_RC(
+            cio__router_add(r, ROUTES[i].method, ROUTES[i].pattern, T(i)), 0);
 }
 
 /* path[0..len) by method on r and on twin: the same answer. */
 static void same(const struct cio__router *r, const struct cio__router *twin,
-                 const char *method, const char *path, size_t len, const char *what)
+                 const char *method, const char *path, size_t len,
+                 const char *what)
 {
     struct cio__route_match a, b;
-    int ra = cio__router_match(r, cio_str_c(method), (struct cio_str){path, len}, &a);
-    int rb = cio__router_match(twin, cio_str_c(method), (struct cio_str){path, len}, &b);
+    int ra = cio__router_match(r, cio_str_c(method),
+                               (struct cio_str){path, len}, &a);
+    int rb = cio__router_match(twin, cio_str_c(method),
+                               (struct cio_str){path, len}, &b);
     cr_assert_eq(ra, rb, "%s: %s %.*s", what, method, (int)len, path);
-    cr_assert_eq(a.target, b.target, "%s: %s %.*s", what, method, (int)len, path);
-    cr_assert_str_eq(a.allow, b.allow, "%s: %s %.*s", what, method, (int)len, path);
+    cr_assert_eq(a.target, b.target, "%s: %s %.*s", what, method, (int)len,
+                 path);
+    cr_assert_str_eq(a.allow, b.allow, "%s: %s %.*s", what, method, (int)len,
+                     path);
     cr_assert_eq(a.nparams, b.nparams);
     for (size_t i = 0; ra == CIO__ROUTE_FOUND && i < a.nparams; i++) {
         cr_assert_eq(a.params[i].value.len, b.params[i].value.len);
@@ -79,8 +117,8 @@ static void same(const struct cio__router *r, const struct cio__router *twin,
     }
 }
 
-static void same_all(const struct cio__router *r, const struct cio__router *twin,
-                     const char *what)
+static void same_all(const struct cio__router *r,
+                     const struct cio__router *twin, const char *what)
 {
     for (size_t p = 0; p < COUNTOF(PATHS); p++) {
         /* the table's NUL cases: the byte after the visible text counts */
@@ -111,13 +149,16 @@ Test(router_static, same_answers_as_the_walk)
     cr_expect_eq(cio__router_match(r, cio_str_c("HEAD"), cio_str_c("/h"), &m),
                  CIO__ROUTE_FOUND);
     cr_expect_eq(m.target, T(3)); /* an explicit HEAD before GET */
-    cr_expect_eq(cio__router_match(r, cio_str_c("OPTIONS"), cio_str_c("/any"), &m),
-                 CIO__ROUTE_FOUND);
+    cr_expect_eq(
+        cio__router_match(r, cio_str_c("OPTIONS"), cio_str_c("/any"), &m),
+        CIO__ROUTE_FOUND);
     cr_expect_eq(m.target, T(5));
-    cr_expect_eq(cio__router_match(r, cio_str_c("GET"), cio_str_c("/deep/one/two/three"), &m),
+    cr_expect_eq(cio__router_match(r, cio_str_c("GET"),
+                                   cio_str_c("/deep/one/two/three"), &m),
                  CIO__ROUTE_FOUND);
     cr_expect_eq(m.target, T(14));
-    cr_expect_eq(cio__router_match(r, cio_str_c("PUT"), cio_str_c("/deep/one/two/three"), &m),
+    cr_expect_eq(cio__router_match(r, cio_str_c("PUT"),
+                                   cio_str_c("/deep/one/two/three"), &m),
                  CIO__ROUTE_NO_METHOD);
     cr_expect_str_eq(m.allow, "DELETE, GET, HEAD");
     cio__router_free(r);
@@ -131,8 +172,9 @@ Test(router_static, no_routes)
     CIO_ASSERT_RC(cio__router_compile(r), 0);
     struct cio__route_match m;
     for (size_t p = 0; p < COUNTOF(PATHS); p++)
-        cr_expect_eq(cio__router_match(r, cio_str_c("GET"), cio_str_c(PATHS[p]), &m),
-                     CIO__ROUTE_NOT_FOUND);
+        cr_expect_eq(
+            cio__router_match(r, cio_str_c("GET"), cio_str_c(PATHS[p]), &m),
+            CIO__ROUTE_NOT_FOUND);
     cio__router_free(r);
 }
 
@@ -176,7 +218,8 @@ Test(router_static, ten_thousand_routes)
     CIO_ASSERT_RC(cio__router_new(&twin), 0);
     char pat[96];
     for (int i = 0; i < N; i++) {
-        snprintf(pat, sizeof pat, "/v%d/res%d%s", i % 7, i, i % 3 == 0 ? "/" : "");
+        snprintf(pat, sizeof pat, "/v%d/res%d%s", i % 7, i,
+                 i % 3 == 0 ? "/" : "");
         const char *method = i % 5 == 0 ? "POST" : "GET";
         CIO_ASSERT_RC(cio__router_add(r, method, pat, T(i)), 0);
         CIO_ASSERT_RC(cio__router_add(twin, method, pat, T(i)), 0);

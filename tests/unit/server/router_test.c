@@ -76,11 +76,13 @@ static const struct mcase mcases[] = {
     {"HEAD", "/users/42", CIO__ROUTE_FOUND, 3, "id=42", NULL},
     {"PUT", "/users/42", CIO__ROUTE_FOUND, 4, "id=42", NULL},
     {"DELETE", "/users/42", CIO__ROUTE_FOUND, 5, "id=42", NULL},
-    {"PATCH", "/users/42", CIO__ROUTE_NO_METHOD, 0, NULL, "DELETE, GET, HEAD, PUT"},
+    {"PATCH", "/users/42", CIO__ROUTE_NO_METHOD, 0, NULL,
+     "DELETE, GET, HEAD, PUT"},
     /* Static beats {id}; a method the static route lacks backtracks. */
     {"GET", "/users/me", CIO__ROUTE_FOUND, 6, "", NULL},
     {"PUT", "/users/me", CIO__ROUTE_FOUND, 4, "id=me", NULL},
-    {"PATCH", "/users/me", CIO__ROUTE_NO_METHOD, 0, NULL, "DELETE, GET, HEAD, PUT"},
+    {"PATCH", "/users/me", CIO__ROUTE_NO_METHOD, 0, NULL,
+     "DELETE, GET, HEAD, PUT"},
     /* Trailing slash and empty segments. */
     {"GET", "/users/42/", CIO__ROUTE_FOUND, 11, "id=42", NULL},
     {"GET", "/users/", CIO__ROUTE_NOT_FOUND, 0, NULL, NULL},
@@ -89,7 +91,8 @@ static const struct mcase mcases[] = {
     {"GET", "/users/42/posts/7", CIO__ROUTE_FOUND, 7, "id=42;post=7", NULL},
     {"GET", "/users/42/posts/", CIO__ROUTE_NOT_FOUND, 0, NULL, NULL},
     /* Regex spanning segments. */
-    {"GET", "/files/a/b/c.txt", CIO__ROUTE_FOUND, 8, "filename=a/b/c.txt", NULL},
+    {"GET", "/files/a/b/c.txt", CIO__ROUTE_FOUND, 8, "filename=a/b/c.txt",
+     NULL},
     {"GET", "/files/x", CIO__ROUTE_FOUND, 8, "filename=x", NULL},
     {"GET", "/files/", CIO__ROUTE_NOT_FOUND, 0, NULL, NULL},
     {"GET", "/files", CIO__ROUTE_NOT_FOUND, 0, NULL, NULL},
@@ -132,8 +135,10 @@ static const struct mcase mcases[] = {
     {"GET", "/n/12", CIO__ROUTE_NOT_FOUND, 0, NULL, NULL},
     {"GET", "/n/1234", CIO__ROUTE_NOT_FOUND, 0, NULL, NULL},
     /* Tree parameters, then a regex tail. */
-    {"GET", "/org/o/repos/r/", CIO__ROUTE_FOUND, 24, "org=o;repo=r;rest=", NULL},
-    {"GET", "/org/o/repos/r/x/y", CIO__ROUTE_FOUND, 24, "org=o;repo=r;rest=x/y", NULL},
+    {"GET", "/org/o/repos/r/", CIO__ROUTE_FOUND, 24,
+     "org=o;repo=r;rest=", NULL},
+    {"GET", "/org/o/repos/r/x/y", CIO__ROUTE_FOUND, 24, "org=o;repo=r;rest=x/y",
+     NULL},
     {"GET", "/org/o/repos/r", CIO__ROUTE_NOT_FOUND, 0, NULL, NULL},
     /* Same shape, other names: each route keeps its own name. */
     {"GET", "/x/1", CIO__ROUTE_FOUND, 25, "a=1", NULL},
@@ -182,8 +187,7 @@ static void params_str(const struct cio__route_match *m, char *buf, size_t cap)
     buf[0] = '\0';
     for (size_t i = 0; i < m->nparams; i++)
         w += (size_t)snprintf(buf + w, cap - w, "%s%.*s=%.*s", i ? ";" : "",
-                              (int)m->params[i].name.len,
-                              m->params[i].name.ptr,
+                              (int)m->params[i].name.len, m->params[i].name.ptr,
                               (int)m->params[i].value.len,
                               m->params[i].value.ptr);
 }
@@ -198,8 +202,8 @@ static int match_exact(const struct cio__router *r, const char *method,
     *copy = malloc(len > 0 ? len : 1);
     cr_assert(*copy != NULL);
     memcpy(*copy, path, len);
-    return cio__router_match(r, cio_str_c(method),
-                             (struct cio_str){*copy, len}, m);
+    return cio__router_match(r, cio_str_c(method), (struct cio_str){*copy, len},
+                             m);
 }
 
 Test(router, table)
@@ -211,8 +215,8 @@ Test(router, table)
         char *copy, got[512];
         memset(&m, 0xa5, sizeof m);
         int rc = match_exact(r, c->method, c->path, &m, &copy);
-        cr_expect_eq(rc, c->rc, "%s %s: rc %d, want %d", c->method, c->path,
-                     rc, c->rc);
+        cr_expect_eq(rc, c->rc, "%s %s: rc %d, want %d", c->method, c->path, rc,
+                     c->rc);
         if (rc == CIO__ROUTE_FOUND && c->rc == rc) {
             cr_expect_eq(m.target, T(c->route), "%s %s: route %d, want %d",
                          c->method, c->path, (int)((uintptr_t)m.target - 1),
@@ -253,7 +257,8 @@ Test(router, allow_truncated_at_whole_method)
                   CIO__ROUTE_NO_METHOD);
     size_t n = strlen(m.allow);
     cr_expect(n < sizeof m.allow && n > 100, "allow \"%s\"", m.allow);
-    cr_expect(strncmp(m.allow, "GET, HEAD, METHOD0000, ", 23) == 0, "%s", m.allow);
+    cr_expect(strncmp(m.allow, "GET, HEAD, METHOD0000, ", 23) == 0, "%s",
+              m.allow);
     cr_expect(m.allow[n - 1] != ' ' && m.allow[n - 1] != ',', "%s", m.allow);
     cio__router_free(r);
 }
@@ -296,12 +301,16 @@ static const struct ecase {
     {"GET", "/a/{x:a{,}{,}}", "a repeat of a repeat"},
     {"GET", "/a/{x:[a-z]{,3000}}", "too large"},
     {"GET", "/a/{x:(a{,50}){,50}}", "too large once repeats are expanded"},
-    {"GET", "/a/{x:(((((((((((((((((((((((((((((((((a)))))))))))))))))))))))))))))))))}",
+    {"GET",
+     "/a/"
+     "{x:(((((((((((((((((((((((((((((((((a)))))))))))))))))))))))))))))))))}",
      "nested too deeply"},
-    {"GET", "/a/{x:^a}", "'^' or '$' (routes are anchored already) in the regex for {x}"},
+    {"GET", "/a/{x:^a}",
+     "'^' or '$' (routes are anchored already) in the regex for {x}"},
     {"GET", "/a/{x:a$}", "'^' or '$'"},
     {"GET", "/a/{x:a|^b}", "'^' or '$'"},
-    {"GET", "/{a}/{b}/{c}/{d}/{e}/{f}/{g}/{h}/{i}/{j}/{k}/{l}/{m}/{n}/{o}/{p}/{q}",
+    {"GET",
+     "/{a}/{b}/{c}/{d}/{e}/{f}/{g}/{h}/{i}/{j}/{k}/{l}/{m}/{n}/{o}/{p}/{q}",
      "more than 16 parameters"},
     {"G ET", "/a", "not a token"},
     {"", "/a", "not a token"},
@@ -331,7 +340,8 @@ Test(router, duplicates_and_late_adds)
     CIO_ASSERT_RC(cio__router_new(&r), 0);
     CIO_ASSERT_RC(cio__router_add(r, "GET", "/users/{id}", NULL), 0);
     CIO_EXPECT_RC(cio__router_add(r, "GET", "/users/{id}", NULL), CIO_EINVAL);
-    cr_expect(strstr(cio_last_error(), "duplicate route GET /users/{id}") != NULL,
+    cr_expect(strstr(cio_last_error(), "duplicate route GET /users/{id}") !=
+                  NULL,
               "%s", cio_last_error());
     CIO_EXPECT_RC(cio__router_add(r, "GET", "/users/{name}", NULL), CIO_EINVAL);
     cr_expect(strstr(cio_last_error(), "duplicates GET /users/{id}") != NULL,
@@ -346,7 +356,8 @@ Test(router, duplicates_and_late_adds)
     CIO_EXPECT_RC(cio__router_add(r, "GET", "/users/{id}/", NULL), 0);
     CIO_ASSERT_RC(cio__router_compile(r), 0);
     CIO_EXPECT_RC(cio__router_add(r, "GET", "/late", NULL), CIO_EINVAL);
-    cr_expect(strstr(cio_last_error(), "after the router was compiled") != NULL);
+    cr_expect(strstr(cio_last_error(), "after the router was compiled") !=
+              NULL);
     cio__router_free(r);
 }
 
@@ -355,29 +366,49 @@ Test(router, duplicates_and_late_adds)
 static const struct fcase {
     const char *pattern;
     struct cio_kv params[4];
-    ptrdiff_t rc; /* >= 0: the length */
+    ptrdiff_t rc;     /* >= 0: the length */
     const char *want; /* the path, or a part of the message */
 } fcases[] = {
     {"/", {{NULL, NULL}}, 1, "/"},
     {"/users/{id}", {{"id", "42"}, {NULL, NULL}}, 9, "/users/42"},
-    {"/users/{id}", {{"x", "1"}, {"id", "42"}, {"id", "43"}, {NULL, NULL}}, 9,
+    {"/users/{id}",
+     {{"x", "1"}, {"id", "42"}, {"id", "43"}, {NULL, NULL}},
+     9,
      "/users/42"},
-    {"/users/{id}", {{"id", "a b/c%"}, {NULL, NULL}}, 19, "/users/a%20b%2Fc%25"},
-    {"/users/{id}", {{"id", "\xc3\xa4?#"}, {NULL, NULL}}, 19,
+    {"/users/{id}",
+     {{"id", "a b/c%"}, {NULL, NULL}},
+     19,
+     "/users/a%20b%2Fc%25"},
+    {"/users/{id}",
+     {{"id", "\xc3\xa4?#"}, {NULL, NULL}},
+     19,
      "/users/%C3%A4%3F%23"},
-    {"/users/{id}", {{"id", "a:b@c!$&'()*+,;=-._~"}, {NULL, NULL}}, 27,
+    {"/users/{id}",
+     {{"id", "a:b@c!$&'()*+,;=-._~"}, {NULL, NULL}},
+     27,
      "/users/a:b@c!$&'()*+,;=-._~"},
-    {"/files/{filename:.+}", {{"filename", "a/b c.txt"}, {NULL, NULL}}, 18,
+    {"/files/{filename:.+}",
+     {{"filename", "a/b c.txt"}, {NULL, NULL}},
+     18,
      "/files/a/b%20c.txt"},
-    {"/v{ver:[0-9]+}/{x}.json", {{"ver", "2"}, {"x", "y"}, {NULL, NULL}}, 10,
+    {"/v{ver:[0-9]+}/{x}.json",
+     {{"ver", "2"}, {"x", "y"}, {NULL, NULL}},
+     10,
      "/v2/y.json"},
     {"/n/{id:[0-9]{3}}", {{"id", "123"}, {NULL, NULL}}, 6, "/n/123"},
-    {"/n/{id:[0-9]{3}}", {{"id", "12"}, {NULL, NULL}}, CIO_EINVAL,
+    {"/n/{id:[0-9]{3}}",
+     {{"id", "12"}, {NULL, NULL}},
+     CIO_EINVAL,
      "does not match the regex of {id}"},
-    {"/n/{id:[0-9]{3}}", {{"id", "1234"}, {NULL, NULL}}, CIO_EINVAL,
+    {"/n/{id:[0-9]{3}}",
+     {{"id", "1234"}, {NULL, NULL}},
+     CIO_EINVAL,
      "does not match"},
     {"/users/{id}", {{NULL, NULL}}, CIO_EINVAL, "no value for {id}"},
-    {"/users/{id}", {{"id", ""}, {NULL, NULL}}, CIO_EINVAL, "empty value for {id}"},
+    {"/users/{id}",
+     {{"id", ""}, {NULL, NULL}},
+     CIO_EINVAL,
+     "empty value for {id}"},
     {"/p/{x:.*}", {{"x", ""}, {NULL, NULL}}, 3, "/p/"},
     {"/a/{id", {{"id", "1"}, {NULL, NULL}}, CIO_EINVAL, "unbalanced"},
 };
@@ -428,20 +459,20 @@ Test(router, url_for_round_trip)
             /* Give every parameter name the same value. */
             struct cio_kv kv[CIO__ROUTER_MAX_PARAMS + 1];
             static const char *const names[] = {
-                "id", "post", "filename", "ver", "p", "a", "b", "org", "repo",
-                "rest", "x", "name", "v", "w"};
+                "id",  "post", "filename", "ver", "p",    "a", "b",
+                "org", "repo", "rest",     "x",   "name", "v", "w"};
             size_t k = 0;
             for (; k < COUNTOF(names); k++)
                 kv[k] = (struct cio_kv){names[k], vals[v]};
             kv[k] = (struct cio_kv){NULL, NULL};
             char path[256];
-            ptrdiff_t n = cio__route_format(routes[i].pattern, kv, path,
-                                            sizeof path);
+            ptrdiff_t n =
+                cio__route_format(routes[i].pattern, kv, path, sizeof path);
             if (n < 0)
                 continue; /* the value does not fit this regex */
             cr_assert_lt(n, (ptrdiff_t)sizeof path);
-            const char *method = strcmp(routes[i].method, "*") == 0
-                                     ? "GET" : routes[i].method;
+            const char *method =
+                strcmp(routes[i].method, "*") == 0 ? "GET" : routes[i].method;
             struct cio__route_match m;
             int rc = cio__router_match(r, cio_str_c(method),
                                        (struct cio_str){path, (size_t)n}, &m);
@@ -486,14 +517,16 @@ Test(router, wide_node_same_before_and_after_compile)
                 snprintf(path, sizeof path, "/w/s%d", i);
             else
                 snprintf(path, sizeof path, "/w/%.*s", i % 4, "s123");
-            int rc = cio__router_match(r, CIO_STR_LIT("GET"), cio_str_c(path), &m);
+            int rc =
+                cio__router_match(r, CIO_STR_LIT("GET"), cio_str_c(path), &m);
             cr_assert_eq(rc, CIO__ROUTE_FOUND, "%s", path);
             if (pass == 0)
                 before[i] = m.target;
             else
                 cr_expect_eq(m.target, before[i], "%s", path);
             if (i < 2100)
-                cr_expect_eq(m.target, i % 7 == 0 ? T(i / 7) : T(1000), "%s", path);
+                cr_expect_eq(m.target, i % 7 == 0 ? T(i / 7) : T(1000), "%s",
+                             path);
         }
         CIO_ASSERT_RC(cio__router_compile(r), 0);
     }
@@ -506,8 +539,9 @@ Test(router, empty_router)
     struct cio__route_match m;
     CIO_ASSERT_RC(cio__router_new(&r), 0);
     CIO_ASSERT_RC(cio__router_compile(r), 0);
-    CIO_EXPECT_RC(cio__router_match(r, CIO_STR_LIT("GET"), CIO_STR_LIT("/"), &m),
-                  CIO__ROUTE_NOT_FOUND);
+    CIO_EXPECT_RC(
+        cio__router_match(r, CIO_STR_LIT("GET"), CIO_STR_LIT("/"), &m),
+        CIO__ROUTE_NOT_FOUND);
     cio__router_free(r);
     cio__router_free(NULL);
 }
@@ -527,7 +561,8 @@ static double ns_per_match(const struct cio__router *r, const char *method,
     for (int i = 0; i < iters; i++)
         cr_assert_eq(cio__router_match(r, ms, ps, &m), want, "%s", path);
     clock_gettime(CLOCK_MONOTONIC, &b);
-    return ((double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec)) /
+    return ((double)(b.tv_sec - a.tv_sec) * 1e9 +
+            (double)(b.tv_nsec - a.tv_nsec)) /
            iters;
 }
 
@@ -538,14 +573,23 @@ static struct cio__router *scaled(size_t n)
     CIO_ASSERT_RC(cio__router_new(&r), 0);
     for (size_t i = 0; i < n; i++) {
         switch (i % 4) {
-        case 0: snprintf(pat, sizeof pat, "/res%zu", i); break;
-        case 1: snprintf(pat, sizeof pat, "/res%zu/{id}", i); break;
-        case 2: snprintf(pat, sizeof pat, "/res%zu/{id}/sub/{sid}", i); break;
-        default: snprintf(pat, sizeof pat, "/res%zu/{path:.+}", i); break;
+        case 0:
+            snprintf(pat, sizeof pat, "/res%zu", i);
+            break;
+        case 1:
+            snprintf(pat, sizeof pat, "/res%zu/{id}", i);
+            break;
+        case 2:
+            snprintf(pat, sizeof pat, "/res%zu/{id}/sub/{sid}", i);
+            break;
+        default:
+            snprintf(pat, sizeof pat, "/res%zu/{path:.+}", i);
+            break;
         }
         CIO_ASSERT_RC(cio__router_add(r, "GET", pat, NULL), 0);
     }
-    CIO_ASSERT_RC(cio__router_add(r, "GET", "/users/{id}/repos/{repo}", NULL), 0);
+    CIO_ASSERT_RC(cio__router_add(r, "GET", "/users/{id}/repos/{repo}", NULL),
+                  0);
     CIO_ASSERT_RC(cio__router_add(r, "GET", "/files/{name:.+}", NULL), 0);
     CIO_ASSERT_RC(cio__router_compile(r), 0);
     return r;
@@ -556,7 +600,10 @@ static struct cio__router *scaled(size_t n)
 Test(router, scaling_printed)
 {
     struct cio__router *small = scaled(10), *large = scaled(10000);
-    static const struct { const char *path; int want; } probes[] = {
+    static const struct {
+        const char *path;
+        int want;
+    } probes[] = {
         {"/users/42/repos/corio", CIO__ROUTE_FOUND},
         {"/files/a/b/c.txt", CIO__ROUTE_FOUND},
         {"/res4", CIO__ROUTE_FOUND},

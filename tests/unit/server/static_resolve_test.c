@@ -34,10 +34,17 @@ static void mk(const char *rel, int kind, const char *target)
     snprintf(p, sizeof(p), "%s/%s", base, rel);
     int rc;
     switch (kind) {
-    case 'd': rc = mkdir(p, 0755); break;
-    case 'l': rc = symlink(target, p); break;
-    case 'p': rc = mkfifo(p, 0644); break;
-    default: rc = -1;
+    case 'd':
+        rc = mkdir(p, 0755);
+        break;
+    case 'l':
+        rc = symlink(target, p);
+        break;
+    case 'p':
+        rc = mkfifo(p, 0644);
+        break;
+    default:
+        rc = -1;
     }
     cr_assert_eq(rc, 0, "%s: %s", p, strerror(errno));
 }
@@ -105,9 +112,9 @@ static void teardown(void)
 static const struct {
     const char *rel;
     unsigned flags;
-    int want;          /* 0 / 404 / 403 */
-    int want_walk;     /* the same in the fallback walk */
-    char kind;         /* 'f' regular, 'd' directory (when 0) */
+    int want;      /* 0 / 404 / 403 */
+    int want_walk; /* the same in the fallback walk */
+    char kind;     /* 'f' regular, 'd' directory (when 0) */
 } cases[] = {
     {"a.txt", 0, 0, 0, 'f'},
     {"/a.txt", 0, 0, 0, 'f'},
@@ -119,7 +126,7 @@ static const struct {
     {"a.txt/", 0, 404, 404, 0},
     {"missing", 0, 404, 404, 0},
     {"sub/missing/x", 0, 404, 404, 0},
-    {"%2e%2e", 0, 0, 0, 'f'},      /* a literal name, decoded once */
+    {"%2e%2e", 0, 0, 0, 'f'}, /* a literal name, decoded once */
     /* dot segments and dotfiles */
     {"..", 0, 404, 404, 0},
     {"../outside.txt", F | D, 404, 404, 0},
@@ -163,7 +170,9 @@ static void run_cases(unsigned extra)
                      extra ? "walk" : "openat2", i, cases[i].rel,
                      cases[i].flags, rc, want);
         if (rc == 0) {
-            char k = S_ISREG(st.st_mode) ? 'f' : S_ISDIR(st.st_mode) ? 'd' : '?';
+            char k = S_ISREG(st.st_mode)   ? 'f'
+                     : S_ISDIR(st.st_mode) ? 'd'
+                                           : '?';
             cr_expect_eq(k, cases[i].kind, "case %zu \"%s\": kind %c", i,
                          cases[i].rel, k);
             if (k == 'f') {

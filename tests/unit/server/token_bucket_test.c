@@ -14,7 +14,8 @@
 static struct cio__tb *mk(double rate, uint32_t burst, uint32_t max_keys)
 {
     struct cio__tb *tb;
-    struct cio__tb_opts o = {.rate = rate, .burst = burst, .max_keys = max_keys};
+    struct cio__tb_opts o = {
+        .rate = rate, .burst = burst, .max_keys = max_keys};
     CIO_ASSERT_RC(cio__tb_new(&tb, &o), 0);
     return tb;
 }
@@ -123,8 +124,8 @@ Test(token_bucket, lru_eviction)
     cr_expect_eq(cio__tb_count(tb), 2);
     expect_take(tb, "a", 0, 0, 1000); /* still tracked */
     expect_take(tb, "c", 0, 0, 1000);
-    expect_take(tb, "b", 0, 1, 0);    /* back, full again; evicts a */
-    expect_take(tb, "a", 0, 1, 0);    /* evicts c */
+    expect_take(tb, "b", 0, 1, 0); /* back, full again; evicts a */
+    expect_take(tb, "a", 0, 1, 0); /* evicts c */
     expect_take(tb, "b", 0, 0, 1000);
     cr_expect_eq(cio__tb_count(tb), 2);
     cio__tb_free(tb);
@@ -191,8 +192,8 @@ Test(token_bucket, time_going_back)
 Test(token_bucket, options)
 {
     static const struct cio__tb_opts bad[] = {
-        {0, 1, 1}, {-1, 1, 1}, {0.0009, 1, 1}, {1e7, 1, 1}, {1, 0, 1},
-        {1, 1000001, 1}, {1, 1, 0}, {1, 1, (1u << 22) + 1},
+        {0, 1, 1}, {-1, 1, 1},      {0.0009, 1, 1}, {1e7, 1, 1},
+        {1, 0, 1}, {1, 1000001, 1}, {1, 1, 0},      {1, 1, (1u << 22) + 1},
     };
     struct cio__tb *tb = NULL;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
@@ -202,9 +203,11 @@ Test(token_bucket, options)
     cr_expect(strstr(cio_last_error(), "rate nan is not within") != NULL, "%s",
               cio_last_error());
     CIO_EXPECT_RC(cio__tb_new(&tb, &bad[4]), CIO_EINVAL);
-    cr_expect(strstr(cio_last_error(), "burst 0") != NULL, "%s", cio_last_error());
+    cr_expect(strstr(cio_last_error(), "burst 0") != NULL, "%s",
+              cio_last_error());
     CIO_EXPECT_RC(cio__tb_new(&tb, &bad[6]), CIO_EINVAL);
-    cr_expect(strstr(cio_last_error(), "max_keys 0") != NULL, "%s", cio_last_error());
+    cr_expect(strstr(cio_last_error(), "max_keys 0") != NULL, "%s",
+              cio_last_error());
     CIO_EXPECT_RC(cio__tb_new(&tb, NULL), CIO_EINVAL);
     cr_expect_null(tb);
     /* The extremes are accepted. */

@@ -26,8 +26,10 @@
 #include "base/buf.h"
 #include "base/errmsg.h"
 #include "http/coding.h"
+#include "server/coldfile.h"
 #include "server/conditional.h"
 #include "server/range.h"
+#include "server/server_int.h"
 #include "server/static.h"
 
 #define DEFAULT_MAX_RANGES 16u
@@ -244,6 +246,15 @@ static int send_compressed(cio_resp *res, const struct rep *rep)
     while (off < size) {
         size_t want =
             size - off < READ_CHUNK ? (size_t)(size - off) : READ_CHUNK;
+        if (off % CIO__FILE_CHUNK == 0) {
+            /* not from the disk on the loop: docs/server-files.md */
+            uint64_t n = size - off;
+            rc = cio__file_warm(rep->fd, (off_t)off,
+                                n < CIO__FILE_CHUNK ? n : CIO__FILE_CHUNK,
+                                cio_now() + res->req->srv->to.write_ms);
+            if (rc < 0)
+                goto fail_buf;
+        }
         ssize_t n = pread(rep->fd, buf, want, (off_t)off);
         if (n < 0 && errno == EINTR)
             continue;

@@ -25,6 +25,7 @@
 #include "http/h1_write.h"
 #include "http/headers_int.h"
 #include "net/stream.h"
+#include "server/coldfile.h"
 #include "server/path.h"
 #include "server/proxy_proto.h"
 #include "rt/rt_int.h"
@@ -395,68 +396,108 @@ static ptrdiff_t pw_write(struct cio__hctx *x, const void *buf, size_t len)
     return pw_writev(x, &v, 1);
 }
 
-/* Like cio_stream_sendfile, with the progress deadline: sendfile(2) on a
- * plain socket, else pread + pwritev. Returns the bytes sent (fewer than
- * len only if the file ended early) or an error. */
-static ptrdiff_t pw_sendfile(struct cio__hctx *x, int fd, off_t off, size_t len)
-{
-    cio_stream *s = x->c->s;
-    uint32_t ms = x->req.srv->to.write_ms;
-    size_t done = 0;
+/*
+ * sendfile(2) of one chunk on a plain socket, with the progress deadline.
+ * Returns the bytes sent (fewer than len only if the file ended early), an
+ * error, or CIO__SF_COPY when the file cannot be sent this way (nothing
+ * sent, may_copy set): the caller copies instead.
+ */
+#define CIO__SF_COPY PTRDIFF_MIN
 
-    if (cio_canceled())
-        return CIO_ECANCELED;
-    if (s->vt->sendfile != NULL) {
-        int sfd = cio_stream_fd(s);
-        cio_time dl = progress_deadline(ms);
-        while (done < len) {
-            ssize_t n = sendfile(sfd, fd, &off, len - done);
-            if (n > 0) {
-                done += (size_t)n;
-                dl = progress_deadline(ms);
-                continue;
-            }
-            if (n == 0)
-                return (ptrdiff_t)done; /* the file ended early */
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                int rc = pw_wait(x, &dl);
-                if (rc < 0)
-                    return rc;
-                if (cio_canceled())
-                    return CIO_ECANCELED;
-                continue;
-            }
-            if ((errno == EINVAL || errno == ENOSYS) && done == 0)
-                break; /* not mappable: copy */
-            return -errno;
+static ptrdiff_t sf_chunk(struct cio__hctx *x, int fd, off_t off, size_t len,
+                          bool may_copy)
+{
+    uint32_t ms = x->req.srv->to.write_ms;
+    int sfd = cio_stream_fd(x->c->s);
+    cio_time dl = progress_deadline(ms);
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = sendfile(sfd, fd, &off, len - done);
+        if (n > 0) {
+            done += (size_t)n;
+            dl = progress_deadline(ms);
+            continue;
         }
-        if (done == len)
-            return (ptrdiff_t)done;
+        if (n == 0)
+            break; /* the file ended early */
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            int rc = pw_wait(x, &dl);
+            if (rc < 0)
+                return rc;
+            if (cio_canceled())
+                return CIO_ECANCELED;
+            continue;
+        }
+        if ((errno == EINVAL || errno == ENOSYS) && done == 0 && may_copy)
+            return CIO__SF_COPY; /* not mappable: copy */
+        return -errno;
     }
-    size_t cap = len < 65536 ? len : 65536;
-    char *buf = cio__malloc(cap ? cap : 1);
-    ptrdiff_t rc = 0;
-    if (buf == NULL)
-        return CIO_ENOMEM;
+    return (ptrdiff_t)done;
+}
+
+/* pread + write of one chunk through buf (cap bytes). */
+static ptrdiff_t copy_chunk(struct cio__hctx *x, int fd, off_t off, size_t len,
+                            char *buf, size_t cap)
+{
+    size_t done = 0;
     while (done < len) {
         size_t want = len - done < cap ? len - done : cap;
         ssize_t r = pread(fd, buf, want, off + (off_t)done);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            rc = -errno;
-            break;
-        }
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -errno;
         if (r == 0)
             break;
         ptrdiff_t w = pw_write(x, buf, (size_t)r);
-        if (w < 0) {
-            rc = w;
-            break;
-        }
+        if (w < 0)
+            return w;
         done += (size_t)r;
+    }
+    return (ptrdiff_t)done;
+}
+
+/*
+ * Like cio_stream_sendfile, with the progress deadline: sendfile(2) on a
+ * plain socket, else pread + pwritev. Returns the bytes sent (fewer than
+ * len only if the file ended early) or an error. Chunk by chunk (at most
+ * CIO__FILE_CHUNK), each made ready first by cio__file_warm: a chunk not
+ * in the page cache is read ahead on the executor, so neither sendfile nor
+ * pread waits for the disk on the loop (docs/server-files.md).
+ */
+static ptrdiff_t pw_sendfile(struct cio__hctx *x, int fd, off_t off, size_t len)
+{
+    bool copy = x->c->s->vt->sendfile == NULL;
+    size_t cap = len < 65536 ? len : 65536;
+    char *buf = NULL;
+    size_t done = 0;
+    ptrdiff_t rc = 0;
+
+    if (cio_canceled())
+        return CIO_ECANCELED;
+    while (done < len) {
+        size_t n = len - done < CIO__FILE_CHUNK ? len - done : CIO__FILE_CHUNK;
+        off_t at = off + (off_t)done;
+        rc = cio__file_warm(fd, at, n,
+                            progress_deadline(x->req.srv->to.write_ms));
+        if (rc < 0)
+            break;
+        rc = copy ? CIO__SF_COPY : sf_chunk(x, fd, at, n, done == 0);
+        if (rc == CIO__SF_COPY) {
+            copy = true;
+            if (buf == NULL && (buf = cio__malloc(cap)) == NULL) {
+                rc = CIO_ENOMEM;
+                break;
+            }
+            rc = copy_chunk(x, fd, at, n, buf, cap);
+        }
+        if (rc < 0)
+            break;
+        done += (size_t)rc;
+        if ((size_t)rc < n)
+            break; /* the file ended early */
     }
     cio__free(buf);
     return rc < 0 ? rc : (ptrdiff_t)done;

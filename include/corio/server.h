@@ -431,6 +431,11 @@ CIO_API int cio_server_new(cio_server **out, cio_app *app,
  * requests finish within grace_ms, cancel the rest, run cleanup hooks.
  * Returns 0 after a stop, or the first startup hook's error; CIO_EINVAL
  * when the server is already running (one cio_server_run at a time).
+ * If SIGPIPE is at its default disposition it is set to ignored, for the
+ * process, as nginx does: sendfile(2) cannot be told not to raise it, and
+ * its default action would end the process when a client goes away
+ * mid-file (writes then fail with CIO_EPIPE instead). An application that
+ * installed its own SIGPIPE disposition keeps it.
  */
 CIO_API int cio_server_run(cio_server *srv);
 

@@ -434,6 +434,15 @@ int cio_server_run(cio_server *srv)
     if (__atomic_exchange_n(&srv->running, 1, __ATOMIC_ACQ_REL))
         return cio__err(CIO_EINVAL, "cio_server_run: the server is already "
                                     "running");
+    /* sendfile(2) takes no MSG_NOSIGNAL: a write to a peer that is gone
+     * may raise SIGPIPE, whose default action ends the process. A server
+     * ignores it, as nginx does, unless the application chose otherwise. */
+    struct sigaction sa;
+    if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL &&
+        !(sa.sa_flags & SA_SIGINFO)) {
+        sa.sa_handler = SIG_IGN;
+        (void)sigaction(SIGPIPE, &sa, NULL);
+    }
     rc = cio__app_run_hooks(srv->app, 0);
     if (rc < 0) {
         close_listeners(&srv->workers[0]);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/resource.h>
@@ -395,4 +396,32 @@ Test(server_sched, server_name_is_trimmed_once)
     cr_assert(strstr(out, "\r\nConnection: close\r\n") != NULL, "%s", out);
     close(fd);
     CIO_ASSERT_RC(srvfx_stop(&f), 0);
+}
+
+static void on_pipe(int sig)
+{
+    (void)sig;
+}
+
+/* cio_server_run ignores SIGPIPE when it is at its default (sendfile(2)
+ * cannot be told not to raise it) and keeps an application's own. */
+Test(server_sched, sigpipe_default_is_ignored_custom_kept)
+{
+    struct sigaction sa = {0}, now;
+    sa.sa_handler = SIG_DFL;
+    cr_assert_eq(sigaction(SIGPIPE, &sa, NULL), 0);
+    struct srvfx f = {0};
+    start(&f);
+    cr_assert_eq(sigaction(SIGPIPE, NULL, &now), 0);
+    cr_expect(now.sa_handler == SIG_IGN, "SIGPIPE left at its default");
+    CIO_ASSERT_RC(srvfx_stop(&f), 0);
+
+    sa.sa_handler = on_pipe;
+    cr_assert_eq(sigaction(SIGPIPE, &sa, NULL), 0);
+    struct srvfx g = {0};
+    start(&g);
+    cr_assert_eq(sigaction(SIGPIPE, NULL, &now), 0);
+    cr_expect(now.sa_handler == on_pipe,
+              "the application's handler was replaced");
+    CIO_ASSERT_RC(srvfx_stop(&g), 0);
 }

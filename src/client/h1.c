@@ -177,7 +177,7 @@ static void read_ahead_dispose(void *result, void *arg)
 
 /* 0: read ahead (or nothing to do), 1: could not set one up (read on the
  * loop instead), < 0: the caller was canceled or timed out. */
-static int read_ahead(cio_multipart *mp)
+static int read_ahead(cio_multipart *mp, cio_time deadline)
 {
     int fd;
     int64_t off, left;
@@ -198,8 +198,10 @@ static int read_ahead(cio_multipart *mp)
     ra->off = off;
     ra->len =
         left >= 0 && (uint64_t)left < READ_AHEAD ? (size_t)left : READ_AHEAD;
-    struct cio_job job = {
-        .fn = read_ahead_run, .arg = ra, .dispose = read_ahead_dispose};
+    struct cio_job job = {.fn = read_ahead_run,
+                          .arg = ra,
+                          .dispose = read_ahead_dispose,
+                          .deadline = deadline};
     atomic_fetch_add(&cio__client_read_aheads, 1);
     int rc = cio_blocking_job(&job, NULL);
     if (rc == 0)
@@ -207,8 +209,14 @@ static int read_ahead(cio_multipart *mp)
     return rc;
 }
 
-static ptrdiff_t multipart_next(cio_multipart *mp, char *buf, size_t cap)
+/* The wait for a read-ahead is bounded like a write that makes no
+ * progress (write_ms, and the total timeout): a pool thread may not be
+ * free for long, the application's own jobs share the executor. */
+static ptrdiff_t multipart_next(struct cio__conn *cn, struct cio__send *st,
+                                char *buf, size_t cap)
 {
+    cio_multipart *mp = st->req->multipart;
+    uint32_t ms = st->req->to.write_ms;
     for (int tries = 0;; tries++) {
         bool cold;
         ptrdiff_t n = cio__multipart_read_nowait(mp, buf, cap, &cold);
@@ -216,7 +224,12 @@ static ptrdiff_t multipart_next(cio_multipart *mp, char *buf, size_t cap)
             return n;
         /* evicted again before we got to it (a machine short of memory):
          * after a few read-aheads, read here rather than loop */
-        int rc = tries < 3 ? read_ahead(mp) : 1;
+        int rc = tries < 3
+                     ? read_ahead(mp, phase_deadline(ms, st->total_deadline))
+                     : 1;
+        if (rc == CIO_ETIMEDOUT)
+            return timeout_err(ms, st->total_deadline, "write",
+                               "reading a file part for", cn->peer);
         if (rc < 0)
             return rc;
         if (rc == 1)
@@ -225,11 +238,13 @@ static ptrdiff_t multipart_next(cio_multipart *mp, char *buf, size_t cap)
 }
 
 /* Next piece of a streamed body into buf: > 0, 0 at the end, or < 0. */
-static ptrdiff_t body_next(struct cio_request_info *q, char *buf, size_t cap)
+static ptrdiff_t body_next(struct cio__conn *cn, struct cio__send *st,
+                           char *buf, size_t cap)
 {
+    struct cio_request_info *q = st->req;
     if (q->body_kind == CIO__BODY_FN)
         return q->body_fn(buf, cap, q->body_ud);
-    return multipart_next(q->multipart, buf, cap);
+    return multipart_next(cn, st, buf, cap);
 }
 
 static int send_body(struct cio__conn *cn, struct cio__send *st, size_t *sent)
@@ -250,7 +265,7 @@ static int send_body(struct cio__conn *cn, struct cio__send *st, size_t *sent)
     int64_t total = 0;
     int rc = 0;
     for (;;) {
-        ptrdiff_t n = body_next(q, buf, 16384);
+        ptrdiff_t n = body_next(cn, st, buf, 16384);
         if (n < 0) {
             rc = n == CIO_EAGAIN ? cio__err(CIO_EINVAL, "request body source "
                                                         "would block")

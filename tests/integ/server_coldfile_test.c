@@ -25,6 +25,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "base/alloc.h"
 #include "server/coldfile.h"
 #include "server_fixture.h"
 #include "test.h"
@@ -336,5 +337,57 @@ Test(server_coldfile, server_stop_during_read_ahead_cancels_cleanly)
     atomic_store(&released, 1);
     close(c);
     expect_fds_back_to(idle); /* the server's and the job's */
+    held_done();
+}
+
+/* 64 KiB allocations (the read-ahead buffer's size), from any thread. */
+static atomic_int big_allocs;
+
+static int count_big(size_t size)
+{
+    if (size == 65536)
+        atomic_fetch_add(&big_allocs, 1);
+    return 0;
+}
+
+/* Many cold requests at once, the executor busy: their read-aheads queue
+ * behind the one that runs. A queued read-ahead must not hold memory of
+ * its own (a buffer per connection waiting: 10000 cold connections would
+ * pin 640 MiB); only a running one reads into a buffer. */
+Test(server_coldfile, queued_read_aheads_hold_no_buffer)
+{
+    enum { K = 4 };
+    static const char req[] =
+        "GET /cold.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    struct srvfx f = {0};
+    make_files();
+    evict();
+    cio_executor_set_max_threads(1);
+    atomic_store(&cio__server_read_ahead_hook, hold);
+    int idle = open_fds();
+    start(&f);
+    cio__alloc_fail_hook = count_big;
+    unsigned long before = atomic_load(&cio__server_read_aheads);
+    int c[K];
+    for (int i = 0; i < K; i++) {
+        c[i] = srvfx_connect(f.port);
+        cr_assert(c[i] >= 0);
+        cr_assert_eq(send(c[i], req, sizeof(req) - 1, MSG_NOSIGNAL),
+                     (ssize_t)sizeof(req) - 1);
+    }
+    wait_entered();
+    for (int i = 0;
+         i < 1000 && atomic_load(&cio__server_read_aheads) - before < K; i++)
+        usleep(10000);
+    cr_expect_eq(atomic_load(&cio__server_read_aheads) - before, K,
+                 "every request waits for a read-ahead");
+    int n = atomic_load(&big_allocs);
+    cr_expect_leq(n, 1, "%d read-ahead buffers for one running job", n);
+    atomic_store(&released, 1);
+    for (int i = 0; i < K; i++)
+        close(c[i]);
+    srvfx_stop(&f);
+    cio__alloc_fail_hook = NULL;
+    expect_fds_back_to(idle);
     held_done();
 }

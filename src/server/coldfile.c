@@ -108,13 +108,14 @@ static bool cached(int fd, off_t off, size_t len)
 
 #define RA_BUF 65536u
 
-/* Everything the job touches is its own (a duplicate of the descriptor,
- * its buffer): a request canceled meanwhile shares nothing with it. */
+/* Everything the job touches is its own (a duplicate of the descriptor;
+ * its buffer, allocated when it runs: a job queued behind busy pool
+ * threads, one per connection waiting, holds no memory but this): a
+ * request canceled meanwhile shares nothing with it. */
 struct ra {
     int fd;
     off_t off;
     size_t len;
-    char *buf;
 };
 
 static void *ra_run(void *arg)
@@ -126,15 +127,19 @@ static void *ra_run(void *arg)
     /* One request for the whole chunk (the kernel's own read-ahead would
      * grow its window step by step); the reads below then wait for it. */
     (void)readahead(ra->fd, ra->off, ra->len);
+    char *buf = cio__malloc(RA_BUF);
+    if (buf == NULL)
+        return NULL; /* the read-ahead above is under way anyway */
     off_t pos = ra->off, end = ra->off + (off_t)ra->len;
     while (pos < end) {
         size_t want = (size_t)(end - pos);
-        ssize_t r = pread(ra->fd, ra->buf, want < RA_BUF ? want : RA_BUF, pos);
+        ssize_t r = pread(ra->fd, buf, want < RA_BUF ? want : RA_BUF, pos);
         if (r > 0)
             pos += r;
         else if (r == 0 || errno != EINTR)
             break; /* EOF or an error: sendfile will see it */
     }
+    cio__free(buf);
     return NULL;
 }
 
@@ -142,7 +147,6 @@ static void ra_free(struct ra *ra)
 {
     if (ra->fd >= 0)
         close(ra->fd);
-    cio__free(ra->buf);
     cio__free(ra);
 }
 
@@ -160,8 +164,7 @@ int cio__file_warm(int fd, off_t off, size_t len, cio_time deadline)
     if (ra == NULL)
         return 0;
     ra->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-    ra->buf = cio__malloc(RA_BUF);
-    if (ra->fd < 0 || ra->buf == NULL) {
+    if (ra->fd < 0) {
         ra_free(ra);
         return 0; /* read on the loop, as without the check */
     }

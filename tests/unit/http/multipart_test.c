@@ -1624,3 +1624,70 @@ Test(multipart, parses_body_from_python_urllib3)
     got_free(&g);
     free(buf);
 }
+
+/* cio__multipart_read_nowait (the client's reader): a pipe that has
+ * nothing yet is CIO_EAGAIN, never "cold" (only a regular file's bytes can
+ * be read ahead); a hot regular file reads like cio_multipart_read, and a
+ * rewound body reads the same bytes again. */
+Test(multipart, read_nowait_pipe_is_eagain_not_cold)
+{
+    int pfd[2];
+    bool cold = true;
+    char buf[4096];
+    cr_assert_eq(pipe2(pfd, O_CLOEXEC | O_NONBLOCK), 0);
+    cio_multipart *mp;
+    CIO_ASSERT_RC(cio_multipart_new(&mp, NULL), 0);
+    CIO_ASSERT_RC(
+        cio_multipart_add_file_fd(mp, &(struct cio_multipart_file){.name = "p"},
+                                  pfd[0], 0, -1),
+        0);
+    cr_expect_gt(cio__multipart_read_nowait(mp, buf, sizeof(buf), &cold), 0);
+    cr_expect(!cold);
+    cold = true;
+    CIO_EXPECT_RC(cio__multipart_read_nowait(mp, buf, sizeof(buf), &cold),
+                  CIO_EAGAIN);
+    cr_expect(!cold, "an empty pipe was taken for a cold file");
+    cr_assert_eq(write(pfd[1], "late", 4), 4);
+    close(pfd[1]);
+    ptrdiff_t r = cio__multipart_read_nowait(mp, buf, sizeof(buf), &cold);
+    cr_expect(r == 4 && memcmp(buf, "late", 4) == 0 && !cold);
+    cio_multipart_free(mp);
+    close(pfd[0]);
+
+    /* a regular file (just written: in the page cache), read twice */
+    char path[] = "/tmp/cio-mp-nowait-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0);
+    cr_assert_eq(write(fd, "0123456789", 10), 10);
+    CIO_ASSERT_RC(cio_multipart_new(&mp, NULL), 0);
+    CIO_ASSERT_RC(cio_multipart_add_file_fd(
+                      mp, &(struct cio_multipart_file){.name = "f"}, fd, 2, 5),
+                  0);
+    char *once = NULL;
+    size_t once_len = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        char all[4096];
+        size_t n = 0;
+        for (int i = 0; i < 100; i++) {
+            r = cio__multipart_read_nowait(mp, all + n, 7, &cold);
+            cr_assert_geq(r, 0);
+            cr_assert(!cold);
+            if (r == 0)
+                break;
+            n += (size_t)r;
+        }
+        cr_expect(memmem(all, n, "\r\n\r\n23456\r\n", 11) != NULL);
+        if (pass == 0) {
+            once = malloc(n);
+            memcpy(once, all, n);
+            once_len = n;
+            CIO_ASSERT_RC(cio_multipart_rewind(mp), 0);
+        } else {
+            cr_expect(n == once_len && memcmp(all, once, n) == 0);
+        }
+    }
+    free(once);
+    cio_multipart_free(mp);
+    close(fd);
+    unlink(path);
+}

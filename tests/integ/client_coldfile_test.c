@@ -27,6 +27,8 @@
 #include <corio/http/multipart.h>
 #include <corio/rt.h>
 
+#include "base/alloc.h"
+#include "client/client_int.h"
 #include "test.h"
 
 #define SIZE (2u << 20)
@@ -55,6 +57,7 @@ static void hog_task(void *arg)
 struct up {
     int port;
     int rc;
+    uint32_t write_ms;
 };
 
 static int upload(void *arg)
@@ -75,7 +78,7 @@ static int upload(void *arg)
                   0);
     char url[64];
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/up", u->port);
-    struct cio_timeouts to = {.write_ms = 300, .read_ms = 300};
+    struct cio_timeouts to = {.write_ms = u->write_ms, .read_ms = 300};
     u->rc = cio_post(
         c, url, &(struct cio_request){.multipart = mp, .timeouts = &to}, &r);
     cio_response_free(r);
@@ -106,7 +109,8 @@ static int t_main(void *arg)
     return 0;
 }
 
-Test(client_coldfile, read_ahead_wait_is_bounded_by_write_timeout)
+/* An evicted file at path; skips when eviction is not observable. */
+static void make_cold_file(void)
 {
     snprintf(path, sizeof(path), "/var/tmp/cio-ccold-XXXXXX");
     int fd = mkstemp(path);
@@ -127,19 +131,88 @@ Test(client_coldfile, read_ahead_wait_is_bounded_by_write_timeout)
                      "refused (%zd, %s)",
                      path, r, strerror(e));
     }
+}
 
+/* A listener never accepted from; *port receives its port. */
+static int listener(int *port)
+{
     int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     cr_assert(ls >= 0);
     struct sockaddr_in sa = {.sin_family = AF_INET,
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t sl = sizeof(sa);
     cr_assert_eq(bind(ls, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    cr_assert_eq(listen(ls, 4), 0);
+    cr_assert_eq(listen(ls, 16), 0);
     cr_assert_eq(getsockname(ls, (struct sockaddr *)&sa, &sl), 0);
+    *port = ntohs(sa.sin_port);
+    return ls;
+}
 
-    struct up u = {.port = ntohs(sa.sin_port), .rc = 1};
+Test(client_coldfile, read_ahead_wait_is_bounded_by_write_timeout)
+{
+    make_cold_file();
+    struct up u = {.rc = 1, .write_ms = 300};
+    int ls = listener(&u.port);
     cio_executor_set_max_threads(1);
     int rc = cio_test_run(t_main, &u);
+    cio_executor_set_max_threads(0);
+    close(ls);
+    unlink(path);
+    CIO_ASSERT_RC(rc, 0);
+}
+
+/* 64 KiB allocations (a read-ahead buffer's size), from any thread. */
+static atomic_int big_allocs;
+
+static int count_big(size_t size)
+{
+    if (size == 65536)
+        atomic_fetch_add(&big_allocs, 1);
+    return 0;
+}
+
+enum { K = 3 };
+
+static int t_many(void *arg)
+{
+    int port = *(int *)arg;
+    cio_group *g;
+    CIO_ASSERT_RC(cio_group_new(&g), 0);
+    CIO_ASSERT_RC(cio_go(g, hog_task, NULL), 0);
+    for (int i = 0; i < 500 && !atomic_load(&hog_in); i++)
+        cio_sleep(cio_after(10));
+    cr_assert(atomic_load(&hog_in), "the hog job never started");
+
+    unsigned long before = atomic_load(&cio__client_read_aheads);
+    static struct up u[K];
+    for (int i = 0; i < K; i++) {
+        u[i] = (struct up){.port = port, .rc = 1, .write_ms = 3000};
+        CIO_ASSERT_RC(cio_spawn(g, upload, &u[i], NULL, NULL), 0);
+    }
+    for (int i = 0;
+         i < 500 && atomic_load(&cio__client_read_aheads) - before < K; i++)
+        cio_sleep(cio_after(10));
+    cr_expect_eq(atomic_load(&cio__client_read_aheads) - before, K,
+                 "every upload waits for a read-ahead");
+    int n = atomic_load(&big_allocs);
+    cr_expect_eq(n, 0, "%d read-ahead buffers held by queued jobs", n);
+    cio_group_cancel(g);
+    atomic_store(&hog_out, 1);
+    cio_group_free(g);
+    return 0;
+}
+
+/* Many cold uploads at once, the executor busy: a read-ahead waiting in
+ * the queue holds no buffer of its own (only a running one reads). */
+Test(client_coldfile, queued_read_aheads_hold_no_buffer)
+{
+    make_cold_file();
+    int port;
+    int ls = listener(&port);
+    cio_executor_set_max_threads(1);
+    cio__alloc_fail_hook = count_big;
+    int rc = cio_test_run(t_many, &port);
+    cio__alloc_fail_hook = NULL;
     cio_executor_set_max_threads(0);
     close(ls);
     unlink(path);

@@ -137,35 +137,38 @@ static int write_all(struct cio__conn *cn, struct cio__send *st,
 
 _Atomic unsigned long cio__client_read_aheads;
 
+/* Its buffer is allocated when it runs: a job queued behind busy pool
+ * threads holds no memory but this. */
 struct read_ahead {
     int fd;
     int64_t off;
     size_t len;
-    char *buf;
 };
 
 static void *read_ahead_run(void *arg)
 {
     struct read_ahead *ra = arg;
+    char *buf = cio__malloc(READ_AHEAD_BUF);
     size_t done = 0;
+    if (buf == NULL)
+        return NULL; /* the loop reads the bytes then */
     while (done < ra->len) {
         size_t want =
             ra->len - done < READ_AHEAD_BUF ? ra->len - done : READ_AHEAD_BUF;
-        ssize_t r =
-            pread(ra->fd, ra->buf, want, (off_t)(ra->off + (int64_t)done));
+        ssize_t r = pread(ra->fd, buf, want, (off_t)(ra->off + (int64_t)done));
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)
             break;
         done += (size_t)r;
     }
+    cio__free(buf);
     return NULL;
 }
 
 static void read_ahead_free(struct read_ahead *ra)
 {
     close(ra->fd);
-    cio__free(ra->buf);
     cio__free(ra);
 }
 
@@ -186,12 +189,8 @@ static int read_ahead(cio_multipart *mp, cio_time deadline)
     struct read_ahead *ra = cio__calloc(1, sizeof(*ra));
     if (ra == NULL)
         return 1;
-    ra->buf = cio__malloc(READ_AHEAD_BUF);
     ra->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-    if (ra->buf == NULL || ra->fd < 0) {
-        if (ra->fd >= 0)
-            close(ra->fd);
-        cio__free(ra->buf);
+    if (ra->fd < 0) {
         cio__free(ra);
         return 1;
     }

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -389,5 +390,34 @@ Test(server_coldfile, queued_read_aheads_hold_no_buffer)
     srvfx_stop(&f);
     cio__alloc_fail_hook = NULL;
     expect_fds_back_to(idle);
+    held_done();
+}
+
+/* The executor busy (the one pool thread held): the wait for the
+ * read-ahead is bounded by write_ms. The response ends, short, with the
+ * connection closed, rather than waiting for a pool thread forever; the
+ * server serves on. */
+Test(server_coldfile, busy_executor_read_ahead_ends_at_write_ms)
+{
+    struct srvfx f = {0};
+    int idle, serving;
+    cio_executor_set_max_threads(1);
+    f.opts.timeouts.write_ms = 300;
+    int c = held_cold_request(&f, &idle, &serving);
+    struct timeval tv = {.tv_sec = 10};
+    cr_assert_eq(setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+    size_t total = 0;
+    ssize_t n;
+    char buf[65536];
+    while ((n = recv(c, buf, sizeof(buf), 0)) > 0)
+        total += (size_t)n;
+    cr_expect_eq(n, 0, "no EOF: %s", n < 0 ? strerror(errno) : "");
+    cr_expect_eq(atomic_load(&released), 0, "ended only when let go");
+    cr_expect_lt(total, COLD_SIZE, "%zu bytes", total);
+    close(c);
+    atomic_store(&released, 1);
+    expect_small(&f);
+    expect_fds_back_to(serving);
+    srvfx_stop(&f);
     held_done();
 }

@@ -421,3 +421,72 @@ Test(server_coldfile, busy_executor_read_ahead_ends_at_write_ms)
     srvfx_stop(&f);
     held_done();
 }
+
+/* A sparse file of 5 GiB, 2 MiB of data across the 4 GiB mark, cold: a
+ * Range over the mark and one two chunks before the end (offsets beyond
+ * 32 bits through cachestat/probe, read-ahead and sendfile) are exact. */
+Test(server_coldfile, cold_range_beyond_4_gib_is_exact)
+{
+    struct srvfx f = {0};
+    char path[128], cmd[1024], want[128], got[128];
+    make_files();
+    snprintf(path, sizeof(path), "%s/big.bin", dir);
+    const uint64_t mark = 4ull << 30, size = 5ull << 30;
+    snprintf(cmd, sizeof(cmd),
+             "truncate -s %llu %s && head -c 2097152 %s | "
+             "dd of=%s bs=1M seek=%llu conv=notrunc status=none && "
+             "head -c 1048576 %s | dd of=%s bs=1M seek=%llu conv=notrunc "
+             "status=none",
+             (unsigned long long)size, path, cold, path,
+             (unsigned long long)((mark >> 20) - 1), cold, path,
+             (unsigned long long)((size >> 20) - 2));
+    if (system(cmd) != 0) {
+        remove_files();
+        cr_skip_test("no sparse 5 GiB file here: %s", cmd);
+    }
+    /* evicted: the data before the mark is cold (the file's first page
+     * is a hole, which evict_file cannot use) */
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    cr_assert(fd >= 0);
+    cr_assert_eq(fsync(fd), 0);
+    cr_assert_eq(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+    char b[4096];
+    struct iovec v = {b, sizeof(b)};
+    ssize_t r = preadv2(fd, &v, 1, (off_t)(mark - (1u << 20)), RWF_NOWAIT);
+    int e = errno;
+    close(fd);
+    if (!(r < 0 && e == EAGAIN)) {
+        remove_files();
+        cr_skip_test("eviction is not observable here (%zd)", r);
+    }
+    start(&f);
+    unsigned long before = atomic_load(&cio__server_read_aheads);
+
+    /* [mark - 1 MiB + 5, mark + 1 MiB - 7]: cold.bin's bytes 5.. */
+    uint64_t first = mark - (1u << 20) + 5, last = mark + (1u << 20) - 7;
+    snprintf(cmd, sizeof(cmd),
+             "tail -c +6 %s 2>/dev/null | head -c %llu | sha256sum", cold,
+             (unsigned long long)(last - first + 1));
+    sh(cmd, want, sizeof(want));
+    snprintf(cmd, sizeof(cmd),
+             "curl -sf --max-time 20 -r %llu-%llu %s/big.bin | sha256sum",
+             (unsigned long long)first, (unsigned long long)last, f.url);
+    sh(cmd, got, sizeof(got));
+    cr_expect_str_eq(got, want);
+    cr_expect_gt(atomic_load(&cio__server_read_aheads), before,
+                 "the cold range was sent from the loop");
+
+    /* the last 2.5 MiB: 0.5 MiB of hole, cold.bin's first MiB, 1 MiB hole */
+    snprintf(cmd, sizeof(cmd),
+             "(head -c 524288 /dev/zero; head -c 1048576 %s; "
+             "head -c 1048576 /dev/zero) | sha256sum",
+             cold);
+    sh(cmd, want, sizeof(want));
+    snprintf(cmd, sizeof(cmd),
+             "curl -sf --max-time 20 -r -2621440 %s/big.bin | sha256sum",
+             f.url);
+    sh(cmd, got, sizeof(got));
+    cr_expect_str_eq(got, want);
+    srvfx_stop(&f);
+    remove_files();
+}

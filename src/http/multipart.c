@@ -724,7 +724,7 @@ static ptrdiff_t body_read(struct part *pt, uint64_t done, char *buf,
 got:
     if (r < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK)
-            return pt->regular ? COLD : CIO_EAGAIN;
+            return nowait && pt->regular ? COLD : CIO_EAGAIN;
         return cio__err(-errno, "multipart: reading a file part: %s",
                         strerror(errno));
     }

@@ -305,3 +305,29 @@ Test(client_socks, proxy_urls)
     CIO_EXPECT_RC(y.rc, CIO_EPROXY);
     cio_test_no_leaks();
 }
+
+/* A Proxy-Authorization field of the application's is for a proxy: a
+ * SOCKS5 proxy cannot take it (its credentials go in the handshake), so it
+ * must not travel through the tunnel to the origin, as it does not through
+ * a CONNECT tunnel. */
+Test(client_socks, no_proxy_authorization_through_the_tunnel)
+{
+    client_run_origin(&origin, NULL);
+    start_socks(NULL, NULL, NULL, NULL);
+    char purl[96], url[160];
+    snprintf(purl, sizeof(purl), "socks5h://127.0.0.1:%u", socks.port);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/headers", origin.port);
+    static const struct cio_kv hdrs[] = {
+        {"Proxy-Authorization", "Basic cHU6c2VjcmV0"}, {"X-Mine", "1"}, {0}};
+    struct client_run x = {.opts = {.proxy = purl, .headers = hdrs},
+                           .url = url};
+    client_run(&x);
+    cr_expect_eq(x.rc, 0, "%s: %s", cio_errname(x.rc), x.msg);
+    cr_expect_eq(x.status, 200);
+    cr_expect(strstr(x.body, "X-Mine") != NULL, "%s", x.body);
+    cr_expect(strstr(x.body, "Proxy-Authorization") == NULL, "%s", x.body);
+    cr_expect(strstr(x.body, "cHU6c2VjcmV0") == NULL, "%s", x.body);
+    stop_socks();
+    aiohttp_peer_stop(&origin);
+    cio_test_no_leaks();
+}

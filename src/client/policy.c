@@ -343,9 +343,18 @@ static int apply_proxy(struct work *k)
         return rc;
     st->proxy = k->proxy;
     int kind = cio__proxy_kind(k->proxy);
-    if (kind == CIO__PROXY_SOCKS5 || kind == CIO__PROXY_SOCKS5H)
-        return 0; /* a tunnel for every target, credentials in the
-                   * handshake: the request itself is unchanged */
+    if (kind == CIO__PROXY_SOCKS5 || kind == CIO__PROXY_SOCKS5H) {
+        /* A tunnel for every target, credentials in the handshake. An
+         * application's Proxy-Authorization is for a proxy, which a
+         * SOCKS5 one cannot take: it must not reach the origin through
+         * the tunnel (as with CONNECT). */
+        if (cio_headers_get(w->headers, "Proxy-Authorization") != NULL) {
+            if ((rc = cio__info_own_headers(w)) < 0)
+                return rc;
+            cio_headers_remove(w->headers, "Proxy-Authorization");
+        }
+        return 0;
+    }
     if ((rc = cio__proxy_auth(&k->proxy_auth, k->proxy)) < 0)
         return rc;
     if (cio_url_is_secure(w->url)) {

@@ -255,3 +255,32 @@ Test(client_proxy, https_proxy_for_https_targets_is_tls_in_tls)
     stop();
     cio_test_no_leaks();
 }
+
+/* The application's own Proxy-Authorization (for a scheme the proxy URL
+ * cannot carry) goes on every CONNECT of the request, not the first one
+ * only: here a same-origin redirect on a connection that closed needs a
+ * second tunnel. */
+Test(client_proxy, application_proxy_authorization_on_every_connect)
+{
+    start(1, "pu:pp");
+    char purl[96], url[160], want[200];
+    snprintf(purl, sizeof(purl), "http://127.0.0.1:%u", proxy.port);
+    snprintf(url, sizeof(url), "https://127.0.0.1:%u/redirect/1", origin.port);
+    static const struct cio_kv hdrs[] = {
+        {"Proxy-Authorization", "Basic cHU6cHA="}, {"Connection", "close"}, {0}};
+    struct client_run x = {.opts = {.proxy = purl,
+                                    .headers = hdrs,
+                                    .tls.ca_file = tls_fixture_path("ca.pem")},
+                           .url = url};
+    client_run(&x);
+    cr_expect_eq(x.rc, 0, "%s: %s", cio_errname(x.rc), x.msg);
+    cr_expect_eq(x.status, 200);
+    snprintf(want, sizeof(want),
+             "CONNECT 127.0.0.1:%u HTTP/1.1 auth=yes\n"
+             "CONNECT 127.0.0.1:%u HTTP/1.1 auth=yes\n",
+             origin.port, origin.port);
+    cr_expect_str_eq(proxy_log(), want);
+    cr_expect(strstr(x.body, "Proxy-Authorization") == NULL, "%s", x.body);
+    stop();
+    cio_test_no_leaks();
+}

@@ -267,7 +267,9 @@ Test(client_proxy, application_proxy_authorization_on_every_connect)
     snprintf(purl, sizeof(purl), "http://127.0.0.1:%u", proxy.port);
     snprintf(url, sizeof(url), "https://127.0.0.1:%u/redirect/1", origin.port);
     static const struct cio_kv hdrs[] = {
-        {"Proxy-Authorization", "Basic cHU6cHA="}, {"Connection", "close"}, {0}};
+        {"Proxy-Authorization", "Basic cHU6cHA="},
+        {"Connection", "close"},
+        {0}};
     struct client_run x = {.opts = {.proxy = purl,
                                     .headers = hdrs,
                                     .tls.ca_file = tls_fixture_path("ca.pem")},

@@ -286,3 +286,38 @@ Test(client_proxy, application_proxy_authorization_on_every_connect)
     stop();
     cio_test_no_leaks();
 }
+
+/* Error paths of TLS in TLS, each a typed error with no stream left open
+ * (the leak check): TLS to a proxy that does not speak it, and an origin
+ * that does not speak TLS behind an https:// proxy's tunnel. */
+Test(client_proxy, tls_in_tls_error_paths_close_every_stream)
+{
+    start2(0, NULL, 1);
+    char purl[96], url[160];
+    /* The origin is plain HTTP: the inner handshake fails, the outer TLS
+     * and the socket under it are closed. */
+    snprintf(purl, sizeof(purl), "https://localhost:%u", proxy.port);
+    snprintf(url, sizeof(url), "https://127.0.0.1:%u/json", origin.port);
+    struct client_run x = {.opts = {.proxy = purl,
+                                    .tls.ca_file = tls_fixture_path("ca.pem"),
+                                    .timeouts.connect_ms = 3000},
+                           .url = url};
+    client_run(&x);
+    cr_expect(x.rc == CIO_ETLS || x.rc == CIO_EPROTO || x.rc == CIO_ECONNRESET,
+              "%s: %s", cio_errname(x.rc), x.msg);
+    cr_expect(strstr(proxy_log(), "CONNECT 127.0.0.1") != NULL, "%s",
+              proxy_log());
+
+    /* An https:// proxy URL for a proxy that speaks plain HTTP (the
+     * origin): TLS to it fails before any CONNECT. */
+    snprintf(purl, sizeof(purl), "https://localhost:%u", origin.port);
+    struct client_run y = {.opts = {.proxy = purl,
+                                    .tls.ca_file = tls_fixture_path("ca.pem"),
+                                    .timeouts.connect_ms = 3000},
+                           .url = url};
+    client_run(&y);
+    cr_expect(y.rc == CIO_ETLS || y.rc == CIO_EPROTO || y.rc == CIO_ECONNRESET,
+              "%s: %s", cio_errname(y.rc), y.msg);
+    stop();
+    cio_test_no_leaks();
+}

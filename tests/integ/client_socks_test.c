@@ -331,3 +331,39 @@ Test(client_socks, no_proxy_authorization_through_the_tunnel)
     aiohttp_peer_stop(&origin);
     cio_test_no_leaks();
 }
+
+/* An IPv6 proxy (bracketed in the URL, named so in messages) and an IPv6
+ * target: its address goes as ATYP 4 with socks5h too. */
+Test(client_socks, ipv6_proxy_and_target)
+{
+    client_run_origin(&origin, NULL);
+    start_socks("--listen", "::1", NULL, NULL);
+    char purl[96], url[160];
+    snprintf(purl, sizeof(purl), "socks5h://[::1]:%u", socks.port);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/json", origin.port);
+    struct client_run x = {.opts = {.proxy = purl}, .url = url};
+    client_run(&x);
+    cr_expect_eq(x.rc, 0, "%s: %s", cio_errname(x.rc), x.msg);
+    cr_expect_eq(x.status, 200);
+    cr_expect(strstr(socks_log(), "atyp=1 dest=127.0.0.1:") != NULL, "%s",
+              socks_log());
+    unlink(logpath);
+
+    /* Nothing listens on [::1] at the origin's port: the proxy says so,
+     * and the message names the proxy with brackets. */
+    char url6[160], want[200];
+    snprintf(url6, sizeof(url6), "http://[::1]:%u/json", origin.port);
+    struct client_run y = {.opts = {.proxy = purl}, .url = url6};
+    client_run(&y);
+    CIO_EXPECT_RC(y.rc, CIO_EPROXY);
+    snprintf(want, sizeof(want),
+             "SOCKS5 proxy [::1]:%u refused: connection refused by "
+             "destination host (reply 5)",
+             socks.port);
+    cr_expect_str_eq(y.msg, want);
+    snprintf(want, sizeof(want), "atyp=4 dest=::1:%u", origin.port);
+    cr_expect(strstr(socks_log(), want) != NULL, "%s", socks_log());
+    stop_socks();
+    aiohttp_peer_stop(&origin);
+    cio_test_no_leaks();
+}

@@ -367,3 +367,34 @@ Test(client_socks, ipv6_proxy_and_target)
     aiohttp_peer_stop(&origin);
     cio_test_no_leaks();
 }
+
+/* RFC 1929 lengths from the proxy URL: a 255-byte user name goes whole;
+ * 256 bytes fail, typed, and are never cut to fit. */
+Test(client_socks, credential_lengths)
+{
+    client_run_origin(&origin, NULL);
+    char user[257], auth[300], purl[400], url[160];
+    memset(user, 'u', 255);
+    user[255] = '\0';
+    snprintf(auth, sizeof(auth), "%s:pw", user);
+    start_socks("--auth", auth, NULL, NULL);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/json", origin.port);
+    snprintf(purl, sizeof(purl), "socks5://%s:pw@127.0.0.1:%u", user,
+             socks.port);
+    struct client_run x = {.opts = {.proxy = purl}, .url = url};
+    client_run(&x);
+    cr_expect_eq(x.rc, 0, "%s: %s", cio_errname(x.rc), x.msg);
+    cr_expect_eq(x.status, 200);
+
+    memset(user, 'u', 256);
+    user[256] = '\0';
+    snprintf(purl, sizeof(purl), "socks5://%s:pw@127.0.0.1:%u", user,
+             socks.port);
+    struct client_run y = {.opts = {.proxy = purl}, .url = url};
+    client_run(&y);
+    CIO_EXPECT_RC(y.rc, CIO_EINVAL);
+    cr_expect(strstr(y.msg, "255") != NULL, "%s", y.msg);
+    stop_socks();
+    aiohttp_peer_stop(&origin);
+    cio_test_no_leaks();
+}

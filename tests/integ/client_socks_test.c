@@ -398,3 +398,32 @@ Test(client_socks, credential_lengths)
     aiohttp_peer_stop(&origin);
     cio_test_no_leaks();
 }
+
+/* A redirect to another origin through the proxy: a handshake for each
+ * origin, and the first origin's Authorization does not follow. */
+Test(client_socks, cross_origin_redirect)
+{
+    client_run_origin(&origin, NULL);
+    start_socks(NULL, NULL, NULL, NULL);
+    char purl[96], url[160], want[200];
+    snprintf(purl, sizeof(purl), "socks5h://127.0.0.1:%u", socks.port);
+    snprintf(url, sizeof(url), "http://localhost:%u/cross-origin?path=/headers",
+             origin.port);
+    static const struct cio_kv hdrs[] = {{"Authorization", "Bearer home"}, {0}};
+    struct client_run x = {.opts = {.proxy = purl, .headers = hdrs},
+                           .url = url};
+    client_run(&x);
+    cr_expect_eq(x.rc, 0, "%s: %s", cio_errname(x.rc), x.msg);
+    cr_expect_eq(x.status, 200);
+    /* The server redirects to 127.0.0.1 on its other port. */
+    snprintf(want, sizeof(want), "\"Host\": \"127.0.0.1:%u\"", origin.port2);
+    cr_expect(strstr(x.body, want) != NULL, "%s", x.body);
+    cr_expect(strstr(x.body, "Bearer home") == NULL, "%s", x.body);
+    snprintf(want, sizeof(want), "dest=localhost:%u\n", origin.port);
+    cr_expect(strstr(socks_log(), want) != NULL, "%s", socks_log());
+    snprintf(want, sizeof(want), "atyp=1 dest=127.0.0.1:%u\n", origin.port2);
+    cr_expect(strstr(socks_log(), want) != NULL, "%s", socks_log());
+    stop_socks();
+    aiohttp_peer_stop(&origin);
+    cio_test_no_leaks();
+}

@@ -205,6 +205,10 @@ Test(client_socks, hostile_and_silent_proxies)
         cr_expect_eq(x.rc, t[i].rc, "%s: %s: %s", t[i].mode, cio_errname(x.rc),
                      x.msg);
         cr_expect(strstr(x.msg, t[i].msg) != NULL, "%s: %s", t[i].mode, x.msg);
+        /* A timeout names the proxy that stalled, not only the origin. */
+        char via[64];
+        snprintf(via, sizeof(via), "proxy 127.0.0.1:%u", socks.port);
+        cr_expect(strstr(x.msg, via) != NULL, "%s: %s", t[i].mode, x.msg);
     }
     stop_socks();
     cio_test_no_leaks();

@@ -1006,6 +1006,16 @@ static int client_tls(cio_client *c)
  * open_conn, over whatever stream this returns. *named: the error message
  * already names the proxy (open_conn must not rewrite it as the origin's).
  */
+/* The proxy as messages name it: "host:port", "[v6]:port". */
+static void proxy_name(const cio_url *proxy, char *out, size_t cap)
+{
+    struct cio_str ph = cio_url_host(proxy);
+    bool v6 = memchr(ph.ptr, ':', ph.len) != NULL;
+    snprintf(out, cap, "%s%.*s%s:%u", v6 ? "[" : "",
+             (int)(ph.len > 255 ? 255 : ph.len), ph.ptr, v6 ? "]" : "",
+             cio__proxy_port(proxy));
+}
+
 static int proxy_open(struct cio__send *st, struct cio__pool_host *h,
                       cio_stream **out, cio_time dl, bool *named)
 {
@@ -1013,8 +1023,7 @@ static int proxy_open(struct cio__send *st, struct cio__pool_host *h,
     char phz[256], pname[300];
     snprintf(phz, sizeof(phz), "%.*s", (int)ph.len, ph.ptr);
     unsigned pport = cio__proxy_port(st->proxy);
-    snprintf(pname, sizeof(pname), "%s%s%s:%u", strchr(phz, ':') ? "[" : "",
-             phz, strchr(phz, ':') ? "]" : "", pport);
+    proxy_name(st->proxy, pname, sizeof(pname));
     int kind = cio__proxy_kind(st->proxy);
     cio__phase(st, CIO_PHASE_CONNECT);
     cio_stream *s;
@@ -1118,16 +1127,23 @@ static int open_conn(struct cio__send *st, struct cio__pool_host *h,
         if (named)
             return rc;
         if (rc == CIO_ETIMEDOUT) {
+            /* Through a proxy, the one that stalled may be the proxy. */
+            char via[320] = "";
+            if (st->proxy != NULL) {
+                char pname[300];
+                proxy_name(st->proxy, pname, sizeof(pname));
+                snprintf(via, sizeof(via), " through proxy %s", pname);
+            }
             if (st->total_deadline != CIO_NEVER &&
                 cio_now() >= st->total_deadline)
                 return cio__err(rc,
                                 "total timeout: the request ran out of "
-                                "time while connecting to %s:%u",
-                                h->host, h->port);
+                                "time while connecting to %s:%u%s",
+                                h->host, h->port, via);
             return cio__err(rc,
-                            "connect timeout: no connection to %s:%u "
+                            "connect timeout: no connection to %s:%u%s "
                             "within %u ms",
-                            h->host, h->port, ms);
+                            h->host, h->port, via, ms);
         }
         if (rc == CIO_ECERT || rc == CIO_ETLS)
             return prefix_err(rc, "TLS with %s:%u: ", h->host, h->port);

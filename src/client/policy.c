@@ -50,6 +50,10 @@ struct work {
     unsigned digest_rounds; /* challenges answered on this hop */
     cio_url *proxy;
     char *proxy_auth;
+    /* The application's Proxy-Authorization, taken out of w.headers for a
+     * tunnel: kept for every CONNECT of the request while it stays on its
+     * origin (a retry or a same-origin redirect may need a new tunnel). */
+    char *app_proxy_auth;
     char *abs_target;
     size_t nhist, caphist;
     int *hist_status;
@@ -195,6 +199,15 @@ static void dcache_take(struct work *k)
     k->dg.nc = e->dg.nc - 1; /* the answer below increments it */
     k->digest_on = true;
     k->digest_cached = true;
+}
+
+/* Frees a copy of credentials (NULL ok), wiped first. */
+static void free_secret(char *s)
+{
+    if (s != NULL) {
+        OPENSSL_cleanse(s, strlen(s));
+        cio__free(s);
+    }
 }
 
 static int set_header(cio_headers *h, const char *name, char *value, bool *flag)
@@ -343,23 +356,37 @@ static int apply_proxy(struct work *k)
         return rc;
     st->proxy = k->proxy;
     int kind = cio__proxy_kind(k->proxy);
-    if (kind == CIO__PROXY_SOCKS5 || kind == CIO__PROXY_SOCKS5H)
-        return 0; /* a tunnel for every target, credentials in the
-                   * handshake: the request itself is unchanged */
+    if (kind == CIO__PROXY_SOCKS5 || kind == CIO__PROXY_SOCKS5H) {
+        /* A tunnel for every target, credentials in the handshake. An
+         * application's Proxy-Authorization is for a proxy, which a
+         * SOCKS5 one cannot take: it must not reach the origin through
+         * the tunnel (as with CONNECT). */
+        if (cio_headers_get(w->headers, "Proxy-Authorization") != NULL) {
+            if ((rc = cio__info_own_headers(w)) < 0)
+                return rc;
+            cio_headers_remove(w->headers, "Proxy-Authorization");
+        }
+        return 0;
+    }
     if ((rc = cio__proxy_auth(&k->proxy_auth, k->proxy)) < 0)
         return rc;
     if (cio_url_is_secure(w->url)) {
         /* A tunnel: the proxy's credentials go in the CONNECT request
          * only, never to the origin through the tunnel. */
         const char *app = cio_headers_get(w->headers, "Proxy-Authorization");
-        if (k->proxy_auth == NULL && app != NULL &&
-            (k->proxy_auth = cio__strdup(app)) == NULL)
-            return CIO_ENOMEM;
         if (app != NULL) {
+            char *v = cio__strdup(app);
+            if (v == NULL)
+                return CIO_ENOMEM;
+            free_secret(k->app_proxy_auth);
+            k->app_proxy_auth = v;
             if ((rc = cio__info_own_headers(w)) < 0)
                 return rc;
             cio_headers_remove(w->headers, "Proxy-Authorization");
         }
+        if (k->proxy_auth == NULL && k->app_proxy_auth != NULL &&
+            (k->proxy_auth = cio__strdup(k->app_proxy_auth)) == NULL)
+            return CIO_ENOMEM;
         st->proxy_auth = k->proxy_auth;
         return 0;
     }
@@ -546,6 +573,8 @@ static int follow(struct work *k, cio_response *r, uint32_t *hops)
         w->cookies = NULL; /* the request's explicit cookies stay home */
         k->auth_set = false;
         k->proxy_auth_set = false;
+        free_secret(k->app_proxy_auth); /* stripped with the headers */
+        k->app_proxy_auth = NULL;
         k->digest_on = false;
         k->digest_cached = false;
     }
@@ -620,6 +649,7 @@ done:
     cio__digest_fini(&k.dg);
     cio_url_free(k.proxy);
     cio__free(k.proxy_auth);
+    free_secret(k.app_proxy_auth);
     cio__free(k.abs_target);
     if (!k.url_borrowed)
         cio_url_free(k.w.url);

@@ -13,8 +13,25 @@
 #include "http/h1_parse.h"
 #include "http/token.h"
 
+/* s for an error message, cut to about 60 bytes, its userinfo (everything
+ * before the last '@': the URL did not parse, so where the authority ends
+ * is unknown) replaced by "***": messages end up in logs. */
+static const char *redact(char out[80], const char *s)
+{
+    const char *at = strrchr(s, '@');
+    if (at == NULL) {
+        snprintf(out, 80, "%.60s", s);
+        return out;
+    }
+    const char *sep = strstr(s, "://");
+    int sl = sep != NULL && sep < at ? (int)(sep - s) + 3 : 0;
+    snprintf(out, 80, "%.*s***%.40s", sl > 20 ? 20 : sl, s, at);
+    return out;
+}
+
 int cio__proxy_parse(cio_url **out, const char *s)
 {
+    char shown[80];
     if (s == NULL || s[0] == '\0')
         return cio__err(CIO_EPROXY, "empty proxy URL");
     char tmp[1024];
@@ -30,7 +47,7 @@ int cio__proxy_parse(cio_url **out, const char *s)
     if (rc == CIO_ENOMEM)
         return rc;
     if (rc < 0)
-        return cio__err(CIO_EPROXY, "bad proxy URL \"%.60s\"", s);
+        return cio__err(CIO_EPROXY, "bad proxy URL \"%s\"", redact(shown, s));
     if (cio__proxy_kind(url) < 0) {
         struct cio_str sc = cio_url_scheme(url);
         cio__err(CIO_EPROXY,
@@ -42,7 +59,8 @@ int cio__proxy_parse(cio_url **out, const char *s)
     }
     /* socks5 URLs parse generically: the host may be empty there. */
     if (cio_url_host(url).len == 0 || cio__proxy_port(url) == 0) {
-        cio__err(CIO_EPROXY, "proxy URL \"%.60s\" has no host or port", s);
+        cio__err(CIO_EPROXY, "proxy URL \"%s\" has no host or port",
+                 redact(shown, s));
         cio_url_free(url);
         return CIO_EPROXY;
     }

@@ -255,3 +255,69 @@ Test(client_proxy, https_proxy_for_https_targets_is_tls_in_tls)
     stop();
     cio_test_no_leaks();
 }
+
+/* The application's own Proxy-Authorization (for a scheme the proxy URL
+ * cannot carry) goes on every CONNECT of the request, not the first one
+ * only: here a same-origin redirect on a connection that closed needs a
+ * second tunnel. */
+Test(client_proxy, application_proxy_authorization_on_every_connect)
+{
+    start(1, "pu:pp");
+    char purl[96], url[160], want[200];
+    snprintf(purl, sizeof(purl), "http://127.0.0.1:%u", proxy.port);
+    snprintf(url, sizeof(url), "https://127.0.0.1:%u/redirect/1", origin.port);
+    static const struct cio_kv hdrs[] = {
+        {"Proxy-Authorization", "Basic cHU6cHA="},
+        {"Connection", "close"},
+        {0}};
+    struct client_run x = {.opts = {.proxy = purl,
+                                    .headers = hdrs,
+                                    .tls.ca_file = tls_fixture_path("ca.pem")},
+                           .url = url};
+    client_run(&x);
+    cr_expect_eq(x.rc, 0, "%s: %s", cio_errname(x.rc), x.msg);
+    cr_expect_eq(x.status, 200);
+    snprintf(want, sizeof(want),
+             "CONNECT 127.0.0.1:%u HTTP/1.1 auth=yes\n"
+             "CONNECT 127.0.0.1:%u HTTP/1.1 auth=yes\n",
+             origin.port, origin.port);
+    cr_expect_str_eq(proxy_log(), want);
+    cr_expect(strstr(x.body, "Proxy-Authorization") == NULL, "%s", x.body);
+    stop();
+    cio_test_no_leaks();
+}
+
+/* Error paths of TLS in TLS, each a typed error with no stream left open
+ * (the leak check): TLS to a proxy that does not speak it, and an origin
+ * that does not speak TLS behind an https:// proxy's tunnel. */
+Test(client_proxy, tls_in_tls_error_paths_close_every_stream)
+{
+    start2(0, NULL, 1);
+    char purl[96], url[160];
+    /* The origin is plain HTTP: the inner handshake fails, the outer TLS
+     * and the socket under it are closed. */
+    snprintf(purl, sizeof(purl), "https://localhost:%u", proxy.port);
+    snprintf(url, sizeof(url), "https://127.0.0.1:%u/json", origin.port);
+    struct client_run x = {.opts = {.proxy = purl,
+                                    .tls.ca_file = tls_fixture_path("ca.pem"),
+                                    .timeouts.connect_ms = 3000},
+                           .url = url};
+    client_run(&x);
+    cr_expect(x.rc == CIO_ETLS || x.rc == CIO_EPROTO || x.rc == CIO_ECONNRESET,
+              "%s: %s", cio_errname(x.rc), x.msg);
+    cr_expect(strstr(proxy_log(), "CONNECT 127.0.0.1") != NULL, "%s",
+              proxy_log());
+
+    /* An https:// proxy URL for a proxy that speaks plain HTTP (the
+     * origin): TLS to it fails before any CONNECT. */
+    snprintf(purl, sizeof(purl), "https://localhost:%u", origin.port);
+    struct client_run y = {.opts = {.proxy = purl,
+                                    .tls.ca_file = tls_fixture_path("ca.pem"),
+                                    .timeouts.connect_ms = 3000},
+                           .url = url};
+    client_run(&y);
+    cr_expect(y.rc == CIO_ETLS || y.rc == CIO_EPROTO || y.rc == CIO_ECONNRESET,
+              "%s: %s", cio_errname(y.rc), y.msg);
+    stop();
+    cio_test_no_leaks();
+}

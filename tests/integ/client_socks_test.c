@@ -205,6 +205,10 @@ Test(client_socks, hostile_and_silent_proxies)
         cr_expect_eq(x.rc, t[i].rc, "%s: %s: %s", t[i].mode, cio_errname(x.rc),
                      x.msg);
         cr_expect(strstr(x.msg, t[i].msg) != NULL, "%s: %s", t[i].mode, x.msg);
+        /* A timeout names the proxy that stalled, not only the origin. */
+        char via[64];
+        snprintf(via, sizeof(via), "proxy 127.0.0.1:%u", socks.port);
+        cr_expect(strstr(x.msg, via) != NULL, "%s: %s", t[i].mode, x.msg);
     }
     stop_socks();
     cio_test_no_leaks();
@@ -303,5 +307,127 @@ Test(client_socks, proxy_urls)
                            .url = "http://127.0.0.1:9/"};
     client_run(&y);
     CIO_EXPECT_RC(y.rc, CIO_EPROXY);
+    cio_test_no_leaks();
+}
+
+/* A Proxy-Authorization field of the application's is for a proxy: a
+ * SOCKS5 proxy cannot take it (its credentials go in the handshake), so it
+ * must not travel through the tunnel to the origin, as it does not through
+ * a CONNECT tunnel. */
+Test(client_socks, no_proxy_authorization_through_the_tunnel)
+{
+    client_run_origin(&origin, NULL);
+    start_socks(NULL, NULL, NULL, NULL);
+    char purl[96], url[160];
+    snprintf(purl, sizeof(purl), "socks5h://127.0.0.1:%u", socks.port);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/headers", origin.port);
+    static const struct cio_kv hdrs[] = {
+        {"Proxy-Authorization", "Basic cHU6c2VjcmV0"}, {"X-Mine", "1"}, {0}};
+    struct client_run x = {.opts = {.proxy = purl, .headers = hdrs},
+                           .url = url};
+    client_run(&x);
+    cr_expect_eq(x.rc, 0, "%s: %s", cio_errname(x.rc), x.msg);
+    cr_expect_eq(x.status, 200);
+    cr_expect(strstr(x.body, "X-Mine") != NULL, "%s", x.body);
+    cr_expect(strstr(x.body, "Proxy-Authorization") == NULL, "%s", x.body);
+    cr_expect(strstr(x.body, "cHU6c2VjcmV0") == NULL, "%s", x.body);
+    stop_socks();
+    aiohttp_peer_stop(&origin);
+    cio_test_no_leaks();
+}
+
+/* An IPv6 proxy (bracketed in the URL, named so in messages) and an IPv6
+ * target: its address goes as ATYP 4 with socks5h too. */
+Test(client_socks, ipv6_proxy_and_target)
+{
+    client_run_origin(&origin, NULL);
+    start_socks("--listen", "::1", NULL, NULL);
+    char purl[96], url[160];
+    snprintf(purl, sizeof(purl), "socks5h://[::1]:%u", socks.port);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/json", origin.port);
+    struct client_run x = {.opts = {.proxy = purl}, .url = url};
+    client_run(&x);
+    cr_expect_eq(x.rc, 0, "%s: %s", cio_errname(x.rc), x.msg);
+    cr_expect_eq(x.status, 200);
+    cr_expect(strstr(socks_log(), "atyp=1 dest=127.0.0.1:") != NULL, "%s",
+              socks_log());
+    unlink(logpath);
+
+    /* Nothing listens on [::1] at the origin's port: the proxy says so,
+     * and the message names the proxy with brackets. */
+    char url6[160], want[200];
+    snprintf(url6, sizeof(url6), "http://[::1]:%u/json", origin.port);
+    struct client_run y = {.opts = {.proxy = purl}, .url = url6};
+    client_run(&y);
+    CIO_EXPECT_RC(y.rc, CIO_EPROXY);
+    snprintf(want, sizeof(want),
+             "SOCKS5 proxy [::1]:%u refused: connection refused by "
+             "destination host (reply 5)",
+             socks.port);
+    cr_expect_str_eq(y.msg, want);
+    snprintf(want, sizeof(want), "atyp=4 dest=::1:%u", origin.port);
+    cr_expect(strstr(socks_log(), want) != NULL, "%s", socks_log());
+    stop_socks();
+    aiohttp_peer_stop(&origin);
+    cio_test_no_leaks();
+}
+
+/* RFC 1929 lengths from the proxy URL: a 255-byte user name goes whole;
+ * 256 bytes fail, typed, and are never cut to fit. */
+Test(client_socks, credential_lengths)
+{
+    client_run_origin(&origin, NULL);
+    char user[257], auth[300], purl[400], url[160];
+    memset(user, 'u', 255);
+    user[255] = '\0';
+    snprintf(auth, sizeof(auth), "%s:pw", user);
+    start_socks("--auth", auth, NULL, NULL);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/json", origin.port);
+    snprintf(purl, sizeof(purl), "socks5://%s:pw@127.0.0.1:%u", user,
+             socks.port);
+    struct client_run x = {.opts = {.proxy = purl}, .url = url};
+    client_run(&x);
+    cr_expect_eq(x.rc, 0, "%s: %s", cio_errname(x.rc), x.msg);
+    cr_expect_eq(x.status, 200);
+
+    memset(user, 'u', 256);
+    user[256] = '\0';
+    snprintf(purl, sizeof(purl), "socks5://%s:pw@127.0.0.1:%u", user,
+             socks.port);
+    struct client_run y = {.opts = {.proxy = purl}, .url = url};
+    client_run(&y);
+    CIO_EXPECT_RC(y.rc, CIO_EINVAL);
+    cr_expect(strstr(y.msg, "255") != NULL, "%s", y.msg);
+    stop_socks();
+    aiohttp_peer_stop(&origin);
+    cio_test_no_leaks();
+}
+
+/* A redirect to another origin through the proxy: a handshake for each
+ * origin, and the first origin's Authorization does not follow. */
+Test(client_socks, cross_origin_redirect)
+{
+    client_run_origin(&origin, NULL);
+    start_socks(NULL, NULL, NULL, NULL);
+    char purl[96], url[160], want[200];
+    snprintf(purl, sizeof(purl), "socks5h://127.0.0.1:%u", socks.port);
+    snprintf(url, sizeof(url), "http://localhost:%u/cross-origin?path=/headers",
+             origin.port);
+    static const struct cio_kv hdrs[] = {{"Authorization", "Bearer home"}, {0}};
+    struct client_run x = {.opts = {.proxy = purl, .headers = hdrs},
+                           .url = url};
+    client_run(&x);
+    cr_expect_eq(x.rc, 0, "%s: %s", cio_errname(x.rc), x.msg);
+    cr_expect_eq(x.status, 200);
+    /* The server redirects to 127.0.0.1 on its other port. */
+    snprintf(want, sizeof(want), "\"Host\": \"127.0.0.1:%u\"", origin.port2);
+    cr_expect(strstr(x.body, want) != NULL, "%s", x.body);
+    cr_expect(strstr(x.body, "Bearer home") == NULL, "%s", x.body);
+    snprintf(want, sizeof(want), "dest=localhost:%u\n", origin.port);
+    cr_expect(strstr(socks_log(), want) != NULL, "%s", socks_log());
+    snprintf(want, sizeof(want), "atyp=1 dest=127.0.0.1:%u\n", origin.port2);
+    cr_expect(strstr(socks_log(), want) != NULL, "%s", socks_log());
+    stop_socks();
+    aiohttp_peer_stop(&origin);
     cio_test_no_leaks();
 }

@@ -15,6 +15,7 @@ relays bytes both ways.
                     read, or at the step where the handshake ended), then
                     "first=<request line>" (or "first=tls") with the first
                     bytes the client sends through the tunnel
+  --listen ADDR     the address to listen on (default 127.0.0.1; ::1 too)
   --reply N         answer every CONNECT with reply code N (no connection);
                     N = -1: the destination port is the code
   --garbage MODES   misbehave instead of answering; a comma-separated list
@@ -175,10 +176,11 @@ async def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--auth")
     ap.add_argument("--log")
+    ap.add_argument("--listen", default="127.0.0.1")
     ap.add_argument("--reply", type=int)
     ap.add_argument("--garbage")
     args = ap.parse_args()
-    srv = await asyncio.start_server(make_handler(args), "127.0.0.1", 0)
+    srv = await asyncio.start_server(make_handler(args), args.listen, 0)
     await serve_until_stopped(srv)
 
 if __name__ == "__main__":

@@ -294,3 +294,28 @@ Test(proxy, connect_refusals_are_typed)
     cr_expect_str_eq(inj.sent, "");
     cio_test_no_leaks();
 }
+
+/* A proxy URL that does not parse is named in the error message, which
+ * ends up in logs: without its credentials. */
+Test(proxy, error_messages_hide_credentials)
+{
+    static const char *const bad[] = {
+        "socks5://u:s3cret@h:99999",  /* bad port */
+        "http://u:s3cret@h^:80",      /* bad host */
+        "socks5h://us3cret:x@:1080",  /* no host */
+        "https://u:s3cret@@h:99999",  /* two '@' */
+        "http://u:s3cret@h:80x/p@th", /* "@" after the authority */
+        "u:s3cret@h:99999",           /* no scheme */
+        "ftp://u:s3cret@h:21",        /* another scheme */
+    };
+    for (size_t i = 0; i < COUNTOF(bad); i++) {
+        cio_url *p = NULL;
+        CIO_EXPECT_RC(cio__proxy_parse(&p, bad[i]), CIO_EPROXY);
+        cr_expect(strstr(cio_last_error(), "s3cr") == NULL, "%s: %s", bad[i],
+                  cio_last_error());
+        cr_expect(strstr(cio_last_error(), "proxy") != NULL, "%s: %s", bad[i],
+                  cio_last_error());
+        cio_url_free(p);
+    }
+    cio_test_no_leaks();
+}

@@ -278,3 +278,80 @@ Test(socks, parser_byte_by_byte)
     cr_expect_str_eq(cio__socks5_reply_str(9), "unassigned reply code");
     cio_test_no_leaks();
 }
+
+/* A proxy that trickles its replies one byte per write: the handshake
+ * still reads exactly its messages (a 255-byte bound domain, the longest
+ * reply, then the tunnel's "tail"); one that stops mid-reply ends at the
+ * deadline. */
+struct trickle {
+    cio_stream *b;
+    unsigned char script[2 + 4 + 1 + 255 + 2 + 4];
+    size_t len, stop_at; /* bytes sent before going silent */
+    int rc;
+    char rest[8];
+};
+
+static int trickle_writer(void *arg)
+{
+    struct trickle *t = arg;
+    for (size_t i = 0; i < t->stop_at; i++) {
+        if (cio_stream_write(t->b, t->script + i, 1, cio_after(5000)) != 1)
+            return -1;
+        cio_yield();
+    }
+    return 0;
+}
+
+static int trickle_task(void *arg)
+{
+    struct trickle *t = arg;
+    cio_stream *a;
+    int rc = cio_pipe_new(&a, &t->b, 4096);
+    if (rc < 0)
+        return rc;
+    cio_group *g;
+    if ((rc = cio_group_new(&g)) < 0)
+        return rc;
+    cio_spawn(g, trickle_writer, t, NULL, NULL);
+    struct cio__socks_opts o = {.proxy = "p:1", .remote_dns = true};
+    t->rc = cio__socks5_open(a, &o, "o.test", 443,
+                             cio_after(t->stop_at < t->len ? 200 : 5000));
+    /* The tunnel's bytes, as they come (one per write). */
+    size_t n = 0;
+    while (t->rc == 0 && n < 4) {
+        ptrdiff_t r = cio_stream_read(a, t->rest + n, sizeof(t->rest) - 1 - n,
+                                      cio_after(5000));
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+    }
+    t->rest[n] = '\0';
+    cio_group_wait(g, cio_after(5000));
+    cio_group_free(g);
+    cio_stream_close(a);
+    cio_stream_close(t->b);
+    return 0;
+}
+
+Test(socks, trickling_proxy)
+{
+    struct trickle t = {0};
+    unsigned char *s = t.script;
+    memcpy(s, "\x05\x00\x05\x00\x00\x03\xff", 7);
+    memset(s + 7, 'b', 255);
+    memcpy(s + 262,
+           "\x01\xbb"
+           "tail",
+           6);
+    t.len = t.stop_at = sizeof(t.script);
+    CIO_ASSERT_RC(cio_test_run(trickle_task, &t), 0);
+    CIO_EXPECT_RC(t.rc, 0);
+    cr_expect_str_eq(t.rest, "tail");
+
+    struct trickle u = t;
+    u.stop_at = 100; /* mid-domain */
+    u.rest[0] = '\0';
+    CIO_ASSERT_RC(cio_test_run(trickle_task, &u), 0);
+    CIO_EXPECT_RC(u.rc, CIO_ETIMEDOUT);
+    cio_test_no_leaks();
+}

@@ -909,6 +909,38 @@ static uint64_t seg_hash(const char *s, size_t n)
     return h ^ (h >> 29);
 }
 
+/*
+ * An open-addressing index of n strings, key(ctx, i) the i-th: slot =
+ * i + 1, 0 = empty, a power of two of slots at most half full (*mask =
+ * slots - 1). NULL without memory.
+ */
+static uint32_t *slots_build(size_t n,
+                             struct cio_str (*key)(const void *, size_t),
+                             const void *ctx, size_t *mask)
+{
+    size_t cap = 16;
+    while (cap < 2 * n)
+        cap *= 2;
+    uint32_t *slots = cio__calloc(cap, sizeof *slots);
+    if (slots == NULL)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        struct cio_str k = key(ctx, i);
+        size_t j = seg_hash(k.ptr, k.len) & (cap - 1);
+        while (slots[j] != 0)
+            j = (j + 1) & (cap - 1);
+        slots[j] = (uint32_t)(i + 1);
+    }
+    *mask = cap - 1;
+    return slots;
+}
+
+static struct cio_str kid_key(const void *ctx, size_t i)
+{
+    const struct node *n = ctx;
+    return (struct cio_str){n->kids[i].seg, n->kids[i].len};
+}
+
 static void index_node(struct node *n)
 {
     for (size_t i = 0; i < n->nkids; i++)
@@ -917,20 +949,8 @@ static void index_node(struct node *n)
         index_node(n->param);
     if (n->nkids < HASH_MIN_KIDS || n->slots != NULL)
         return;
-    size_t cap = 16;
-    while (cap < 2 * n->nkids)
-        cap *= 2;
     /* Without memory the node keeps bisection: slower, not wrong. */
-    n->slots = cio__calloc(cap, sizeof *n->slots);
-    if (n->slots == NULL)
-        return;
-    n->mask = cap - 1;
-    for (size_t i = 0; i < n->nkids; i++) {
-        size_t j = seg_hash(n->kids[i].seg, n->kids[i].len) & n->mask;
-        while (n->slots[j] != 0)
-            j = (j + 1) & n->mask;
-        n->slots[j] = (uint32_t)(i + 1);
-    }
+    n->slots = slots_build(n->nkids, kid_key, n, &n->mask);
 }
 
 /* Numbers the endpoints with a tail regex (ep->rxi) into eps, if eps;
@@ -1009,6 +1029,12 @@ static int static_collect(struct cio__router *r, const struct node *n,
     return 0;
 }
 
+static struct cio_str static_key(const void *ctx, size_t i)
+{
+    const struct cio__router *r = ctx;
+    return (struct cio_str){r->sents[i].path, r->sents[i].len};
+}
+
 /*
  * The static index: a request whose whole path is a static route is found
  * with one hash and one compare, not a walk (the walk tries static
@@ -1026,21 +1052,9 @@ static void static_build(struct cio__router *r)
         return;
     }
     cio__free(buf);
-    size_t nslots = 16;
-    while (nslots < r->nsents * 2)
-        nslots *= 2;
-    r->sslots = cio__calloc(nslots, sizeof *r->sslots);
-    if (r->sslots == NULL) {
+    r->sslots = slots_build(r->nsents, static_key, r, &r->smask);
+    if (r->sslots == NULL)
         static_free(r);
-        return;
-    }
-    r->smask = nslots - 1;
-    for (size_t i = 0; i < r->nsents; i++) {
-        size_t j = seg_hash(r->sents[i].path, r->sents[i].len) & r->smask;
-        while (r->sslots[j] != 0)
-            j = (j + 1) & r->smask;
-        r->sslots[j] = (uint32_t)(i + 1);
-    }
 }
 
 int cio__router_compile(struct cio__router *r)

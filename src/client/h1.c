@@ -19,6 +19,7 @@
 #include "http/h1_write.h"
 #include "http/multipart.h"
 #include "net/stream.h"
+#include "rt/rt_int.h"
 
 static void h1_fini(struct cio__conn *cn)
 {
@@ -133,50 +134,7 @@ static int write_all(struct cio__conn *cn, struct cio__send *st,
  * (the job's dispose frees them whenever it ends).
  */
 #define READ_AHEAD (1u << 20)
-#define READ_AHEAD_BUF 65536u
-
 _Atomic unsigned long cio__client_read_aheads;
-
-/* Its buffer is allocated when it runs: a job queued behind busy pool
- * threads holds no memory but this. */
-struct read_ahead {
-    int fd;
-    int64_t off;
-    size_t len;
-};
-
-static void *read_ahead_run(void *arg)
-{
-    struct read_ahead *ra = arg;
-    char *buf = cio__malloc(READ_AHEAD_BUF);
-    size_t done = 0;
-    if (buf == NULL)
-        return NULL; /* the loop reads the bytes then */
-    while (done < ra->len) {
-        size_t want =
-            ra->len - done < READ_AHEAD_BUF ? ra->len - done : READ_AHEAD_BUF;
-        ssize_t r = pread(ra->fd, buf, want, (off_t)(ra->off + (int64_t)done));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        done += (size_t)r;
-    }
-    cio__free(buf);
-    return NULL;
-}
-
-static void read_ahead_free(struct read_ahead *ra)
-{
-    close(ra->fd);
-    cio__free(ra);
-}
-
-static void read_ahead_dispose(void *result, void *arg)
-{
-    (void)result;
-    read_ahead_free(arg);
-}
 
 /* 0: read ahead (or nothing to do), 1: could not set one up (read on the
  * loop instead), < 0: the caller was canceled or timed out. */
@@ -186,26 +144,10 @@ static int read_ahead(cio_multipart *mp, cio_time deadline)
     int64_t off, left;
     if (cio__multipart_cold_spot(mp, &fd, &off, &left) < 0)
         return 1;
-    struct read_ahead *ra = cio__calloc(1, sizeof(*ra));
-    if (ra == NULL)
-        return 1;
-    ra->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-    if (ra->fd < 0) {
-        cio__free(ra);
-        return 1;
-    }
-    ra->off = off;
-    ra->len =
+    size_t len =
         left >= 0 && (uint64_t)left < READ_AHEAD ? (size_t)left : READ_AHEAD;
-    struct cio_job job = {.fn = read_ahead_run,
-                          .arg = ra,
-                          .dispose = read_ahead_dispose,
-                          .deadline = deadline};
     atomic_fetch_add(&cio__client_read_aheads, 1);
-    int rc = cio_blocking_job(&job, NULL);
-    if (rc == 0)
-        read_ahead_free(ra);
-    return rc;
+    return cio__read_ahead(fd, (off_t)off, len, deadline, NULL);
 }
 
 /* The wait for a read-ahead is bounded like a write that makes no

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <corio/rt.h>
 
@@ -330,5 +331,19 @@ void cio__signal_loop_fini(struct cio_loop *l);
 /* Debug report helper: prints "<what> created at <symbol+off> (<object>)". */
 void cio__report_origin(const char *what, const char *name,
                         const void *created_by);
+
+/*
+ * Reads [off, off + len) of the file fd into the page cache on the
+ * executor (readahead(2), then pread through a scratch buffer), parking
+ * the calling task until done or until deadline (CIO_NEVER: none). The job
+ * works on a duplicate of fd, so the caller may close fd as soon as this
+ * returns, even on CIO_ECANCELED/CIO_ETIMEDOUT (the job then frees what it
+ * owns when it ends). before, if not NULL, runs on the pool thread first
+ * (a test hook). Returns 0, 1 when no job could be set up (no memory, no
+ * descriptor: the caller reads on the loop), or the error of
+ * cio_blocking_job. Must be called in a task.
+ */
+int cio__read_ahead(int fd, off_t off, size_t len, cio_time deadline,
+                    void (*before)(void));
 
 #endif

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "base/alloc.h"
+#include "rt/rt_int.h"
 
 #if defined(__NR_cachestat)
 #define NR_CACHESTAT __NR_cachestat
@@ -106,78 +107,13 @@ static bool cached(int fd, off_t off, size_t len)
 
 /* ------------------------------------------------------------ read-ahead */
 
-#define RA_BUF 65536u
-
-/* Everything the job touches is its own (a duplicate of the descriptor;
- * its buffer, allocated when it runs: a job queued behind busy pool
- * threads, one per connection waiting, holds no memory but this): a
- * request canceled meanwhile shares nothing with it. */
-struct ra {
-    int fd;
-    off_t off;
-    size_t len;
-};
-
-static void *ra_run(void *arg)
-{
-    struct ra *ra = arg;
-    void (*hook)(void) = atomic_load(&cio__server_read_ahead_hook);
-    if (hook != NULL)
-        hook();
-    /* One request for the whole chunk (the kernel's own read-ahead would
-     * grow its window step by step); the reads below then wait for it. */
-    (void)readahead(ra->fd, ra->off, ra->len);
-    char *buf = cio__malloc(RA_BUF);
-    if (buf == NULL)
-        return NULL; /* the read-ahead above is under way anyway */
-    off_t pos = ra->off, end = ra->off + (off_t)ra->len;
-    while (pos < end) {
-        size_t want = (size_t)(end - pos);
-        ssize_t r = pread(ra->fd, buf, want < RA_BUF ? want : RA_BUF, pos);
-        if (r > 0)
-            pos += r;
-        else if (r == 0 || errno != EINTR)
-            break; /* EOF or an error: sendfile will see it */
-    }
-    cio__free(buf);
-    return NULL;
-}
-
-static void ra_free(struct ra *ra)
-{
-    if (ra->fd >= 0)
-        close(ra->fd);
-    cio__free(ra);
-}
-
-static void ra_dispose(void *result, void *arg)
-{
-    (void)result;
-    ra_free(arg);
-}
-
 int cio__file_warm(int fd, off_t off, size_t len, cio_time deadline)
 {
     if (len == 0 || cached(fd, off, len))
         return 0;
-    struct ra *ra = cio__calloc(1, sizeof(*ra));
-    if (ra == NULL)
-        return 0;
-    ra->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-    if (ra->fd < 0) {
-        ra_free(ra);
-        return 0; /* read on the loop, as without the check */
-    }
-    ra->off = off;
-    ra->len = len;
-    struct cio_job job = {
-        .fn = ra_run, .arg = ra, .dispose = ra_dispose, .deadline = deadline};
     atomic_fetch_add(&cio__server_read_aheads, 1);
-    int rc = cio_blocking_job(&job, NULL);
-    if (rc == 0) {
-        ra_free(ra);
-        return 0;
-    }
-    /* dispose owns ra now (or already freed it) */
+    int rc = cio__read_ahead(fd, off, len, deadline,
+                             atomic_load(&cio__server_read_ahead_hook));
+    /* 1: no job could be set up: read on the loop, as without the check */
     return rc == CIO_ECANCELED || rc == CIO_ETIMEDOUT ? rc : 0;
 }

@@ -15,6 +15,7 @@
 
 #include "base/alloc.h"
 #include "base/errmsg.h"
+#include "base/iov.h"
 #include "client/client_int.h"
 #include "http/h1_write.h"
 #include "http/multipart.h"
@@ -111,16 +112,7 @@ static int write_all(struct cio__conn *cn, struct cio__send *st,
         if (n < 0)
             return (int)n;
         *sent += (size_t)n;
-        size_t k = (size_t)n;
-        while (cnt > 0 && k >= iov->iov_len) {
-            k -= iov->iov_len;
-            iov++;
-            cnt--;
-        }
-        if (cnt > 0) {
-            iov->iov_base = (char *)iov->iov_base + k;
-            iov->iov_len -= k;
-        }
+        cio__iov_skip(&iov, &cnt, (size_t)n);
     }
     return 0;
 }

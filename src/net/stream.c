@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "base/alloc.h"
+#include "base/iov.h"
 #include "net/stream.h"
 
 ptrdiff_t cio_stream_read(cio_stream *s, void *buf, size_t len,
@@ -54,15 +55,8 @@ static ptrdiff_t writev_window(cio_stream *s, const struct iovec *iov,
         left -= k;
         if (left == 0)
             return (ptrdiff_t)total;
-        /* Skip what was taken; left > 0 keeps v inside local and leaves
-         * v->iov_len > k afterwards. */
-        while (k >= v->iov_len) {
-            k -= v->iov_len;
-            v++;
-            cnt--;
-        }
-        v->iov_base = (char *)v->iov_base + k;
-        v->iov_len -= k;
+        /* left > 0: v stays inside local */
+        cio__iov_skip(&v, &cnt, k);
         if (n <= 0) {
             int rc = s->vt->wait(s, CIO__OUT, deadline);
             if (rc < 0)

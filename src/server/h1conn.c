@@ -22,6 +22,7 @@
 
 #include "base/alloc.h"
 #include "base/errmsg.h"
+#include "base/iov.h"
 #include "http/h1_write.h"
 #include "http/headers_int.h"
 #include "net/stream.h"
@@ -346,13 +347,7 @@ static ptrdiff_t pw_window(struct cio__hctx *x, const struct iovec *iov,
         left -= k;
         if (left == 0)
             return (ptrdiff_t)total;
-        while (k >= v->iov_len) {
-            k -= v->iov_len;
-            v++;
-            cnt--;
-        }
-        v->iov_base = (char *)v->iov_base + k;
-        v->iov_len -= k;
+        cio__iov_skip(&v, &cnt, k);
         if (n > 0) {
             dl = progress_deadline(ms); /* progress */
         } else {

@@ -85,10 +85,8 @@ void cio__req_reset(cio_req *req)
         cio_params_free(req->form);
         req->form = NULL;
     }
-    if (req->whole != NULL) {
-        cio__free(req->whole);
-        req->whole = NULL;
-    }
+    cio__free(req->whole); /* inline NULL check: no call */
+    req->whole = NULL;
     req->whole_read = 0;
 #if CIO_HAVE_JANSSON
     if (req->json != NULL)

@@ -59,6 +59,13 @@ cio_headers *cio_resp_headers(cio_resp *res)
     return res->headers;
 }
 
+/* Replaces the buffered body with data[0..len). */
+static int set_body(cio_resp *res, const void *data, size_t len)
+{
+    res->body.len = 0;
+    return len ? cio__buf_append(&res->body, data, len) : 0;
+}
+
 int cio_resp_body(cio_resp *res, const void *data, size_t len,
                   const char *content_type)
 {
@@ -70,24 +77,20 @@ int cio_resp_body(cio_resp *res, const void *data, size_t len,
         if (rc < 0)
             return rc;
     }
-    res->body.len = 0;
-    return len ? cio__buf_append(&res->body, data, len) : 0;
+    return set_body(res, data, len);
 }
 
 /* cio_resp_body with one of our constant content types (no check). */
 static int body_typed(cio_resp *res, int status, const char *data,
                       struct cio_str type)
 {
-    size_t len = data != NULL ? strlen(data) : 0;
     int rc = check_open(res);
     if (rc < 0)
         return rc;
     rc = cio__headers_set_trusted(res->headers, CIO_STR_LIT("Content-Type"),
                                   type);
-    if (rc < 0)
-        return rc;
-    res->body.len = 0;
-    rc = len ? cio__buf_append(&res->body, data, len) : 0;
+    if (rc == 0)
+        rc = set_body(res, data, data != NULL ? strlen(data) : 0);
     if (rc == 0)
         res->status = status;
     return rc;
@@ -390,17 +393,18 @@ int cio_resp_prepare(cio_resp *res)
     return res->req->ops->prepare(res);
 }
 
-int cio_resp_writev(cio_resp *res, const struct iovec *iov, int iovcnt)
+/* Before body bytes: not finished, and the head sent. */
+static int body_ready(cio_resp *res)
 {
-    int rc;
     if (res->finished)
         return cio__err(CIO_EINVAL, "response already finished");
-    if (!res->prepared) {
-        rc = cio_resp_prepare(res);
-        if (rc < 0)
-            return rc;
-    }
-    return res->req->ops->writev(res, iov, iovcnt);
+    return cio_resp_prepare(res);
+}
+
+int cio_resp_writev(cio_resp *res, const struct iovec *iov, int iovcnt)
+{
+    int rc = body_ready(res);
+    return rc < 0 ? rc : res->req->ops->writev(res, iov, iovcnt);
 }
 
 int cio_resp_write(cio_resp *res, const void *data, size_t len)
@@ -411,15 +415,8 @@ int cio_resp_write(cio_resp *res, const void *data, size_t len)
 
 int cio_resp_sendfile(cio_resp *res, int fd, off_t off, uint64_t len)
 {
-    int rc;
-    if (res->finished)
-        return cio__err(CIO_EINVAL, "response already finished");
-    if (!res->prepared) {
-        rc = cio_resp_prepare(res);
-        if (rc < 0)
-            return rc;
-    }
-    return res->req->ops->sendfile(res, fd, off, len);
+    int rc = body_ready(res);
+    return rc < 0 ? rc : res->req->ops->sendfile(res, fd, off, len);
 }
 
 int cio_resp_flush(cio_resp *res)
